@@ -1,0 +1,91 @@
+//! Command-line arguments (clap derive). The doc comments are the help text.
+
+use crate::ingest::{Encoding, SourceKind};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "Exit codes: 0 = ok; 1 = ran, but the answer is no; 2 = could not run (bad input, I/O, usage).";
+
+/// Turns IT asset, MDM, encryption and media-wipe exports into evidence an auditor accepts.
+#[derive(Debug, Parser)]
+#[command(name = "evident", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the store is.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The SQLite store (created if missing).
+    #[arg(long, global = true, default_value = "evident.db", env = "EVIDENT_STORE")]
+    pub store: PathBuf,
+    /// Seconds to wait for another evident process that is writing to the store.
+    #[arg(long, global = true, default_value_t = 60)]
+    pub wait: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ingest exports into the store: one transaction per file; all rows or none.
+    #[command(after_help = EXIT_CODES)]
+    Ingest(IngestArgs),
+    /// Show the joined per-asset view: each device across register, MDM, encryption and wipes.
+    #[command(after_help = EXIT_CODES)]
+    Assets(AssetsArgs),
+    /// List the ingests in the store, with their row counts.
+    Ingests(FormatArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Export files (CSV, JSON or log); the format is detected unless --source names it.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Read the files as this source instead of detecting it.
+    #[arg(long, value_enum)]
+    pub source: Option<SourceKind>,
+    /// Byte encoding: auto (UTF-8 with or without BOM, UTF-16 with BOM) or windows-1252.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub encoding: Encoding,
+    /// IANA time zone for timestamps without offset (Snipe-IT, nwipe, CSV exports), e.g. Europe/Berlin.
+    #[arg(long)]
+    pub source_tz: Option<String>,
+    /// The export's as-of time (RFC 3339 or YYYY-MM-DD), when the file does not carry it.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// strftime format of dates in ITAD or Snipe-IT import CSVs, e.g. '%d/%m/%Y'.
+    #[arg(long)]
+    pub date_format: Option<String>,
+    /// YAML map from Snipe-IT status label to lifecycle (e.g. `Sent to ITAD: disposed`).
+    #[arg(long)]
+    pub status_map: Option<PathBuf>,
+    /// Store the accepted rows even if some are rejected; each rejection is recorded with its line.
+    #[arg(long)]
+    pub allow_rejects: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct AssetsArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+}

@@ -1,0 +1,482 @@
+//! Reading exports into canonical records: format detection, one reader per source, and the
+//! bookkeeping that makes every row either a record, a counted empty row, or a named rejection.
+
+pub mod issue;
+pub mod row;
+pub mod table;
+pub mod text;
+pub mod json;
+pub mod itad;
+pub mod intune;
+pub mod jamf;
+pub mod nwipe;
+pub mod snipeit;
+
+use crate::model::{Instant, Lifecycle, Record};
+use chrono_tz::Tz;
+pub use issue::Issue;
+use row::RowCtx;
+use serde::Serialize;
+use std::collections::BTreeMap;
+pub use text::Encoding;
+
+/// The export formats evident reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// Snipe-IT custom asset report or asset-import CSV.
+    #[value(name = "snipeit_csv")]
+    SnipeitCsv,
+    /// Snipe-IT `/api/v1/hardware` JSON.
+    #[value(name = "snipeit_api")]
+    SnipeitApi,
+    /// Microsoft Graph `managedDevice` JSON (list or single device).
+    #[value(name = "intune_graph")]
+    IntuneGraph,
+    /// Intune portal "DevicesWithInventory" CSV.
+    #[value(name = "intune_csv")]
+    IntuneCsv,
+    /// Jamf Pro `/api/v1/computers-inventory` JSON.
+    #[value(name = "jamf_api")]
+    JamfApi,
+    /// Jamf Pro Classic API `/JSSResource/computers` JSON.
+    #[value(name = "jamf_classic")]
+    JamfClassic,
+    /// Jamf Pro advanced computer search CSV.
+    #[value(name = "jamf_csv")]
+    JamfCsv,
+    /// nwipe / ShredOS log.
+    #[value(name = "nwipe_log")]
+    NwipeLog,
+    /// ITAD vendor certificate-of-destruction CSV.
+    #[value(name = "itad_csv")]
+    ItadCsv,
+}
+
+impl SourceKind {
+    /// Stable name, as stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::SnipeitCsv => "snipeit_csv",
+            SourceKind::SnipeitApi => "snipeit_api",
+            SourceKind::IntuneGraph => "intune_graph",
+            SourceKind::IntuneCsv => "intune_csv",
+            SourceKind::JamfApi => "jamf_api",
+            SourceKind::JamfClassic => "jamf_classic",
+            SourceKind::JamfCsv => "jamf_csv",
+            SourceKind::NwipeLog => "nwipe_log",
+            SourceKind::ItadCsv => "itad_csv",
+        }
+    }
+
+    /// Sources whose rows are a snapshot of a fleet (a newer export replaces an older one),
+    /// as opposed to events (every wipe log adds to the record).
+    pub fn is_snapshot(self) -> bool {
+        !matches!(self, SourceKind::NwipeLog | SourceKind::ItadCsv)
+    }
+}
+
+/// How to interpret an input: everything that changes the meaning of its bytes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Options {
+    /// Skip detection and read the file as this source.
+    pub source: Option<SourceKind>,
+    pub encoding: Encoding,
+    /// Time zone for timestamps without offset (Snipe-IT, nwipe, CSV exports).
+    #[serde(serialize_with = "ser_tz")]
+    pub source_tz: Option<Tz>,
+    /// The export's as-of time, when the file does not carry it.
+    pub as_of: Option<Instant>,
+    /// strftime format for dates in CSV sources whose format is not fixed (ITAD, Snipe-IT import).
+    pub date_format: Option<String>,
+    /// Per-install map from Snipe-IT status label to lifecycle.
+    pub status_map: BTreeMap<String, Lifecycle>,
+    /// Store accepted rows even if some rows are rejected (each rejection is recorded).
+    pub allow_rejects: bool,
+}
+
+fn ser_tz<S: serde::Serializer>(tz: &Option<Tz>, s: S) -> Result<S::Ok, S::Error> {
+    match tz {
+        Some(tz) => s.serialize_str(tz.name()),
+        None => s.serialize_none(),
+    }
+}
+
+/// Row counts of one ingest: read = accepted + rejected + empty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub empty: u64,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub file: String,
+    pub source: SourceKind,
+    pub sha256: String,
+    pub size: u64,
+    pub encoding: &'static str,
+    pub as_of: Option<String>,
+    /// `flag` (from --as-of), `records` (newest time in the file) or `none`.
+    pub as_of_basis: &'static str,
+    pub counts: Counts,
+    pub records: u64,
+    pub warnings_total: u64,
+    /// The first warnings (all are in the store).
+    pub warnings: Vec<Issue>,
+    pub rejections: Vec<Issue>,
+    /// Set when the same bytes were ingested before: nothing was done.
+    pub already_ingested: Option<i64>,
+    pub ingest_id: Option<i64>,
+}
+
+/// How many issues of each kind a report keeps in memory for display.
+pub const SHOWN_ISSUES: usize = 200;
+
+/// Where records and issues go while a file is read (the store's open transaction).
+pub trait Sink {
+    fn record(&mut self, record: &Record) -> Result<(), SinkError>;
+    fn issue(&mut self, kind: IssueKind, issue: &Issue) -> Result<(), SinkError>;
+}
+
+/// Error from a sink.
+pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Warning (row kept) or rejection (row not stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueKind {
+    Warning,
+    Rejection,
+}
+
+/// Reports progress through a file, in bytes.
+pub trait Progress {
+    fn set_position(&self, bytes: u64);
+}
+
+impl Progress for () {
+    fn set_position(&self, _: u64) {}
+}
+
+/// Errors that stop a file from being ingested. The store is left as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The content matches no known export.
+    #[error("{file}: cannot tell which export this is ({detail})")]
+    Unrecognized { file: String, detail: String },
+    /// A Snipe-IT users or licences file, or similar: nothing in it is an asset record.
+    #[error("{file}: this is {what}, not an asset export")]
+    NotAnAssetExport { file: String, what: String },
+    /// The file as a whole cannot be read (bad JSON, missing column, bad encoding).
+    #[error("{}", .issue.in_file(.file))]
+    BadFile { file: String, issue: Issue, hint: Option<String> },
+    /// Rows were rejected and `--allow-rejects` was not given.
+    #[error("{file}: {} of {} rows rejected; nothing was stored", .report.counts.rejected, .report.counts.read)]
+    Rejected { file: String, report: Box<Report> },
+    /// The sink (store) failed.
+    #[error("{file}: writing to the store failed: {source}")]
+    Sink { file: String, source: SinkError },
+}
+
+impl Error {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Unrecognized { .. } => Some(
+                "name the format with --source (see `evident ingest --help` for the list); the store was not changed".into(),
+            ),
+            Error::NotAnAssetExport { .. } => {
+                Some("export assets (Snipe-IT: Reports > Custom Asset Report, or /api/v1/hardware); the store was not changed".into())
+            }
+            Error::BadFile { hint, .. } => {
+                Some(format!("{}the store was not changed", hint.as_ref().map(|h| format!("{h}; ")).unwrap_or_default()))
+            }
+            Error::Rejected { .. } => Some(
+                "fix the rows above and ingest again, or pass --allow-rejects to store the other rows and record each rejection; the store was not changed".into(),
+            ),
+            Error::Sink { .. } => Some("the store was not changed".into()),
+        }
+    }
+
+    pub(crate) fn bad_file(file: &str, line: u64, field: Option<&str>, message: impl Into<String>, hint: Option<&str>) -> Error {
+        Error::BadFile {
+            file: file.to_string(),
+            issue: Issue { line, pointer: None, field: field.map(str::to_string), message: message.into(), raw: None },
+            hint: hint.map(str::to_string),
+        }
+    }
+}
+
+/// Collects rows from a reader: counts them, stores records and issues through the sink.
+pub struct Emitter<'a> {
+    pub file: &'a str,
+    pub opts: &'a Options,
+    sink: &'a mut dyn Sink,
+    progress: &'a dyn Progress,
+    pub counts: Counts,
+    pub records: u64,
+    pub warnings_total: u64,
+    pub warnings: Vec<Issue>,
+    pub rejections: Vec<Issue>,
+    pub newest: Option<Instant>,
+}
+
+impl<'a> Emitter<'a> {
+    pub fn new(file: &'a str, opts: &'a Options, sink: &'a mut dyn Sink, progress: &'a dyn Progress) -> Self {
+        Emitter {
+            file,
+            opts,
+            sink,
+            progress,
+            counts: Counts::default(),
+            records: 0,
+            warnings_total: 0,
+            warnings: Vec::new(),
+            rejections: Vec::new(),
+            newest: None,
+        }
+    }
+
+    /// A row context with the source time zone.
+    pub fn ctx(&self, line: u64, pointer: Option<String>, raw: &[u8]) -> RowCtx<'a> {
+        RowCtx::new(line, pointer, raw, self.opts.source_tz.as_ref())
+    }
+
+    /// One input row and what it became.
+    pub fn row(&mut self, ctx: RowCtx, result: Result<Vec<Record>, Issue>) -> Result<(), Error> {
+        self.counts.read += 1;
+        match result {
+            Ok(records) => {
+                self.counts.accepted += 1;
+                for w in &ctx.warnings {
+                    self.warning(w.clone())?;
+                }
+                for r in &records {
+                    self.note_time(r);
+                    self.sink.record(r).map_err(|source| Error::Sink { file: self.file.to_string(), source })?;
+                    self.records += 1;
+                }
+                Ok(())
+            }
+            Err(issue) => {
+                self.counts.rejected += 1;
+                self.sink.issue(IssueKind::Rejection, &issue).map_err(|source| Error::Sink { file: self.file.to_string(), source })?;
+                if self.rejections.len() < SHOWN_ISSUES {
+                    self.rejections.push(issue);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// An all-empty row (`,,,,`): counted, not stored.
+    pub fn empty_row(&mut self) {
+        self.counts.read += 1;
+        self.counts.empty += 1;
+    }
+
+    /// A warning about the file or a kept row.
+    pub fn warning(&mut self, issue: Issue) -> Result<(), Error> {
+        self.warnings_total += 1;
+        self.sink.issue(IssueKind::Warning, &issue).map_err(|source| Error::Sink { file: self.file.to_string(), source })?;
+        if self.warnings.len() < SHOWN_ISSUES {
+            self.warnings.push(issue);
+        }
+        Ok(())
+    }
+
+    pub fn progress(&self, bytes: u64) {
+        self.progress.set_position(bytes);
+    }
+
+    fn note_time(&mut self, r: &Record) {
+        let t = match r {
+            Record::Asset(a) => a.last_seen_at.or(a.last_audit_at),
+            Record::Enrollment(e) => e.last_checkin_at,
+            Record::Encryption(e) => e.observed_at,
+            Record::Wipe(w) => w.completed_at.or(w.started_at),
+            Record::MediaLink(_) => None,
+        };
+        if let Some(t) = t {
+            self.newest = Some(self.newest.map_or(t, |n| n.max(t)));
+        }
+    }
+}
+
+/// A decoded input ready for a reader.
+pub struct Input<'a> {
+    pub file: &'a str,
+    /// UTF-8 (validated per row by the readers for `auto` encoding).
+    pub bytes: &'a [u8],
+}
+
+/// Detects the source (unless given) and reads the file through the emitter.
+pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
+    let first = input.bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if matches!(first, Some(b'{') | Some(b'[')) && !matches!(em.opts.source, Some(k) if !is_json_kind(k)) {
+        let doc = json::Doc::parse(input)?;
+        let kind = match em.opts.source {
+            Some(k) => k,
+            None => json::detect(&doc.value).ok_or_else(|| Error::Unrecognized {
+                file: input.file.to_string(),
+                detail: format!("JSON with top-level keys {}", json::top_keys(&doc.value)),
+            })?,
+        };
+        match kind {
+            SourceKind::SnipeitApi => snipeit::read_api(&doc, em)?,
+            SourceKind::IntuneGraph => intune::read_graph(&doc, em)?,
+            SourceKind::JamfApi => jamf::read_api(&doc, em)?,
+            SourceKind::JamfClassic => jamf::read_classic(&doc, em)?,
+            _ => unreachable!("is_json_kind"),
+        }
+        return Ok(kind);
+    }
+    if em.opts.source == Some(SourceKind::NwipeLog) || (em.opts.source.is_none() && nwipe::looks_like(input.bytes)) {
+        nwipe::read(input, em)?;
+        return Ok(SourceKind::NwipeLog);
+    }
+    if let Some(k) = em.opts.source {
+        if is_json_kind(k) {
+            return Err(Error::bad_file(input.file, 1, None, format!("{} is a JSON format, but the file is not JSON", k.as_str()), None));
+        }
+    }
+    let table = table::Table::open(input)?;
+    let kind = match em.opts.source {
+        Some(k) => k,
+        None => detect_csv(input.file, &table)?,
+    };
+    match kind {
+        SourceKind::SnipeitCsv => snipeit::read_csv(&table, em)?,
+        SourceKind::IntuneCsv => intune::read_csv(&table, em)?,
+        SourceKind::JamfCsv => jamf::read_csv(&table, em)?,
+        SourceKind::ItadCsv => itad::read(&table, em)?,
+        _ => unreachable!("CSV kinds only"),
+    }
+    Ok(kind)
+}
+
+fn is_json_kind(k: SourceKind) -> bool {
+    matches!(k, SourceKind::SnipeitApi | SourceKind::IntuneGraph | SourceKind::JamfApi | SourceKind::JamfClassic)
+}
+
+fn detect_csv(file: &str, table: &table::Table) -> Result<SourceKind, Error> {
+    if table.has_any(&["seats", "licensed to name", "licensed to email", "reassignable"]) {
+        return Err(Error::NotAnAssetExport { file: file.into(), what: "a Snipe-IT licence import file".into() });
+    }
+    if table.has_any(itad::DETECT) {
+        return Ok(SourceKind::ItadCsv);
+    }
+    if table.has_any(intune::CSV_DETECT) {
+        return Ok(SourceKind::IntuneCsv);
+    }
+    if table.has_any(jamf::CSV_DETECT) {
+        return Ok(SourceKind::JamfCsv);
+    }
+    if table.has_any(snipeit::CSV_ID_COLUMNS) {
+        return Ok(SourceKind::SnipeitCsv);
+    }
+    if table.has_all(&["first name", "last name"]) || table.has_all(&["username", "email"]) {
+        return Err(Error::NotAnAssetExport {
+            file: file.into(),
+            what: "a user list (no asset tag or serial column)".into(),
+        });
+    }
+    Err(Error::Unrecognized { file: file.into(), detail: format!("CSV with columns {}", table.header_summary()) })
+}
+
+/// Why a file could not be ingested (file content, reading, or the store).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Input(#[from] Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+}
+
+impl RunError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            RunError::Read { .. } => Some("check the path; the store was not changed".into()),
+            RunError::Input(e) => e.hint(),
+            RunError::Store(e) => e.hint(),
+        }
+    }
+}
+
+/// Ingests one file in one transaction: the same bytes twice is a no-op; any rejected row
+/// (without `allow_rejects`) or any file-level error leaves the store exactly as it was.
+pub fn ingest_file(
+    store: &mut crate::store::Store,
+    path: &std::path::Path,
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Result<Report, RunError> {
+    use sha2::{Digest, Sha256};
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| RunError::Read { path: shown.clone(), source })?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| shown.clone());
+    if let Some(prev) = store.ingest_by_sha256(&sha256)? {
+        return Ok(Report {
+            file: shown,
+            source: <SourceKind as clap::ValueEnum>::from_str(&prev.source, false).unwrap_or(SourceKind::SnipeitCsv),
+            sha256,
+            size: bytes.len() as u64,
+            encoding: "",
+            as_of: prev.as_of,
+            as_of_basis: "",
+            counts: Counts {
+                read: prev.rows_read as u64,
+                accepted: prev.rows_accepted as u64,
+                rejected: prev.rows_rejected as u64,
+                empty: prev.rows_empty as u64,
+            },
+            records: 0,
+            warnings_total: prev.warnings as u64,
+            warnings: Vec::new(),
+            rejections: Vec::new(),
+            already_ingested: Some(prev.id),
+            ingest_id: Some(prev.id),
+        });
+    }
+    let decoded = text::decode(&bytes, opts.encoding).map_err(|e| {
+        Error::bad_file(&shown, e.line, None, format!("not valid {}", e.encoding), Some("the file is damaged or in another encoding"))
+    })?;
+    let input = Input { file: &shown, bytes: &decoded.bytes };
+    let mut tx = store.begin_ingest(&file_name, &bytes, &sha256)?;
+    let mut em = Emitter::new(&shown, opts, &mut tx, progress);
+    let source = read(&input, &mut em)?;
+    let (as_of, as_of_basis) = match (opts.as_of, em.newest) {
+        (Some(t), _) => (Some(crate::model::instant_text(&t)), "flag"),
+        (None, Some(t)) => (Some(crate::model::instant_text(&t)), "records"),
+        (None, None) => (None, "none"),
+    };
+    let report = Report {
+        file: shown.clone(),
+        source,
+        sha256,
+        size: bytes.len() as u64,
+        encoding: decoded.encoding,
+        as_of,
+        as_of_basis,
+        counts: em.counts,
+        records: em.records,
+        warnings_total: em.warnings_total,
+        warnings: std::mem::take(&mut em.warnings),
+        rejections: std::mem::take(&mut em.rejections),
+        already_ingested: None,
+        ingest_id: None,
+    };
+    drop(em);
+    if report.counts.rejected > 0 && !opts.allow_rejects {
+        return Err(Error::Rejected { file: shown, report: Box::new(report) }.into());
+    }
+    let options_json = serde_json::to_string(opts).expect("options serialise");
+    let id = tx.commit(&report, &options_json)?;
+    Ok(Report { ingest_id: Some(id), ..report })
+}

@@ -1,0 +1,309 @@
+//! nwipe / ShredOS logs: one log holds many drives. Identity comes from the `Found …` line
+//! (the status table truncates models), the result from the Drive Status table, the verify
+//! mode from the `Total Throughput` line. Times are local and need --source-tz.
+
+use super::row::non_empty;
+use super::{Emitter, Error, Input, Issue};
+use crate::model::*;
+use chrono::NaiveDateTime;
+use std::collections::BTreeMap;
+
+/// True if the bytes look like an nwipe log.
+pub fn looks_like(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(64 * 1024)];
+    let text = String::from_utf8_lossy(head);
+    let stamped = text.lines().filter(|l| parse_stamp(l).is_some()).count();
+    stamped > 0 && (text.contains("nwipe") || text.contains("Found /dev/") || text.contains("Invoking method") || text.contains("Drive Status"))
+}
+
+#[derive(Default)]
+struct Drive {
+    dev: String,
+    first_line: u64,
+    bus: Option<String>,
+    model: Option<String>,
+    size: Option<String>,
+    serial: Option<String>,
+    method: Option<String>,
+    passes: Option<i64>,
+    started: Option<(u64, NaiveDateTime)>,
+    last: Option<(u64, NaiveDateTime)>,
+    verified: Option<bool>,
+    blanked: bool,
+    status: Option<(u64, String)>,
+    table_id: Option<String>,
+    lines: Vec<u64>,
+}
+
+fn parse_stamp(line: &str) -> Option<(NaiveDateTime, &str)> {
+    let rest = line.strip_prefix('[')?;
+    let close = rest.find(']')?;
+    let t = NaiveDateTime::parse_from_str(&rest[..close], "%Y/%m/%d %H:%M:%S").ok()?;
+    Some((t, rest[close + 1..].trim_start()))
+}
+
+/// The device (`/dev/sda`) a message is about, from the known set of prefixes.
+fn device_in(msg: &str) -> Option<String> {
+    let at = msg.find("/dev/")?;
+    let dev: String = msg[at..].chars().take_while(|c| !c.is_whitespace() && *c != ',' && *c != '\'').collect();
+    Some(dev.trim_end_matches('.').to_string())
+}
+
+/// Reads one log.
+pub fn read(input: &Input, em: &mut Emitter) -> Result<(), Error> {
+    let text = std::str::from_utf8(input.bytes).map_err(|e| {
+        Error::bad_file(
+            input.file,
+            super::text::line_of(input.bytes, e.valid_up_to()),
+            None,
+            "log is not valid UTF-8",
+            Some("pass --encoding windows-1252 if the log was re-saved on Windows"),
+        )
+    })?;
+    let Some(tz) = em.opts.source_tz else {
+        let line = text.lines().position(|l| parse_stamp(l).is_some()).map_or(1, |p| p as u64 + 1);
+        return Err(Error::bad_file(
+            input.file,
+            line,
+            Some("timestamp"),
+            "nwipe writes local time without an offset, and no --source-tz was given",
+            Some("pass --source-tz with the wiping machine's zone, e.g. --source-tz Europe/Berlin"),
+        ));
+    };
+    let mut drives: BTreeMap<String, Drive> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut version: Option<String> = None;
+    let mut mode: Option<String> = None;
+    let mut in_status = false;
+    let mut get = |drives: &mut BTreeMap<String, Drive>, dev: &str, line: u64| -> () {
+        if !drives.contains_key(dev) {
+            order.push(dev.to_string());
+            drives.insert(dev.to_string(), Drive { dev: dev.to_string(), first_line: line, ..Default::default() });
+        }
+    };
+    for (i, line) in text.lines().enumerate() {
+        let n = i as u64 + 1;
+        if line.contains("Drive Status") {
+            in_status = true;
+            continue;
+        }
+        let Some((t, rest)) = parse_stamp(line) else {
+            if in_status {
+                if let Some((dev, status, id)) = status_row(line) {
+                    let dev = format!("/dev/{dev}");
+                    get(&mut drives, &dev, n);
+                    let d = drives.get_mut(&dev).expect("inserted");
+                    d.status = Some((n, status));
+                    d.table_id = Some(id);
+                    d.lines.push(n);
+                }
+            }
+            continue;
+        };
+        in_status = false;
+        let msg = rest.split_once(':').map(|(_, m)| m.trim()).unwrap_or(rest);
+        if let Some(tp) = rest.strip_prefix("Total Throughput") {
+            mode = tp.rsplit(", ").next().map(str::to_string);
+            continue;
+        }
+        if version.is_none() {
+            if let Some(v) = msg.strip_prefix("nwipe ").and_then(|v| v.split_whitespace().next()) {
+                if v.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+                    version = Some(v.to_string());
+                }
+            }
+        }
+        let Some(dev) = device_in(msg) else { continue };
+        get(&mut drives, &dev, n);
+        let d = drives.get_mut(&dev).expect("inserted");
+        d.lines.push(n);
+        d.last = Some((n, t));
+        if let Some(found) = msg.strip_prefix("Found ") {
+            if let Some((left, serial)) = found.rsplit_once(", S/N=") {
+                let mut parts = left.splitn(3, ", ");
+                let _dev = parts.next();
+                d.bus = parts.next().map(str::to_string);
+                if let Some(rest) = parts.next() {
+                    match rest.rsplit_once(", ") {
+                        Some((model, size)) => {
+                            d.model = non_empty(model);
+                            d.size = non_empty(size);
+                        }
+                        None => d.model = non_empty(rest),
+                    }
+                }
+                d.serial = non_empty(serial);
+            }
+        } else if let Some(s) = msg.split_once(" has serial number ").map(|(_, s)| s) {
+            if d.serial.is_none() {
+                d.serial = non_empty(s);
+            }
+        } else if let Some(m) = msg.strip_prefix("Invoking method '") {
+            d.method = m.split_once('\'').map(|(m, _)| m.to_string());
+            d.started = Some((n, t));
+        } else if let Some(p) = msg.strip_prefix("Starting pass ") {
+            d.passes = p.split(',').next().and_then(|x| x.split('/').nth(1)).and_then(|x| x.trim().parse().ok());
+        } else if msg.starts_with("Blanking device") {
+            d.blanked = true;
+        } else if msg.starts_with("[SUCCESS] Verified") {
+            d.verified = Some(true);
+        } else if msg.starts_with("[FAILURE]") {
+            d.verified = Some(false);
+        }
+    }
+    let _ = &mut get;
+    if drives.is_empty() {
+        return Err(Error::bad_file(input.file, 1, None, "no drive found in the log (no 'Found /dev/…' line and no Drive Status table)", None));
+    }
+    let verification = match mode.as_deref().and_then(|m| m.rsplit('+').next()) {
+        Some("VL") => Verification::LastPass,
+        Some("VA") => Verification::AllPasses,
+        Some("NV") => Verification::None,
+        _ => Verification::Unknown,
+    };
+    for dev in order {
+        let d = &drives[&dev];
+        let lines: Vec<&str> = text.lines().collect();
+        let raw: String = d.lines.iter().filter_map(|l| lines.get(*l as usize - 1)).copied().collect::<Vec<_>>().join("\n");
+        let mut ctx = em.ctx(d.first_line, Some(dev.clone()), raw.as_bytes());
+        let result = drive_record(d, &mut ctx, &tz, verification, mode.as_deref(), version.as_deref());
+        em.row(ctx, result.map(|w| vec![Record::Wipe(w)]))?;
+    }
+    Ok(())
+}
+
+/// A Drive Status row: `       sda | Erased |  118MB/s | 02:35:25 | MODEL/SERIAL`.
+fn status_row(line: &str) -> Option<(String, String, String)> {
+    let cols: Vec<&str> = line.split('|').collect();
+    if cols.len() < 5 {
+        return None;
+    }
+    let dev = cols[0].trim().trim_start_matches('!').trim();
+    if dev.is_empty() || dev == "Device" {
+        return None;
+    }
+    Some((dev.to_string(), cols[1].trim().to_string(), cols[4].trim().to_string()))
+}
+
+fn drive_record(
+    d: &Drive,
+    ctx: &mut super::row::RowCtx,
+    tz: &chrono_tz::Tz,
+    verification: Verification,
+    mode: Option<&str>,
+    version: Option<&str>,
+) -> Result<Wipe, Issue> {
+    let mut serial = d.serial.clone();
+    let mut model = d.model.clone();
+    if serial.is_none() {
+        if let Some(id) = &d.table_id {
+            // The status table cuts the model at 17 characters; the serial after '/' is whole.
+            if let Some((m, s)) = id.rsplit_once('/') {
+                ctx.warn("Model/Serial Number", "identity taken from the Drive Status table (no 'Found' line); the model may be truncated", Some(id));
+                serial = non_empty(s);
+                model = model.or_else(|| non_empty(m));
+            }
+        }
+    }
+    let Some(serial) = serial else {
+        return Err(ctx.issue("S/N", format!("no serial for {}: neither a 'Found … S/N=' line nor a Drive Status row names it", d.dev), None));
+    };
+    ctx.identifier("S/N", &serial)?;
+    let (result, result_raw) = match &d.status {
+        Some((_, s)) => {
+            let r = match s.trim_matches(|c: char| c == '-' || c.is_whitespace()).to_uppercase().as_str() {
+                "ERASED" => WipeResult::Success,
+                "FAILED" | "INSANITY" => WipeResult::Failed,
+                "UABORTED" | "ABORTED" => WipeResult::Aborted,
+                _ => {
+                    ctx.warn("Status", "drive status not Erased, FAILED, UABORTED or INSANITY; result recorded as unknown", Some(s));
+                    WipeResult::Unknown
+                }
+            };
+            (r, Some(s.clone()))
+        }
+        None => {
+            ctx.warn("Status", format!("no Drive Status row for {}: the log may be cut off; result recorded as unknown", d.dev), None);
+            (WipeResult::Unknown, None)
+        }
+    };
+    let method = d.method.clone();
+    let verify_only = method.as_deref().is_some_and(|m| m.starts_with("Verify"));
+    if verify_only {
+        ctx.warn("method", "a verify-only method reads the drive; it does not sanitize it", method.as_deref());
+    }
+    let media_type = media_type(d.bus.as_deref(), model.as_deref());
+    let local = |ctx: &mut super::row::RowCtx, at: Option<(u64, NaiveDateTime)>| -> Result<Option<Instant>, Issue> {
+        match at {
+            Some((_, t)) => ctx.local("timestamp", &t.format("%Y-%m-%d %H:%M:%S").to_string(), &["%Y-%m-%d %H:%M:%S"]),
+            None => Ok(None),
+        }
+    };
+    let _ = tz;
+    let started_at = local(ctx, d.started)?;
+    let completed_at = local(ctx, d.last)?;
+    let mut extra = Extra::new();
+    if let Some(m) = mode {
+        extra.insert("mode".into(), m.into());
+    }
+    if let Some(s) = &d.size {
+        extra.insert("size".into(), s.clone());
+    }
+    if let Some(b) = &d.bus {
+        extra.insert("bus".into(), b.clone());
+    }
+    if d.blanked {
+        extra.insert("final_blank".into(), "true".into());
+    }
+    Ok(Wipe {
+        prov: ctx.prov(None),
+        media_serial: Serial::new(&serial, None),
+        host_serial: Serial::missing(),
+        asset_tag: None,
+        device_name: Some(d.dev.clone()),
+        media_type,
+        media_model: model,
+        media_manufacturer: None,
+        capacity_bytes: None,
+        tool: WipeTool::Nwipe,
+        tool_version: version.map(str::to_string),
+        method_raw: method,
+        technique: if verify_only { Technique::Unknown } else if d.method.is_some() { Technique::Overwrite } else { Technique::Unknown },
+        nist_category: if verify_only || d.method.is_none() { NistCategory::Unknown } else { NistCategory::Clear },
+        passes: d.passes,
+        verification: match (verification, d.verified) {
+            (Verification::Unknown, Some(true)) => Verification::LastPass,
+            (v, _) => v,
+        },
+        verification_raw: d.verified.map(|v| if v { "verified".to_string() } else { "verification failed".to_string() }),
+        result: if d.verified == Some(false) && result == WipeResult::Success { WipeResult::Failed } else { result },
+        result_raw,
+        started_at,
+        completed_at,
+        operator: None,
+        organisation: None,
+        vendor: None,
+        certificate_id: None,
+        lot: None,
+        report_id: None,
+        hpa_dco: HpaDco::Unknown,
+        errors: None,
+        extra,
+    })
+}
+
+fn media_type(bus: Option<&str>, model: Option<&str>) -> MediaType {
+    let bus = bus.unwrap_or("").to_uppercase();
+    let model = model.unwrap_or("").to_uppercase();
+    if bus.contains("NVME") || model.contains("NVME") {
+        MediaType::Nvme
+    } else if bus.contains("USB") {
+        MediaType::Usb
+    } else if model.contains("SSD") {
+        MediaType::Ssd
+    } else if bus.contains("ATA") || bus.contains("SAS") || bus.contains("SCSI") {
+        MediaType::Hdd
+    } else {
+        MediaType::Unknown
+    }
+}

@@ -1,0 +1,9 @@
+//! evident turns IT asset, MDM-enrollment, disk-encryption and media-wipe exports into evidence
+//! an auditor accepts. This crate holds the domain logic; `src/main.rs` is a thin CLI over it.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod ingest;
+pub mod model;
+pub mod store;
+pub mod view;

@@ -1,0 +1,10 @@
+//! The canonical model: the source-independent records every export becomes, their closed
+//! vocabularies, and serial keys. Imports nothing else from the crate.
+
+pub mod records;
+pub mod serial;
+pub mod vocab;
+
+pub use records::*;
+pub use serial::Serial;
+pub use vocab::*;

@@ -1,0 +1,464 @@
+//! The embedded SQLite store: numbered migrations, raw files kept by SHA-256, one transaction
+//! per ingested file (all rows or none), and the queries the views need. Only this module has SQL.
+
+use crate::ingest::{Issue, IssueKind, Report, Sink, SinkError};
+use crate::model::*;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Numbered migrations; `PRAGMA user_version` holds how many have run.
+const MIGRATIONS: &[&str] = &[include_str!("0001_initial.sql")];
+
+/// Size of a raw-file chunk.
+const CHUNK: usize = 4 << 20;
+
+/// Store errors.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Another process holds the write lock longer than we wait.
+    #[error("store {path} is busy: another evident process is writing to it")]
+    Busy { path: PathBuf },
+    /// The store was written by a newer evident.
+    #[error("store {path} has schema version {found}, newer than this evident knows ({known})")]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+    /// Any SQLite failure.
+    #[error("store {path}: {source}")]
+    Sqlite { path: PathBuf, source: rusqlite::Error },
+}
+
+impl Error {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Busy { .. } => Some("wait for the other command to finish, or raise --wait (seconds); nothing was changed".into()),
+            Error::TooNew { .. } => Some("upgrade evident".into()),
+            Error::Sqlite { .. } => None,
+        }
+    }
+}
+
+/// An open store.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// An ingest already in the store.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IngestRow {
+    pub id: i64,
+    pub source: String,
+    pub file_name: String,
+    pub size: i64,
+    pub sha256: String,
+    pub as_of: Option<String>,
+    pub rows_read: i64,
+    pub rows_accepted: i64,
+    pub rows_rejected: i64,
+    pub rows_empty: i64,
+    pub warnings: i64,
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates. A writer that holds the lock makes us wait up to `wait`.
+    pub fn open(path: &Path, wait: Duration) -> Result<Store, Error> {
+        let conn = Connection::open(path).map_err(|source| Error::Sqlite { path: path.into(), source })?;
+        let mut store = Store { conn, path: path.to_path_buf() };
+        store.conn.busy_timeout(wait).map_err(|e| store.err(e))?;
+        // WAL: readers never block the writer, and a killed writer leaves only uncommitted frames.
+        let mode: String = store.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(|e| store.err(e))?;
+        let _ = mode;
+        store.conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;").map_err(|e| store.err(e))?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn err(&self, source: rusqlite::Error) -> Error {
+        if let rusqlite::Error::SqliteFailure(f, _) = &source {
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) {
+                return Error::Busy { path: self.path.clone() };
+            }
+        }
+        Error::Sqlite { path: self.path.clone(), source }
+    }
+
+    fn migrate(&mut self) -> Result<(), Error> {
+        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| self.err(e))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(Error::TooNew { path: self.path.clone(), found: version, known });
+        }
+        if version == known {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let map = |source| Error::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| busy_or(e, &path))?;
+        // Re-read inside the lock: another process may have migrated meanwhile.
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(map)?;
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql).map_err(map)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1)).map_err(map)?;
+        }
+        tx.commit().map_err(map)
+    }
+
+    /// The ingest that holds these exact bytes, if any.
+    pub fn ingest_by_sha256(&self, sha256: &str) -> Result<Option<IngestRow>, Error> {
+        self.conn
+            .query_row(&format!("{INGEST_COLS} WHERE sha256 = ?1"), [sha256], ingest_row)
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// All ingests, oldest first.
+    pub fn ingests(&self) -> Result<Vec<IngestRow>, Error> {
+        let mut st = self.conn.prepare(&format!("{INGEST_COLS} ORDER BY id")).map_err(|e| self.err(e))?;
+        let rows = st.query_map([], ingest_row).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Starts the one transaction of an ingest; nothing is visible until `IngestTx::commit`.
+    pub fn begin_ingest(&mut self, file_name: &str, bytes: &[u8], sha256: &str) -> Result<IngestTx<'_>, Error> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| busy_or(e, &path))?;
+        let map = |source| Error::Sqlite { path: path.clone(), source };
+        tx.execute("INSERT OR IGNORE INTO blob (sha256, size) VALUES (?1, ?2)", params![sha256, bytes.len() as i64]).map_err(map)?;
+        {
+            let mut st = tx.prepare("INSERT OR IGNORE INTO blob_chunk (sha256, idx, data) VALUES (?1, ?2, ?3)").map_err(map)?;
+            for (i, chunk) in bytes.chunks(CHUNK).enumerate() {
+                st.execute(params![sha256, i as i64, chunk]).map_err(map)?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO ingest (source, file_name, size, sha256, encoding, as_of_basis, options, tool_version,
+                                 rows_read, rows_accepted, rows_rejected, rows_empty, records, warnings)
+             VALUES ('', ?1, ?2, ?3, '', 'none', '{}', ?4, 0, 0, 0, 0, 0, 0)",
+            params![file_name, bytes.len() as i64, sha256, env!("CARGO_PKG_VERSION")],
+        )
+        .map_err(map)?;
+        let ingest_id = tx.last_insert_rowid();
+        Ok(IngestTx { tx, ingest_id, path })
+    }
+
+    /// The raw bytes of a stored file.
+    pub fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error> {
+        let mut st = self.conn.prepare("SELECT data FROM blob_chunk WHERE sha256 = ?1 ORDER BY idx").map_err(|e| self.err(e))?;
+        let chunks: Vec<Vec<u8>> = st.query_map([sha256], |r| r.get(0)).map_err(|e| self.err(e))?.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
+        Ok((!chunks.is_empty()).then(|| chunks.concat()))
+    }
+
+    /// Issues recorded for an ingest.
+    pub fn issues(&self, ingest_id: i64, kind: IssueKind) -> Result<Vec<Issue>, Error> {
+        let k = kind_text(kind);
+        let mut st = self
+            .conn
+            .prepare("SELECT line, pointer, field, message, raw FROM ingest_issue WHERE ingest_id = ?1 AND kind = ?2 ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![ingest_id, k], |r| Ok(Issue { line: r.get::<_, i64>(0)? as u64, pointer: r.get(1)?, field: r.get(2)?, message: r.get(3)?, raw: r.get(4)? }))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// The connection, for read-only queries of sibling modules (views).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn map_err(&self, e: rusqlite::Error) -> Error {
+        self.err(e)
+    }
+}
+
+fn busy_or(e: rusqlite::Error, path: &Path) -> Error {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e {
+        if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) {
+            return Error::Busy { path: path.into() };
+        }
+    }
+    Error::Sqlite { path: path.into(), source: e }
+}
+
+const INGEST_COLS: &str =
+    "SELECT id, source, file_name, size, sha256, as_of, rows_read, rows_accepted, rows_rejected, rows_empty, warnings FROM ingest";
+
+fn ingest_row(r: &rusqlite::Row) -> rusqlite::Result<IngestRow> {
+    Ok(IngestRow {
+        id: r.get(0)?,
+        source: r.get(1)?,
+        file_name: r.get(2)?,
+        size: r.get(3)?,
+        sha256: r.get(4)?,
+        as_of: r.get(5)?,
+        rows_read: r.get(6)?,
+        rows_accepted: r.get(7)?,
+        rows_rejected: r.get(8)?,
+        rows_empty: r.get(9)?,
+        warnings: r.get(10)?,
+    })
+}
+
+fn kind_text(kind: IssueKind) -> &'static str {
+    match kind {
+        IssueKind::Warning => "warning",
+        IssueKind::Rejection => "rejection",
+    }
+}
+
+/// The open transaction of one ingest. Dropping it without `commit` rolls everything back.
+pub struct IngestTx<'c> {
+    tx: Transaction<'c>,
+    ingest_id: i64,
+    path: PathBuf,
+}
+
+fn opt_date(d: &Option<chrono::NaiveDate>) -> Option<String> {
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+fn opt_time(t: &Option<Instant>) -> Option<String> {
+    t.as_ref().map(instant_text)
+}
+
+fn extra_json(e: &Extra) -> Option<String> {
+    (!e.is_empty()).then(|| serde_json::to_string(e).expect("string map serialises"))
+}
+
+impl IngestTx<'_> {
+    pub fn ingest_id(&self) -> i64 {
+        self.ingest_id
+    }
+
+    /// Writes the ingest's report and commits. Returns the ingest id.
+    pub fn commit(self, report: &Report, options_json: &str) -> Result<i64, Error> {
+        let map = |source| Error::Sqlite { path: self.path.clone(), source };
+        self.tx
+            .execute(
+                "UPDATE ingest SET source = ?2, encoding = ?3, as_of = ?4, as_of_basis = ?5, options = ?6,
+                        rows_read = ?7, rows_accepted = ?8, rows_rejected = ?9, rows_empty = ?10, records = ?11, warnings = ?12
+                 WHERE id = ?1",
+                params![
+                    self.ingest_id,
+                    report.source.as_str(),
+                    report.encoding,
+                    report.as_of,
+                    report.as_of_basis,
+                    options_json,
+                    report.counts.read as i64,
+                    report.counts.accepted as i64,
+                    report.counts.rejected as i64,
+                    report.counts.empty as i64,
+                    report.records as i64,
+                    report.warnings_total as i64,
+                ],
+            )
+            .map_err(map)?;
+        let id = self.ingest_id;
+        self.tx.commit().map_err(map)?;
+        Ok(id)
+    }
+
+    fn insert(&mut self, r: &Record) -> rusqlite::Result<()> {
+        let id = self.ingest_id;
+        match r {
+            Record::Asset(a) => {
+                let mut st = self.tx.prepare_cached(
+                    "INSERT INTO asset (ingest_id, line, pointer, source_record_id, raw_sha256, tz_assumed, serial_raw, serial_key,
+                        serial_quality, asset_tag, name, manufacturer, model, model_id, category, device_class, owner_email,
+                        owner_username, owner_name, assignee_kind, ownership, lifecycle, lifecycle_label, purchase_date,
+                        warranty_end, eol_date, location, last_seen_at, last_audit_at, extra)
+                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30)",
+                )?;
+                st.execute(params![
+                    id,
+                    a.prov.line as i64,
+                    a.prov.pointer,
+                    a.prov.source_record_id,
+                    a.prov.raw_sha256,
+                    a.prov.tz_assumed,
+                    a.serial.raw,
+                    a.serial.key,
+                    a.serial.quality.as_str(),
+                    a.asset_tag,
+                    a.name,
+                    a.manufacturer,
+                    a.model,
+                    a.model_id,
+                    a.category,
+                    a.device_class.as_str(),
+                    a.owner.email,
+                    a.owner.username,
+                    a.owner.display_name,
+                    a.assignee_kind.as_str(),
+                    a.ownership.as_str(),
+                    a.lifecycle.as_str(),
+                    a.lifecycle_label,
+                    opt_date(&a.purchase_date),
+                    opt_date(&a.warranty_end),
+                    opt_date(&a.eol_date),
+                    a.location,
+                    opt_time(&a.last_seen_at),
+                    opt_time(&a.last_audit_at),
+                    extra_json(&a.extra),
+                ])?;
+            }
+            Record::Enrollment(e) => {
+                let mut st = self.tx.prepare_cached(
+                    "INSERT INTO enrollment (ingest_id, line, pointer, source_record_id, raw_sha256, tz_assumed, serial_raw,
+                        serial_key, serial_quality, asset_tag, hostname, manufacturer, model, mdm, state, state_raw, method,
+                        supervised, enrolled_at, last_checkin_at, compliance, compliance_raw, platform, os_version,
+                        user_principal, ownership, extra)
+                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)",
+                )?;
+                st.execute(params![
+                    id,
+                    e.prov.line as i64,
+                    e.prov.pointer,
+                    e.prov.source_record_id,
+                    e.prov.raw_sha256,
+                    e.prov.tz_assumed,
+                    e.serial.raw,
+                    e.serial.key,
+                    e.serial.quality.as_str(),
+                    e.asset_tag,
+                    e.hostname,
+                    e.manufacturer,
+                    e.model,
+                    e.mdm.as_str(),
+                    e.state.as_str(),
+                    e.state_raw,
+                    e.method.as_str(),
+                    e.supervised,
+                    opt_time(&e.enrolled_at),
+                    opt_time(&e.last_checkin_at),
+                    e.compliance.as_str(),
+                    e.compliance_raw,
+                    e.platform.as_str(),
+                    e.os_version,
+                    e.user_principal,
+                    e.ownership.as_str(),
+                    extra_json(&e.extra),
+                ])?;
+            }
+            Record::Encryption(e) => {
+                let mut st = self.tx.prepare_cached(
+                    "INSERT INTO encryption (ingest_id, line, pointer, source_record_id, raw_sha256, tz_assumed, serial_raw,
+                        serial_key, serial_quality, source_kind, scope, volume, state, state_raw, method, cipher, percent,
+                        recovery_key, key_type, observed_at)
+                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
+                )?;
+                st.execute(params![
+                    id,
+                    e.prov.line as i64,
+                    e.prov.pointer,
+                    e.prov.source_record_id,
+                    e.prov.raw_sha256,
+                    e.prov.tz_assumed,
+                    e.serial.raw,
+                    e.serial.key,
+                    e.serial.quality.as_str(),
+                    e.source_kind,
+                    e.scope.as_str(),
+                    e.volume,
+                    e.state.as_str(),
+                    e.state_raw,
+                    e.method.as_str(),
+                    e.cipher,
+                    e.percent,
+                    e.recovery_key.as_str(),
+                    e.key_type.as_str(),
+                    opt_time(&e.observed_at),
+                ])?;
+            }
+            Record::Wipe(w) => {
+                let mut st = self.tx.prepare_cached(
+                    "INSERT INTO wipe (ingest_id, line, pointer, source_record_id, raw_sha256, tz_assumed, media_serial_raw,
+                        media_serial_key, media_serial_quality, host_serial_raw, host_serial_key, host_serial_quality, asset_tag,
+                        device_name, media_type, media_model, media_manufacturer, capacity_bytes, tool, tool_version, method_raw,
+                        technique, nist_category, passes, verification, verification_raw, result, result_raw, started_at,
+                        completed_at, operator, organisation, vendor, certificate_id, lot, report_id, hpa_dco, errors, extra)
+                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,
+                             ?28,?29,?30,?31,?32,?33,?34,?35,?36,?37,?38,?39)",
+                )?;
+                st.execute(params![
+                    id,
+                    w.prov.line as i64,
+                    w.prov.pointer,
+                    w.prov.source_record_id,
+                    w.prov.raw_sha256,
+                    w.prov.tz_assumed,
+                    w.media_serial.raw,
+                    w.media_serial.key,
+                    w.media_serial.quality.as_str(),
+                    w.host_serial.raw,
+                    w.host_serial.key,
+                    w.host_serial.quality.as_str(),
+                    w.asset_tag,
+                    w.device_name,
+                    w.media_type.as_str(),
+                    w.media_model,
+                    w.media_manufacturer,
+                    w.capacity_bytes,
+                    w.tool.as_str(),
+                    w.tool_version,
+                    w.method_raw,
+                    w.technique.as_str(),
+                    w.nist_category.as_str(),
+                    w.passes,
+                    w.verification.as_str(),
+                    w.verification_raw,
+                    w.result.as_str(),
+                    w.result_raw,
+                    opt_time(&w.started_at),
+                    opt_time(&w.completed_at),
+                    w.operator,
+                    w.organisation,
+                    w.vendor,
+                    w.certificate_id,
+                    w.lot,
+                    w.report_id,
+                    w.hpa_dco.as_str(),
+                    w.errors,
+                    extra_json(&w.extra),
+                ])?;
+            }
+            Record::MediaLink(m) => {
+                let mut st = self.tx.prepare_cached(
+                    "INSERT INTO media_link (ingest_id, line, pointer, source_record_id, raw_sha256, media_serial_raw,
+                        media_serial_key, media_serial_quality, host_serial_key, host_serial_quality, media_model)
+                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+                )?;
+                st.execute(params![
+                    id,
+                    m.prov.line as i64,
+                    m.prov.pointer,
+                    m.prov.source_record_id,
+                    m.prov.raw_sha256,
+                    m.media_serial.raw,
+                    m.media_serial.key,
+                    m.media_serial.quality.as_str(),
+                    m.host_serial.key,
+                    m.host_serial.quality.as_str(),
+                    m.media_model,
+                ])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Sink for IngestTx<'_> {
+    fn record(&mut self, record: &Record) -> Result<(), SinkError> {
+        self.insert(record).map_err(|e| Box::new(e) as SinkError)
+    }
+
+    fn issue(&mut self, kind: IssueKind, i: &Issue) -> Result<(), SinkError> {
+        let mut st = self
+            .tx
+            .prepare_cached("INSERT INTO ingest_issue (ingest_id, kind, line, pointer, field, message, raw) VALUES (?1,?2,?3,?4,?5,?6,?7)")?;
+        st.execute(params![self.ingest_id, kind_text(kind), i.line as i64, i.pointer, i.field, i.message, i.raw])?;
+        Ok(())
+    }
+}
+pub mod query;

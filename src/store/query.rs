@@ -1,0 +1,119 @@
+//! Read queries behind the per-asset view. For snapshot sources only the newest ingest's copy
+//! of a record counts (a weekly re-export replaces last week's); wipe events all count.
+
+use super::{Error, Store};
+use serde::Serialize;
+
+/// A record reduced to what the per-asset view shows and joins on.
+#[derive(Debug, Clone, Serialize)]
+pub struct ViewRow {
+    pub table: &'static str,
+    pub id: i64,
+    pub source: String,
+    pub file_name: String,
+    pub line: i64,
+    pub serial_key: String,
+    pub serial_quality: String,
+    pub asset_tag: Option<String>,
+    /// Wipes: the drive; media links: the drive.
+    pub media_key: Option<String>,
+    pub media_quality: Option<String>,
+    pub name: Option<String>,
+    pub model: Option<String>,
+    /// asset: lifecycle; enrollment: state; encryption: state; wipe: result.
+    pub status: String,
+    /// asset: owner; enrollment: mdm; encryption: scope; wipe: tool.
+    pub detail: Option<String>,
+    /// enrollment: last check-in; encryption: recovery key; wipe: completed_at.
+    pub when: Option<String>,
+    pub extra1: Option<String>,
+}
+
+impl Store {
+    /// Every record the per-asset view needs, newest copy per source record.
+    pub fn view_rows(&self) -> Result<Vec<ViewRow>, Error> {
+        let queries: [(&'static str, String); 5] = [
+            (
+                "asset",
+                "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, r.asset_tag, NULL, NULL,
+                        r.name, r.model, r.lifecycle, COALESCE(r.owner_email, r.owner_username, r.owner_name), NULL,
+                        r.lifecycle_label, COALESCE(r.source_record_id, r.serial_key || '|' || COALESCE(r.asset_tag, '')) AS ident, g.as_of, g.id AS ingest
+                 FROM asset r JOIN g ON g.id = r.ingest_id"
+                    .into(),
+            ),
+            (
+                "enrollment",
+                "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, r.asset_tag, NULL, NULL,
+                        r.hostname, r.model, r.state, r.mdm, r.last_checkin_at, r.compliance,
+                        COALESCE(r.source_record_id, r.serial_key || '|' || COALESCE(r.hostname, '')) AS ident, g.as_of, g.id AS ingest
+                 FROM enrollment r JOIN g ON g.id = r.ingest_id"
+                    .into(),
+            ),
+            (
+                "encryption",
+                "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, NULL, NULL, NULL,
+                        r.volume, NULL, r.state, r.scope, r.recovery_key, r.source_kind,
+                        COALESCE(r.source_record_id, r.serial_key) || '|' || r.scope || '|' || COALESCE(r.volume, '') AS ident, g.as_of, g.id AS ingest
+                 FROM encryption r JOIN g ON g.id = r.ingest_id"
+                    .into(),
+            ),
+            (
+                "wipe",
+                "SELECT r.id, g.source, g.file_name, r.line, r.host_serial_key, r.host_serial_quality, r.asset_tag,
+                        r.media_serial_key, r.media_serial_quality, r.media_model, r.method_raw, r.result, r.tool,
+                        r.completed_at, r.nist_category, CAST(r.id AS TEXT) AS ident, g.as_of, g.id AS ingest
+                 FROM wipe r JOIN g ON g.id = r.ingest_id"
+                    .into(),
+            ),
+            (
+                "media_link",
+                "SELECT r.id, g.source, g.file_name, r.line, r.host_serial_key, r.host_serial_quality, NULL,
+                        r.media_serial_key, r.media_serial_quality, r.media_model, NULL, '', NULL, NULL, NULL,
+                        COALESCE(r.source_record_id, r.host_serial_key) || '|' || r.media_serial_key AS ident, g.as_of, g.id AS ingest
+                 FROM media_link r JOIN g ON g.id = r.ingest_id"
+                    .into(),
+            ),
+        ];
+        let mut out = Vec::new();
+        for (table, body) in queries {
+            // Snapshot sources: per source and record identity, keep the copies from the newest
+            // ingest (by as-of, then ingest order); duplicates inside one ingest all stay. Wipe events
+            // have unique identities, so all stay.
+            let sql = format!(
+                "WITH g AS (SELECT i.id, i.source, i.file_name, COALESCE(i.as_of, '') AS as_of FROM ingest i),
+                 x AS ({body}),
+                 ranked AS (
+                   SELECT x.*, FIRST_VALUE(x.ingest) OVER (PARTITION BY x.source, x.ident ORDER BY x.as_of DESC, x.ingest DESC) AS newest
+                   FROM x)
+                 SELECT * FROM ranked WHERE ingest = newest ORDER BY ingest, id"
+            );
+            let mut st = self.conn().prepare(&sql).map_err(|e| self.map_err(e))?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok(ViewRow {
+                        table,
+                        id: r.get(0)?,
+                        source: r.get(1)?,
+                        file_name: r.get(2)?,
+                        line: r.get(3)?,
+                        serial_key: r.get(4)?,
+                        serial_quality: r.get(5)?,
+                        asset_tag: r.get(6)?,
+                        media_key: r.get(7)?,
+                        media_quality: r.get(8)?,
+                        name: r.get(9)?,
+                        model: r.get(10)?,
+                        status: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
+                        detail: r.get(12)?,
+                        when: r.get(13)?,
+                        extra1: r.get(14)?,
+                    })
+                })
+                .map_err(|e| self.map_err(e))?;
+            for row in rows {
+                out.push(row.map_err(|e| self.map_err(e))?);
+            }
+        }
+        Ok(out)
+    }
+}

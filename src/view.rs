@@ -1,0 +1,220 @@
+//! The joined per-asset view: register, MDM, encryption and wipe records grouped into one entry
+//! per device. Joins by serial key (quality ok only), then asset tag for records without a usable
+//! serial, and drives to their host through Jamf's disk list or a wipe record's host serial.
+
+use crate::store::{self, Store, query::ViewRow};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// One device as all sources together see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AssetView {
+    /// The serial key, or `tag:…`, `drive:…` or `record:…` when no usable serial joins it.
+    pub key: String,
+    pub asset_tag: Option<String>,
+    pub name: Option<String>,
+    pub model: Option<String>,
+    /// Register lifecycle (from the register record, if any).
+    pub lifecycle: Option<String>,
+    pub owner: Option<String>,
+    pub sources: BTreeSet<String>,
+    pub register: Vec<String>,
+    pub enrollments: Vec<Enrolled>,
+    pub encryption: Vec<Encrypted>,
+    pub drives: BTreeSet<String>,
+    pub wipes: Vec<Wiped>,
+    /// Data-quality findings of the join itself.
+    pub flags: BTreeSet<String>,
+    /// `source:file:line` of every record in this entry.
+    pub records: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Enrolled {
+    pub mdm: String,
+    pub state: String,
+    pub last_checkin_at: Option<String>,
+    pub compliance: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Encrypted {
+    pub source: String,
+    pub scope: String,
+    pub volume: Option<String>,
+    pub state: String,
+    pub recovery_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Wiped {
+    pub drive: String,
+    pub tool: String,
+    pub method: Option<String>,
+    pub result: String,
+    pub nist_category: Option<String>,
+    pub completed_at: Option<String>,
+}
+
+struct Dsu(Vec<usize>);
+
+impl Dsu {
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.0[x] != x {
+            self.0[x] = self.0[self.0[x]];
+            x = self.0[x];
+        }
+        x
+    }
+    fn union(&mut self, a: usize, b: usize) {
+        let (a, b) = (self.find(a), self.find(b));
+        if a != b {
+            let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+            self.0[hi] = lo;
+        }
+    }
+}
+
+fn tag_key(t: &Option<String>) -> Option<String> {
+    t.as_deref().and_then(crate::model::serial::tag_key)
+}
+
+/// Builds the per-asset view from the store.
+pub fn assets(store: &Store) -> Result<Vec<AssetView>, store::Error> {
+    Ok(join(store.view_rows()?))
+}
+
+/// Groups rows into devices.
+pub fn join(rows: Vec<ViewRow>) -> Vec<AssetView> {
+    let n = rows.len();
+    let mut dsu = Dsu((0..n).collect());
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    let mut link = |dsu: &mut Dsu, key: String, i: usize| match by_key.get(&key) {
+        Some(&j) => dsu.union(i, j),
+        None => {
+            by_key.insert(key, i);
+        }
+    };
+    // Drives known to sit in a host (Jamf disk lists): media key → host key.
+    let mut host_of: HashMap<&str, &str> = HashMap::new();
+    for r in &rows {
+        if r.table == "media_link" && r.serial_quality == "ok" && r.media_quality.as_deref() == Some("ok") {
+            host_of.entry(r.media_key.as_deref().unwrap_or("")).or_insert(&r.serial_key);
+        }
+    }
+    // Pass 1: usable serials join. Their tags become anchors but never merge two serials.
+    let mut tag_anchor: HashMap<String, usize> = HashMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        if r.serial_quality == "ok" {
+            link(&mut dsu, format!("S:{}", r.serial_key), i);
+            if let Some(t) = tag_key(&r.asset_tag) {
+                tag_anchor.entry(t).or_insert(i);
+            }
+        }
+    }
+    // Pass 2: records without a usable serial join by tag, drives by their host or each other.
+    for (i, r) in rows.iter().enumerate() {
+        if r.serial_quality != "ok" {
+            if let Some(t) = tag_key(&r.asset_tag) {
+                match tag_anchor.get(&t) {
+                    Some(&j) => dsu.union(i, j),
+                    None => {
+                        tag_anchor.insert(t, i);
+                    }
+                }
+            }
+        }
+        if let (Some(m), Some("ok")) = (r.media_key.as_deref(), r.media_quality.as_deref()) {
+            link(&mut dsu, format!("M:{m}"), i);
+            if r.table == "wipe" && r.serial_quality != "ok" {
+                if let Some(host) = host_of.get(m) {
+                    link(&mut dsu, format!("S:{host}"), i);
+                }
+            }
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..n {
+        groups.entry(dsu.find(i)).or_default().push(i);
+    }
+    let mut out: Vec<AssetView> = groups.into_values().map(|members| entry(&rows, &members)).collect();
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    out
+}
+
+fn entry(rows: &[ViewRow], members: &[usize]) -> AssetView {
+    let rs: Vec<&ViewRow> = members.iter().map(|&i| &rows[i]).collect();
+    let serial = rs.iter().find(|r| r.serial_quality == "ok" && r.table != "media_link").map(|r| r.serial_key.clone());
+    let tag = rs.iter().find_map(|r| r.asset_tag.clone().filter(|t| !t.trim().is_empty()));
+    let drive = rs.iter().find_map(|r| r.media_key.clone().filter(|_| r.table == "wipe"));
+    let key = match (&serial, &tag, &drive) {
+        (Some(s), _, _) => s.clone(),
+        (None, Some(t), _) => format!("tag:{t}"),
+        (None, None, Some(d)) => format!("drive:{d}"),
+        _ => format!("record:{}:{}:{}", rs[0].source, rs[0].file_name, rs[0].line),
+    };
+    let registers: Vec<&&ViewRow> = rs.iter().filter(|r| r.table == "asset").collect();
+    let enrollments: Vec<&&ViewRow> = rs.iter().filter(|r| r.table == "enrollment").collect();
+    let mut flags = BTreeSet::new();
+    let mut per_source: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for r in rs.iter().filter(|r| r.table == "asset" || r.table == "enrollment") {
+        *per_source.entry((r.table, r.source.as_str())).or_default() += 1;
+    }
+    for ((table, source), count) in per_source {
+        if count > 1 && serial.is_some() {
+            flags.insert(format!("duplicate_{}:{source}", if table == "asset" { "serial" } else { "enrollment" }));
+        }
+    }
+    if serial.is_none() {
+        for q in rs.iter().filter(|r| r.table != "media_link" && r.table != "wipe").map(|r| r.serial_quality.as_str()) {
+            flags.insert(format!("serial_{q}"));
+        }
+    }
+    if !enrollments.is_empty() && registers.is_empty() {
+        flags.insert("not_in_register".into());
+    }
+    if !registers.is_empty() && enrollments.is_empty() {
+        flags.insert("not_in_mdm".into());
+    }
+    let reg = registers.first();
+    AssetView {
+        key,
+        asset_tag: tag,
+        name: reg.and_then(|r| r.name.clone()).or_else(|| enrollments.first().and_then(|r| r.name.clone())),
+        model: reg.and_then(|r| r.model.clone()).or_else(|| enrollments.first().and_then(|r| r.model.clone())),
+        lifecycle: reg.map(|r| r.status.clone()),
+        owner: reg.and_then(|r| r.detail.clone()),
+        sources: rs.iter().filter(|r| r.table != "media_link").map(|r| r.source.clone()).collect(),
+        register: registers.iter().map(|r| format!("{} ({})", r.status, r.extra1.clone().unwrap_or_default())).collect(),
+        enrollments: enrollments
+            .iter()
+            .map(|r| Enrolled { mdm: r.detail.clone().unwrap_or_default(), state: r.status.clone(), last_checkin_at: r.when.clone(), compliance: r.extra1.clone() })
+            .collect(),
+        encryption: rs
+            .iter()
+            .filter(|r| r.table == "encryption")
+            .map(|r| Encrypted {
+                source: r.extra1.clone().unwrap_or_default(),
+                scope: r.detail.clone().unwrap_or_default(),
+                volume: r.name.clone(),
+                state: r.status.clone(),
+                recovery_key: r.when.clone(),
+            })
+            .collect(),
+        drives: rs.iter().filter_map(|r| r.media_key.clone().filter(|m| !m.is_empty())).collect(),
+        wipes: rs
+            .iter()
+            .filter(|r| r.table == "wipe")
+            .map(|r| Wiped {
+                drive: r.media_key.clone().unwrap_or_default(),
+                tool: r.detail.clone().unwrap_or_default(),
+                method: r.model.clone(),
+                result: r.status.clone(),
+                nist_category: r.extra1.clone(),
+                completed_at: r.when.clone(),
+            })
+            .collect(),
+        flags,
+        records: rs.iter().map(|r| format!("{}:{}:{}", r.source, r.file_name, r.line)).collect(),
+    }
+}
