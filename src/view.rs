@@ -102,6 +102,10 @@ pub fn join(rows: Vec<ViewRow>) -> Vec<AssetView> {
             host_of.entry(r.media_key.as_deref().unwrap_or("")).or_insert(&r.serial_key);
         }
     }
+    // Records made from one input row (an Intune device's enrollment and encryption) belong together.
+    for (i, r) in rows.iter().enumerate() {
+        link(&mut dsu, format!("R:{}", r.row_key), i);
+    }
     // Pass 1: usable serials join. Their tags become anchors but never merge two serials.
     let mut tag_anchor: HashMap<String, usize> = HashMap::new();
     for (i, r) in rows.iter().enumerate() {

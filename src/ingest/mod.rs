@@ -222,6 +222,8 @@ pub struct Emitter<'a> {
     pub warnings: Vec<Issue>,
     pub rejections: Vec<Issue>,
     pub newest: Option<Instant>,
+    /// First line of each (record kind, usable serial) seen, to report duplicates in one export.
+    seen: std::collections::HashMap<(u8, String), u64>,
 }
 
 impl<'a> Emitter<'a> {
@@ -237,6 +239,7 @@ impl<'a> Emitter<'a> {
             warnings: Vec::new(),
             rejections: Vec::new(),
             newest: None,
+            seen: std::collections::HashMap::new(),
         }
     }
 
@@ -255,6 +258,7 @@ impl<'a> Emitter<'a> {
                     self.warning(w.clone())?;
                 }
                 for r in &records {
+                    self.note_duplicate(r, &ctx)?;
                     self.note_time(r);
                     self.sink.record(r).map_err(|source| Error::Sink { file: self.file.to_string(), source })?;
                     self.records += 1;
@@ -292,6 +296,27 @@ impl<'a> Emitter<'a> {
         self.progress.set_position(bytes);
     }
 
+    /// Same serial twice in one export (re-enrolment, no unique rule): both rows are kept, and said.
+    fn note_duplicate(&mut self, r: &Record, ctx: &RowCtx) -> Result<(), Error> {
+        let (kind, serial) = match r {
+            Record::Asset(a) => (0, &a.serial),
+            Record::Enrollment(e) => (1, &e.serial),
+            _ => return Ok(()),
+        };
+        let Some(key) = serial.join_key() else { return Ok(()) };
+        match self.seen.entry((kind, key.to_string())) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                let first = *first.get();
+                let issue = ctx.issue("serial", format!("serial also on line {first} of this export: both records are kept (duplicate)"), Some(&serial.raw));
+                self.warning(issue)
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(ctx.line);
+                Ok(())
+            }
+        }
+    }
+
     fn note_time(&mut self, r: &Record) {
         let t = match r {
             Record::Asset(a) => a.last_seen_at.or(a.last_audit_at),
@@ -316,7 +341,9 @@ pub struct Input<'a> {
 /// Detects the source (unless given) and reads the file through the emitter.
 pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
     let first = input.bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    if matches!(first, Some(b'{') | Some(b'[')) && !matches!(em.opts.source, Some(k) if !is_json_kind(k)) {
+    // An nwipe log starts with '[' too: look for its timestamped lines before trying JSON.
+    let log = em.opts.source == Some(SourceKind::NwipeLog) || (em.opts.source.is_none() && nwipe::looks_like(input.bytes));
+    if !log && matches!(first, Some(b'{') | Some(b'[')) && !matches!(em.opts.source, Some(k) if !is_json_kind(k)) {
         let doc = json::Doc::parse(input)?;
         let kind = match em.opts.source {
             Some(k) => k,
@@ -334,7 +361,7 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
         }
         return Ok(kind);
     }
-    if em.opts.source == Some(SourceKind::NwipeLog) || (em.opts.source.is_none() && nwipe::looks_like(input.bytes)) {
+    if log {
         nwipe::read(input, em)?;
         return Ok(SourceKind::NwipeLog);
     }

@@ -55,7 +55,7 @@ impl<'o> RowCtx<'o> {
 
     /// Maps text through a closed table; text not in it becomes `unknown` with a warning that
     /// carries the raw value. Empty text is `unknown` without a warning.
-    pub fn vocab<T: Copy>(&mut self, field: &str, raw: &str, map: impl Fn(&str) -> Option<T>, unknown: T) -> T {
+    pub fn vocab<T: Copy + std::fmt::Display>(&mut self, field: &str, raw: &str, map: impl Fn(&str) -> Option<T>, unknown: T) -> T {
         let t = raw.trim();
         if t.is_empty() {
             return unknown;
@@ -63,7 +63,7 @@ impl<'o> RowCtx<'o> {
         match map(t) {
             Some(v) => v,
             None => {
-                self.warn(field, "value not in the known vocabulary; recorded as unknown", Some(t));
+                self.warn(field, format!("value not in the known vocabulary; recorded as {unknown}"), Some(t));
                 unknown
             }
         }

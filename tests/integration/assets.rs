@@ -1,0 +1,46 @@
+//! The examples/ organisation end to end: ingest everything, and the joined per-asset view
+//! shows each deliberate problem.
+
+use crate::util::{evident, root};
+
+#[test]
+fn examples_join_and_show_every_deliberate_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    let ex = root().join("examples");
+    let files = ["snipeit-assets.csv", "intune-managed-devices.json", "jamf-computers-inventory.json", "nwipe-2026-09-14.log", "itad-certificates.csv"];
+    let mut args = vec!["ingest".to_string(), "--source-tz".into(), "Europe/Berlin".into(), "--status-map".into()];
+    args.push(ex.join("snipeit-status-map.yaml").display().to_string());
+    args.extend(files.iter().map(|f| ex.join(f).display().to_string()));
+    let r = evident(&store, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = evident(&store, &["assets", "--format", "json"]);
+    assert_eq!(out.code, 0);
+    let view: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let by_tag = |tag: &str| view.as_array().unwrap().iter().find(|a| a["asset_tag"] == tag).unwrap_or_else(|| panic!("{tag} in view")).clone();
+    let flags = |a: &serde_json::Value| a["flags"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect::<Vec<_>>();
+    // An unenrolled laptop.
+    assert!(flags(&by_tag("FH-2006")).contains(&"not_in_mdm".to_string()));
+    // An unencrypted disk (Windows through Intune, a Mac through Jamf).
+    assert_eq!(by_tag("FH-2003")["encryption"][0]["state"], "not_encrypted");
+    assert_eq!(by_tag("FH-1008")["encryption"][0]["state"], "not_encrypted");
+    // A disposed asset with no wipe record.
+    let a = by_tag("FH-2091");
+    assert_eq!((a["lifecycle"].as_str(), a["wipes"].as_array().unwrap().len()), (Some("disposed"), 0));
+    // A failed wipe, joined to its Mac through Jamf's disk list.
+    assert_eq!(by_tag("FH-1090")["wipes"][0]["result"], "failed");
+    assert_eq!(by_tag("FH-1091")["wipes"][0]["result"], "success");
+    // The ITAD destruction joined through the device serial.
+    assert_eq!(by_tag("FH-2090")["wipes"][0]["tool"], "itad_vendor");
+    // A duplicate serial in the register.
+    assert!(flags(&by_tag("FH-1013")).contains(&"duplicate_serial:snipeit_csv".to_string()));
+    // A placeholder serial that does not join.
+    assert!(flags(&by_tag("FH-3002")).contains(&"serial_placeholder".to_string()));
+    // A device in MDM but not in the register.
+    let rogue: Vec<_> = view.as_array().unwrap().iter().filter(|a| flags(a).contains(&"not_in_register".to_string())).collect();
+    assert!(rogue.iter().any(|a| a["name"] == "DESKTOP-7QK2M9P"));
+    // Every Mac is joined across register and Jamf; every deployed Windows laptop across register and Intune.
+    let joined = view.as_array().unwrap().iter().filter(|a| a["sources"].as_array().unwrap().len() >= 2).count();
+    assert!(joined >= 36, "{joined} devices joined across sources");
+    insta::assert_json_snapshot!("examples_assets", view);
+}

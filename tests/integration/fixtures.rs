@@ -1,0 +1,180 @@
+//! Every reader against its fixtures: good, unknown enum, missing required column, BOM, CRLF,
+//! duplicate and truncated. The exact text a user sees is held in insta snapshots.
+
+use crate::util::{count, evident, root};
+
+
+const READERS: &[(&str, &str)] = &[
+    ("snipeit_csv", "csv"),
+    ("snipeit_api", "json"),
+    ("intune_graph", "json"),
+    ("intune_csv", "csv"),
+    ("jamf_api", "json"),
+    ("jamf_classic", "json"),
+    ("jamf_csv", "csv"),
+    ("nwipe_log", "log"),
+    ("itad_csv", "csv"),
+];
+
+/// Derived variants of the good fixture.
+fn variant(name: &str, ext: &str, good: &[u8]) -> Vec<u8> {
+    match name {
+        "bom" => [&b"\xEF\xBB\xBF"[..], good].concat(),
+        "crlf" => String::from_utf8(good.to_vec()).unwrap().replace('\n', "\r\n").into_bytes(),
+        "truncated" => {
+            let text = String::from_utf8(good.to_vec()).unwrap();
+            let mut cut = text.len() * 7 / 10;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text[..cut].as_bytes().to_vec()
+        }
+        "duplicate" if ext == "json" => {
+            let mut v: serde_json::Value = serde_json::from_slice(good).unwrap();
+            let key = ["rows", "value", "results", "computers"].into_iter().find(|k| v.get(*k).is_some()).unwrap();
+            let arr = v[key].as_array_mut().unwrap();
+            let first = arr[0].clone();
+            arr.push(first);
+            serde_json::to_vec_pretty(&v).unwrap()
+        }
+        "duplicate" => {
+            // The second line again at the end: the same record twice in one export.
+            let text = String::from_utf8(good.to_vec()).unwrap();
+            let second = text.lines().nth(1).unwrap().to_string();
+            format!("{}{}\n", if text.ends_with('\n') { text.clone() } else { format!("{text}\n") }, second).into_bytes()
+        }
+        _ => unreachable!(),
+    }
+}
+
+fn run_case(reader: &str, ext: &str, case: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = root().join("tests/fixtures").join(reader);
+    let good = std::fs::read(fixtures.join(format!("good.{ext}"))).unwrap();
+    let bytes = match case {
+        "good" | "unknown-enum" | "missing-column" => std::fs::read(fixtures.join(format!("{case}.{ext}"))).unwrap(),
+        other => variant(other, ext, &good),
+    };
+    let file = dir.path().join(format!("{case}.{ext}"));
+    std::fs::write(&file, &bytes).unwrap();
+    let store = dir.path().join("s.db");
+    let r = evident(&store, &["ingest", "--source", reader, "--source-tz", "UTC", file.to_str().unwrap()]);
+    let ingests = count(&store, "SELECT count(*) FROM ingest");
+    let records = count(&store, "SELECT (SELECT count(*) FROM asset) + (SELECT count(*) FROM enrollment) + (SELECT count(*) FROM wipe)");
+    match r.code {
+        0 => assert_eq!(ingests, 1, "{reader}/{case}: a successful ingest is recorded"),
+        2 => assert_eq!((ingests, records), (0, 0), "{reader}/{case}: a failed ingest must leave the store unchanged"),
+        other => panic!("{reader}/{case}: unexpected exit code {other}"),
+    }
+    let shown = |s: &str| s.replace(&dir.path().display().to_string(), "<dir>");
+    format!("exit: {}\n--- stdout\n{}--- stderr\n{}", r.code, shown(&r.stdout), shown(&r.stderr))
+}
+
+fn check_reader(reader: &str, ext: &str) {
+    for case in ["good", "unknown-enum", "missing-column", "bom", "crlf", "duplicate", "truncated"] {
+        let text = run_case(reader, ext, case);
+        insta::assert_snapshot!(format!("{reader}__{case}"), text);
+    }
+}
+
+#[test]
+fn snipeit_csv() {
+    check_reader("snipeit_csv", "csv");
+}
+#[test]
+fn snipeit_api() {
+    check_reader("snipeit_api", "json");
+}
+#[test]
+fn intune_graph() {
+    check_reader("intune_graph", "json");
+}
+#[test]
+fn intune_csv() {
+    check_reader("intune_csv", "csv");
+}
+#[test]
+fn jamf_api() {
+    check_reader("jamf_api", "json");
+}
+#[test]
+fn jamf_classic() {
+    check_reader("jamf_classic", "json");
+}
+#[test]
+fn jamf_csv() {
+    check_reader("jamf_csv", "csv");
+}
+#[test]
+fn nwipe_log() {
+    check_reader("nwipe_log", "log");
+}
+#[test]
+fn itad_csv() {
+    check_reader("itad_csv", "csv");
+}
+
+/// Without --source, every good fixture is recognised as its own reader.
+#[test]
+fn detection_names_each_reader() {
+    for (reader, ext) in READERS {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("s.db");
+        let file = root().join("tests/fixtures").join(reader).join(format!("good.{ext}"));
+        let r = evident(&store, &["ingest", "--source-tz", "UTC", "--format", "json", file.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{reader}: {}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v[0]["source"], *reader, "{reader} detected as {}", v[0]["source"]);
+    }
+}
+
+/// The same bytes twice is a no-op that says so.
+#[test]
+fn same_bytes_twice_is_a_no_op() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    let file = root().join("tests/fixtures/snipeit_csv/good.csv");
+    assert_eq!(evident(&store, &["ingest", "--source-tz", "UTC", file.to_str().unwrap()]).code, 0);
+    let again = evident(&store, &["ingest", "--source-tz", "UTC", file.to_str().unwrap()]);
+    assert_eq!(again.code, 0);
+    assert!(again.stdout.contains("already ingested as #1"), "{}", again.stdout);
+    assert_eq!(count(&store, "SELECT count(*) FROM ingest"), 1);
+    assert_eq!(count(&store, "SELECT count(*) FROM asset"), 3);
+}
+
+/// Raw bytes are kept byte for byte, addressed by their SHA-256.
+#[test]
+fn raw_file_is_kept_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    let file = root().join("tests/fixtures/nwipe_log/good.log");
+    assert_eq!(evident(&store, &["ingest", "--source-tz", "Europe/London", file.to_str().unwrap()]).code, 0);
+    let c = rusqlite::Connection::open(&store).unwrap();
+    let (sha, data): (String, Vec<u8>) =
+        c.query_row("SELECT i.sha256, b.data FROM ingest i JOIN blob_chunk b ON b.sha256 = i.sha256", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    let original = std::fs::read(&file).unwrap();
+    assert_eq!(data, original);
+    use sha2::Digest;
+    assert_eq!(sha, hex::encode(sha2::Sha256::digest(&original)));
+    // Local times were read in the declared zone (BST, UTC+1 in June).
+    let done: String = c.query_row("SELECT completed_at FROM wipe WHERE media_serial_key = 'Z9A4K2LP'", [], |r| r.get(0)).unwrap();
+    assert_eq!(done, "2025-06-12T10:41:05Z");
+}
+
+
+/// ITAD dates like 20/02/2025 are ambiguous until --date-format declares them.
+#[test]
+fn itad_slashed_dates_need_a_declared_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    let file = dir.path().join("cod.csv");
+    std::fs::write(&file, "Certificate Number,Serial No.,Destruction Method,Result,Date Destroyed\nCOD-78,WCC2E1XR7042,Shred,Pass,20/02/2025\n").unwrap();
+    let r = evident(&store, &["ingest", "--source-tz", "UTC", file.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("cod.csv:2: field 'Date Destroyed': date with '/' is ambiguous"), "{}", r.stderr);
+    let r = evident(&store, &["ingest", "--source-tz", "Europe/Berlin", "--date-format", "%d/%m/%Y", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let c = rusqlite::Connection::open(&store).unwrap();
+    let (done, cat): (String, String) = c.query_row("SELECT completed_at, nist_category FROM wipe", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert_eq!((done.as_str(), cat.as_str()), ("2025-02-19T23:00:00Z", "destroy"));
+}

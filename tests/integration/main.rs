@@ -1,0 +1,9 @@
+//! Integration tests: the binary on fixtures, the shared corpus and the examples; the store
+//! under SIGKILL; readers under arbitrary bytes.
+
+mod assets;
+mod corpus;
+mod fixtures;
+mod kill;
+mod props;
+mod util;

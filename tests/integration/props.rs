@@ -1,0 +1,95 @@
+//! Property tests: no reader panics on arbitrary bytes, and every error points inside the file.
+
+use evident::ingest::{self, Emitter, Input, Issue, IssueKind, Options, Sink, SinkError, SourceKind};
+use evident::model::Record;
+use proptest::prelude::*;
+
+struct NullSink;
+impl Sink for NullSink {
+    fn record(&mut self, _: &Record) -> Result<(), SinkError> {
+        Ok(())
+    }
+    fn issue(&mut self, _: IssueKind, _: &Issue) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+const KINDS: &[Option<SourceKind>] = &[
+    None,
+    Some(SourceKind::SnipeitCsv),
+    Some(SourceKind::SnipeitApi),
+    Some(SourceKind::IntuneGraph),
+    Some(SourceKind::IntuneCsv),
+    Some(SourceKind::JamfApi),
+    Some(SourceKind::JamfClassic),
+    Some(SourceKind::JamfCsv),
+    Some(SourceKind::NwipeLog),
+    Some(SourceKind::ItadCsv),
+];
+
+fn lines(bytes: &[u8]) -> u64 {
+    1 + ingest::text::count_line_ends(bytes, false)
+}
+
+fn check(bytes: &[u8]) {
+    let tz: chrono_tz::Tz = "UTC".parse().unwrap();
+    for kind in KINDS {
+        let opts = Options { source: *kind, source_tz: Some(tz), ..Options::default() };
+        let mut sink = NullSink;
+        let mut em = Emitter::new("fuzz", &opts, &mut sink, &());
+        let input = Input { file: "fuzz", bytes };
+        let max = lines(bytes);
+        match ingest::read(&input, &mut em) {
+            Ok(_) => {}
+            Err(ingest::Error::BadFile { issue, .. }) => assert!(issue.line >= 1 && issue.line <= max, "{kind:?}: line {} of {max}", issue.line),
+            Err(_) => {}
+        }
+        for i in em.rejections.iter().chain(em.warnings.iter()) {
+            assert!(i.line >= 1 && i.line <= max, "{kind:?}: issue at line {} of {max}: {i:?}", i.line);
+        }
+        let c = em.counts;
+        assert_eq!(c.read, c.accepted + c.rejected + c.empty);
+    }
+}
+
+/// Byte soup biased towards the characters the formats are made of.
+fn soup() -> impl Strategy<Value = Vec<u8>> {
+    let atoms = prop_oneof![
+        any::<u8>(),
+        Just(b','),
+        Just(b'"'),
+        Just(b'\n'),
+        Just(b'\r'),
+        Just(b'{'),
+        Just(b'}'),
+        Just(b'['),
+        Just(b']'),
+        Just(b':'),
+        Just(b'`'),
+        Just(0xEF),
+    ];
+    prop::collection::vec(atoms, 0..400)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn readers_never_panic_on_bytes(bytes in soup()) {
+        check(&bytes);
+    }
+
+    #[test]
+    fn readers_never_panic_on_damaged_fixtures(seed in 0usize..9, cut in 0usize..4000, flip in any::<(usize, u8)>()) {
+        let names = ["snipeit_csv/good.csv", "snipeit_api/good.json", "intune_graph/good.json", "intune_csv/good.csv",
+                     "jamf_api/good.json", "jamf_classic/good.json", "jamf_csv/good.csv", "nwipe_log/good.log", "itad_csv/good.csv"];
+        let path = crate::util::root().join("tests/fixtures").join(names[seed]);
+        let mut bytes = std::fs::read(path).unwrap();
+        if !bytes.is_empty() {
+            let i = flip.0 % bytes.len();
+            bytes[i] = flip.1;
+            bytes.truncate(cut.min(bytes.len()).max(1));
+        }
+        check(&bytes);
+    }
+}
