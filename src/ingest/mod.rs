@@ -138,7 +138,7 @@ pub const SHOWN_ISSUES: usize = 200;
 
 /// Where records and issues go while a file is read (the store's open transaction).
 pub trait Sink {
-    fn record(&mut self, record: &Record) -> Result<(), SinkError>;
+    fn record(&mut self, record: Record) -> Result<(), SinkError>;
     fn issue(&mut self, kind: IssueKind, issue: &Issue) -> Result<(), SinkError>;
 }
 
@@ -152,8 +152,8 @@ pub enum IssueKind {
     Rejection,
 }
 
-/// Reports progress through a file, in bytes.
-pub trait Progress {
+/// Reports progress through a file, in bytes (from the reader thread).
+pub trait Progress: Sync {
     fn set_position(&self, bytes: u64);
 }
 
@@ -257,9 +257,9 @@ impl<'a> Emitter<'a> {
                 for w in &ctx.warnings {
                     self.warning(w.clone())?;
                 }
-                for r in &records {
-                    self.note_duplicate(r, &ctx)?;
-                    self.note_time(r);
+                for r in records {
+                    self.note_duplicate(&r, &ctx)?;
+                    self.note_time(&r);
                     self.sink.record(r).map_err(|source| Error::Sink { file: self.file.to_string(), source })?;
                     self.records += 1;
                 }
@@ -414,6 +414,53 @@ fn detect_csv(file: &str, table: &table::Table) -> Result<SourceKind, Error> {
     Err(Error::Unrecognized { file: file.into(), detail: format!("CSV with columns {}", table.header_summary()) })
 }
 
+const BATCH: usize = 512;
+
+/// What the reader thread hands to the writing thread.
+enum Msg {
+    Record(Record),
+    Issue(IssueKind, Issue),
+}
+
+struct ChannelSink {
+    out: std::sync::mpsc::SyncSender<Vec<Msg>>,
+    batch: Vec<Msg>,
+}
+
+impl ChannelSink {
+    fn push(&mut self, m: Msg) -> Result<(), SinkError> {
+        self.batch.push(m);
+        if self.batch.len() >= BATCH { self.flush() } else { Ok(()) }
+    }
+
+    fn flush(&mut self) -> Result<(), SinkError> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        self.out.send(batch).map_err(|_| "the store writer stopped".into())
+    }
+}
+
+impl Sink for ChannelSink {
+    fn record(&mut self, record: Record) -> Result<(), SinkError> {
+        self.push(Msg::Record(record))
+    }
+    fn issue(&mut self, kind: IssueKind, issue: &Issue) -> Result<(), SinkError> {
+        self.push(Msg::Issue(kind, issue.clone()))
+    }
+}
+
+/// What the reader thread found, for the report.
+struct Summary {
+    counts: Counts,
+    records: u64,
+    warnings_total: u64,
+    warnings: Vec<Issue>,
+    rejections: Vec<Issue>,
+    newest: Option<Instant>,
+}
+
 /// Why a file could not be ingested (file content, reading, or the store).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -476,8 +523,50 @@ pub fn ingest_file(
     })?;
     let input = Input { file: &shown, bytes: &decoded.bytes };
     let mut tx = store.begin_ingest(&file_name, &bytes, &sha256)?;
-    let mut em = Emitter::new(&shown, opts, &mut tx, progress);
-    let source = read(&input, &mut em)?;
+    // Two threads: the reader parses and maps, this thread writes to SQLite (the connection
+    // stays on the thread that opened it). Batches keep channel overhead low.
+    let (send, recv) = std::sync::mpsc::sync_channel::<Vec<Msg>>(16);
+    let (parsed, write_err) = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut sink = ChannelSink { out: send, batch: Vec::with_capacity(BATCH) };
+            let mut em = Emitter::new(&shown, opts, &mut sink, progress);
+            let kind = read(&input, &mut em);
+            let summary = Summary {
+                counts: em.counts,
+                records: em.records,
+                warnings_total: em.warnings_total,
+                warnings: std::mem::take(&mut em.warnings),
+                rejections: std::mem::take(&mut em.rejections),
+                newest: em.newest,
+            };
+            drop(em);
+            let flushed = sink.flush();
+            (kind, summary, flushed)
+        });
+        let mut write_err = None;
+        for batch in recv.iter() {
+            for msg in batch {
+                let r = match &msg {
+                    Msg::Record(rec) => tx.insert_record(rec),
+                    Msg::Issue(kind, issue) => tx.issue(*kind, issue),
+                };
+                if let Err(e) = r {
+                    write_err = Some(e);
+                    break;
+                }
+            }
+            if write_err.is_some() {
+                break;
+            }
+        }
+        drop(recv); // unblocks the reader if we stopped early
+        (reader.join().expect("reader thread does not panic"), write_err)
+    });
+    if let Some(source) = write_err {
+        return Err(Error::Sink { file: shown, source }.into());
+    }
+    let (kind, em, _) = parsed;
+    let source = kind?;
     let (as_of, as_of_basis) = match (opts.as_of, em.newest) {
         (Some(t), _) => (Some(crate::model::instant_text(&t)), "flag"),
         (None, Some(t)) => (Some(crate::model::instant_text(&t)), "records"),
@@ -494,12 +583,11 @@ pub fn ingest_file(
         counts: em.counts,
         records: em.records,
         warnings_total: em.warnings_total,
-        warnings: std::mem::take(&mut em.warnings),
-        rejections: std::mem::take(&mut em.rejections),
+        warnings: em.warnings,
+        rejections: em.rejections,
         already_ingested: None,
         ingest_id: None,
     };
-    drop(em);
     if report.counts.rejected > 0 && !opts.allow_rejects {
         return Err(Error::Rejected { file: shown, report: Box::new(report) }.into());
     }

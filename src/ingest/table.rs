@@ -16,6 +16,8 @@ pub struct Table<'a> {
     pub headers: Vec<String>,
     /// Normalised header name → column indices, in file order.
     index: HashMap<String, Vec<usize>>,
+    /// Key of each column in `extra` (`(column N)` for an empty or repeated header).
+    extra_keys: Vec<String>,
 }
 
 /// One data row: its fields as UTF-8, with where it is.
@@ -67,7 +69,15 @@ impl<'a> Table<'a> {
         for (i, h) in headers.iter().enumerate() {
             index.entry(norm_header(h)).or_default().push(i);
         }
-        Ok(Table { input, delimiter, headers, index })
+        let extra_keys = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let first = index.get(&norm_header(h)).and_then(|c| c.first()) == Some(&i);
+                if h.is_empty() || !first { format!("{h} (column {})", i + 1) } else { h.clone() }
+            })
+            .collect();
+        Ok(Table { input, delimiter, headers, index, extra_keys })
     }
 
     /// The first column whose header is one of `aliases` (already normalised).
@@ -132,10 +142,7 @@ impl<'a> Table<'a> {
             if v.trim().is_empty() || used.contains(&Some(i)) {
                 continue;
             }
-            let h = self.headers.get(i).map(String::as_str).unwrap_or("");
-            let first = self.index.get(&norm_header(h)).and_then(|c| c.first()) == Some(&i);
-            let key = if h.is_empty() || !first { format!("{h} (column {})", i + 1) } else { h.to_string() };
-            extra.insert(key, v.to_string());
+            extra.insert(self.extra_keys[i].clone(), v.to_string());
         }
         extra
     }

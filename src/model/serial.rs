@@ -79,6 +79,10 @@ impl Serial {
 
 /// NFKC, drop whitespace and control characters (NBSP, tabs from copy-paste), upper case.
 pub fn normalize(raw: &str) -> String {
+    // ASCII is already NFKC: skip the Unicode tables for the common case.
+    if raw.is_ascii() {
+        return raw.bytes().filter(|b| !b.is_ascii_whitespace() && !b.is_ascii_control()).map(|b| b.to_ascii_uppercase() as char).collect();
+    }
     raw.nfkc().filter(|c| !c.is_whitespace() && !c.is_control() && !is_invisible(*c)).flat_map(char::to_uppercase).collect()
 }
 

@@ -68,7 +68,8 @@ impl Store {
         // WAL: readers never block the writer, and a killed writer leaves only uncommitted frames.
         let mode: String = store.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(|e| store.err(e))?;
         let _ = mode;
-        store.conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;").map_err(|e| store.err(e))?;
+        // A large page cache keeps a big ingest transaction from spilling index pages to the WAL over and over.
+        store.conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;").map_err(|e| store.err(e))?;
         store.migrate()?;
         Ok(store)
     }
@@ -257,6 +258,11 @@ impl IngestTx<'_> {
         let id = self.ingest_id;
         self.tx.commit().map_err(map)?;
         Ok(id)
+    }
+
+    /// Inserts one record into the open transaction.
+    pub fn insert_record(&mut self, r: &Record) -> Result<(), SinkError> {
+        self.insert(r).map_err(|e| Box::new(e) as SinkError)
     }
 
     fn insert(&mut self, r: &Record) -> rusqlite::Result<()> {
@@ -449,8 +455,8 @@ impl IngestTx<'_> {
 }
 
 impl Sink for IngestTx<'_> {
-    fn record(&mut self, record: &Record) -> Result<(), SinkError> {
-        self.insert(record).map_err(|e| Box::new(e) as SinkError)
+    fn record(&mut self, record: Record) -> Result<(), SinkError> {
+        self.insert_record(&record)
     }
 
     fn issue(&mut self, kind: IssueKind, i: &Issue) -> Result<(), SinkError> {

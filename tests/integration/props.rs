@@ -6,7 +6,7 @@ use proptest::prelude::*;
 
 struct NullSink;
 impl Sink for NullSink {
-    fn record(&mut self, _: &Record) -> Result<(), SinkError> {
+    fn record(&mut self, _: Record) -> Result<(), SinkError> {
         Ok(())
     }
     fn issue(&mut self, _: IssueKind, _: &Issue) -> Result<(), SinkError> {
