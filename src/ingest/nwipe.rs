@@ -60,7 +60,7 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<(), Error> {
             Some("pass --encoding windows-1252 if the log was re-saved on Windows"),
         )
     })?;
-    let Some(tz) = em.opts.source_tz else {
+    if em.opts.source_tz.is_none() {
         let line = text.lines().position(|l| parse_stamp(l).is_some()).map_or(1, |p| p as u64 + 1);
         return Err(Error::bad_file(
             input.file,
@@ -69,13 +69,13 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<(), Error> {
             "nwipe writes local time without an offset, and no --source-tz was given",
             Some("pass --source-tz with the wiping machine's zone, e.g. --source-tz Europe/Berlin"),
         ));
-    };
+    }
     let mut drives: BTreeMap<String, Drive> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut version: Option<String> = None;
     let mut mode: Option<String> = None;
     let mut in_status = false;
-    let mut get = |drives: &mut BTreeMap<String, Drive>, dev: &str, line: u64| -> () {
+    let mut get = |drives: &mut BTreeMap<String, Drive>, dev: &str, line: u64| {
         if !drives.contains_key(dev) {
             order.push(dev.to_string());
             drives.insert(dev.to_string(), Drive { dev: dev.to_string(), first_line: line, ..Default::default() });
@@ -151,7 +151,6 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<(), Error> {
             d.verified = Some(false);
         }
     }
-    let _ = &mut get;
     if drives.is_empty() {
         return Err(Error::bad_file(input.file, 1, None, "no drive found in the log (no 'Found /dev/…' line and no Drive Status table)", None));
     }
@@ -166,7 +165,7 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<(), Error> {
         let lines: Vec<&str> = text.lines().collect();
         let raw: String = d.lines.iter().filter_map(|l| lines.get(*l as usize - 1)).copied().collect::<Vec<_>>().join("\n");
         let mut ctx = em.ctx(d.first_line, Some(dev.clone()), raw.as_bytes());
-        let result = drive_record(d, &mut ctx, &tz, verification, mode.as_deref(), version.as_deref());
+        let result = drive_record(d, &mut ctx, verification, mode.as_deref(), version.as_deref());
         em.row(ctx, result.map(|w| vec![Record::Wipe(w)]))?;
     }
     Ok(())
@@ -188,7 +187,6 @@ fn status_row(line: &str) -> Option<(String, String, String)> {
 fn drive_record(
     d: &Drive,
     ctx: &mut super::row::RowCtx,
-    tz: &chrono_tz::Tz,
     verification: Verification,
     mode: Option<&str>,
     version: Option<&str>,
@@ -239,7 +237,6 @@ fn drive_record(
             None => Ok(None),
         }
     };
-    let _ = tz;
     let started_at = local(ctx, d.started)?;
     let completed_at = local(ctx, d.last)?;
     let mut extra = Extra::new();

@@ -66,8 +66,7 @@ impl Store {
         let mut store = Store { conn, path: path.to_path_buf() };
         store.conn.busy_timeout(wait).map_err(|e| store.err(e))?;
         // WAL: readers never block the writer, and a killed writer leaves only uncommitted frames.
-        let mode: String = store.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(|e| store.err(e))?;
-        let _ = mode;
+        store.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)).map_err(|e| store.err(e))?;
         // A large page cache keeps a big ingest transaction from spilling index pages to the WAL over and over.
         store.conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;").map_err(|e| store.err(e))?;
         store.migrate()?;
