@@ -223,7 +223,7 @@ pub struct Emitter<'a> {
     pub rejections: Vec<Issue>,
     pub newest: Option<Instant>,
     /// First line of each (record kind, usable serial) seen, to report duplicates in one export.
-    seen: std::collections::HashMap<(u8, String), u64>,
+    seen: foldhash::HashMap<(u8, String), u64>,
 }
 
 impl<'a> Emitter<'a> {
@@ -239,7 +239,7 @@ impl<'a> Emitter<'a> {
             warnings: Vec::new(),
             rejections: Vec::new(),
             newest: None,
-            seen: std::collections::HashMap::new(),
+            seen: foldhash::HashMap::default(),
         }
     }
 
@@ -490,10 +490,9 @@ pub fn ingest_file(
     opts: &Options,
     progress: &dyn Progress,
 ) -> Result<Report, RunError> {
-    use sha2::{Digest, Sha256};
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| RunError::Read { path: shown.clone(), source })?;
-    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let sha256 = row::hex_digest(&bytes);
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| shown.clone());
     if let Some(prev) = store.ingest_by_sha256(&sha256)? {
         return Ok(Report {

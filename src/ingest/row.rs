@@ -22,7 +22,7 @@ pub type RowResult<T> = Result<T, Issue>;
 
 impl<'o> RowCtx<'o> {
     pub fn new(line: u64, pointer: Option<String>, raw: &[u8], tz: Option<&'o Tz>) -> Self {
-        RowCtx { line, pointer, warnings: Vec::new(), tz, tz_used: false, raw_sha256: hex::encode(Sha256::digest(raw)) }
+        RowCtx { line, pointer, warnings: Vec::new(), tz, tz_used: false, raw_sha256: hex_digest(raw) }
     }
 
     /// Provenance for a record of this row.
@@ -217,4 +217,11 @@ mod tests {
         assert_eq!(r.instant("x", "9999-12-31T23:59:59.9999999Z").unwrap(), None);
         assert!(r.instant("x", "yesterday").is_err());
     }
+}
+
+/// Lower-case hex SHA-256, without the per-character iterator of `hex::encode`.
+pub fn hex_digest(bytes: &[u8]) -> String {
+    let mut out = [0u8; 64];
+    hex::encode_to_slice(Sha256::digest(bytes), &mut out).expect("64 bytes hold 32 in hex");
+    String::from_utf8(out.to_vec()).expect("hex is ASCII")
 }

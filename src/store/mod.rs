@@ -65,9 +65,14 @@ impl Store {
         let conn = Connection::open(path).map_err(|source| Error::Sqlite { path: path.into(), source })?;
         let mut store = Store { conn, path: path.to_path_buf() };
         store.conn.busy_timeout(wait).map_err(|e| store.err(e))?;
-        // WAL: readers never block the writer, and a killed writer leaves only uncommitted frames.
-        store.conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)).map_err(|e| store.err(e))?;
-        // A large page cache keeps a big ingest transaction from spilling index pages to the WAL over and over.
+        // Larger pages: fewer B-tree splits and page writes per row on large ingests. Only a new,
+        // empty store takes it; an existing one keeps its page size.
+        store.conn.execute_batch("PRAGMA page_size = 16384").map_err(|e| store.err(e))?;
+        // Rollback journal, not WAL: an ingest's new pages are written once (WAL writes them twice,
+        // then checkpoints), which halves the I/O of a large ingest. A killed writer leaves a hot
+        // journal that the next open rolls back; readers wait (busy timeout) while a writer commits.
+        store.conn.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get::<_, String>(0)).map_err(|e| store.err(e))?;
+        // A large page cache keeps a big ingest transaction from spilling index pages over and over.
         store.conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;").map_err(|e| store.err(e))?;
         store.migrate()?;
         Ok(store)
@@ -214,7 +219,9 @@ pub struct IngestTx<'c> {
 }
 
 fn opt_date(d: &Option<chrono::NaiveDate>) -> Option<String> {
-    d.map(|d| d.format("%Y-%m-%d").to_string())
+    use chrono::Datelike;
+    // Hand-formatted: chrono's strftime parser costs more than the insert on large ingests.
+    d.map(|d| format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()))
 }
 
 fn opt_time(t: &Option<Instant>) -> Option<String> {

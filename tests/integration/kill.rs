@@ -41,12 +41,22 @@ fn sigkill_mid_ingest_leaves_store_unchanged() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Wait until the ingest is writing (the WAL grows), then kill it without warning.
-    let wal = dir.path().join("s.db-wal");
+    // Wait until the ingest is writing (its rollback journal exists and it has run a while or
+    // spilled pages into the store file), then kill it without warning.
+    let journal = dir.path().join("s.db-journal");
+    let size0 = std::fs::metadata(&store).unwrap().len();
     let start = Instant::now();
-    while std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) < 8 << 20 {
+    let mut writing_since: Option<Instant> = None;
+    loop {
         assert!(child.try_wait().unwrap().is_none(), "ingest finished before it could be killed: make the file bigger");
         assert!(start.elapsed() < Duration::from_secs(120), "ingest never started writing");
+        if journal.exists() {
+            let since = *writing_since.get_or_insert_with(Instant::now);
+            let grown = std::fs::metadata(&store).map(|m| m.len()).unwrap_or(0) > size0 + (8 << 20);
+            if grown || since.elapsed() > Duration::from_millis(800) {
+                break;
+            }
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(child.try_wait().unwrap().is_none(), "still running when killed");
@@ -58,4 +68,31 @@ fn sigkill_mid_ingest_leaves_store_unchanged() {
     let again = evident(&store, &["ingest", big.to_str().unwrap()]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(count(&store, "SELECT count(*) FROM asset"), before.1 + 600_000);
+}
+
+/// A second writer waits `--wait` seconds for the first, then fails cleanly: exit 2, a message
+/// that says the store is busy, and nothing written. Once the first is done, it goes through.
+#[test]
+fn second_writer_waits_then_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    let good = root().join("tests/fixtures/snipeit_csv/good.csv");
+    let jamf = root().join("tests/fixtures/jamf_api/good.json");
+    assert_eq!(evident(&store, &["ingest", "--source-tz", "UTC", good.to_str().unwrap()]).code, 0);
+    let before = snapshot(&store);
+    // Another process (here: a plain SQLite connection) holds the write lock.
+    let holder = rusqlite::Connection::open(&store).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE; INSERT INTO blob (sha256, size) VALUES ('held', 0);").unwrap();
+    let started = Instant::now();
+    let busy = evident(&store, &["--wait", "1", "ingest", jamf.to_str().unwrap()]);
+    assert_eq!(busy.code, 2, "{}", busy.stderr);
+    assert!(busy.stderr.contains("busy"), "{}", busy.stderr);
+    assert!(busy.stderr.contains("hint:"), "{}", busy.stderr);
+    assert!(started.elapsed() >= Duration::from_millis(900), "it waited before giving up");
+    holder.execute_batch("ROLLBACK").unwrap();
+    drop(holder);
+    assert_eq!(snapshot(&store), before, "the refused ingest wrote nothing");
+    let ok = evident(&store, &["ingest", jamf.to_str().unwrap()]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert_eq!(count(&store, "SELECT count(*) FROM ingest"), before.0 + 1);
 }
