@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
-# The main job on the bundled example organisation (Fernhill Labs): ingest every export into a
-# fresh store, then show the joined per-asset view. Usage: ./examples/demo.sh [STORE]
+# The main job on the bundled example organisation (Fernhill Labs), end to end: ingest every
+# export into a fresh store, show the joined per-asset view, make a compliance key, build the
+# signed pack as of 2026-10-31 (directory and .tar), and verify it with evident and with the stock
+# tools of docs/FORMAT.md. Usage: ./examples/demo.sh [OUTDIR]   (default target/demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-store="${1:-target/demo/evident.db}"
-mkdir -p "$(dirname "$store")"
-rm -f "$store" "$store-wal" "$store-shm"
+out="${1:-target/demo}"
+store="$out/evident.db"
+rm -rf "$out"
+mkdir -p "$out"
 cargo build --quiet --release
 bin=target/release/evident
+# The register export carries no timestamps: its as-of date is given, as the export day.
 "$bin" --store "$store" ingest --source-tz Europe/Berlin --status-map examples/snipeit-status-map.yaml \
-  examples/snipeit-assets.csv examples/intune-managed-devices.json examples/jamf-computers-inventory.json \
-  examples/nwipe-2026-09-14.log examples/itad-certificates.csv
+  --as-of 2026-10-30 examples/snipeit-assets.csv
+"$bin" --store "$store" ingest --source-tz Europe/Berlin examples/intune-managed-devices.json \
+  examples/jamf-computers-inventory.json examples/nwipe-2026-09-14.log examples/itad-certificates.csv
 "$bin" --store "$store" assets
+# A fresh key each run: example keys are never committed.
+"$bin" keygen --role compliance --name "Dana Roe (Compliance, Fernhill Labs)" --out "$out/keys"
+"$bin" --store "$store" pack --as-of 2026-10-31 --key "$out/keys/dana-roe-compliance-fernhill-labs.key.pem" \
+  --out "$out/pack-2026-10-31" --archive tar
+"$bin" verify "$out/pack-2026-10-31" --trust "$out/keys/dana-roe-compliance-fernhill-labs.trust"
+"$bin" verify "$out/pack-2026-10-31.tar" --trust "$out/keys/dana-roe-compliance-fernhill-labs.trust"
+# The same pack checked with stock tools only (docs/FORMAT.md §4, steps 1 and 2).
+(cd "$out/pack-2026-10-31" && sha256sum --quiet --strict -c SHA256SUMS && echo "sha256sum: all files OK" &&
+  openssl pkeyutl -verify -pubin -inkey signer.pub.pem -rawin -in manifest.json -sigfile manifest.sig)

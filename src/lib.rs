@@ -4,6 +4,10 @@
 
 pub mod cli;
 pub mod ingest;
+pub mod ledger;
 pub mod model;
+pub mod pack;
+pub mod sign;
 pub mod store;
+pub mod verify;
 pub mod view;

@@ -84,6 +84,11 @@ pub fn assets(store: &Store) -> Result<Vec<AssetView>, store::Error> {
     Ok(join(store.view_rows()?))
 }
 
+/// The view as of a date: only ingests dated on or before it (and undated ones) count.
+pub fn assets_until(store: &Store, until: &str) -> Result<Vec<AssetView>, store::Error> {
+    Ok(join(store.view_rows_until(Some(until))?))
+}
+
 /// Groups rows into devices.
 pub fn join(rows: Vec<ViewRow>) -> Vec<AssetView> {
     let n = rows.len();

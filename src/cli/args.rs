@@ -37,6 +37,68 @@ pub enum Command {
     Assets(AssetsArgs),
     /// List the ingests in the store, with their row counts.
     Ingests(FormatArgs),
+    /// Make an Ed25519 key pair: NAME.key.pem (PKCS#8, mode 0600), NAME.pub.pem and a trust line.
+    #[command(after_help = EXIT_CODES)]
+    Keygen(KeygenArgs),
+    /// Build the next signed, hash-chained evidence pack of the store (docs/FORMAT.md).
+    #[command(after_help = EXIT_CODES)]
+    Pack(PackArgs),
+    /// Verify a pack (directory or .tar) offline: hashes, Merkle root, signature, trust, chain.
+    #[command(after_help = "Exit codes: 0 = verified; 1 = checked, and something failed (each failure has a code); 2 = could not run (unreadable pack or trust list, usage).")]
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// What the key signs: compliance (packs), performer or verifier (certificates).
+    #[arg(long, value_enum)]
+    pub role: crate::sign::Role,
+    /// The key holder, as the auditor should read it (e.g. "Dana Roe <dana@fernhill.example>").
+    #[arg(long)]
+    pub name: String,
+    /// Directory for the key files (created if missing; existing keys are never overwritten).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// The date the pack states (YYYY-MM-DD); defaults to the date of SOURCE_DATE_EPOCH if set.
+    #[arg(long, conflicts_with = "period")]
+    pub as_of: Option<String>,
+    /// The period the pack covers: FROM..TO, both dates included.
+    #[arg(long)]
+    pub period: Option<String>,
+    /// The compliance private key (PKCS#8 PEM, from `evident keygen` or `openssl genpkey`).
+    #[arg(long)]
+    pub key: PathBuf,
+    /// The pack directory to create (must not exist).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write one deterministic archive of the pack next to it.
+    #[arg(long, value_enum)]
+    pub archive: Option<crate::pack::archive::Kind>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The pack: a directory or a .tar archive.
+    pub pack: PathBuf,
+    /// Trusted keys: one `ROLE PUBLIC_KEY_HEX NAME` per line (the .trust lines `keygen` writes).
+    #[arg(long)]
+    pub trust: PathBuf,
+    /// An older pack (or its ledger.jsonl) you already trust: this pack must extend its chain.
+    #[arg(long)]
+    pub since: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -50,7 +50,104 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Keygen(a) => keygen(a),
+        Command::Pack(a) => {
+            let mut store = open()?;
+            pack(&mut store, a)
+        }
+        Command::Verify(a) => verify(a),
     }
+}
+
+/// Adds a `hint:` line under the error, as every evident error has where one helps.
+fn with_hint<E: std::error::Error + Send + Sync + 'static>(e: E, hint: Option<String>) -> anyhow::Error {
+    match hint {
+        Some(h) => anyhow!("{e}\nhint: {h}"),
+        None => anyhow!(e),
+    }
+}
+
+fn keygen(a: &args::KeygenArgs) -> Result<ExitCode> {
+    let files = crate::sign::keygen(a.role, &a.name, &a.out).map_err(|e| {
+        let h = e.hint().map(String::from);
+        with_hint(e, h)
+    })?;
+    match a.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&files)?),
+        Format::Human => {
+            println!("key id      {}", files.key_id);
+            println!("role        {}", files.role);
+            println!("private key {} (mode 0600: keep it secret, never share it)", files.private_key.display());
+            println!("public key  {}", files.public_key.display());
+            println!("trust line  {} (give this to the auditor)", files.trust_file.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The pack's scope from --as-of / --period, or the date of SOURCE_DATE_EPOCH.
+fn scope(a: &args::PackArgs) -> Result<crate::ledger::Scope> {
+    let epoch_date = std::env::var("SOURCE_DATE_EPOCH").ok().filter(|_| a.as_of.is_none() && a.period.is_none()).map(|v| -> Result<String> {
+        let secs: i64 = v.trim().parse().with_context(|| format!("SOURCE_DATE_EPOCH '{v}' is not a number of seconds"))?;
+        let t = chrono::DateTime::from_timestamp(secs, 0).ok_or_else(|| anyhow!("SOURCE_DATE_EPOCH '{v}' is out of range"))?;
+        Ok(t.format("%Y-%m-%d").to_string())
+    });
+    let epoch_date = epoch_date.transpose()?;
+    crate::ledger::Scope::parse(a.as_of.as_deref().or(epoch_date.as_deref()), a.period.as_deref()).map_err(|e| anyhow!("{e}\nhint: packs are dated by the records, never by the clock"))
+}
+
+fn pack(store: &mut Store, a: &args::PackArgs) -> Result<ExitCode> {
+    let scope = scope(a)?;
+    let key = crate::sign::SecretKey::load(&a.key).map_err(|e| {
+        let h = e.hint().map(String::from);
+        with_hint(e, h)
+    })?;
+    let req = crate::pack::Request { scope, key: &key, out: &a.out, archive: a.archive };
+    let built = crate::pack::build(store, &req).map_err(|e| {
+        let h = e.hint();
+        with_hint(e, h)
+    })?;
+    match a.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&built)?),
+        Format::Human => {
+            println!("pack        {} (seq {})", built.dir.display(), built.seq);
+            if let Some(ar) = &built.archive {
+                println!("archive     {}", ar.display());
+            }
+            println!("files       {} ({} bytes)", built.files, built.bytes);
+            println!("manifest    sha256 {}", built.manifest_sha256);
+            println!("merkle root {}", built.merkle_root);
+            println!("signed by   key {}", built.key_id);
+            for f in &built.left_out {
+                println!("left out    {f}: dated after the scope's end");
+            }
+            for f in &built.undated {
+                println!("undated     {f}: included; its records carry no time and it was ingested without --as-of");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(a: &args::VerifyArgs) -> Result<ExitCode> {
+    let trust = crate::sign::TrustList::load(&a.trust).map_err(|e| {
+        let h = e.hint().map(String::from);
+        with_hint(e, h)
+    })?;
+    let out = crate::verify::pack(&a.pack, &trust, a.since.as_deref())?;
+    match a.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&out)?),
+        Format::Human => {
+            for c in &out.checks {
+                println!("{:<4}  {:<20}  {}", if c.ok { "ok" } else { "FAIL" }, c.code, c.detail);
+            }
+            match (&out.signer, out.verified) {
+                (Some(s), true) => println!("verified: {} seq {} signed by {} ({}, key {})", out.pack, out.seq.unwrap_or(0), s.name, s.role, s.key_id),
+                _ => println!("NOT verified: {} ({} failed checks)", out.pack, out.checks.iter().filter(|c| !c.ok).count()),
+            }
+        }
+    }
+    Ok(if out.verified { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 /// Parses `--as-of`: RFC 3339, or a date meaning its end (23:59:59Z) in UTC.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Numbered migrations; `PRAGMA user_version` holds how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("0001_initial.sql"), include_str!("0002_pack.sql")];
 
 /// Size of a raw-file chunk.
 const CHUNK: usize = 4 << 20;
@@ -22,6 +22,9 @@ pub enum Error {
     /// The store was written by a newer evident.
     #[error("store {path} has schema version {found}, newer than this evident knows ({known})")]
     TooNew { path: PathBuf, found: i64, known: i64 },
+    /// Another pack was recorded while this one was being built.
+    #[error("store {path}: another pack was added to the ledger while this one was built")]
+    ChainMoved { path: PathBuf },
     /// Any SQLite failure.
     #[error("store {path}: {source}")]
     Sqlite { path: PathBuf, source: rusqlite::Error },
@@ -32,6 +35,7 @@ impl Error {
         match self {
             Error::Busy { .. } => Some("wait for the other command to finish, or raise --wait (seconds); nothing was changed".into()),
             Error::TooNew { .. } => Some("upgrade evident".into()),
+            Error::ChainMoved { .. } => Some("run `evident pack` again; the pack directory written is not in the ledger".into()),
             Error::Sqlite { .. } => None,
         }
     }
@@ -151,6 +155,88 @@ impl Store {
         let mut st = self.conn.prepare("SELECT data FROM blob_chunk WHERE sha256 = ?1 ORDER BY idx").map_err(|e| self.err(e))?;
         let chunks: Vec<Vec<u8>> = st.query_map([sha256], |r| r.get(0)).map_err(|e| self.err(e))?.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
         Ok((!chunks.is_empty()).then(|| chunks.concat()))
+    }
+
+    /// Streams a stored file's bytes to `out`, one chunk at a time (memory does not grow with the file).
+    pub fn blob_to(&self, sha256: &str, out: &mut dyn std::io::Write) -> Result<u64, Error> {
+        let mut st = self.conn.prepare("SELECT data FROM blob_chunk WHERE sha256 = ?1 ORDER BY idx").map_err(|e| self.err(e))?;
+        let mut rows = st.query([sha256]).map_err(|e| self.err(e))?;
+        let mut n = 0u64;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let data = row.get_ref(0).map_err(|e| self.err(e))?.as_blob().map_err(|e| self.err(e.into()))?;
+            out.write_all(data).map_err(|e| self.err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+            n += data.len() as u64;
+        }
+        Ok(n)
+    }
+
+    /// The packs this store has issued, oldest first.
+    pub fn packs(&self) -> Result<Vec<crate::ledger::Entry>, Error> {
+        let mut st = self.conn.prepare("SELECT seq, scope, manifest_sha256, prev, key_id FROM pack ORDER BY seq").map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                let scope: String = r.get(1)?;
+                Ok(crate::ledger::Entry {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    scope: serde_json::from_str(&scope).map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e)))?,
+                    manifest_sha256: r.get(2)?,
+                    prev: r.get(3)?,
+                    key_id: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Appends a pack to the ledger. Fails if another pack took its seq meanwhile (the caller
+    /// read the chain head, built the pack, and only now records it).
+    pub fn record_pack(&mut self, entry: &crate::ledger::Entry, manifest: &[u8]) -> Result<(), Error> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| busy_or(e, &path))?;
+        let map = |source| Error::Sqlite { path: path.clone(), source };
+        let head: Option<(i64, String)> = tx.query_row("SELECT seq, manifest_sha256 FROM pack ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(map)?;
+        if head.as_ref().map(|h| h.0 as u64 + 1).unwrap_or(1) != entry.seq || head.map(|h| h.1) != entry.prev {
+            return Err(Error::ChainMoved { path: path.clone() });
+        }
+        tx.execute(
+            "INSERT INTO pack (seq, manifest_sha256, prev, scope, key_id, manifest) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![entry.seq as i64, entry.manifest_sha256, entry.prev, serde_json::to_string(&entry.scope).expect("scope serialises"), entry.key_id, manifest],
+        )
+        .map_err(map)?;
+        tx.commit().map_err(map)
+    }
+
+    /// Everything about one ingest that its report in a pack shows.
+    pub fn ingest_detail(&self, id: i64) -> Result<serde_json::Value, Error> {
+        self.conn
+            .query_row(
+                "SELECT source, file_name, size, sha256, encoding, as_of, as_of_basis, options, tool_version,
+                        rows_read, rows_accepted, rows_rejected, rows_empty, records, warnings FROM ingest WHERE id = ?1",
+                [id],
+                |r| {
+                    let options: String = r.get(7)?;
+                    Ok(serde_json::json!({
+                        "source": r.get::<_, String>(0)?,
+                        "file_name": r.get::<_, String>(1)?,
+                        "size": r.get::<_, i64>(2)?,
+                        "sha256": r.get::<_, String>(3)?,
+                        "encoding": r.get::<_, String>(4)?,
+                        "as_of": r.get::<_, Option<String>>(5)?,
+                        "as_of_basis": r.get::<_, String>(6)?,
+                        "options": serde_json::from_str::<serde_json::Value>(&options).unwrap_or(serde_json::Value::String(options)),
+                        "tool_version": r.get::<_, String>(8)?,
+                        "rows": {
+                            "read": r.get::<_, i64>(9)?,
+                            "accepted": r.get::<_, i64>(10)?,
+                            "rejected": r.get::<_, i64>(11)?,
+                            "empty": r.get::<_, i64>(12)?,
+                        },
+                        "records": r.get::<_, i64>(13)?,
+                        "warnings": r.get::<_, i64>(14)?,
+                    }))
+                },
+            )
+            .map_err(|e| self.err(e))
     }
 
     /// Issues recorded for an ingest.

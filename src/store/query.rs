@@ -34,6 +34,13 @@ pub struct ViewRow {
 impl Store {
     /// Every record the per-asset view needs, newest copy per source record.
     pub fn view_rows(&self) -> Result<Vec<ViewRow>, Error> {
+        self.view_rows_until(None)
+    }
+
+    /// The same, from the ingests whose as-of date (UTC) is on or before `until` (`YYYY-MM-DD`),
+    /// and the undated ones.
+    pub fn view_rows_until(&self, until: Option<&str>) -> Result<Vec<ViewRow>, Error> {
+        let until = until.unwrap_or("9999-12-31");
         let queries: [(&'static str, String); 5] = [
             (
                 "asset",
@@ -82,7 +89,8 @@ impl Store {
             // ingest (by as-of, then ingest order); duplicates inside one ingest all stay. Wipe events
             // have unique identities, so all stay.
             let sql = format!(
-                "WITH g AS (SELECT i.id, i.source, i.file_name, COALESCE(i.as_of, '') AS as_of FROM ingest i),
+                "WITH g AS (SELECT i.id, i.source, i.file_name, COALESCE(i.as_of, '') AS as_of FROM ingest i
+                            WHERE i.as_of IS NULL OR substr(i.as_of, 1, 10) <= ?1),
                  x AS ({body}),
                  ranked AS (
                    SELECT x.*, FIRST_VALUE(x.ingest) OVER (PARTITION BY x.source, x.ident ORDER BY x.as_of DESC, x.ingest DESC) AS newest
@@ -91,7 +99,7 @@ impl Store {
             );
             let mut st = self.conn().prepare(&sql).map_err(|e| self.map_err(e))?;
             let rows = st
-                .query_map([], |r| {
+                .query_map([until], |r| {
                     Ok(ViewRow {
                         table,
                         id: r.get(0)?,

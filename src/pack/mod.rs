@@ -1,0 +1,336 @@
+//! The signed evidence pack (DESIGN §6, docs/FORMAT.md): raw sources with their ingest reports,
+//! results, a report, the ledger, and a canonical manifest.json that names every file by size
+//! and SHA-256, their Merkle root and the predecessor pack; signed with the compliance key.
+
+pub mod archive;
+pub mod merkle;
+mod report;
+
+use crate::ledger::{Entry, Scope};
+use crate::sign::SecretKey;
+use crate::store::Store;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The format this evident writes and verifies.
+pub const FORMAT: &str = "evident-pack/1";
+/// The format document shipped in every pack.
+pub const FORMAT_DOC: &str = include_str!("../../docs/FORMAT.md");
+
+pub const MANIFEST: &str = "manifest.json";
+pub const SIGNATURE: &str = "manifest.sig";
+pub const SUMS: &str = "SHA256SUMS";
+pub const SIGNER: &str = "signer.pub.pem";
+pub const LEDGER: &str = "ledger.jsonl";
+
+/// manifest.json. Serialised as RFC 8785 canonical JSON; the signature covers those exact bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: String,
+    pub tool: Tool,
+    pub scope: Scope,
+    pub seq: u64,
+    /// SHA-256 of the previous pack's manifest.json; none for the first pack of a store.
+    pub prev: Option<String>,
+    pub key_id: String,
+    /// Every file of the pack but manifest.json, manifest.sig and SHA256SUMS, sorted by path.
+    pub files: Vec<FileEntry>,
+    /// RFC 6962 Merkle root over the SHA256SUMS lines of `files`, in order.
+    pub merkle_root: String,
+    /// The control definitions used (id@version and file hash).
+    pub controls: Vec<ControlRef>,
+    /// The raw exports, with the ingest report of each.
+    pub sources: Vec<SourceRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlRef {
+    pub id: String,
+    pub version: String,
+    pub path: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceRef {
+    pub path: String,
+    pub report: String,
+    pub source: String,
+    pub sha256: String,
+    pub as_of: Option<String>,
+}
+
+impl Manifest {
+    /// The canonical bytes that are signed.
+    pub fn to_canonical(&self) -> Vec<u8> {
+        serde_jcs::to_vec(self).expect("a manifest serialises")
+    }
+
+    /// This pack's own entry in the chain.
+    pub fn entry(&self, manifest_sha256: &str) -> Entry {
+        Entry { seq: self.seq, scope: self.scope.clone(), manifest_sha256: manifest_sha256.into(), prev: self.prev.clone(), key_id: self.key_id.clone() }
+    }
+}
+
+/// One SHA256SUMS line (`sha256sum` text mode: two spaces), newline included.
+pub fn sums_line(sha256: &str, path: &str) -> String {
+    format!("{sha256}  {path}\n")
+}
+
+/// The Merkle root over the files' SHA256SUMS lines.
+pub fn merkle_root(files: &[FileEntry]) -> String {
+    let leaves: Vec<merkle::Hash> = files.iter().map(|f| merkle::leaf(sums_line(&f.sha256, &f.path).as_bytes())).collect();
+    hex::encode(merkle::root(&leaves))
+}
+
+/// SHA256SUMS: every file of the manifest plus manifest.json itself, sorted by path.
+pub fn sums_text(files: &[FileEntry], manifest_sha256: &str) -> String {
+    let mut lines: Vec<(&str, &str)> = files.iter().map(|f| (f.path.as_str(), f.sha256.as_str())).collect();
+    lines.push((MANIFEST, manifest_sha256));
+    lines.sort();
+    lines.iter().map(|(p, h)| sums_line(h, p)).collect()
+}
+
+/// Pack errors (all "could not run": exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {err}")]
+    Io { path: PathBuf, err: std::io::Error },
+    #[error("{0} already exists: a pack is never written over")]
+    Exists(PathBuf),
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    #[error("no ingest in the store is dated on or before {0}: the pack would hold no evidence")]
+    Empty(chrono::NaiveDate),
+}
+
+impl Error {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Exists(_) => Some("choose a new --out directory".into()),
+            Error::Store(e) => e.hint(),
+            Error::Empty(_) => Some("ingest exports first (`evident ingest FILE`), or pick a later date".into()),
+            Error::Io { .. } => None,
+        }
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io { path: path.into(), err: source }
+}
+
+/// What `evident pack` is asked for.
+pub struct Request<'a> {
+    pub scope: Scope,
+    pub key: &'a SecretKey,
+    pub out: &'a Path,
+    pub archive: Option<archive::Kind>,
+}
+
+/// What `evident pack` made.
+#[derive(Debug, Serialize)]
+pub struct Built {
+    pub dir: PathBuf,
+    pub archive: Option<PathBuf>,
+    pub seq: u64,
+    pub manifest_sha256: String,
+    pub merkle_root: String,
+    pub files: usize,
+    pub bytes: u64,
+    pub key_id: String,
+    /// Ingests dated after the scope's end: not in this pack.
+    pub left_out: Vec<String>,
+    /// Ingests with no date (no times in the records, no --as-of): in the pack, and said.
+    pub undated: Vec<String>,
+}
+
+/// Writes files under a directory, hashing as it goes.
+struct Writer {
+    root: PathBuf,
+    files: Vec<FileEntry>,
+}
+
+struct Hashing<W> {
+    inner: W,
+    hash: Sha256,
+    size: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl Writer {
+    fn with(&mut self, rel: &str, fill: impl FnOnce(&mut dyn Write) -> Result<(), Error>) -> Result<(), Error> {
+        let path = self.root.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        let file = std::fs::File::create_new(&path).map_err(io(&path))?;
+        let mut w = Hashing { inner: std::io::BufWriter::with_capacity(1 << 20, file), hash: Sha256::new(), size: 0 };
+        fill(&mut w)?;
+        w.flush().map_err(io(&path))?;
+        self.files.push(FileEntry { path: rel.into(), size: w.size, sha256: hex::encode(w.hash.finalize()) });
+        Ok(())
+    }
+
+    fn bytes(&mut self, rel: &str, bytes: &[u8]) -> Result<(), Error> {
+        let path = self.root.join(rel);
+        self.with(rel, |w| w.write_all(bytes).map_err(io(&path)))
+    }
+}
+
+/// A file name safe in a pack path and a SHA256SUMS line: ASCII letters, digits, `.`, `_`, `-`.
+fn safe_name(name: &str) -> String {
+    let s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect();
+    let s: String = s.trim_start_matches('.').chars().take(80).collect();
+    if s.is_empty() { "file".into() } else { s }
+}
+
+fn pretty(v: &impl Serialize) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(v).expect("JSON serialises");
+    out.push(b'\n');
+    out
+}
+
+/// Builds, signs and records the next pack of the store's chain.
+pub fn build(store: &mut Store, req: &Request) -> Result<Built, Error> {
+    if req.out.exists() {
+        return Err(Error::Exists(req.out.into()));
+    }
+    let end = req.scope.end();
+    let end_text = end.format("%Y-%m-%d").to_string();
+    let (mut ingests, later): (Vec<_>, Vec<_>) =
+        store.ingests()?.into_iter().partition(|i| i.as_of.as_deref().is_none_or(|a| a.get(..10).is_some_and(|d| d <= end_text.as_str())));
+    let left_out: Vec<String> = later.iter().map(|i| format!("{} (as of {})", i.file_name, i.as_of.as_deref().unwrap_or("?"))).collect();
+    let undated: Vec<String> = ingests.iter().filter(|i| i.as_of.is_none()).map(|i| i.file_name.clone()).collect();
+    if ingests.is_empty() {
+        return Err(Error::Empty(end));
+    }
+    // Order by content, not by when they were ingested: the same store gives the same pack.
+    ingests.sort_by(|a, b| a.sha256.cmp(&b.sha256));
+    let chain = store.packs()?;
+    let head = chain.last();
+    let seq = head.map_or(1, |h| h.seq + 1);
+    let prev = head.map(|h| h.manifest_sha256.clone());
+
+    // Build next to the target and rename at the end, so a failure leaves no half pack at --out.
+    let staging = staging_dir(req.out);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
+    }
+    std::fs::create_dir_all(&staging).map_err(io(&staging))?;
+    let result = write_pack(store, req, &staging, &ingests, &chain, seq, prev);
+    let (manifest, manifest_sha256, bytes, files) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    std::fs::rename(&staging, req.out).map_err(io(req.out))?;
+    let entry = manifest.entry(&manifest_sha256);
+    if let Err(e) = store.record_pack(&entry, &manifest.to_canonical()) {
+        let _ = std::fs::remove_dir_all(req.out);
+        return Err(e.into());
+    }
+    let archive = match req.archive {
+        Some(kind) => Some(archive::write(req.out, kind, &req.scope)?),
+        None => None,
+    };
+    Ok(Built { dir: req.out.into(), archive, seq, manifest_sha256, merkle_root: manifest.merkle_root, files, bytes, key_id: manifest.key_id, left_out, undated })
+}
+
+fn staging_dir(out: &Path) -> PathBuf {
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "pack".into());
+    out.with_file_name(format!(".{name}.partial"))
+}
+
+type Written = (Manifest, String, u64, usize);
+
+fn write_pack(store: &Store, req: &Request, root: &Path, ingests: &[crate::store::IngestRow], chain: &[Entry], seq: u64, prev: Option<String>) -> Result<Written, Error> {
+    let mut w = Writer { root: root.into(), files: Vec::new() };
+    let mut sources = Vec::new();
+    let mut tie_out = Vec::new();
+    for ing in ingests {
+        let base = format!("sources/{}-{}", &ing.sha256[..12], safe_name(&ing.file_name));
+        let report_path = format!("{base}.ingest.json");
+        let file_path = root.join(&base);
+        w.with(&base, |out| {
+            store.blob_to(&ing.sha256, out)?;
+            Ok(())
+        })
+        .map_err(|e| match e {
+            Error::Store(s) => Error::Io { path: file_path.clone(), err: std::io::Error::other(s.to_string()) },
+            e => e,
+        })?;
+        let mut detail = store.ingest_detail(ing.id)?;
+        detail["warnings_list"] = serde_json::to_value(store.issues(ing.id, crate::ingest::IssueKind::Warning)?).expect("issues serialise");
+        detail["rejections"] = serde_json::to_value(store.issues(ing.id, crate::ingest::IssueKind::Rejection)?).expect("issues serialise");
+        detail["pack_path"] = serde_json::Value::String(base.clone());
+        w.bytes(&report_path, &pretty(&detail))?;
+        tie_out.push(detail);
+        sources.push(SourceRef { path: base, report: report_path, source: ing.source.clone(), sha256: ing.sha256.clone(), as_of: ing.as_of.clone() });
+    }
+    let end = req.scope.end().format("%Y-%m-%d").to_string();
+    let assets = crate::view::assets_until(store, &end)?;
+    w.bytes("results/assets.json", &pretty(&assets))?;
+    w.bytes("docs/FORMAT.md", FORMAT_DOC.as_bytes())?;
+    w.bytes(LEDGER, &crate::ledger::to_jsonl(chain))?;
+    let public = req.key.public();
+    w.bytes(SIGNER, public.to_pem().as_bytes())?;
+    let html = report::render(&report::Page { scope: &req.scope, seq, prev: prev.as_deref(), key_id: &public.key_id(), sources: &tie_out, assets: &assets });
+    w.bytes("report/index.html", html.as_bytes())?;
+
+    let mut files = w.files;
+    files.sort();
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        tool: Tool { name: "evident".into(), version: env!("CARGO_PKG_VERSION").into() },
+        scope: req.scope.clone(),
+        seq,
+        prev,
+        key_id: public.key_id(),
+        merkle_root: merkle_root(&files),
+        files,
+        controls: Vec::new(),
+        sources,
+    };
+    let bytes = manifest.to_canonical();
+    let manifest_sha256 = hex::encode(Sha256::digest(&bytes));
+    let put = |name: &str, data: &[u8]| std::fs::write(root.join(name), data).map_err(io(&root.join(name)));
+    put(MANIFEST, &bytes)?;
+    put(SUMS, sums_text(&manifest.files, &manifest_sha256).as_bytes())?;
+    put(SIGNATURE, &req.key.sign(&bytes))?;
+    let total = manifest.files.iter().map(|f| f.size).sum::<u64>() + bytes.len() as u64;
+    let count = manifest.files.len() + 3;
+    Ok((manifest, manifest_sha256, total, count))
+}

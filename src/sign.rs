@@ -1,0 +1,281 @@
+//! Ed25519 keys, signatures and the auditor's trust list (DESIGN §5). Private keys are PKCS#8
+//! PEM files that openssl reads and writes too; they are created 0600 and never printed.
+
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, KeypairBytes, spki::DecodePublicKey, spki::EncodePublicKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// What a key may sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Signs audit packs.
+    Compliance,
+    /// Signs certificates of sanitization (the person who sanitized).
+    Performer,
+    /// Countersigns certificates (a second, independent person).
+    Verifier,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Compliance => "compliance",
+            Role::Performer => "performer",
+            Role::Verifier => "verifier",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Role> {
+        [Role::Compliance, Role::Performer, Role::Verifier].into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Key errors.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {err}")]
+    Io { path: PathBuf, err: std::io::Error },
+    #[error("{path}: not an Ed25519 private key in PKCS#8 PEM ({why})")]
+    BadPrivate { path: PathBuf, why: String },
+    #[error("{path}: not an Ed25519 public key in SPKI PEM ({why})")]
+    BadPublic { path: PathBuf, why: String },
+    #[error("{path}:{line}: {what}")]
+    BadTrust { path: PathBuf, line: usize, what: String },
+    #[error("{path} already exists: keys are never overwritten")]
+    Exists { path: PathBuf },
+    #[error("cannot get randomness from the operating system: {0}")]
+    Random(String),
+}
+
+impl Error {
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::BadPrivate { .. } => Some("make one with `evident keygen` or `openssl genpkey -algorithm ed25519 -out key.pem`"),
+            Error::BadPublic { .. } => Some("export it with `openssl pkey -in key.pem -pubout -out key.pub.pem`"),
+            Error::BadTrust { .. } => Some("each line is `ROLE PUBLIC_KEY_HEX NAME`, ROLE one of compliance, performer, verifier"),
+            Error::Exists { .. } => Some("choose another --out directory or --name"),
+            _ => None,
+        }
+    }
+}
+
+/// A public key and its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey(VerifyingKey);
+
+impl PublicKey {
+    /// First 16 hex digits of SHA-256 over the raw 32-byte key (DESIGN §5).
+    pub fn key_id(&self) -> String {
+        hex::encode(&Sha256::digest(self.0.as_bytes())[..8])
+    }
+
+    pub fn raw_hex(&self) -> String {
+        hex::encode(self.0.as_bytes())
+    }
+
+    pub fn from_raw_hex(s: &str) -> Option<PublicKey> {
+        let bytes: [u8; 32] = hex::decode(s).ok()?.try_into().ok()?;
+        VerifyingKey::from_bytes(&bytes).ok().map(PublicKey)
+    }
+
+    pub fn to_pem(&self) -> String {
+        self.0.to_public_key_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF).expect("an Ed25519 key encodes")
+    }
+
+    pub fn from_pem(text: &str, path: &Path) -> Result<PublicKey, Error> {
+        VerifyingKey::from_public_key_pem(text.trim()).map(PublicKey).map_err(|e| Error::BadPublic { path: path.into(), why: e.to_string() })
+    }
+
+    /// True when `sig` is this key's signature over exactly `msg`.
+    pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        let Ok(sig) = Signature::from_slice(sig) else { return false };
+        self.0.verify_strict(msg, &sig).is_ok() && self.0.verify(msg, &sig).is_ok()
+    }
+}
+
+/// A private key loaded for signing. Deliberately not Debug or Display.
+pub struct SecretKey {
+    key: SigningKey,
+}
+
+impl SecretKey {
+    /// Reads a PKCS#8 PEM private key (ours, or one from `openssl genpkey -algorithm ed25519`).
+    pub fn load(path: &Path) -> Result<SecretKey, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.into(), err: source })?;
+        // The reason from the decoder never contains key material, only what kind of structure failed.
+        let key = SigningKey::from_pkcs8_pem(text.trim()).map_err(|e| Error::BadPrivate { path: path.into(), why: e.to_string() })?;
+        Ok(SecretKey { key })
+    }
+
+    pub fn public(&self) -> PublicKey {
+        PublicKey(self.key.verifying_key())
+    }
+
+    /// Raw 64-byte Ed25519 signature over `msg` (deterministic: same key and bytes, same signature).
+    pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
+        self.key.sign(msg).to_bytes()
+    }
+
+    fn generate() -> Result<SecretKey, Error> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| Error::Random(e.to_string()))?;
+        Ok(SecretKey { key: SigningKey::from_bytes(&seed) })
+    }
+
+    /// Writes the key as PKCS#8 v1 PEM (no embedded public key: the form OpenSSL 3.0 reads) to a
+    /// new file with mode 0600. The PEM text lives only in a zeroized buffer.
+    fn write_pem(&self, path: &Path) -> Result<(), Error> {
+        let kp = KeypairBytes { secret_key: self.key.to_bytes(), public_key: None };
+        let pem = kp.to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF).expect("an Ed25519 key encodes");
+        write_new(path, pem.as_bytes(), 0o600)
+    }
+}
+
+/// The files `keygen` wrote.
+#[derive(Debug, serde::Serialize)]
+pub struct KeyFiles {
+    pub private_key: PathBuf,
+    pub public_key: PathBuf,
+    pub trust_line: String,
+    pub trust_file: PathBuf,
+    pub key_id: String,
+    pub role: Role,
+    pub name: String,
+}
+
+/// A file name from a person's name: letters, digits, `-`, `_`, `.`.
+fn slug(name: &str) -> String {
+    let s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c.to_ascii_lowercase() } else { '-' }).collect();
+    let mut s = s;
+    while s.contains("--") {
+        s = s.replace("--", "-");
+    }
+    let s = s.trim_matches(['-', '.']).to_string();
+    if s.is_empty() { "key".into() } else { s }
+}
+
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AlreadyExists { Error::Exists { path: path.into() } } else { Error::Io { path: path.into(), err: source } }
+    })?;
+    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|source| Error::Io { path: path.into(), err: source })
+}
+
+/// Makes a key pair for `role` held by `name` in `dir`: NAME.key.pem (0600, never overwritten),
+/// NAME.pub.pem and NAME.trust (the line an auditor adds to their trust list).
+pub fn keygen(role: Role, name: &str, dir: &Path) -> Result<KeyFiles, Error> {
+    if name.trim().is_empty() || name.contains(['\n', '\r']) {
+        return Err(Error::BadTrust { path: dir.into(), line: 0, what: "--name must be a non-empty single line".into() });
+    }
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.into(), err: source })?;
+    let base = slug(name);
+    let private_key = dir.join(format!("{base}.key.pem"));
+    let public_key = dir.join(format!("{base}.pub.pem"));
+    let trust_file = dir.join(format!("{base}.trust"));
+    for p in [&private_key, &public_key, &trust_file] {
+        if p.exists() {
+            return Err(Error::Exists { path: p.clone() });
+        }
+    }
+    let key = SecretKey::generate()?;
+    key.write_pem(&private_key)?;
+    let public = key.public();
+    write_new(&public_key, public.to_pem().as_bytes(), 0o644)?;
+    let trust_line = trust_line(role, &public, name.trim());
+    write_new(&trust_file, format!("{trust_line}\n").as_bytes(), 0o644)?;
+    Ok(KeyFiles { private_key, public_key, trust_line, trust_file, key_id: public.key_id(), role, name: name.trim().into() })
+}
+
+/// One line of a trust list.
+pub fn trust_line(role: Role, key: &PublicKey, name: &str) -> String {
+    format!("{role} {} {name}", key.raw_hex())
+}
+
+/// A key the auditor trusts, with its role and holder.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Trusted {
+    pub key_id: String,
+    pub role: Role,
+    pub name: String,
+}
+
+/// The auditor's list of trusted keys: `ROLE PUBLIC_KEY_HEX NAME` per line, `#` comments.
+#[derive(Debug, Default)]
+pub struct TrustList {
+    keys: Vec<(PublicKey, Trusted)>,
+}
+
+impl TrustList {
+    pub fn load(path: &Path) -> Result<TrustList, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.into(), err: source })?;
+        TrustList::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<TrustList, Error> {
+        let mut keys = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let bad = |what: String| Error::BadTrust { path: path.into(), line: i + 1, what };
+            let mut parts = line.splitn(3, char::is_whitespace);
+            let (role, key, name) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or("").trim());
+            let role = Role::parse(role).ok_or_else(|| bad(format!("unknown role '{role}'")))?;
+            let key = PublicKey::from_raw_hex(key).ok_or_else(|| bad(format!("'{key}' is not a 64-digit hex Ed25519 public key")))?;
+            if name.is_empty() {
+                return Err(bad("missing the key holder's name".into()));
+            }
+            let t = Trusted { key_id: key.key_id(), role, name: name.into() };
+            keys.push((key, t));
+        }
+        Ok(TrustList { keys })
+    }
+
+    /// Every entry for this key (a key may be listed once per role).
+    pub fn lookup(&self, key: &PublicKey) -> Vec<&Trusted> {
+        self.keys.iter().filter(|(k, _)| k == key).map(|(_, t)| t).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keygen_writes_0600_key_that_signs_and_a_trust_line_that_parses() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let files = keygen(Role::Compliance, "Dana Roe", dir.path()).unwrap();
+        let mode = std::fs::metadata(&files.private_key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let key = SecretKey::load(&files.private_key).unwrap();
+        let sig = key.sign(b"manifest");
+        assert!(key.public().verify(b"manifest", &sig));
+        assert!(!key.public().verify(b"manifesT", &sig));
+        let trust = TrustList::load(&files.trust_file).unwrap();
+        let found = trust.lookup(&key.public());
+        assert_eq!(found.len(), 1);
+        assert_eq!((found[0].role, found[0].name.as_str()), (Role::Compliance, "Dana Roe"));
+        assert_eq!(found[0].key_id.len(), 16);
+        assert!(matches!(keygen(Role::Compliance, "Dana Roe", dir.path()), Err(Error::Exists { .. })));
+    }
+
+    #[test]
+    fn trust_list_errors_name_the_line() {
+        let e = TrustList::parse("# keys\ncompliance 00zz Dana\n", Path::new("t.txt")).unwrap_err();
+        assert_eq!(e.to_string().split(':').take(2).collect::<Vec<_>>(), ["t.txt", "2"]);
+        let e = TrustList::parse("auditor aa Dana\n", Path::new("t.txt")).unwrap_err();
+        assert!(e.to_string().contains("unknown role 'auditor'"));
+    }
+}

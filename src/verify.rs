@@ -1,0 +1,388 @@
+//! Offline verification of a pack (directory or archive): every file's hash, the Merkle root,
+//! SHA256SUMS against the manifest, the signature, the key's trust and role, the chain, and
+//! `--since` consistency. Each failure carries its own code (docs/FORMAT.md lists them).
+
+use crate::ledger::{self, Entry};
+use crate::pack::{self, FileEntry, Manifest};
+use crate::sign::{PublicKey, Role, TrustList, Trusted};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// One line of the verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub code: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// The verdict on a pack.
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    pub pack: String,
+    pub verified: bool,
+    pub signer: Option<Trusted>,
+    pub seq: Option<u64>,
+    pub manifest_sha256: Option<String>,
+    pub checks: Vec<Check>,
+}
+
+/// Could not run at all (exit 2): the pack or trust list cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {err}")]
+    Io { path: PathBuf, err: std::io::Error },
+    #[error(transparent)]
+    Key(#[from] crate::sign::Error),
+    #[error("{0}: neither a pack directory, a .tar pack nor a ledger.jsonl")]
+    NotAPack(PathBuf),
+}
+
+/// Where a pack's bytes are.
+enum Source {
+    Dir(PathBuf),
+    Tar { path: PathBuf, members: Vec<pack::archive::Member> },
+}
+
+/// Small files every check needs, and the hash of every file.
+struct Contents {
+    /// path → (size, sha256) for every file present.
+    hashes: BTreeMap<String, (u64, String)>,
+    small: BTreeMap<String, Vec<u8>>,
+}
+
+const SMALL: [&str; 5] = [pack::MANIFEST, pack::SIGNATURE, pack::SUMS, pack::SIGNER, pack::LEDGER];
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io { path: path.into(), err: source }
+}
+
+fn hash_reader(mut r: impl Read, buf: &mut [u8]) -> std::io::Result<(u64, String)> {
+    let mut h = Sha256::new();
+    let mut n = 0u64;
+    loop {
+        let k = r.read(buf)?;
+        if k == 0 {
+            break;
+        }
+        h.update(&buf[..k]);
+        n += k as u64;
+    }
+    Ok((n, hex::encode(h.finalize())))
+}
+
+/// Hashes jobs on every core: one reader per core with a fixed 1 MiB buffer, so memory does not
+/// grow with the pack. Largest files first keeps the cores busy to the end.
+fn hash_all<J: Sync>(jobs: &[J], size: impl Fn(&J) -> u64, open: impl Fn(&J) -> std::io::Result<Box<dyn Read>> + Sync) -> Vec<std::io::Result<(u64, String)>> {
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(size(&jobs[i])));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<std::io::Result<(u64, String)>>>> = jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(jobs.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&i) = order.get(k) else { break };
+                    let r = open(&jobs[i]).and_then(|r| hash_reader(r, &mut buf));
+                    *results[i].lock().expect("no poisoned lock") = Some(r);
+                }
+            });
+        }
+    });
+    results.into_iter().map(|m| m.into_inner().expect("no poisoned lock").expect("every job ran")).collect()
+}
+
+impl Source {
+    fn read(&self) -> Result<Contents, Error> {
+        match self {
+            Source::Dir(dir) => {
+                let files = pack::archive::walk(dir).map_err(io(dir))?;
+                let results = hash_all(&files, |f| std::fs::metadata(dir.join(f)).map_or(0, |m| m.len()), |f| Ok(Box::new(std::fs::File::open(dir.join(f))?)));
+                let mut hashes = BTreeMap::new();
+                for (f, r) in files.iter().zip(results) {
+                    hashes.insert(f.clone(), r.map_err(io(&dir.join(f)))?);
+                }
+                let mut small = BTreeMap::new();
+                for name in SMALL {
+                    if let Ok(b) = std::fs::read(dir.join(name)) {
+                        small.insert(name.to_string(), b);
+                    }
+                }
+                Ok(Contents { hashes, small })
+            }
+            Source::Tar { path, members } => {
+                let open = |m: &pack::archive::Member| -> std::io::Result<Box<dyn Read>> {
+                    use std::io::Seek;
+                    let mut f = std::fs::File::open(path)?;
+                    f.seek(std::io::SeekFrom::Start(m.offset))?;
+                    Ok(Box::new(f.take(m.size)))
+                };
+                let results = hash_all(members, |m| m.size, open);
+                let mut hashes = BTreeMap::new();
+                let mut small = BTreeMap::new();
+                for (m, r) in members.iter().zip(results) {
+                    let r = r.map_err(io(path))?;
+                    if r.0 != m.size {
+                        return Err(Error::Io { path: path.clone(), err: std::io::Error::other(format!("archive ends inside '{}'", m.path)) });
+                    }
+                    hashes.insert(m.path.clone(), r);
+                    if SMALL.contains(&m.path.as_str()) && m.size < 64 << 20 {
+                        let mut b = Vec::new();
+                        open(m).and_then(|mut r| r.read_to_end(&mut b)).map_err(io(path))?;
+                        small.insert(m.path.clone(), b);
+                    }
+                }
+                Ok(Contents { hashes, small })
+            }
+        }
+    }
+}
+
+struct Report {
+    checks: Vec<Check>,
+}
+
+impl Report {
+    fn ok(&mut self, code: &'static str, detail: impl Into<String>) {
+        self.checks.push(Check { code, ok: true, detail: detail.into() });
+    }
+    fn fail(&mut self, code: &'static str, detail: impl Into<String>) {
+        self.checks.push(Check { code, ok: false, detail: detail.into() });
+    }
+    fn failed(&self) -> bool {
+        self.checks.iter().any(|c| !c.ok)
+    }
+}
+
+/// Opens a pack: a directory, or a .tar after its safety pass. `Ok(Err(..))` is an unsafe archive.
+fn open(path: &Path) -> Result<Result<Source, String>, Error> {
+    if path.is_dir() {
+        return Ok(Ok(Source::Dir(path.into())));
+    }
+    if path.is_file() {
+        return Ok(pack::archive::members(path).map_err(io(path))?.map(|members| Source::Tar { path: path.into(), members }));
+    }
+    Err(Error::NotAPack(path.into()))
+}
+
+/// The chain a trusted older pack or ledger vouches for (its ledger plus its own entry).
+fn older_chain(path: &Path) -> Result<Result<Vec<Entry>, String>, Error> {
+    if path.is_file() && path.extension().is_some_and(|e| e == "jsonl") {
+        let bytes = std::fs::read(path).map_err(io(path))?;
+        return Ok(ledger::parse_jsonl(&bytes));
+    }
+    let src = match open(path)? {
+        Ok(s) => s,
+        Err(why) => return Ok(Err(why)),
+    };
+    let c = src.read()?;
+    let (Some(m), Some(l)) = (c.small.get(pack::MANIFEST), c.small.get(pack::LEDGER)) else {
+        return Ok(Err("it has no manifest.json or ledger.jsonl".into()));
+    };
+    let manifest: Manifest = match serde_json::from_slice(m) {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(format!("its manifest.json does not parse: {e}"))),
+    };
+    let mut chain = match ledger::parse_jsonl(l) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    chain.push(manifest.entry(&hex::encode(Sha256::digest(m))));
+    Ok(Ok(chain))
+}
+
+/// Verifies the pack at `path` against the auditor's trust list.
+pub fn pack(path: &Path, trust: &TrustList, since: Option<&Path>) -> Result<Outcome, Error> {
+    let mut out = Outcome { pack: path.display().to_string(), verified: false, signer: None, seq: None, manifest_sha256: None, checks: Vec::new() };
+    let mut r = Report { checks: Vec::new() };
+    let src = match open(path)? {
+        Ok(s) => s,
+        Err(why) => {
+            r.fail("archive-unsafe", format!("{why}; nothing was read or extracted"));
+            out.checks = r.checks;
+            return Ok(out);
+        }
+    };
+    if let Source::Tar { members, .. } = &src {
+        r.ok("archive-safe", format!("{} entries, no links, no '..' or absolute paths, no duplicates", members.len()));
+    }
+    let c = src.read()?;
+    check_contents(&c, trust, since, &mut r, &mut out)?;
+    out.verified = !r.failed();
+    out.checks = r.checks;
+    Ok(out)
+}
+
+fn check_contents(c: &Contents, trust: &TrustList, since: Option<&Path>, r: &mut Report, out: &mut Outcome) -> Result<(), Error> {
+    let Some(mbytes) = c.small.get(pack::MANIFEST) else {
+        r.fail("file-missing", "manifest.json: nothing can be checked without it");
+        return Ok(());
+    };
+    let manifest_sha256 = hex::encode(Sha256::digest(mbytes));
+    out.manifest_sha256 = Some(manifest_sha256.clone());
+    let format = serde_json::from_slice::<serde_json::Value>(mbytes).ok().and_then(|v| v.get("format").and_then(|f| f.as_str()).map(String::from));
+    match format.as_deref() {
+        Some(pack::FORMAT) => {}
+        Some(other) => {
+            r.fail("format-unsupported", format!("manifest says format '{other}'; this evident reads '{}'", pack::FORMAT));
+            return Ok(());
+        }
+        None => {}
+    }
+    let manifest: Manifest = match serde_json::from_slice(mbytes) {
+        Ok(m) => m,
+        Err(e) => {
+            r.fail("manifest-invalid", format!("manifest.json: {e}"));
+            return Ok(());
+        }
+    };
+    out.seq = Some(manifest.seq);
+    if manifest.to_canonical() != *mbytes {
+        r.fail("manifest-not-canonical", "manifest.json is not in RFC 8785 canonical form");
+    }
+    r.ok("format", format!("{} (evident {}), {}, seq {}", manifest.format, manifest.tool.version, manifest.scope, manifest.seq));
+    check_signature(c, &manifest, mbytes, trust, r, out);
+    check_files(c, &manifest, r);
+    check_sums(c, &manifest, &manifest_sha256, r);
+    check_chain(c, &manifest, &manifest_sha256, since, r)?;
+    Ok(())
+}
+
+fn check_signature(c: &Contents, m: &Manifest, mbytes: &[u8], trust: &TrustList, r: &mut Report, out: &mut Outcome) {
+    let Some(pem) = c.small.get(pack::SIGNER) else {
+        r.fail("key-missing", "signer.pub.pem is missing");
+        return;
+    };
+    let key = match std::str::from_utf8(pem).map_err(|e| e.to_string()).and_then(|t| PublicKey::from_pem(t, Path::new(pack::SIGNER)).map_err(|e| e.to_string())) {
+        Ok(k) => k,
+        Err(e) => {
+            r.fail("key-invalid", e);
+            return;
+        }
+    };
+    if key.key_id() != m.key_id {
+        r.fail("key-mismatch", format!("manifest names key {} but signer.pub.pem is key {}", m.key_id, key.key_id()));
+    }
+    match c.small.get(pack::SIGNATURE) {
+        None => r.fail("signature-missing", "manifest.sig is missing"),
+        Some(sig) if key.verify(mbytes, sig) => r.ok("signature", format!("Ed25519 over manifest.json by key {}", key.key_id())),
+        Some(sig) => r.fail("signature-invalid", format!("manifest.sig ({} bytes) is not key {}'s signature over manifest.json", sig.len(), key.key_id())),
+    }
+    let entries = trust.lookup(&key);
+    if entries.is_empty() {
+        r.fail("key-untrusted", format!("key {} is not in the trust list", key.key_id()));
+    } else if let Some(t) = entries.iter().find(|t| t.role == Role::Compliance) {
+        r.ok("key-trusted", format!("key {} = {} ({})", t.key_id, t.name, t.role));
+        out.signer = Some((*t).clone());
+    } else {
+        let roles: Vec<&str> = entries.iter().map(|t| t.role.as_str()).collect();
+        r.fail("key-wrong-role", format!("key {} ({}) is trusted as {}, but packs must be signed by a compliance key", key.key_id(), entries[0].name, roles.join(", ")));
+    }
+}
+
+fn check_files(c: &Contents, m: &Manifest, r: &mut Report) {
+    let before = r.checks.len();
+    let mut bytes = 0u64;
+    let mut listed = std::collections::BTreeSet::new();
+    for f in &m.files {
+        listed.insert(f.path.as_str());
+        match c.hashes.get(&f.path) {
+            None => r.fail("file-missing", format!("{}: in the manifest, not in the pack", f.path)),
+            Some((size, sha)) if *size != f.size || *sha != f.sha256 => {
+                r.fail("file-hash-mismatch", format!("{}: {} bytes, sha256 {} (manifest: {} bytes, {})", f.path, size, &sha[..16], f.size, &f.sha256[..f.sha256.len().min(16)]))
+            }
+            Some((size, _)) => bytes += size,
+        }
+    }
+    for p in c.hashes.keys() {
+        if !listed.contains(p.as_str()) && ![pack::MANIFEST, pack::SIGNATURE, pack::SUMS].contains(&p.as_str()) {
+            r.fail("file-unexpected", format!("{p}: in the pack, not in the manifest"));
+        }
+    }
+    let mut sorted = m.files.clone();
+    sorted.sort();
+    sorted.dedup_by(|a, b| a.path == b.path);
+    if sorted != m.files {
+        r.fail("manifest-invalid", "manifest files are not sorted by path, or repeat a path");
+    }
+    if r.checks.len() == before {
+        r.ok("files", format!("{} files, {} bytes, each matches its size and SHA-256", m.files.len(), bytes));
+    }
+    let root = pack::merkle_root(&m.files);
+    if root == m.merkle_root {
+        r.ok("merkle-root", format!("{root} over {} files", m.files.len()));
+    } else {
+        r.fail("merkle-mismatch", format!("recomputed {root}, manifest says {}", m.merkle_root));
+    }
+}
+
+fn check_sums(c: &Contents, m: &Manifest, manifest_sha256: &str, r: &mut Report) {
+    let Some(sums) = c.small.get(pack::SUMS) else {
+        r.fail("file-missing", "SHA256SUMS is missing");
+        return;
+    };
+    let want = pack::sums_text(&m.files, manifest_sha256);
+    if *sums == want.as_bytes() {
+        r.ok("sums", "SHA256SUMS lists exactly the manifest's files and manifest.json");
+        return;
+    }
+    let have = String::from_utf8_lossy(sums);
+    let have: std::collections::BTreeSet<&str> = have.lines().collect();
+    let wanted: std::collections::BTreeSet<&str> = want.lines().collect();
+    let diff: Vec<String> = have.symmetric_difference(&wanted).take(3).map(|l| format!("'{l}'")).collect();
+    r.fail("sums-mismatch", format!("SHA256SUMS disagrees with manifest.json: {}", diff.join(", ")));
+}
+
+fn check_chain(c: &Contents, m: &Manifest, manifest_sha256: &str, since: Option<&Path>, r: &mut Report) -> Result<(), Error> {
+    let ledger_bytes = c.small.get(pack::LEDGER).cloned().unwrap_or_default();
+    let mut chain = match ledger::parse_jsonl(&ledger_bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            r.fail("ledger-invalid", e);
+            return Ok(());
+        }
+    };
+    chain.push(m.entry(manifest_sha256));
+    let findings = ledger::check_links(&chain);
+    if findings.is_empty() {
+        r.ok("chain", format!("seq {} with {} earlier packs, each naming its predecessor", m.seq, chain.len() - 1));
+    }
+    for f in findings {
+        r.fail(f.code, f.detail);
+    }
+    if let Some(older) = since {
+        match older_chain(older)? {
+            Err(why) => r.fail("since-invalid", format!("{}: {why}", older.display())),
+            Ok(old) => {
+                let findings = ledger::check_extends(&old, &chain);
+                if findings.is_empty() {
+                    r.ok("since", format!("extends the trusted chain up to seq {} unchanged", old.last().map_or(0, |e| e.seq)));
+                }
+                for f in findings {
+                    r.fail(f.code, f.detail);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Files of a manifest, for tests and tools that reseal packs.
+pub fn manifest_files(dir: &Path) -> std::io::Result<Vec<FileEntry>> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 1 << 20];
+    for rel in pack::archive::walk(dir)? {
+        if [pack::MANIFEST, pack::SIGNATURE, pack::SUMS].contains(&rel.as_str()) {
+            continue;
+        }
+        let (size, sha256) = hash_reader(std::fs::File::open(dir.join(&rel))?, &mut buf)?;
+        out.push(FileEntry { path: rel, size, sha256 });
+    }
+    Ok(out)
+}
