@@ -5,5 +5,6 @@ mod assets;
 mod corpus;
 mod fixtures;
 mod kill;
+mod pack;
 mod props;
 mod util;
