@@ -44,7 +44,7 @@ pub enum Error {
 /// Where a pack's bytes are.
 enum Source {
     Dir(PathBuf),
-    Tar { path: PathBuf, members: Vec<pack::archive::Member> },
+    Archive { path: PathBuf, members: Vec<pack::archive::Member> },
 }
 
 /// Small files every check needs, and the hash of every file.
@@ -116,7 +116,7 @@ impl Source {
                 }
                 Ok(Contents { hashes, small })
             }
-            Source::Tar { path, members } => {
+            Source::Archive { path, members } => {
                 let open = |m: &pack::archive::Member| -> std::io::Result<Box<dyn Read>> {
                     use std::io::Seek;
                     let mut f = std::fs::File::open(path)?;
@@ -166,7 +166,7 @@ fn open(path: &Path) -> Result<Result<Source, String>, Error> {
         return Ok(Ok(Source::Dir(path.into())));
     }
     if path.is_file() {
-        return Ok(pack::archive::members(path).map_err(io(path))?.map(|members| Source::Tar { path: path.into(), members }));
+        return Ok(pack::archive::members(path).map_err(io(path))?.map(|members| Source::Archive { path: path.into(), members }));
     }
     Err(Error::NotAPack(path.into()))
 }
@@ -209,7 +209,7 @@ pub fn pack(path: &Path, trust: &TrustList, since: Option<&Path>) -> Result<Outc
             return Ok(out);
         }
     };
-    if let Source::Tar { members, .. } = &src {
+    if let Source::Archive { members, .. } = &src {
         r.ok("archive-safe", format!("{} entries, no links, no '..' or absolute paths, no duplicates", members.len()));
     }
     let c = src.read()?;

@@ -101,6 +101,15 @@ fn stock_tools_verify_a_pack_following_format_md_literally() {
     let dir = org.pack("p1", "2026-10-31");
     assert_eq!(org.verify(&dir, &[]), (0, vec![]));
     assert_eq!(org.verify(&dir.with_file_name("p1.tar"), &[]), (0, vec![]));
+    // The same pack as a zip (a second pack of the chain, so another directory).
+    let z = org.dir.path().join("pz");
+    let r = evident(&org.store, &["pack", "--as-of", "2026-10-31", "--key", org.key.to_str().unwrap(), "--out", z.to_str().unwrap(), "--archive", "zip"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(org.verify(&z.with_file_name("pz.zip"), &["--since", dir.to_str().unwrap()]), (0, vec![]));
+    let unzip = std::process::Command::new("python3").args(["-c", "import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(len(z.namelist()))"]).arg(z.with_file_name("pz.zip")).output();
+    if let Ok(o) = unzip {
+        assert!(o.status.success(), "a stock zip reader opens it: {}", String::from_utf8_lossy(&o.stderr));
+    }
     let blocks = format_doc_blocks("## 4.");
     assert_eq!(blocks.len(), 5, "FORMAT.md §4 has five command blocks");
     let run = |cmd: &str, pack: &Path| {
@@ -289,6 +298,32 @@ fn unsafe_archives_are_refused_before_anything_is_read() {
         let (code, failed) = org.verify(&path, &[]);
         assert_eq!((code, failed), (1, vec!["archive-unsafe".to_string()]), "{name}");
     }
+    // Zip: a duplicate entry (a second name patched to equal the first) and a `..` entry.
+    let zip_with = |path: &Path, names: &[&str]| {
+        let mut zw = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        for n in names {
+            zw.start_file(*n, opts).unwrap();
+            std::io::Write::write_all(&mut zw, b"abc").unwrap();
+        }
+        zw.finish().unwrap();
+    };
+    let dup = org.dir.path().join("dup.zip");
+    zip_with(&dup, &["p/manifest.json", "p/manifest.jsoX"]);
+    let bytes = std::fs::read(&dup).unwrap();
+    let patched = String::from_utf8_lossy(&bytes).contains("manifest.jsoX");
+    assert!(patched);
+    let mut b = bytes.clone();
+    for i in 0..b.len() - 13 {
+        if &b[i..i + 13] == b"manifest.jsoX" {
+            b[i + 12] = b'n';
+        }
+    }
+    std::fs::write(&dup, b).unwrap();
+    assert_eq!(org.verify(&dup, &[]), (1, vec!["archive-unsafe".to_string()]), "zip duplicate");
+    let climb = org.dir.path().join("climb.zip");
+    zip_with(&climb, &["p/manifest.json", "p/../../escaped.txt"]);
+    assert_eq!(org.verify(&climb, &[]), (1, vec!["archive-unsafe".to_string()]), "zip ..");
     assert!(!org.dir.path().parent().unwrap().join("escaped.txt").exists(), "nothing extracted");
     assert!(!Path::new("/tmp/evident-absolute.txt").exists(), "nothing extracted");
 }
@@ -298,12 +333,12 @@ fn same_store_and_flags_give_identical_bytes_whatever_tz_or_working_directory() 
     let org = org();
     let copy = org.dir.path().join("copy.db");
     std::fs::copy(&org.store, &copy).unwrap();
-    let build = |store: &Path, out: &str, tz: &str, cwd: &Path| {
+    let build_as = |store: &Path, out: &str, tz: &str, cwd: &Path, archive: &str| {
         let out = org.dir.path().join(out);
         let st = std::process::Command::new(assert_cmd::cargo::cargo_bin("evident"))
             .arg("--store")
             .arg(store)
-            .args(["pack", "--as-of", "2026-10-31", "--archive", "tar", "--key"])
+            .args(["pack", "--as-of", "2026-10-31", "--archive", archive, "--key"])
             .arg(&org.key)
             .arg("--out")
             .arg(&out)
@@ -314,6 +349,7 @@ fn same_store_and_flags_give_identical_bytes_whatever_tz_or_working_directory() 
         assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
         out
     };
+    let build = |store: &Path, out: &str, tz: &str, cwd: &Path| build_as(store, out, tz, cwd, "tar");
     let a = build(&org.store, "a", "UTC", org.dir.path());
     let b = build(&copy, "b", "Pacific/Kiritimati", &root());
     let files = pack::archive::walk(&a).unwrap();
@@ -334,6 +370,15 @@ fn same_store_and_flags_give_identical_bytes_whatever_tz_or_working_directory() 
     let x = build(&copy2, "same1/pack", "UTC", &d1);
     let y = build(&copy3, "same2/pack", "America/St_Johns", &d2);
     assert_eq!(sha(&x.with_file_name("pack.tar")), sha(&y.with_file_name("pack.tar")));
+    for (i, tz) in ["UTC", "Australia/Eucla"].iter().enumerate() {
+        let d = org.dir.path().join(format!("zip{i}"));
+        std::fs::create_dir_all(&d).unwrap();
+        let s = org.dir.path().join(format!("zip{i}.db"));
+        std::fs::copy(&org.store, &s).unwrap();
+        build_as(&s, &format!("zip{i}/pack"), tz, &d, "zip");
+    }
+    let z0 = sha(&org.dir.path().join("zip0/pack.zip"));
+    assert_eq!(z0, sha(&org.dir.path().join("zip1/pack.zip")), "zip archives are byte-identical too");
 }
 
 proptest! {
