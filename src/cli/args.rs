@@ -88,7 +88,7 @@ pub struct PackArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The pack: a directory or a .tar archive.
+    /// The pack: a directory, or a .tar or .zip archive of one.
     pub pack: PathBuf,
     /// Trusted keys: one `ROLE PUBLIC_KEY_HEX NAME` per line (the .trust lines `keygen` writes).
     #[arg(long)]
