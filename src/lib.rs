@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod controls;
 pub mod ingest;
 pub mod ledger;
 pub mod model;

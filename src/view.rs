@@ -16,6 +16,8 @@ pub struct AssetView {
     pub model: Option<String>,
     /// Register lifecycle (from the register record, if any).
     pub lifecycle: Option<String>,
+    /// The register's own status label (e.g. Snipe-IT's "Sent to ITAD").
+    pub status_label: Option<String>,
     pub owner: Option<String>,
     pub sources: BTreeSet<String>,
     pub register: Vec<String>,
@@ -35,6 +37,8 @@ pub struct Enrolled {
     pub state: String,
     pub last_checkin_at: Option<String>,
     pub compliance: Option<String>,
+    pub platform: Option<String>,
+    pub os_version: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -54,6 +58,7 @@ pub struct Wiped {
     pub result: String,
     pub nist_category: Option<String>,
     pub completed_at: Option<String>,
+    pub media_type: Option<String>,
 }
 
 struct Dsu(Vec<usize>);
@@ -192,12 +197,16 @@ fn entry(rows: &[ViewRow], members: &[usize]) -> AssetView {
         name: reg.and_then(|r| r.name.clone()).or_else(|| enrollments.first().and_then(|r| r.name.clone())),
         model: reg.and_then(|r| r.model.clone()).or_else(|| enrollments.first().and_then(|r| r.model.clone())),
         lifecycle: reg.map(|r| r.status.clone()),
+        status_label: reg.and_then(|r| r.more.clone()),
         owner: reg.and_then(|r| r.detail.clone()),
         sources: rs.iter().filter(|r| r.table != "media_link").map(|r| r.source.clone()).collect(),
         register: registers.iter().map(|r| format!("{} ({})", r.status, r.extra1.clone().unwrap_or_default())).collect(),
         enrollments: enrollments
             .iter()
-            .map(|r| Enrolled { mdm: r.detail.clone().unwrap_or_default(), state: r.status.clone(), last_checkin_at: r.when.clone(), compliance: r.extra1.clone() })
+            .map(|r| {
+                let (platform, os) = r.more.as_deref().and_then(|m| m.split_once('|')).map_or((None, None), |(p, o)| (Some(p.to_string()), (!o.is_empty()).then(|| o.to_string())));
+                Enrolled { mdm: r.detail.clone().unwrap_or_default(), state: r.status.clone(), last_checkin_at: r.when.clone(), compliance: r.extra1.clone(), platform, os_version: os }
+            })
             .collect(),
         encryption: rs
             .iter()
@@ -221,6 +230,7 @@ fn entry(rows: &[ViewRow], members: &[usize]) -> AssetView {
                 result: r.status.clone(),
                 nist_category: r.extra1.clone(),
                 completed_at: r.when.clone(),
+                media_type: r.more.clone(),
             })
             .collect(),
         flags,

@@ -1,0 +1,250 @@
+//! Controls as data: loads `controls/*.yaml` and the framework catalogs in
+//! `controls/frameworks/`, and checks every cross-reference (ids, file names, mappings, points of
+//! focus, parameters, confidence) before anything is evaluated. Problems name `file:line:col`.
+
+pub mod schema;
+
+use schema::{Catalog, Confidence, Control, Exception, ExceptionFile};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A control with where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub control: Control,
+    /// Path relative to the controls directory, `/`-separated (e.g. `enc-01.yaml`).
+    pub file: String,
+    pub bytes: Vec<u8>,
+    pub sha256: String,
+}
+
+/// The controls and catalogs of one directory, checked.
+#[derive(Debug, Clone)]
+pub struct Library {
+    pub dir: PathBuf,
+    pub controls: Vec<Loaded>,
+    pub catalogs: BTreeMap<String, Catalog>,
+}
+
+/// One problem found while loading.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+    }
+}
+
+/// Loading failed: every problem, not just the first.
+#[derive(Debug, thiserror::Error)]
+#[error("{} problem(s) in the controls:\n{}", .0.len(), .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct Problems(pub Vec<Problem>);
+
+impl Problems {
+    pub fn hint(&self) -> &'static str {
+        "fix the files named above; `evident controls check` lists every problem (docs/controls.md has every field)"
+    }
+}
+
+fn yaml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// The 1-based line of the first line after `after_line` that contains `needle`, for
+/// problems found after parsing (serde_yaml keeps no positions on values).
+fn line_of(text: &str, needle: &str, after_line: usize) -> usize {
+    text.lines().enumerate().skip(after_line).find(|(_, l)| l.contains(needle)).map_or(1, |(i, _)| i + 1)
+}
+
+impl Library {
+    /// Loads and checks `dir` (controls) and `dir/frameworks` (catalogs).
+    pub fn load(dir: &Path) -> Result<Library, Problems> {
+        let mut problems = Vec::new();
+        let shown = |p: &Path| p.strip_prefix(dir.parent().unwrap_or(Path::new(""))).unwrap_or(p).display().to_string();
+        let io_problem = |p: &Path, e: std::io::Error| Problem { file: p.display().to_string(), line: 0, column: 0, message: format!("cannot read: {e}") };
+        let mut catalogs = BTreeMap::new();
+        match yaml_files(&dir.join("frameworks")) {
+            Err(e) => problems.push(io_problem(&dir.join("frameworks"), e)),
+            Ok(files) => {
+                for path in files {
+                    let text = match std::fs::read_to_string(&path) {
+                        Ok(t) => t,
+                        Err(e) => {
+                            problems.push(io_problem(&path, e));
+                            continue;
+                        }
+                    };
+                    match schema::parse::<Catalog>(&text) {
+                        Err(e) => problems.push(Problem { file: shown(&path), line: e.line, column: e.column, message: e.message }),
+                        Ok(c) => {
+                            let mut seen = std::collections::BTreeSet::new();
+                            for it in &c.items {
+                                if !seen.insert(it.id.clone()) {
+                                    problems.push(Problem { file: shown(&path), line: line_of(&text, &it.id, 0), column: 1, message: format!("item id '{}' appears twice", it.id) });
+                                }
+                            }
+                            if let Some(prev) = catalogs.insert(c.framework.clone(), c) {
+                                problems.push(Problem { file: shown(&path), line: 1, column: 1, message: format!("framework '{}' is defined by two catalogs", prev.framework) });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut controls: Vec<Loaded> = Vec::new();
+        match yaml_files(dir) {
+            Err(e) => problems.push(io_problem(dir, e)),
+            Ok(files) => {
+                for path in files {
+                    let bytes = match std::fs::read(&path) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            problems.push(io_problem(&path, e));
+                            continue;
+                        }
+                    };
+                    let text = String::from_utf8_lossy(&bytes).into_owned();
+                    let file = shown(&path);
+                    match schema::parse::<Control>(&text) {
+                        Err(e) => problems.push(Problem { file, line: e.line, column: e.column, message: e.message }),
+                        Ok(c) => {
+                            check_control(&c, &text, &file, &path, &catalogs, &mut problems);
+                            if let Some(other) = controls.iter().find(|l| l.control.id == c.id) {
+                                problems.push(Problem { file: file.clone(), line: line_of(&text, "id:", 0), column: 1, message: format!("control id '{}' is already used by {}", c.id, other.file) });
+                            }
+                            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                            controls.push(Loaded { control: c, file: name, sha256: hex::encode(Sha256::digest(&bytes)), bytes });
+                        }
+                    }
+                }
+            }
+        }
+        if controls.is_empty() && problems.is_empty() {
+            problems.push(Problem { file: dir.display().to_string(), line: 0, column: 0, message: "no control files (*.yaml) found".into() });
+        }
+        if problems.is_empty() { Ok(Library { dir: dir.into(), controls, catalogs }) } else { Err(Problems(problems)) }
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Loaded> {
+        self.controls.iter().find(|l| l.control.id.eq_ignore_ascii_case(id))
+    }
+}
+
+fn check_control(c: &Control, text: &str, file: &str, path: &Path, catalogs: &BTreeMap<String, Catalog>, problems: &mut Vec<Problem>) {
+    let mut problem = |needle: &str, after: usize, message: String| {
+        problems.push(Problem { file: file.into(), line: line_of(text, needle, after), column: 1, message });
+    };
+    let stem = path.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
+    if stem != c.id.to_lowercase() {
+        problem("id:", 0, format!("control '{}' must live in {}.yaml (one control per file, named after its id)", c.id, c.id.to_lowercase()));
+    }
+    if c.version == 0 {
+        problem("version:", 0, "version starts at 1".into());
+    }
+    let spec = c.test.params();
+    for (k, v) in &c.params {
+        match spec.iter().find(|(name, _)| name == k) {
+            None => problem(&format!("{k}:"), 0, format!("test '{}' takes no parameter '{k}' (it takes: {})", serde_json::to_value(c.test).unwrap_or_default().as_str().unwrap_or(""), if spec.is_empty() { "none".to_string() } else { spec.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ") })),
+            Some((_, ty)) if !ty.accepts(v) => problem(&format!("{k}:"), 0, format!("parameter '{k}' must be {}", ty.describe())),
+            _ => {}
+        }
+    }
+    if c.maps.is_empty() {
+        problem("maps:", 0, "a control must map to at least one framework item".into());
+    }
+    let maps_line = line_of(text, "maps:", 0);
+    for m in &c.maps {
+        let Some(cat) = catalogs.get(&m.framework) else {
+            problem(&format!("framework: {}", m.framework), maps_line, format!("unknown framework '{}' (catalogs: {})", m.framework, catalogs.keys().cloned().collect::<Vec<_>>().join(", ")));
+            continue;
+        };
+        let Some(item) = cat.items.iter().find(|i| i.id == m.id) else {
+            problem(&format!("\"{}\"", m.id), maps_line, format!("'{}' is not an item of {} ({}): a dangling mapping", m.id, m.framework, cat.title));
+            continue;
+        };
+        for p in &m.pof {
+            if !item.pof.contains(p) {
+                problem(p, maps_line, format!("'{p}' is not a point of focus of {} {}", m.framework, m.id));
+            }
+        }
+        if item.confidence == Some(Confidence::Low) && m.confidence > Confidence::Low {
+            problem(&format!("\"{}\"", m.id), maps_line, format!("{} {} is itself of low confidence: a mapping to it cannot be {:?}", m.framework, m.id, m.confidence).to_lowercase());
+        }
+    }
+}
+
+/// Reads an exceptions register (YAML: `exceptions: [{item, control, reason, approved_by, ticket, expires}]`).
+pub fn load_exceptions(path: &Path, lib: &Library) -> Result<Vec<Exception>, Problems> {
+    let text = std::fs::read_to_string(path).map_err(|e| Problems(vec![Problem { file: path.display().to_string(), line: 0, column: 0, message: format!("cannot read: {e}") }]))?;
+    let file = path.display().to_string();
+    let parsed: ExceptionFile = schema::parse(&text).map_err(|e| Problems(vec![Problem { file: file.clone(), line: e.line, column: e.column, message: e.message }]))?;
+    let mut problems = Vec::new();
+    for ex in &parsed.exceptions {
+        if lib.get(&ex.control).is_none() {
+            problems.push(Problem { file: file.clone(), line: line_of(&text, &ex.control, 0), column: 1, message: format!("exception names unknown control '{}'", ex.control) });
+        }
+        for (field, v) in [("reason", &ex.reason), ("approved_by", &ex.approved_by)] {
+            if v.trim().is_empty() {
+                problems.push(Problem { file: file.clone(), line: line_of(&text, &ex.item, 0), column: 1, message: format!("exception for '{}' has an empty {field}", ex.item) });
+            }
+        }
+    }
+    if problems.is_empty() { Ok(parsed.exceptions) } else { Err(Problems(problems)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lib_with(control: &str) -> Result<Library, Problems> {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("controls");
+        std::fs::create_dir_all(root.join("frameworks")).unwrap();
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("controls/frameworks");
+        for f in ["soc2.yaml", "iso27001-2022.yaml", "iso19770-1.yaml"] {
+            std::fs::copy(shipped.join(f), root.join("frameworks").join(f)).unwrap();
+        }
+        std::fs::write(root.join("x-01.yaml"), control).unwrap();
+        Library::load(&root)
+    }
+
+    const GOOD: &str = "id: X-01\nversion: 1\ntitle: t\nstatement: s\nkind: state\nnature: automated-detective\nfrequency: continuous\ntest: mdm_enrolled\nparams:\n  max_checkin_age_days: 7\nmaps:\n  - framework: soc2\n    id: \"CC6.7\"\n    pof: [\"Protects Endpoint Devices\"]\n    relationship: intersect\n    rationale: semantic\n    confidence: high\n";
+
+    #[test]
+    fn the_shipped_controls_load() {
+        let lib = Library::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("controls")).unwrap_or_else(|p| panic!("{p}"));
+        assert_eq!(lib.controls.len(), 17);
+        assert_eq!(lib.catalogs["iso27001"].items.len(), 93);
+    }
+
+    #[test]
+    fn every_problem_names_file_line_and_column() {
+        assert!(lib_with(GOOD).is_ok());
+        let unknown_field = lib_with(&GOOD.replace("kind: state", "kind: state\nowner: me")).unwrap_err();
+        assert_eq!(unknown_field.0.len(), 1);
+        let p = &unknown_field.0[0];
+        assert_eq!((p.file.as_str(), p.line), ("controls/x-01.yaml", 6), "{p}");
+        assert!(p.message.contains("unknown field `owner`"), "{p}");
+        let dangling = lib_with(&GOOD.replace("\"CC6.7\"", "\"CC6.9\"")).unwrap_err();
+        assert_eq!(dangling.0[0].line, 13, "{}", dangling.0[0]);
+        assert!(dangling.0[0].message.contains("dangling"));
+        let pof = lib_with(&GOOD.replace("Protects Endpoint Devices", "Protects Mobile Devices")).unwrap_err();
+        assert!(pof.0[0].message.contains("not a point of focus"), "{}", pof.0[0]);
+        let param = lib_with(&GOOD.replace("max_checkin_age_days: 7", "max_checkin_age_days: soon")).unwrap_err();
+        assert_eq!((param.0[0].line, param.0[0].message.as_str()), (10, "parameter 'max_checkin_age_days' must be a number of days (0 to 3660)"));
+        let misnamed = lib_with(&GOOD.replace("id: X-01", "id: X-02")).unwrap_err();
+        assert!(misnamed.0[0].message.contains("must live in x-02.yaml"));
+    }
+}

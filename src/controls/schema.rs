@@ -1,0 +1,227 @@
+//! The YAML shapes of `controls/*.yaml` and `controls/frameworks/*.yaml`. All YAML parsing
+//! lives here, so that serde_yaml (unmaintained upstream) can be swapped for another parser.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One control file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Control {
+    pub id: String,
+    pub version: u32,
+    pub title: String,
+    pub statement: String,
+    pub kind: Kind,
+    pub nature: Nature,
+    pub frequency: Frequency,
+    pub test: TestKind,
+    #[serde(default)]
+    pub params: BTreeMap<String, serde_json::Value>,
+    pub maps: Vec<Mapping>,
+}
+
+/// State controls are tested at dates; event controls over every event in a period; data
+/// controls over the ingests themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    State,
+    Event,
+    Data,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Nature {
+    AutomatedDetective,
+    AutomatedPreventive,
+    ManualSystemRecorded,
+    Manual,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Frequency {
+    Continuous,
+    PerEvent,
+    PerRun,
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+/// The closed set of tests. Each names the parameters it takes; there is no expression language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestKind {
+    InventoryFields,
+    InventoryUnique,
+    IpeTieOut,
+    DiskEncrypted,
+    RecoveryKeyEscrowed,
+    MdmEnrolled,
+    MdmCompliant,
+    RegisterMdmReconciled,
+    LeaverDevicesReturned,
+    NoEnrollmentAfterDisposal,
+    DisposalSanitized,
+    SanitizationMethod,
+    CertificateCountersigned,
+    ItadCertified,
+    LostEncrypted,
+    ReissueWiped,
+    OsSupported,
+}
+
+/// The type a parameter must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamType {
+    Bool,
+    Days,
+    Strings,
+    /// A map from a name (media type, platform) to a string.
+    StringMap,
+}
+
+impl TestKind {
+    /// The parameters this test accepts.
+    pub fn params(self) -> &'static [(&'static str, ParamType)] {
+        use ParamType::*;
+        use TestKind::*;
+        match self {
+            InventoryFields => &[("require_owner_when_deployed", Bool)],
+            IpeTieOut => &[("allow_rejections", Bool)],
+            DiskEncrypted => &[("max_report_age_days", Days)],
+            MdmEnrolled => &[("max_checkin_age_days", Days)],
+            LeaverDevicesReturned => &[("max_days_after_termination", Days)],
+            DisposalSanitized => &[("lifecycles", Strings)],
+            SanitizationMethod => &[("minimum", StringMap)],
+            ItadCertified => &[("lifecycle_labels", Strings)],
+            OsSupported => &[("minimum", StringMap)],
+            _ => &[],
+        }
+    }
+}
+
+impl ParamType {
+    pub fn accepts(self, v: &serde_json::Value) -> bool {
+        match self {
+            ParamType::Bool => v.is_boolean(),
+            ParamType::Days => v.as_u64().is_some_and(|d| d <= 3660),
+            ParamType::Strings => v.as_array().is_some_and(|a| a.iter().all(|s| s.is_string())),
+            ParamType::StringMap => v.as_object().is_some_and(|m| m.values().all(|s| s.is_string())),
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            ParamType::Bool => "true or false",
+            ParamType::Days => "a number of days (0 to 3660)",
+            ParamType::Strings => "a list of strings",
+            ParamType::StringMap => "a map of names to strings",
+        }
+    }
+}
+
+/// One link from a control to a framework item.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    pub framework: String,
+    pub id: String,
+    #[serde(default)]
+    pub pof: Vec<String>,
+    pub relationship: Relationship,
+    pub rationale: Rationale,
+    pub confidence: Confidence,
+}
+
+/// The OSCAL mapping vocabulary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Relationship {
+    Equal,
+    Subset,
+    Superset,
+    Intersect,
+    NoRelationship,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rationale {
+    Syntactic,
+    Semantic,
+    Functional,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+/// A framework catalog: ids, short titles, point-of-focus names. Never criterion text.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalog {
+    pub framework: String,
+    pub title: String,
+    pub edition: String,
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub legacy: Vec<String>,
+    #[serde(default)]
+    pub pof: Vec<String>,
+    #[serde(default)]
+    pub confidence: Option<Confidence>,
+}
+
+/// An exception: an item excused from a control until a date, with who approved it and why.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exception {
+    pub item: String,
+    pub control: String,
+    pub reason: String,
+    pub approved_by: String,
+    #[serde(default)]
+    pub ticket: Option<String>,
+    pub expires: chrono::NaiveDate,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionFile {
+    pub exceptions: Vec<Exception>,
+}
+
+/// A YAML error with its position (1-based line and column) when the parser knows it.
+pub struct YamlError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Parses YAML text into `T`, keeping the error's position.
+pub fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+    serde_yaml::from_str(text).map_err(|e| {
+        let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+        // serde_yaml appends " at line X column Y": the position is given separately.
+        let msg = e.to_string();
+        let message = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        YamlError { line, column, message }
+    })
+}
