@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod controls;
+pub mod evaluate;
 pub mod ingest;
 pub mod ledger;
 pub mod model;

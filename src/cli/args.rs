@@ -37,6 +37,12 @@ pub enum Command {
     Assets(AssetsArgs),
     /// List the ingests in the store, with their row counts.
     Ingests(FormatArgs),
+    /// Check, list or show the controls (controls/*.yaml and the catalogs in controls/frameworks/).
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Controls(ControlsCommand),
+    /// Evaluate every control at a date (Type I) or over a period (Type II).
+    #[command(after_help = "Exit codes: 0 = ran (and, with --deny fail, every control passed or is not applicable); 1 = a control failed and --deny fail was given; 2 = could not run.")]
+    Evaluate(EvaluateArgs),
     /// Make an Ed25519 key pair: NAME.key.pem (PKCS#8, mode 0600), NAME.pub.pem and a trust line.
     #[command(after_help = EXIT_CODES)]
     Keygen(KeygenArgs),
@@ -46,6 +52,96 @@ pub enum Command {
     /// Verify a pack (directory or .tar) offline: hashes, Merkle root, signature, trust, chain.
     #[command(after_help = "Exit codes: 0 = verified; 1 = checked, and something failed (each failure has a code); 2 = could not run (unreadable pack or trust list, usage).")]
     Verify(VerifyArgs),
+}
+
+/// Where the controls are.
+#[derive(Debug, Args)]
+pub struct ControlsDir {
+    /// Directory of control files, with the framework catalogs in its frameworks/ subdirectory.
+    /// Default: ./controls if it exists, else the controls built into evident.
+    #[arg(long, env = "EVIDENT_CONTROLS")]
+    pub controls: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ControlsCommand {
+    /// Load every control and catalog and report every problem (file:line:col); exit 2 on any.
+    Check(ControlsDir),
+    /// One line per control: id@version, test, kind, title.
+    List {
+        #[command(flatten)]
+        dir: ControlsDir,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+    },
+    /// One control in full, with its mappings.
+    Show {
+        /// The control id, e.g. ENC-01.
+        id: String,
+        #[command(flatten)]
+        dir: ControlsDir,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+    },
+}
+
+/// The scope of an evaluation or pack, and its inputs.
+#[derive(Debug, Args)]
+pub struct ScopeArgs {
+    /// The date the evidence states (YYYY-MM-DD); defaults to the date of SOURCE_DATE_EPOCH if set.
+    #[arg(long, conflicts_with = "period")]
+    pub as_of: Option<String>,
+    /// The period covered: FROM..TO, both dates included.
+    #[arg(long)]
+    pub period: Option<String>,
+    /// How often state controls are sampled in a period.
+    #[arg(long, value_enum, default_value = "monthly")]
+    pub cadence: crate::evaluate::Cadence,
+    #[command(flatten)]
+    pub dir: ControlsDir,
+    /// Exceptions register (YAML: item, control, reason, approved_by, ticket, expires).
+    #[arg(long)]
+    pub exceptions: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Framework {
+    Soc2,
+    Iso27001,
+    Iso19770,
+}
+
+impl Framework {
+    pub fn key(self) -> &'static str {
+        match self {
+            Framework::Soc2 => "soc2",
+            Framework::Iso27001 => "iso27001",
+            Framework::Iso19770 => "iso19770",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Deny {
+    Fail,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    /// Regroup the results by this framework's criteria (and list the uncovered ones).
+    #[arg(long, value_enum)]
+    pub framework: Option<Framework>,
+    /// With --framework iso27001: the Statement-of-Applicability view of Annex A.
+    #[arg(long)]
+    pub soa: bool,
+    /// Exit 1 when a control fails.
+    #[arg(long, value_enum)]
+    pub deny: Option<Deny>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -66,12 +162,8 @@ pub struct KeygenArgs {
 
 #[derive(Debug, Args)]
 pub struct PackArgs {
-    /// The date the pack states (YYYY-MM-DD); defaults to the date of SOURCE_DATE_EPOCH if set.
-    #[arg(long, conflicts_with = "period")]
-    pub as_of: Option<String>,
-    /// The period the pack covers: FROM..TO, both dates included.
-    #[arg(long)]
-    pub period: Option<String>,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// The compliance private key (PKCS#8 PEM, from `evident keygen` or `openssl genpkey`).
     #[arg(long)]
     pub key: PathBuf,

@@ -50,6 +50,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Controls(c) => controls_cmd(c),
+        Command::Evaluate(a) => {
+            let store = open()?;
+            evaluate_cmd(&store, a)
+        }
         Command::Keygen(a) => keygen(a),
         Command::Pack(a) => {
             let mut store = open()?;
@@ -85,8 +90,8 @@ fn keygen(a: &args::KeygenArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The pack's scope from --as-of / --period, or the date of SOURCE_DATE_EPOCH.
-fn scope(a: &args::PackArgs) -> Result<crate::ledger::Scope> {
+/// The scope from --as-of / --period, or the date of SOURCE_DATE_EPOCH.
+fn scope(a: &args::ScopeArgs) -> Result<crate::ledger::Scope> {
     let epoch_date = std::env::var("SOURCE_DATE_EPOCH").ok().filter(|_| a.as_of.is_none() && a.period.is_none()).map(|v| -> Result<String> {
         let secs: i64 = v.trim().parse().with_context(|| format!("SOURCE_DATE_EPOCH '{v}' is not a number of seconds"))?;
         let t = chrono::DateTime::from_timestamp(secs, 0).ok_or_else(|| anyhow!("SOURCE_DATE_EPOCH '{v}' is out of range"))?;
@@ -96,13 +101,138 @@ fn scope(a: &args::PackArgs) -> Result<crate::ledger::Scope> {
     crate::ledger::Scope::parse(a.as_of.as_deref().or(epoch_date.as_deref()), a.period.as_deref()).map_err(|e| anyhow!("{e}\nhint: packs are dated by the records, never by the clock"))
 }
 
-fn pack(store: &mut Store, a: &args::PackArgs) -> Result<ExitCode> {
+fn library(dir: &args::ControlsDir) -> Result<crate::controls::Library> {
+    let path = match &dir.controls {
+        Some(p) => p.clone(),
+        None if std::path::Path::new("controls").is_dir() => "controls".into(),
+        None => return Ok(crate::controls::Library::builtin()),
+    };
+    crate::controls::Library::load(&path).map_err(|p| {
+        let h = p.hint().to_string();
+        with_hint(p, Some(h))
+    })
+}
+
+fn controls_cmd(c: &args::ControlsCommand) -> Result<ExitCode> {
+    use args::ControlsCommand::*;
+    match c {
+        Check(dir) => {
+            let lib = library(dir)?;
+            let maps: usize = lib.controls.iter().map(|l| l.control.maps.len()).sum();
+            let cats: Vec<String> = lib.catalogs.values().map(|c| format!("{} ({} items)", c.framework, c.items.len())).collect();
+            println!("ok: {} controls, {maps} mappings checked against {}", lib.controls.len(), cats.join(", "));
+        }
+        List { dir, format } => {
+            let lib = library(dir)?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&lib.controls.iter().map(|l| &l.control).collect::<Vec<_>>())?),
+                Format::Human => {
+                    for l in &lib.controls {
+                        let c = &l.control;
+                        let id = format!("{}@{}", c.id, c.version);
+                        let test = serde_json::to_value(c.test)?.as_str().unwrap_or("").to_string();
+                        println!("{id:<14} {test:<28} {:<6} {}", serde_json::to_value(c.kind)?.as_str().unwrap_or(""), c.title);
+                    }
+                }
+            }
+        }
+        Show { id, dir, format } => {
+            let lib = library(dir)?;
+            let l = lib.get(id).ok_or_else(|| anyhow!("no control '{id}'\nhint: `evident controls list` shows the ids"))?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&l.control)?),
+                Format::Human => {
+                    let c = &l.control;
+                    println!("{}@{}  {}\n  file {} (sha256 {})", c.id, c.version, c.title, l.file, &l.sha256[..16]);
+                    println!("  test {}  kind {}  nature {}  frequency {}", serde_json::to_value(c.test)?, serde_json::to_value(c.kind)?, serde_json::to_value(c.nature)?, serde_json::to_value(c.frequency)?);
+                    println!("  {}", c.statement);
+                    for (k, v) in &c.params {
+                        println!("  param {k} = {v}");
+                    }
+                    for m in &c.maps {
+                        let title = lib.catalogs.get(&m.framework).and_then(|cat| cat.items.iter().find(|i| i.id == m.id)).map_or("", |i| i.title.as_str());
+                        println!("  maps {} {} {title} [{}; {}; confidence {}]{}", m.framework, m.id, serde_json::to_value(m.relationship)?.as_str().unwrap_or(""), serde_json::to_value(m.rationale)?.as_str().unwrap_or(""), serde_json::to_value(m.confidence)?.as_str().unwrap_or(""), if m.pof.is_empty() { String::new() } else { format!(" PoF: {}", m.pof.join("; ")) });
+                    }
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads controls and exceptions and evaluates them for the scope.
+fn run_evaluation(store: &Store, a: &args::ScopeArgs) -> Result<(crate::controls::Library, crate::evaluate::Evaluation)> {
     let scope = scope(a)?;
+    let lib = library(&a.dir)?;
+    let exceptions = match &a.exceptions {
+        Some(p) => crate::controls::load_exceptions(p, &lib).map_err(|e| {
+            let h = e.hint().to_string();
+            with_hint(e, Some(h))
+        })?,
+        None => Vec::new(),
+    };
+    let ev = crate::evaluate::evaluate(store, &lib, &crate::evaluate::Request { scope, cadence: a.cadence, exceptions: &exceptions })?;
+    Ok((lib, ev))
+}
+
+fn evaluate_cmd(store: &Store, a: &args::EvaluateArgs) -> Result<ExitCode> {
+    let (lib, ev) = run_evaluation(store, &a.scope)?;
+    let grouped = match a.framework {
+        Some(f) => Some(crate::evaluate::by_framework(&ev, &lib, f.key()).ok_or_else(|| anyhow!("no catalog for framework {}", f.key()))?),
+        None => None,
+    };
+    match (a.format, &grouped) {
+        (Format::Json, None) => println!("{}", serde_json::to_string_pretty(&ev)?),
+        (Format::Json, Some(g)) => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"scope": ev.scope, "framework": a.framework.map(|f| f.key()), "criteria": g}))?),
+        (Format::Human, None) => print_evaluation(&ev),
+        (Format::Human, Some(g)) => print_criteria(g, a.soa),
+    }
+    Ok(if a.deny.is_some() && ev.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn print_evaluation(ev: &crate::evaluate::Evaluation) {
+    println!("evaluation {} (sample dates: {})", ev.scope, ev.sample_dates.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
+    for c in &ev.controls {
+        let counts = format!("{} in population: {} pass, {} fail, {} excepted", c.population, c.passed, c.failed, c.excepted);
+        println!("{:<5} {:<11} {}", c.status.as_str().to_uppercase().replace("NOT_APPLICABLE", "N/A"), c.id, c.note.as_deref().unwrap_or(&counts));
+        for i in c.items.iter().filter(|i| i.outcome != crate::evaluate::Outcome::Pass) {
+            println!("        {} {} {}: {}", i.date, i.item, i.asset_tag.as_deref().unwrap_or("-"), i.reason);
+        }
+        for d in c.exceptions.iter().filter(|d| d.disposition == "expired") {
+            println!("        exception for {} expired on {}", d.exception.item, d.exception.expires);
+        }
+    }
+    for e in &ev.unused_exceptions {
+        println!("warning: exception for {} under {} matched no failing item", e.item, e.control);
+    }
+    println!("tie-out:");
+    for t in &ev.tie_out {
+        println!("  {:<34} {:<13} read {} = accepted {} + rejected {} + empty {}; {} records stored", t.file, t.source, t.read, t.accepted, t.rejected, t.empty, t.records_stored);
+    }
+}
+
+fn print_criteria(g: &[crate::evaluate::Criterion], soa: bool) {
+    for c in g {
+        if soa {
+            let by = if c.controls.is_empty() { "not evidenced by evident".to_string() } else { format!("evidenced by {}", c.controls.iter().map(|x| format!("{} ({})", x.id, x.status.as_str())).collect::<Vec<_>>().join(", ")) };
+            println!("{:<7} {:<9} {:<60} {}", c.id, c.status, c.title, by);
+        } else {
+            println!("{:<7} {:<9} {}", c.id, c.status, c.title);
+            for x in &c.controls {
+                println!("          {:<11} {:<14} {:?}/{:?}", x.id, x.status.as_str(), x.relationship, x.confidence);
+            }
+        }
+    }
+}
+
+fn pack(store: &mut Store, a: &args::PackArgs) -> Result<ExitCode> {
+    let (lib, ev) = run_evaluation(store, &a.scope)?;
+    let scope = ev.scope.clone();
     let key = crate::sign::SecretKey::load(&a.key).map_err(|e| {
         let h = e.hint().map(String::from);
         with_hint(e, h)
     })?;
-    let req = crate::pack::Request { scope, key: &key, out: &a.out, archive: a.archive };
+    let req = crate::pack::Request { scope, key: &key, out: &a.out, archive: a.archive, controls: Some((&lib, &ev)) };
     let built = crate::pack::build(store, &req).map_err(|e| {
         let h = e.hint();
         with_hint(e, h)

@@ -22,9 +22,10 @@ pub struct Loaded {
 /// The controls and catalogs of one directory, checked.
 #[derive(Debug, Clone)]
 pub struct Library {
-    pub dir: PathBuf,
     pub controls: Vec<Loaded>,
     pub catalogs: BTreeMap<String, Catalog>,
+    /// The catalog files as read (path under the controls directory, bytes), for packs.
+    pub catalog_files: Vec<(String, Vec<u8>)>,
 }
 
 /// One problem found while loading.
@@ -68,73 +69,104 @@ fn line_of(text: &str, needle: &str, after_line: usize) -> usize {
     text.lines().enumerate().skip(after_line).find(|(_, l)| l.contains(needle)).map_or(1, |(i, _)| i + 1)
 }
 
+/// The controls shipped with evident, compiled in: used when no controls directory is given
+/// and `./controls` does not exist.
+const BUILTIN: &[(&str, &str)] = &[
+    ("frameworks/iso19770-1.yaml", include_str!("../../controls/frameworks/iso19770-1.yaml")),
+    ("frameworks/iso27001-2022.yaml", include_str!("../../controls/frameworks/iso27001-2022.yaml")),
+    ("frameworks/soc2.yaml", include_str!("../../controls/frameworks/soc2.yaml")),
+    ("disp-01.yaml", include_str!("../../controls/disp-01.yaml")),
+    ("disp-02.yaml", include_str!("../../controls/disp-02.yaml")),
+    ("disp-03.yaml", include_str!("../../controls/disp-03.yaml")),
+    ("enc-01.yaml", include_str!("../../controls/enc-01.yaml")),
+    ("inv-fields.yaml", include_str!("../../controls/inv-fields.yaml")),
+    ("inv-unique.yaml", include_str!("../../controls/inv-unique.yaml")),
+    ("ipe-tie.yaml", include_str!("../../controls/ipe-tie.yaml")),
+    ("itad-01.yaml", include_str!("../../controls/itad-01.yaml")),
+    ("key-01.yaml", include_str!("../../controls/key-01.yaml")),
+    ("lost-01.yaml", include_str!("../../controls/lost-01.yaml")),
+    ("mdm-01.yaml", include_str!("../../controls/mdm-01.yaml")),
+    ("mdm-02.yaml", include_str!("../../controls/mdm-02.yaml")),
+    ("os-01.yaml", include_str!("../../controls/os-01.yaml")),
+    ("rec-01.yaml", include_str!("../../controls/rec-01.yaml")),
+    ("reissue-01.yaml", include_str!("../../controls/reissue-01.yaml")),
+    ("ret-01.yaml", include_str!("../../controls/ret-01.yaml")),
+    ("ret-cred.yaml", include_str!("../../controls/ret-cred.yaml")),
+];
+
 impl Library {
     /// Loads and checks `dir` (controls) and `dir/frameworks` (catalogs).
     pub fn load(dir: &Path) -> Result<Library, Problems> {
+        let mut files = Vec::new();
         let mut problems = Vec::new();
-        let shown = |p: &Path| p.strip_prefix(dir.parent().unwrap_or(Path::new(""))).unwrap_or(p).display().to_string();
-        let io_problem = |p: &Path, e: std::io::Error| Problem { file: p.display().to_string(), line: 0, column: 0, message: format!("cannot read: {e}") };
-        let mut catalogs = BTreeMap::new();
-        match yaml_files(&dir.join("frameworks")) {
-            Err(e) => problems.push(io_problem(&dir.join("frameworks"), e)),
-            Ok(files) => {
-                for path in files {
-                    let text = match std::fs::read_to_string(&path) {
-                        Ok(t) => t,
-                        Err(e) => {
-                            problems.push(io_problem(&path, e));
-                            continue;
-                        }
-                    };
-                    match schema::parse::<Catalog>(&text) {
-                        Err(e) => problems.push(Problem { file: shown(&path), line: e.line, column: e.column, message: e.message }),
-                        Ok(c) => {
-                            let mut seen = std::collections::BTreeSet::new();
-                            for it in &c.items {
-                                if !seen.insert(it.id.clone()) {
-                                    problems.push(Problem { file: shown(&path), line: line_of(&text, &it.id, 0), column: 1, message: format!("item id '{}' appears twice", it.id) });
-                                }
-                            }
-                            if let Some(prev) = catalogs.insert(c.framework.clone(), c) {
-                                problems.push(Problem { file: shown(&path), line: 1, column: 1, message: format!("framework '{}' is defined by two catalogs", prev.framework) });
-                            }
+        for (sub, prefix) in [(dir.join("frameworks"), "frameworks/"), (dir.to_path_buf(), "")] {
+            match yaml_files(&sub) {
+                Err(e) => problems.push(Problem { file: sub.display().to_string(), line: 0, column: 0, message: format!("cannot read: {e}") }),
+                Ok(paths) => {
+                    for p in paths {
+                        match std::fs::read(&p) {
+                            Ok(b) => files.push((format!("{prefix}{}", p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()), b)),
+                            Err(e) => problems.push(Problem { file: p.display().to_string(), line: 0, column: 0, message: format!("cannot read: {e}") }),
                         }
                     }
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Problems(problems));
+        }
+        let label = dir.file_name().map_or("controls".into(), |n| n.to_string_lossy().into_owned());
+        Library::from_files(&label, files)
+    }
+
+    /// The controls compiled into evident.
+    pub fn builtin() -> Library {
+        Library::from_files("controls", BUILTIN.iter().map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())).collect()).expect("the built-in controls are checked by the tests")
+    }
+
+    /// Checks controls and catalogs given as (path under the controls directory, bytes).
+    pub fn from_files(label: &str, files: Vec<(String, Vec<u8>)>) -> Result<Library, Problems> {
+        let mut problems = Vec::new();
+        let mut catalogs = BTreeMap::new();
+        let mut catalog_files = Vec::new();
+        for (rel, bytes) in files.iter().filter(|(r, _)| r.starts_with("frameworks/")) {
+            let text = String::from_utf8_lossy(bytes);
+            let shown = format!("{label}/{rel}");
+            match schema::parse::<Catalog>(&text) {
+                Err(e) => problems.push(Problem { file: shown, line: e.line, column: e.column, message: e.message }),
+                Ok(c) => {
+                    let mut seen = std::collections::BTreeSet::new();
+                    for it in &c.items {
+                        if !seen.insert(it.id.clone()) {
+                            problems.push(Problem { file: shown.clone(), line: line_of(&text, &it.id, 0), column: 1, message: format!("item id '{}' appears twice", it.id) });
+                        }
+                    }
+                    if let Some(prev) = catalogs.insert(c.framework.clone(), c) {
+                        problems.push(Problem { file: shown, line: 1, column: 1, message: format!("framework '{}' is defined by two catalogs", prev.framework) });
+                    }
+                    catalog_files.push((rel.clone(), bytes.clone()));
                 }
             }
         }
         let mut controls: Vec<Loaded> = Vec::new();
-        match yaml_files(dir) {
-            Err(e) => problems.push(io_problem(dir, e)),
-            Ok(files) => {
-                for path in files {
-                    let bytes = match std::fs::read(&path) {
-                        Ok(b) => b,
-                        Err(e) => {
-                            problems.push(io_problem(&path, e));
-                            continue;
-                        }
-                    };
-                    let text = String::from_utf8_lossy(&bytes).into_owned();
-                    let file = shown(&path);
-                    match schema::parse::<Control>(&text) {
-                        Err(e) => problems.push(Problem { file, line: e.line, column: e.column, message: e.message }),
-                        Ok(c) => {
-                            check_control(&c, &text, &file, &path, &catalogs, &mut problems);
-                            if let Some(other) = controls.iter().find(|l| l.control.id == c.id) {
-                                problems.push(Problem { file: file.clone(), line: line_of(&text, "id:", 0), column: 1, message: format!("control id '{}' is already used by {}", c.id, other.file) });
-                            }
-                            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                            controls.push(Loaded { control: c, file: name, sha256: hex::encode(Sha256::digest(&bytes)), bytes });
-                        }
+        for (rel, bytes) in files.into_iter().filter(|(r, _)| !r.starts_with("frameworks/")) {
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            let file = format!("{label}/{rel}");
+            match schema::parse::<Control>(&text) {
+                Err(e) => problems.push(Problem { file, line: e.line, column: e.column, message: e.message }),
+                Ok(c) => {
+                    check_control(&c, &text, &file, Path::new(&rel), &catalogs, &mut problems);
+                    if let Some(other) = controls.iter().find(|l| l.control.id == c.id) {
+                        problems.push(Problem { file: file.clone(), line: line_of(&text, "id:", 0), column: 1, message: format!("control id '{}' is already used by {}", c.id, other.file) });
                     }
+                    controls.push(Loaded { control: c, file: rel, sha256: hex::encode(Sha256::digest(&bytes)), bytes });
                 }
             }
         }
         if controls.is_empty() && problems.is_empty() {
-            problems.push(Problem { file: dir.display().to_string(), line: 0, column: 0, message: "no control files (*.yaml) found".into() });
+            problems.push(Problem { file: label.into(), line: 0, column: 0, message: "no control files (*.yaml) found".into() });
         }
-        if problems.is_empty() { Ok(Library { dir: dir.into(), controls, catalogs }) } else { Err(Problems(problems)) }
+        if problems.is_empty() { Ok(Library { controls, catalogs, catalog_files }) } else { Err(Problems(problems)) }
     }
 
     pub fn get(&self, id: &str) -> Option<&Loaded> {
@@ -227,6 +259,10 @@ mod tests {
         let lib = Library::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("controls")).unwrap_or_else(|p| panic!("{p}"));
         assert_eq!(lib.controls.len(), 17);
         assert_eq!(lib.catalogs["iso27001"].items.len(), 93);
+        // The compiled-in set is the same files, byte for byte.
+        let builtin = Library::builtin();
+        let ids = |l: &Library| l.controls.iter().map(|c| (c.control.id.clone(), c.sha256.clone())).collect::<Vec<_>>();
+        assert_eq!(ids(&builtin), ids(&lib));
     }
 
     #[test]

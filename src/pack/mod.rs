@@ -145,6 +145,8 @@ pub struct Request<'a> {
     pub key: &'a SecretKey,
     pub out: &'a Path,
     pub archive: Option<archive::Kind>,
+    /// The controls used and their evaluation for this scope.
+    pub controls: Option<(&'a crate::controls::Library, &'a crate::evaluate::Evaluation)>,
 }
 
 /// What `evident pack` made.
@@ -300,6 +302,37 @@ fn write_pack(store: &Store, req: &Request, root: &Path, ingests: &[crate::store
         tie_out.push(detail);
         sources.push(SourceRef { path: base, report: report_path, source: ing.source.clone(), sha256: ing.sha256.clone(), as_of: ing.as_of.clone() });
     }
+    let mut controls = Vec::new();
+    if let Some((lib, ev)) = req.controls {
+        for l in &lib.controls {
+            let path = format!("controls/{}", safe_name(&l.file));
+            w.bytes(&path, &l.bytes)?;
+            controls.push(ControlRef { id: l.control.id.clone(), version: l.control.version.to_string(), path, sha256: l.sha256.clone() });
+        }
+        for (rel, bytes) in &lib.catalog_files {
+            let name = rel.strip_prefix("frameworks/").unwrap_or(rel);
+            w.bytes(&format!("controls/frameworks/{}", safe_name(name)), bytes)?;
+        }
+        for r in &ev.controls {
+            w.bytes(&format!("results/controls/{}.json", safe_name(&r.id)), &pretty(r))?;
+        }
+        let summary = serde_json::json!({
+            "scope": ev.scope,
+            "sample_dates": ev.sample_dates,
+            "controls": ev.controls.iter().map(|c| serde_json::json!({
+                "id": c.id, "version": c.version, "status": c.status, "note": c.note,
+                "population": c.population, "passed": c.passed, "failed": c.failed, "excepted": c.excepted,
+            })).collect::<Vec<_>>(),
+            "tie_out": ev.tie_out,
+            "unused_exceptions": ev.unused_exceptions,
+        });
+        w.bytes("results/evaluation.json", &pretty(&summary))?;
+        for fw in lib.catalogs.keys() {
+            if let Some(g) = crate::evaluate::by_framework(ev, lib, fw) {
+                w.bytes(&format!("results/frameworks/{}.json", safe_name(fw)), &pretty(&g))?;
+            }
+        }
+    }
     let end = req.scope.end().format("%Y-%m-%d").to_string();
     let assets = crate::view::assets_until(store, &end)?;
     w.bytes("results/assets.json", &pretty(&assets))?;
@@ -321,7 +354,7 @@ fn write_pack(store: &Store, req: &Request, root: &Path, ingests: &[crate::store
         key_id: public.key_id(),
         merkle_root: merkle_root(&files),
         files,
-        controls: Vec::new(),
+        controls,
         sources,
     };
     let bytes = manifest.to_canonical();

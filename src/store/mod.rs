@@ -170,6 +170,19 @@ impl Store {
         Ok(n)
     }
 
+    /// How many canonical records an ingest stored, over every record table.
+    pub fn records_of(&self, ingest_id: i64) -> Result<i64, Error> {
+        self.conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM asset WHERE ingest_id = ?1) + (SELECT count(*) FROM enrollment WHERE ingest_id = ?1)
+                      + (SELECT count(*) FROM encryption WHERE ingest_id = ?1) + (SELECT count(*) FROM wipe WHERE ingest_id = ?1)
+                      + (SELECT count(*) FROM media_link WHERE ingest_id = ?1)",
+                [ingest_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// The packs this store has issued, oldest first.
     pub fn packs(&self) -> Result<Vec<crate::ledger::Entry>, Error> {
         let mut st = self.conn.prepare("SELECT seq, scope, manifest_sha256, prev, key_id FROM pack ORDER BY seq").map_err(|e| self.err(e))?;

@@ -1,0 +1,605 @@
+//! Evaluates the controls against the store: per control the full population with each item's
+//! outcome and the records behind it, exceptions with their dispositions, the tie-out of every
+//! source, and the regrouping by framework criterion (with uncovered criteria and an ISO 27001
+//! Statement-of-Applicability view). State controls run at every sample date of the scope;
+//! event controls over the events up to the scope's end.
+
+use crate::controls::schema::{Exception, Kind, TestKind};
+use crate::controls::{Library, Loaded};
+use crate::ledger::Scope;
+use crate::store::Store;
+use crate::view::AssetView;
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Pass, fail, excepted (a failing item covered by a live exception) or not applicable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Excepted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    NotApplicable,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::NotApplicable => "not_applicable",
+        }
+    }
+}
+
+/// One member of a control's population.
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    /// The sample date a state control was tested at.
+    pub date: NaiveDate,
+    /// The device key (serial, or tag:/drive:/record:) or the ingested file.
+    pub item: String,
+    pub asset_tag: Option<String>,
+    pub outcome: Outcome,
+    pub reason: String,
+    /// `source:file:line` of the records behind the outcome.
+    pub records: Vec<String>,
+}
+
+/// An exception and what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Disposition {
+    pub exception: Exception,
+    /// `applied` (excused a failing item), `expired` (fails the control), `unused` (matched nothing).
+    pub disposition: &'static str,
+}
+
+/// One control's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlResult {
+    pub id: String,
+    pub version: u32,
+    pub title: String,
+    pub test: TestKind,
+    pub kind: Kind,
+    pub file: String,
+    pub sha256: String,
+    pub status: Status,
+    /// Why a control is not applicable.
+    pub note: Option<String>,
+    pub params: BTreeMap<String, serde_json::Value>,
+    pub population: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub excepted: usize,
+    pub items: Vec<Item>,
+    pub exceptions: Vec<Disposition>,
+}
+
+/// The tie-out of one ingested export (IPE).
+#[derive(Debug, Clone, Serialize)]
+pub struct TieOut {
+    pub file: String,
+    pub source: String,
+    pub sha256: String,
+    pub as_of: Option<String>,
+    pub read: i64,
+    pub accepted: i64,
+    pub rejected: i64,
+    pub empty: i64,
+    pub records_stored: i64,
+}
+
+/// A framework item with the controls that evidence it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Criterion {
+    pub id: String,
+    pub title: String,
+    pub legacy: Vec<String>,
+    /// pass / fail / uncovered (no control with evidence maps to it).
+    pub status: &'static str,
+    pub controls: Vec<CriterionControl>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CriterionControl {
+    pub id: String,
+    pub status: Status,
+    pub relationship: crate::controls::schema::Relationship,
+    pub confidence: crate::controls::schema::Confidence,
+    pub pof: Vec<String>,
+}
+
+/// Everything `evaluate` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    pub scope: Scope,
+    pub sample_dates: Vec<NaiveDate>,
+    pub controls: Vec<ControlResult>,
+    pub tie_out: Vec<TieOut>,
+    pub unused_exceptions: Vec<Exception>,
+}
+
+impl Evaluation {
+    pub fn failed(&self) -> bool {
+        self.controls.iter().any(|c| c.status == Status::Fail)
+    }
+}
+
+/// How often state controls are sampled in a period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cadence {
+    Weekly,
+    Monthly,
+    Quarterly,
+}
+
+/// The dates state controls are tested at: the as-of date, or every cadence step's last day
+/// inside the period, always ending on the period's last day.
+pub fn sample_dates(scope: &Scope, cadence: Cadence) -> Vec<NaiveDate> {
+    let (from, to) = match scope {
+        Scope::AsOf { date } => return vec![*date],
+        Scope::Period { from, to } => (*from, *to),
+    };
+    let mut out = Vec::new();
+    let mut d = from;
+    loop {
+        let next = match cadence {
+            Cadence::Weekly => d + chrono::Days::new(6),
+            Cadence::Monthly | Cadence::Quarterly => {
+                let months = if cadence == Cadence::Monthly { 1 } else { 3 };
+                let first = NaiveDate::from_ymd_opt(d.year(), d.month(), 1).expect("valid") + chrono::Months::new(months);
+                first.pred_opt().expect("valid")
+            }
+        };
+        if next >= to {
+            break;
+        }
+        out.push(next);
+        d = next.succ_opt().expect("valid");
+    }
+    out.push(to);
+    out
+}
+
+/// Inputs of one evaluation.
+pub struct Request<'a> {
+    pub scope: Scope,
+    pub cadence: Cadence,
+    pub exceptions: &'a [Exception],
+}
+
+fn in_service(a: &AssetView) -> bool {
+    !a.register.is_empty() && matches!(a.lifecycle.as_deref(), Some("deployed" | "in_stock" | "pending" | "in_repair" | "on_order"))
+}
+
+fn deployed(a: &AssetView) -> bool {
+    !a.register.is_empty() && a.lifecycle.as_deref() == Some("deployed")
+}
+
+fn in_mdm(a: &AssetView) -> bool {
+    !a.enrollments.is_empty()
+}
+
+fn usable_serial(a: &AssetView) -> bool {
+    !(a.key.starts_with("tag:") || a.key.starts_with("record:") || a.key.starts_with("drive:")) && !a.flags.iter().any(|f| f.starts_with("serial_"))
+}
+
+/// Days from an RFC 3339 time to the end of `date` (UTC); None if the time does not parse.
+fn age_days(when: &str, date: NaiveDate) -> Option<i64> {
+    let t = chrono::DateTime::parse_from_rfc3339(when).ok()?.with_timezone(&chrono::Utc);
+    let end = date.and_hms_opt(23, 59, 59)?.and_utc();
+    Some((end - t).num_days())
+}
+
+fn param_days(c: &Loaded, name: &str, default: u64) -> i64 {
+    c.control.params.get(name).and_then(|v| v.as_u64()).unwrap_or(default) as i64
+}
+
+fn param_strings(c: &Loaded, name: &str) -> Vec<String> {
+    c.control.params.get(name).and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default()
+}
+
+fn param_map(c: &Loaded, name: &str) -> BTreeMap<String, String> {
+    c.control.params.get(name).and_then(|v| v.as_object()).map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect()).unwrap_or_default()
+}
+
+/// Compares dotted version strings numerically (15.6.1 ≥ 14.0).
+fn version_at_least(have: &str, min: &str) -> bool {
+    let parse = |s: &str| s.split(['.', ' ', '-']).map(|p| p.parse::<u64>().unwrap_or(0)).collect::<Vec<_>>();
+    let (mut a, mut b) = (parse(have), parse(min));
+    let n = a.len().max(b.len());
+    a.resize(n, 0);
+    b.resize(n, 0);
+    a >= b
+}
+
+fn category_rank(c: &str) -> u8 {
+    match c {
+        "clear" => 1,
+        "purge" => 2,
+        "destroy" => 3,
+        _ => 0,
+    }
+}
+
+/// (outcome, reason) for one device under one state or event test; None = not in the population.
+fn judge(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<(bool, String)> {
+    let t = c.control.test;
+    Some(match t {
+        TestKind::InventoryFields => {
+            if !in_service(a) {
+                return None;
+            }
+            let require_owner = c.control.params.get("require_owner_when_deployed").and_then(|v| v.as_bool()).unwrap_or(true);
+            let mut missing = Vec::new();
+            if !usable_serial(a) {
+                missing.push(format!("usable serial ({})", a.flags.iter().find(|f| f.starts_with("serial_")).map_or("none", |f| f.as_str())));
+            }
+            if a.lifecycle.as_deref() == Some("unknown") {
+                missing.push("known lifecycle state".into());
+            }
+            if require_owner && deployed(a) && a.owner.is_none() {
+                missing.push("owner".into());
+            }
+            if missing.is_empty() { (true, "serial, lifecycle and owner present".into()) } else { (false, format!("missing: {}", missing.join(", "))) }
+        }
+        TestKind::InventoryUnique => {
+            if a.register.is_empty() {
+                return None;
+            }
+            match a.flags.iter().find(|f| f.starts_with("duplicate_serial")) {
+                Some(f) => (false, format!("serial {} is on {} register records ({f})", a.key, a.register.len())),
+                None => (true, "serial is unique".into()),
+            }
+        }
+        TestKind::DiskEncrypted => {
+            // Devices no MDM knows are MDM-01's and REC-01's exceptions, not this control's.
+            if !deployed(a) || !in_mdm(a) {
+                return None;
+            }
+            let max = param_days(c, "max_report_age_days", 7);
+            let fresh = a.enrollments.iter().filter_map(|e| e.last_checkin_at.as_deref()).filter_map(|w| age_days(w, date)).min();
+            if a.encryption.is_empty() {
+                (false, "no encryption report for this device".into())
+            } else if let Some(bad) = a.encryption.iter().find(|e| e.state != "encrypted") {
+                (false, format!("{} volume {} is {}", bad.source, bad.volume.as_deref().unwrap_or("(system)"), bad.state))
+            } else if fresh.is_none_or(|d| d > max) {
+                (false, format!("encrypted, but the newest report is {} days old (allowed {max})", fresh.map_or("?".into(), |d| d.to_string())))
+            } else {
+                (true, format!("all volumes encrypted, report {} days old", fresh.unwrap_or(0)))
+            }
+        }
+        TestKind::RecoveryKeyEscrowed => {
+            let relevant: Vec<_> = a.encryption.iter().filter(|e| e.state == "encrypted" && matches!(e.recovery_key.as_deref(), Some("escrowed_valid" | "escrowed" | "invalid" | "not_escrowed"))).collect();
+            if !deployed(a) || relevant.is_empty() {
+                return None;
+            }
+            match relevant.iter().find(|e| matches!(e.recovery_key.as_deref(), Some("invalid" | "not_escrowed"))) {
+                Some(e) => (false, format!("recovery key {}", e.recovery_key.as_deref().unwrap_or("?").replace('_', " "))),
+                None => (true, "recovery key escrowed".into()),
+            }
+        }
+        TestKind::MdmEnrolled => {
+            if !deployed(a) {
+                return None;
+            }
+            let max = param_days(c, "max_checkin_age_days", 7);
+            let enrolled: Vec<_> = a.enrollments.iter().filter(|e| e.state == "enrolled").collect();
+            if enrolled.is_empty() {
+                return Some((false, if a.enrollments.is_empty() { "not enrolled in any MDM".into() } else { "known to the MDM, but not enrolled".into() }));
+            }
+            let age = enrolled.iter().filter_map(|e| e.last_checkin_at.as_deref()).filter_map(|w| age_days(w, date)).min();
+            match age {
+                Some(d) if d <= max => (true, format!("enrolled in {}, checked in {d} days before", enrolled[0].mdm)),
+                Some(d) => (false, format!("enrolled, but last check-in {d} days before (allowed {max})")),
+                None => (false, "enrolled, but no check-in time".into()),
+            }
+        }
+        TestKind::MdmCompliant => {
+            let judged: Vec<_> = a.enrollments.iter().filter(|e| e.state == "enrolled" && matches!(e.compliance.as_deref(), Some("compliant" | "noncompliant" | "in_grace_period" | "error" | "conflict"))).collect();
+            if judged.is_empty() {
+                return None;
+            }
+            match judged.iter().find(|e| e.compliance.as_deref() != Some("compliant")) {
+                Some(e) => (false, format!("{} says {}", e.mdm, e.compliance.as_deref().unwrap_or("?"))),
+                None => (true, "compliant".into()),
+            }
+        }
+        TestKind::RegisterMdmReconciled => {
+            let mdm_only = a.flags.contains("not_in_register") && in_mdm(a);
+            let register_only = deployed(a) && !in_mdm(a);
+            if !(in_mdm(a) || deployed(a)) {
+                return None;
+            }
+            if mdm_only {
+                (false, "in an MDM, not in the register".into())
+            } else if register_only {
+                (false, "deployed in the register, in no MDM".into())
+            } else {
+                (true, "in the register and an MDM".into())
+            }
+        }
+        TestKind::NoEnrollmentAfterDisposal => {
+            if !matches!(a.lifecycle.as_deref(), Some("disposed" | "retired")) {
+                return None;
+            }
+            match a.enrollments.iter().find(|e| e.state == "enrolled") {
+                Some(e) => (false, format!("{} but still enrolled in {}", a.lifecycle.as_deref().unwrap_or(""), e.mdm)),
+                None => (true, "no live MDM enrolment".into()),
+            }
+        }
+        TestKind::DisposalSanitized => {
+            let lifecycles = param_strings(c, "lifecycles");
+            let lifecycles = if lifecycles.is_empty() { vec!["disposed".to_string()] } else { lifecycles };
+            if a.register.is_empty() || !a.lifecycle.as_ref().is_some_and(|l| lifecycles.contains(l)) {
+                return None;
+            }
+            let ok: Vec<_> = a.wipes.iter().filter(|w| w.result == "success").collect();
+            let unwiped: Vec<&String> = a.drives.iter().filter(|d| !ok.iter().any(|w| &w.drive == *d)).collect();
+            if ok.is_empty() {
+                (false, "no passing sanitization or destruction record".into())
+            } else if !unwiped.is_empty() && !ok.iter().any(|w| w.nist_category.as_deref() == Some("destroy")) {
+                (false, format!("no passing record for drive(s) {}", unwiped.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")))
+            } else {
+                (true, format!("{} by {}", ok[0].nist_category.as_deref().unwrap_or("sanitized"), ok[0].tool))
+            }
+        }
+        TestKind::ItadCertified => {
+            let labels = param_strings(c, "lifecycle_labels");
+            let label = a.status_label.as_deref().unwrap_or("");
+            if a.register.is_empty() || !labels.iter().any(|l| label.starts_with(l.as_str())) {
+                return None;
+            }
+            match a.wipes.iter().find(|w| w.tool == "itad_vendor") {
+                Some(w) => (true, format!("on an ITAD certificate ({})", w.result)),
+                None => (false, "handed to ITAD, on no vendor certificate line".into()),
+            }
+        }
+        TestKind::LostEncrypted => {
+            if a.lifecycle.as_deref() != Some("lost_stolen") {
+                return None;
+            }
+            if !a.encryption.is_empty() && a.encryption.iter().all(|e| e.state == "encrypted") {
+                (true, "encrypted at its last report".into())
+            } else {
+                (false, "not shown encrypted at its last report".into())
+            }
+        }
+        TestKind::OsSupported => {
+            let min = param_map(c, "minimum");
+            let judged: Vec<_> = a.enrollments.iter().filter(|e| e.state == "enrolled").filter_map(|e| Some((e.platform.as_deref()?, e.os_version.as_deref()?))).filter(|(p, _)| min.contains_key(*p)).collect();
+            if judged.is_empty() {
+                return None;
+            }
+            match judged.iter().find(|(p, v)| !version_at_least(v, &min[*p])) {
+                Some((p, v)) => (false, format!("{p} {v} is below the minimum {}", min[*p])),
+                None => (true, format!("{} {}", judged[0].0, judged[0].1)),
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// Event tests over single wipes (each sanitization is one member of the population).
+fn judge_wipes(c: &Loaded, views: &[AssetView], end: NaiveDate) -> Vec<Item> {
+    let min = param_map(c, "minimum");
+    let mut out = Vec::new();
+    for a in views {
+        for w in &a.wipes {
+            let when = w.completed_at.as_deref().and_then(|t| t.get(..10)).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+            if when.is_some_and(|d| d > end) {
+                continue;
+            }
+            let media = w.media_type.as_deref().unwrap_or("unknown");
+            let need = min.get(media).or_else(|| min.get("unknown")).map_or("purge", String::as_str);
+            let got = w.nist_category.as_deref().unwrap_or("unknown");
+            let (pass, reason) = if w.result != "success" {
+                (false, format!("{} reported {} on drive {}", w.tool, w.result, w.drive))
+            } else if category_rank(got) < category_rank(need) {
+                (false, format!("{got} on {media} media; policy needs at least {need}"))
+            } else {
+                (true, format!("{got} on {media} media (policy: {need}), {}", w.tool))
+            };
+            out.push(Item {
+                date: when.unwrap_or(end),
+                item: format!("drive:{}", w.drive),
+                asset_tag: a.asset_tag.clone(),
+                outcome: if pass { Outcome::Pass } else { Outcome::Fail },
+                reason,
+                records: a.records.clone(),
+            });
+        }
+    }
+    out
+}
+
+fn not_applicable(c: &Loaded, test: TestKind) -> Option<&'static str> {
+    let _ = c;
+    match test {
+        TestKind::LeaverDevicesReturned => Some("needs an HR leaver list; none is ingested (evident ingests one once [sources] lands)"),
+        TestKind::CertificateCountersigned => Some("needs signed certificates of sanitization; none exist in the store yet"),
+        TestKind::ReissueWiped => Some("needs the register's assignment history, which the ingested exports do not carry"),
+        _ => None,
+    }
+}
+
+fn tie_outs(store: &Store, end: NaiveDate) -> Result<Vec<TieOut>, crate::store::Error> {
+    let end_text = end.format("%Y-%m-%d").to_string();
+    let mut out = Vec::new();
+    for i in store.ingests()? {
+        if i.as_of.as_deref().is_some_and(|a| a.get(..10).is_some_and(|d| d > end_text.as_str())) {
+            continue;
+        }
+        out.push(TieOut {
+            records_stored: store.records_of(i.id)?,
+            file: i.file_name,
+            source: i.source,
+            sha256: i.sha256,
+            as_of: i.as_of,
+            read: i.rows_read,
+            accepted: i.rows_accepted,
+            rejected: i.rows_rejected,
+            empty: i.rows_empty,
+        });
+    }
+    out.sort_by(|a, b| a.sha256.cmp(&b.sha256));
+    Ok(out)
+}
+
+fn ipe_items(c: &Loaded, ties: &[TieOut], date: NaiveDate) -> Vec<Item> {
+    let allow = c.control.params.get("allow_rejections").and_then(|v| v.as_bool()).unwrap_or(false);
+    ties.iter()
+        .map(|t| {
+            let sums = t.read == t.accepted + t.rejected + t.empty;
+            let (pass, reason) = if !sums {
+                (false, format!("read {} ≠ accepted {} + rejected {} + empty {}", t.read, t.accepted, t.rejected, t.empty))
+            } else if t.rejected > 0 && !allow {
+                (false, format!("{} rows rejected: the population is incomplete", t.rejected))
+            } else if t.accepted > 0 && t.records_stored == 0 {
+                (false, "accepted rows, but no records stored".into())
+            } else {
+                (true, format!("read {} = accepted {} + rejected {} + empty {}; {} records stored", t.read, t.accepted, t.rejected, t.empty, t.records_stored))
+            };
+            Item { date, item: t.file.clone(), asset_tag: None, outcome: if pass { Outcome::Pass } else { Outcome::Fail }, reason, records: vec![format!("{}:{}", t.source, t.sha256)] }
+        })
+        .collect()
+}
+
+/// Runs every control of `lib` over the store for the request's scope.
+pub fn evaluate(store: &Store, lib: &Library, req: &Request) -> Result<Evaluation, crate::store::Error> {
+    let dates = sample_dates(&req.scope, req.cadence);
+    let end = req.scope.end();
+    let mut views: BTreeMap<NaiveDate, Vec<AssetView>> = BTreeMap::new();
+    for d in &dates {
+        views.insert(*d, crate::view::assets_until(store, &d.format("%Y-%m-%d").to_string())?);
+    }
+    let ties = tie_outs(store, end)?;
+    let mut used = vec![false; req.exceptions.len()];
+    let mut controls = Vec::new();
+    for c in &lib.controls {
+        let test = c.control.test;
+        let mut items: Vec<Item> = Vec::new();
+        let note = not_applicable(c, test).map(String::from);
+        if note.is_none() {
+            match test {
+                TestKind::IpeTieOut => items = ipe_items(c, &ties, end),
+                TestKind::SanitizationMethod => items = judge_wipes(c, &views[&end], end),
+                _ => {
+                    // State controls at every sample date; event controls once, at the end.
+                    let at: Vec<NaiveDate> = if c.control.kind == Kind::State { dates.clone() } else { vec![end] };
+                    for d in at {
+                        for a in &views[&d] {
+                            if let Some((pass, reason)) = judge(c, a, d) {
+                                items.push(Item { date: d, item: a.key.clone(), asset_tag: a.asset_tag.clone(), outcome: if pass { Outcome::Pass } else { Outcome::Fail }, reason, records: a.records.clone() });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let exceptions = apply_exceptions(&c.control.id, &mut items, req.exceptions, &mut used, end);
+        let count = |o: Outcome| items.iter().filter(|i| i.outcome == o).count();
+        let (passed, failed, excepted) = (count(Outcome::Pass), count(Outcome::Fail), count(Outcome::Excepted));
+        let expired = exceptions.iter().any(|d| d.disposition == "expired");
+        let status = if note.is_some() || items.is_empty() {
+            Status::NotApplicable
+        } else if failed > 0 || expired {
+            Status::Fail
+        } else {
+            Status::Pass
+        };
+        let note = note.or_else(|| items.is_empty().then(|| "the population is empty at every sample date".to_string()));
+        controls.push(ControlResult {
+            id: c.control.id.clone(),
+            version: c.control.version,
+            title: c.control.title.clone(),
+            test,
+            kind: c.control.kind,
+            file: c.file.clone(),
+            sha256: c.sha256.clone(),
+            status,
+            note,
+            params: c.control.params.clone(),
+            population: items.len(),
+            passed,
+            failed,
+            excepted,
+            items,
+            exceptions,
+        });
+    }
+    let unused_exceptions = req.exceptions.iter().zip(&used).filter(|(_, u)| !**u).map(|(e, _)| e.clone()).collect();
+    Ok(Evaluation { scope: req.scope.clone(), sample_dates: dates, controls, tie_out: ties, unused_exceptions })
+}
+
+fn matches_item(e: &Exception, i: &Item) -> bool {
+    let want = e.item.trim();
+    i.item.eq_ignore_ascii_case(want) || i.asset_tag.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(want))
+}
+
+/// Live exceptions turn failing items into `excepted`; expired ones stay failures and fail the control.
+fn apply_exceptions(control: &str, items: &mut [Item], exceptions: &[Exception], used: &mut [bool], end: NaiveDate) -> Vec<Disposition> {
+    let mut out = Vec::new();
+    for (k, e) in exceptions.iter().enumerate() {
+        if !e.control.eq_ignore_ascii_case(control) {
+            continue;
+        }
+        let hits: Vec<usize> = items.iter().enumerate().filter(|(_, i)| i.outcome == Outcome::Fail && matches_item(e, i)).map(|(n, _)| n).collect();
+        if hits.is_empty() {
+            continue;
+        }
+        used[k] = true;
+        let live = e.expires >= end;
+        for n in hits {
+            if live {
+                items[n].outcome = Outcome::Excepted;
+                items[n].reason = format!("{} — excepted until {} ({}; approved by {})", items[n].reason, e.expires, e.reason, e.approved_by);
+            } else {
+                items[n].reason = format!("{} — exception expired on {}", items[n].reason, e.expires);
+            }
+        }
+        out.push(Disposition { exception: e.clone(), disposition: if live { "applied" } else { "expired" } });
+    }
+    out
+}
+
+/// The results regrouped by the items of one framework catalog.
+pub fn by_framework(ev: &Evaluation, lib: &Library, framework: &str) -> Option<Vec<Criterion>> {
+    let cat = lib.catalogs.get(framework)?;
+    let status_of: BTreeMap<&str, Status> = ev.controls.iter().map(|c| (c.id.as_str(), c.status)).collect();
+    let mut out = Vec::new();
+    for it in &cat.items {
+        let mut controls = Vec::new();
+        for l in &lib.controls {
+            for m in l.control.maps.iter().filter(|m| m.framework == framework && m.id == it.id) {
+                controls.push(CriterionControl {
+                    id: l.control.id.clone(),
+                    status: status_of.get(l.control.id.as_str()).copied().unwrap_or(Status::NotApplicable),
+                    relationship: m.relationship,
+                    confidence: m.confidence,
+                    pof: m.pof.clone(),
+                });
+            }
+        }
+        let evidenced: Vec<_> = controls.iter().filter(|c| c.status != Status::NotApplicable).collect();
+        let status = if evidenced.is_empty() {
+            "uncovered"
+        } else if evidenced.iter().any(|c| c.status == Status::Fail) {
+            "fail"
+        } else {
+            "pass"
+        };
+        out.push(Criterion { id: it.id.clone(), title: it.title.clone(), legacy: it.legacy.clone(), status, controls });
+    }
+    Some(out)
+}
