@@ -478,12 +478,21 @@ fn ipe_items(c: &Loaded, ties: &[TieOut], date: NaiveDate) -> Vec<Item> {
 /// Runs every control of `lib` over the store for the request's scope.
 pub fn evaluate(store: &Store, lib: &Library, req: &Request) -> Result<Evaluation, crate::store::Error> {
     let dates = sample_dates(&req.scope, req.cadence);
-    let end = req.scope.end();
     let mut views: BTreeMap<NaiveDate, Vec<AssetView>> = BTreeMap::new();
     for d in &dates {
         views.insert(*d, crate::view::assets_until(store, &d.format("%Y-%m-%d").to_string())?);
     }
-    let ties = tie_outs(store, end)?;
+    let ties = tie_outs(store, req.scope.end())?;
+    Ok(evaluate_views(lib, req, &views, ties))
+}
+
+/// The evaluation itself, on the joined view at each sample date (a pure function: the
+/// property tests drive it with generated fleets).
+pub fn evaluate_views(lib: &Library, req: &Request, views: &BTreeMap<NaiveDate, Vec<AssetView>>, ties: Vec<TieOut>) -> Evaluation {
+    let dates: Vec<NaiveDate> = views.keys().copied().collect();
+    let end = req.scope.end();
+    let empty = Vec::new();
+    let at_end = views.get(&end).unwrap_or(&empty);
     let mut used = vec![false; req.exceptions.len()];
     let mut controls = Vec::new();
     for c in &lib.controls {
@@ -493,12 +502,12 @@ pub fn evaluate(store: &Store, lib: &Library, req: &Request) -> Result<Evaluatio
         if note.is_none() {
             match test {
                 TestKind::IpeTieOut => items = ipe_items(c, &ties, end),
-                TestKind::SanitizationMethod => items = judge_wipes(c, &views[&end], end),
+                TestKind::SanitizationMethod => items = judge_wipes(c, at_end, end),
                 _ => {
                     // State controls at every sample date; event controls once, at the end.
                     let at: Vec<NaiveDate> = if c.control.kind == Kind::State { dates.clone() } else { vec![end] };
                     for d in at {
-                        for a in &views[&d] {
+                        for a in views.get(&d).unwrap_or(&empty) {
                             if let Some((pass, reason)) = judge(c, a, d) {
                                 items.push(Item { date: d, item: a.key.clone(), asset_tag: a.asset_tag.clone(), outcome: if pass { Outcome::Pass } else { Outcome::Fail }, reason, records: a.records.clone() });
                             }
@@ -539,7 +548,7 @@ pub fn evaluate(store: &Store, lib: &Library, req: &Request) -> Result<Evaluatio
         });
     }
     let unused_exceptions = req.exceptions.iter().zip(&used).filter(|(_, u)| !**u).map(|(e, _)| e.clone()).collect();
-    Ok(Evaluation { scope: req.scope.clone(), sample_dates: dates, controls, tie_out: ties, unused_exceptions })
+    Evaluation { scope: req.scope.clone(), sample_dates: dates, controls, tie_out: ties, unused_exceptions }
 }
 
 fn matches_item(e: &Exception, i: &Item) -> bool {
@@ -602,4 +611,138 @@ pub fn by_framework(ev: &Evaluation, lib: &Library, framework: &str) -> Option<V
         out.push(Criterion { id: it.id.clone(), title: it.title.clone(), legacy: it.legacy.clone(), status, controls });
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::view::{Encrypted, Enrolled, Wiped};
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    const LIFECYCLES: [&str; 6] = ["deployed", "in_stock", "retired", "disposed", "lost_stolen", "unknown"];
+
+    fn asset(i: usize, lc: usize, enrolled: u8, enc: u8, wiped: u8, flag: u8, age: i64) -> AssetView {
+        let as_of = NaiveDate::from_ymd_opt(2026, 10, 31).unwrap();
+        let checkin = (as_of - chrono::Days::new(age as u64)).format("%Y-%m-%dT12:00:00Z").to_string();
+        let mut flags = BTreeSet::new();
+        match flag {
+            1 => {
+                flags.insert("duplicate_serial:snipeit_csv".to_string());
+            }
+            2 => {
+                flags.insert("serial_placeholder".to_string());
+            }
+            _ => {}
+        }
+        AssetView {
+            key: format!("SN{i:06}"),
+            asset_tag: Some(format!("T-{i}")),
+            name: None,
+            model: None,
+            lifecycle: Some(LIFECYCLES[lc].into()),
+            status_label: Some("Ready to Deploy".into()),
+            owner: (i % 5 != 0).then(|| format!("u{i}@x.example")),
+            sources: BTreeSet::new(),
+            register: vec![format!("snipeit_csv:r.csv:{i}")],
+            enrollments: match enrolled {
+                0 => vec![],
+                e => vec![Enrolled {
+                    mdm: "intune".into(),
+                    state: if e == 1 { "enrolled".into() } else { "unenrolled".into() },
+                    last_checkin_at: Some(checkin),
+                    compliance: Some(if e == 3 { "noncompliant".into() } else { "compliant".into() }),
+                    platform: Some("windows".into()),
+                    os_version: Some("10.0.22631".into()),
+                }],
+            },
+            encryption: match enc {
+                0 => vec![],
+                e => vec![Encrypted { source: "intune_graph".into(), scope: "os".into(), volume: None, state: if e == 1 { "encrypted".into() } else { "not_encrypted".into() }, recovery_key: Some("escrowed".into()) }],
+            },
+            drives: BTreeSet::new(),
+            wipes: match wiped {
+                0 => vec![],
+                w => vec![Wiped { drive: format!("D{i}"), tool: "nwipe".into(), method: None, result: if w == 1 { "success".into() } else { "failed".into() }, nist_category: Some("purge".into()), completed_at: Some("2026-09-01T00:00:00Z".into()), media_type: Some("ssd".into()) }],
+            },
+            flags,
+            records: vec![format!("snipeit_csv:r.csv:{i}")],
+        }
+    }
+
+    fn compliant(i: usize) -> AssetView {
+        asset(i, 0, 1, 1, 0, 0, 1)
+    }
+
+    fn run(views: Vec<AssetView>) -> Evaluation {
+        let lib = Library::builtin();
+        let scope = Scope::AsOf { date: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap() };
+        let req = Request { scope: scope.clone(), cadence: Cadence::Monthly, exceptions: &[] };
+        evaluate_views(&lib, &req, &BTreeMap::from([(scope.end(), views)]), Vec::new())
+    }
+
+    /// Which assets a test is about, restated from the controls' definitions.
+    fn in_scope(test: TestKind, a: &AssetView) -> usize {
+        let lc = a.lifecycle.as_deref().unwrap_or("");
+        let enrolled = a.enrollments.iter().any(|e| e.state == "enrolled");
+        match test {
+            TestKind::InventoryFields => matches!(lc, "deployed" | "in_stock") as usize,
+            TestKind::InventoryUnique => 1,
+            TestKind::DiskEncrypted => (lc == "deployed" && !a.enrollments.is_empty()) as usize,
+            TestKind::RecoveryKeyEscrowed => (lc == "deployed" && a.encryption.iter().any(|e| e.state == "encrypted")) as usize,
+            TestKind::MdmEnrolled => (lc == "deployed") as usize,
+            TestKind::MdmCompliant => enrolled as usize,
+            TestKind::RegisterMdmReconciled => (lc == "deployed" || !a.enrollments.is_empty()) as usize,
+            TestKind::NoEnrollmentAfterDisposal => matches!(lc, "disposed" | "retired") as usize,
+            TestKind::DisposalSanitized => (lc == "disposed") as usize,
+            TestKind::SanitizationMethod => a.wipes.len(),
+            TestKind::LostEncrypted => (lc == "lost_stolen") as usize,
+            TestKind::OsSupported => enrolled as usize,
+            TestKind::ItadCertified | TestKind::IpeTieOut | TestKind::LeaverDevicesReturned | TestKind::CertificateCountersigned | TestKind::ReissueWiped => 0,
+        }
+    }
+
+    fn fleet() -> impl Strategy<Value = Vec<AssetView>> {
+        proptest::collection::vec((0usize..6, 0u8..4, 0u8..3, 0u8..3, 0u8..3, 0i64..20), 0..30)
+            .prop_map(|v| v.into_iter().enumerate().map(|(i, (lc, en, enc, w, f, age))| asset(i, lc, en, enc, w, f, age)).collect())
+    }
+
+    #[test]
+    fn a_fleet_of_compliant_devices_passes_every_applicable_control() {
+        let ev = run((0..5).map(|i| compliant(i * 5 + 1)).collect());
+        for c in &ev.controls {
+            assert_ne!(c.status, Status::Fail, "{}: {:?}", c.id, c.items.iter().find(|i| i.outcome == Outcome::Fail));
+        }
+        assert_eq!(ev.controls.iter().find(|c| c.id == "ENC-01").unwrap().status, Status::Pass);
+    }
+
+    proptest! {
+        #[test]
+        fn adding_a_compliant_asset_never_turns_a_pass_into_a_fail(views in fleet()) {
+            let before = run(views.clone());
+            let mut more = views;
+            more.push(compliant(999_999));
+            let after = run(more);
+            for (b, a) in before.controls.iter().zip(&after.controls) {
+                prop_assert!(!(b.status == Status::Pass && a.status == Status::Fail), "{} went from pass to fail", b.id);
+            }
+        }
+
+        #[test]
+        fn the_population_is_exactly_the_in_scope_items(views in fleet()) {
+            let ev = run(views.clone());
+            for c in &ev.controls {
+                let want: usize = views.iter().map(|a| in_scope(c.test, a)).sum();
+                prop_assert_eq!(c.population, want, "{}", c.id);
+                prop_assert_eq!(c.passed + c.failed + c.excepted, c.population, "{}", c.id);
+            }
+        }
+    }
+
+    #[test]
+    fn period_sample_dates_end_each_month_and_the_period() {
+        let s = Scope::Period { from: NaiveDate::from_ymd_opt(2026, 1, 15).unwrap(), to: NaiveDate::from_ymd_opt(2026, 3, 20).unwrap() };
+        let d: Vec<String> = sample_dates(&s, Cadence::Monthly).iter().map(|d| d.to_string()).collect();
+        assert_eq!(d, ["2026-01-31", "2026-02-28", "2026-03-20"]);
+    }
 }

@@ -45,7 +45,7 @@ impl std::fmt::Display for Problem {
 
 /// Loading failed: every problem, not just the first.
 #[derive(Debug, thiserror::Error)]
-#[error("{} problem(s) in the controls:\n{}", .0.len(), .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+#[error("{} problem(s):\n{}", .0.len(), .0.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
 pub struct Problems(pub Vec<Problem>);
 
 impl Problems {

@@ -4,6 +4,7 @@
 mod assets;
 mod corpus;
 mod fixtures;
+mod evaluate;
 mod kill;
 mod pack;
 mod props;
