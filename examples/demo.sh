@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the bundled example organisation (Fernhill Labs), end to end: ingest every
-# export into a fresh store, show the joined per-asset view, make a compliance key, build the
+# export into a fresh store, show the joined per-asset view, evaluate the controls (and by SOC 2
+# criterion), make a compliance key, build the
 # signed pack as of 2026-10-31 (directory and .tar), and verify it with evident and with the stock
 # tools of docs/FORMAT.md. Usage: ./examples/demo.sh [OUTDIR]   (default target/demo)
 set -euo pipefail
@@ -17,6 +18,9 @@ bin=target/release/evident
 "$bin" --store "$store" ingest --source-tz Europe/Berlin examples/intune-managed-devices.json \
   examples/jamf-computers-inventory.json examples/nwipe-2026-09-14.log examples/itad-certificates.csv
 "$bin" --store "$store" assets
+# Every control at the pack's date: which pass, which fail, and the exceptions behind each failure.
+"$bin" --store "$store" evaluate --as-of 2026-10-31
+"$bin" --store "$store" evaluate --as-of 2026-10-31 --framework soc2
 # A fresh key each run: example keys are never committed.
 "$bin" keygen --role compliance --name "Dana Roe (Compliance, Fernhill Labs)" --out "$out/keys"
 "$bin" --store "$store" pack --as-of 2026-10-31 --key "$out/keys/dana-roe-compliance-fernhill-labs.key.pem" \

@@ -122,6 +122,8 @@ pub enum Error {
     Store(#[from] crate::store::Error),
     #[error("no ingest in the store is dated on or before {0}: the pack would hold no evidence")]
     Empty(chrono::NaiveDate),
+    #[error("control {id}@{version} ({file}) differs from the {id}@{version} recorded in pack {seq}")]
+    VersionNotBumped { id: String, version: String, seq: u64, file: String },
 }
 
 impl Error {
@@ -130,6 +132,7 @@ impl Error {
             Error::Exists(_) => Some("choose a new --out directory".into()),
             Error::Store(e) => e.hint(),
             Error::Empty(_) => Some("ingest exports first (`evident ingest FILE`), or pick a later date".into()),
+            Error::VersionNotBumped { .. } => Some("raise its `version:` when a control's meaning changes (an id@version must always mean the same rule)".into()),
             Error::Io { .. } => None,
         }
     }
@@ -239,6 +242,9 @@ pub fn build(store: &mut Store, req: &Request) -> Result<Built, Error> {
     }
     // Order by content, not by when they were ingested: the same store gives the same pack.
     ingests.sort_by(|a, b| a.sha256.cmp(&b.sha256));
+    if let Some((lib, _)) = req.controls {
+        check_versions(store, lib)?;
+    }
     let chain = store.packs()?;
     let head = chain.last();
     let seq = head.map_or(1, |h| h.seq + 1);
@@ -269,6 +275,22 @@ pub fn build(store: &mut Store, req: &Request) -> Result<Built, Error> {
         None => None,
     };
     Ok(Built { dir: req.out.into(), archive, seq, manifest_sha256, merkle_root: manifest.merkle_root, files, bytes, key_id: manifest.key_id, left_out, undated })
+}
+
+/// A control whose file changed since an earlier pack must carry a new version: the pack records
+/// `id@version`, and an auditor comparing two packs relies on the same id@version meaning the same rule.
+fn check_versions(store: &Store, lib: &crate::controls::Library) -> Result<(), Error> {
+    for bytes in store.pack_manifests()? {
+        let Ok(m) = serde_json::from_slice::<Manifest>(&bytes) else { continue };
+        for old in &m.controls {
+            if let Some(l) = lib.controls.iter().find(|l| l.control.id == old.id && l.control.version.to_string() == old.version) {
+                if l.sha256 != old.sha256 {
+                    return Err(Error::VersionNotBumped { id: old.id.clone(), version: old.version.clone(), seq: m.seq, file: l.file.clone() });
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn staging_dir(out: &Path) -> PathBuf {
@@ -340,7 +362,7 @@ fn write_pack(store: &Store, req: &Request, root: &Path, ingests: &[crate::store
     w.bytes(LEDGER, &crate::ledger::to_jsonl(chain))?;
     let public = req.key.public();
     w.bytes(SIGNER, public.to_pem().as_bytes())?;
-    let html = report::render(&report::Page { scope: &req.scope, seq, prev: prev.as_deref(), key_id: &public.key_id(), sources: &tie_out, assets: &assets });
+    let html = report::render(&report::Page { scope: &req.scope, seq, prev: prev.as_deref(), key_id: &public.key_id(), sources: &tie_out, assets: &assets, evaluation: req.controls.map(|(_, ev)| ev) });
     w.bytes("report/index.html", html.as_bytes())?;
 
     let mut files = w.files;

@@ -13,6 +13,7 @@ pub struct Page<'a> {
     pub key_id: &'a str,
     pub sources: &'a [serde_json::Value],
     pub assets: &'a [AssetView],
+    pub evaluation: Option<&'a crate::evaluate::Evaluation>,
 }
 
 fn cell(v: &serde_json::Value) -> String {
@@ -39,6 +40,40 @@ pub fn render(p: &Page) -> String {
         prev = esc(p.prev.unwrap_or("none (first pack)")),
         key = esc(p.key_id)
     );
+    if let Some(ev) = p.evaluation {
+        h.push_str("<h2>Controls</h2>\n<table id=\"controls\">\n<tr><th>Control</th><th>Status</th><th class=\"num\">Population</th><th class=\"num\">Pass</th><th class=\"num\">Fail</th><th class=\"num\">Excepted</th><th>Title</th></tr>\n");
+        for c in &ev.controls {
+            let _ = writeln!(
+                h,
+                "<tr><td><a href=\"../results/controls/{id}.json\">{id}</a>@{v}</td><td>{st}</td><td class=\"num\">{n}</td><td class=\"num\">{p}</td><td class=\"num\">{f}</td><td class=\"num\">{x}</td><td>{t}{note}</td></tr>",
+                id = esc(&c.id),
+                v = c.version,
+                st = esc(c.status.as_str()),
+                n = c.population,
+                p = c.passed,
+                f = c.failed,
+                x = c.excepted,
+                t = esc(&c.title),
+                note = c.note.as_deref().map(|n| format!(" <em>({})</em>", esc(n))).unwrap_or_default(),
+            );
+        }
+        h.push_str("</table>\n<h3>Exceptions found</h3>\n<table id=\"exceptions\">\n<tr><th>Control</th><th>Date</th><th>Item</th><th>Asset tag</th><th>Outcome</th><th>Reason</th></tr>\n");
+        for c in &ev.controls {
+            for i in c.items.iter().filter(|i| i.outcome != crate::evaluate::Outcome::Pass) {
+                let _ = writeln!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{:?}</td><td>{}</td></tr>",
+                    esc(&c.id),
+                    i.date,
+                    esc(&i.item),
+                    esc(i.asset_tag.as_deref().unwrap_or("—")),
+                    i.outcome,
+                    esc(&i.reason)
+                );
+            }
+        }
+        h.push_str("</table>\n");
+    }
     h.push_str("<h2>Sources and tie-out</h2>\n<table id=\"sources\">\n<tr><th>File</th><th>Source</th><th>As of</th><th class=\"num\">Rows read</th><th class=\"num\">Accepted</th><th class=\"num\">Rejected</th><th class=\"num\">Empty</th><th class=\"num\">Warnings</th></tr>\n");
     for s in p.sources {
         let rows = &s["rows"];

@@ -183,6 +183,13 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// The manifest.json bytes of every pack this store has issued, oldest first.
+    pub fn pack_manifests(&self) -> Result<Vec<Vec<u8>>, Error> {
+        let mut st = self.conn.prepare("SELECT manifest FROM pack ORDER BY seq").map_err(|e| self.err(e))?;
+        let rows = st.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
     /// The packs this store has issued, oldest first.
     pub fn packs(&self) -> Result<Vec<crate::ledger::Entry>, Error> {
         let mut st = self.conn.prepare("SELECT seq, scope, manifest_sha256, prev, key_id FROM pack ORDER BY seq").map_err(|e| self.err(e))?;

@@ -126,3 +126,45 @@ fn controls_check_reports_every_problem_with_its_position() {
     assert_eq!(bad.code, 2);
     insta::assert_snapshot!("controls_check_problems", bad.stderr);
 }
+
+#[test]
+fn a_changed_control_needs_a_new_version_before_the_next_pack() {
+    let org = org();
+    let dir = org.dir.path().join("controls");
+    std::fs::create_dir_all(dir.join("frameworks")).unwrap();
+    let shipped = crate::util::root().join("controls");
+    for rel in evident::pack::archive::walk(&shipped).unwrap() {
+        std::fs::copy(shipped.join(&rel), dir.join(&rel)).unwrap();
+    }
+    let pack = |name: &str| {
+        let out = org.dir.path().join(name);
+        evident(&org.store, &["pack", "--as-of", "2026-10-31", "--controls", dir.to_str().unwrap(), "--key", org.key.to_str().unwrap(), "--out", out.to_str().unwrap()])
+    };
+    assert_eq!(pack("p1").code, 0);
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(org.dir.path().join("p1/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["controls"].as_array().unwrap().len(), 17);
+    assert!(org.dir.path().join("p1/results/controls/ENC-01.json").exists());
+    assert!(org.dir.path().join("p1/controls/frameworks/iso27001-2022.yaml").exists());
+    let enc = std::fs::read_to_string(dir.join("enc-01.yaml")).unwrap();
+    std::fs::write(dir.join("enc-01.yaml"), enc.replace("max_report_age_days: 7", "max_report_age_days: 30")).unwrap();
+    let refused = pack("p2");
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains("control ENC-01@1 (enc-01.yaml) differs from the ENC-01@1 recorded in pack 1"), "{}", refused.stderr);
+    assert!(!org.dir.path().join("p2").exists(), "nothing written");
+    std::fs::write(dir.join("enc-01.yaml"), enc.replace("max_report_age_days: 7", "max_report_age_days: 30").replace("version: 1", "version: 2")).unwrap();
+    assert_eq!(pack("p2").code, 0);
+    assert_eq!(org.verify(&org.dir.path().join("p2"), &["--since", org.dir.path().join("p1").to_str().unwrap()]), (0, vec![]));
+}
+
+#[test]
+fn a_period_samples_state_controls_at_each_month_end() {
+    let org = org();
+    let r = evident(&org.store, &["evaluate", "--period", "2026-09-01..2026-10-31", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let ev: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(ev["sample_dates"], serde_json::json!(["2026-09-30", "2026-10-31"]));
+    let enc = ev["controls"].as_array().unwrap().iter().find(|c| c["id"] == "INV-UNIQUE").unwrap();
+    let dates: BTreeSet<&str> = enc["items"].as_array().unwrap().iter().map(|i| i["date"].as_str().unwrap()).collect();
+    // The register export is dated 2026-10-30: on 2026-09-30 it is not yet evidence.
+    assert_eq!(dates, ["2026-10-31"].into_iter().collect());
+}
