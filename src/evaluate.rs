@@ -391,13 +391,19 @@ fn judge(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<(bool, String)> {
 }
 
 /// Event tests over single wipes (each sanitization is one member of the population).
-fn judge_wipes(c: &Loaded, views: &[AssetView], end: NaiveDate) -> Vec<Item> {
+fn judge_wipes(c: &Loaded, views: &[AssetView], scope: &Scope) -> Vec<Item> {
+    let end = scope.end();
+    let start = match scope {
+        Scope::Period { from, .. } => Some(*from),
+        Scope::AsOf { .. } => None,
+    };
     let min = param_map(c, "minimum");
     let mut out = Vec::new();
     for a in views {
         for w in &a.wipes {
             let when = w.completed_at.as_deref().and_then(|t| t.get(..10)).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-            if when.is_some_and(|d| d > end) {
+            // A period's population is the events inside it; an as-of date's, every event up to it.
+            if when.is_some_and(|d| d > end || start.is_some_and(|s| d < s)) {
                 continue;
             }
             let media = w.media_type.as_deref().unwrap_or("unknown");
@@ -502,7 +508,7 @@ pub fn evaluate_views(lib: &Library, req: &Request, views: &BTreeMap<NaiveDate, 
         if note.is_none() {
             match test {
                 TestKind::IpeTieOut => items = ipe_items(c, &ties, end),
-                TestKind::SanitizationMethod => items = judge_wipes(c, at_end, end),
+                TestKind::SanitizationMethod => items = judge_wipes(c, at_end, &req.scope),
                 _ => {
                     // State controls at every sample date; event controls once, at the end.
                     let at: Vec<NaiveDate> = if c.control.kind == Kind::State { dates.clone() } else { vec![end] };

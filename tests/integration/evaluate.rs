@@ -167,4 +167,13 @@ fn a_period_samples_state_controls_at_each_month_end() {
     let dates: BTreeSet<&str> = enc["items"].as_array().unwrap().iter().map(|i| i["date"].as_str().unwrap()).collect();
     // The register export is dated 2026-10-30: on 2026-09-30 it is not yet evidence.
     assert_eq!(dates, ["2026-10-31"].into_iter().collect());
+    // Per-event controls take the events inside the period: October alone holds only the ITAD lot.
+    let oct = evident(&org.store, &["evaluate", "--period", "2026-10-01..2026-10-31", "--format", "json"]);
+    let ev: serde_json::Value = serde_json::from_str(&oct.stdout).unwrap();
+    let disp = ev["controls"].as_array().unwrap().iter().find(|c| c["id"] == "DISP-02").unwrap();
+    assert_eq!(disp["status"], "not_applicable", "the September wipes are outside October");
+    let sep = evident(&org.store, &["evaluate", "--period", "2026-09-01..2026-09-30", "--format", "json"]);
+    let ev: serde_json::Value = serde_json::from_str(&sep.stdout).unwrap();
+    let disp = ev["controls"].as_array().unwrap().iter().find(|c| c["id"] == "DISP-02").unwrap();
+    assert_eq!(disp["population"], 4);
 }
