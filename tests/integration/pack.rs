@@ -413,3 +413,29 @@ fn shared_pack() -> &'static (PathBuf, PathBuf) {
         (dir, org.trust)
     })
 }
+
+#[test]
+fn the_order_files_were_ingested_in_does_not_change_the_pack() {
+    let org = org();
+    let ex = root().join("examples");
+    let p = |f: &str| ex.join(f).display().to_string();
+    let other = org.dir.path().join("other.db");
+    // The same exports, ingested one at a time and in reverse order.
+    for f in ["itad-certificates.csv", "nwipe-2026-09-14.log", "jamf-computers-inventory.json", "intune-managed-devices.json"] {
+        let r = evident(&other, &["ingest", "--source-tz", "Europe/Berlin", &p(f)]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let r = evident(&other, &["ingest", "--source-tz", "Europe/Berlin", "--as-of", "2026-10-30", "--status-map", &p("snipeit-status-map.yaml"), &p("snipeit-assets.csv")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let a_dir = org.dir.path().join("a");
+    let b_dir = org.dir.path().join("b");
+    std::fs::create_dir_all(&a_dir).unwrap();
+    std::fs::create_dir_all(&b_dir).unwrap();
+    let a = org.pack_from(&org.store, "a/pack", "2026-10-31");
+    let b = org.pack_from(&other, "b/pack", "2026-10-31");
+    let files = pack::archive::walk(&a).unwrap();
+    assert_eq!(files, pack::archive::walk(&b).unwrap());
+    for f in &files {
+        assert_eq!(std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), "{f} differs");
+    }
+}
