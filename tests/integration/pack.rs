@@ -439,3 +439,26 @@ fn the_order_files_were_ingested_in_does_not_change_the_pack() {
         assert_eq!(std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), "{f} differs");
     }
 }
+
+#[test]
+fn markup_in_the_data_is_escaped_in_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    let csv = dir.path().join("register.csv");
+    std::fs::write(
+        &csv,
+        "Asset Name,Asset Tag,Serial,Status,Location\n\"<script>alert(1)</script>{{ x }}\",X-<b>1</b>,To Be Filled By O.E.M.,Ready to Deploy (deployed),\"<img src=x onerror=alert(2)>\"\n",
+    )
+    .unwrap();
+    let r = evident(&store, &["ingest", "--source-tz", "UTC", "--as-of", "2026-10-30", csv.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let keys = dir.path().join("keys");
+    assert_eq!(evident(&store, &["keygen", "--role", "compliance", "--name", "K", "--out", keys.to_str().unwrap()]).code, 0);
+    let out = dir.path().join("p");
+    let r = evident(&store, &["pack", "--as-of", "2026-10-31", "--key", keys.join("k.key.pem").to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;{{ x }}"), "the name is shown, escaped");
+    assert!(html.contains("X-&lt;b&gt;1&lt;/b&gt;"), "the tag is shown, escaped");
+    assert!(!html.contains("<script>") && !html.contains("<b>1</b>"), "no markup from the data survives");
+}
