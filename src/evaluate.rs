@@ -433,7 +433,6 @@ fn not_applicable(c: &Loaded, test: TestKind) -> Option<&'static str> {
     let _ = c;
     match test {
         TestKind::LeaverDevicesReturned => Some("needs an HR leaver list; none is ingested (evident ingests one once [sources] lands)"),
-        TestKind::CertificateCountersigned => Some("needs signed certificates of sanitization; none exist in the store yet"),
         TestKind::ReissueWiped => Some("needs the register's assignment history, which the ingested exports do not carry"),
         _ => None,
     }
@@ -489,12 +488,78 @@ pub fn evaluate(store: &Store, lib: &Library, req: &Request) -> Result<Evaluatio
         views.insert(*d, crate::view::assets_until(store, &d.format("%Y-%m-%d").to_string())?);
     }
     let ties = tie_outs(store, req.scope.end())?;
-    Ok(evaluate_views(lib, req, &views, ties))
+    let certs = attestations(store)?;
+    Ok(evaluate_views(lib, req, &views, ties, &certs))
+}
+
+/// What DISP-03 needs of one certificate for one drive: are both signatures there and valid,
+/// by two different keys. (Whether the keys are trusted is the auditor's `evident verify`.)
+#[derive(Debug, Clone)]
+pub struct Attestation {
+    pub drive: String,
+    pub certificate: String,
+    pub signed: bool,
+    pub countersigned: bool,
+    pub independent: bool,
+}
+
+fn attestations(store: &Store) -> Result<Vec<Attestation>, crate::store::Error> {
+    let mut out = Vec::new();
+    for s in store.certificates()? {
+        let Ok(c) = crate::certificate::Certificate::from_slice(&s.body) else { continue };
+        let (checks, _) = crate::certificate::verify(&c, &crate::sign::TrustList::default());
+        let ok = |code: &str| checks.iter().any(|k| k.code == code && k.ok);
+        let hash_ok = ok("record-hash");
+        let independent = !checks.iter().any(|k| k.code == "countersigner-not-independent");
+        for m in &c.record.media {
+            out.push(Attestation {
+                drive: crate::model::serial::Serial::new(&m.serial, None).key,
+                certificate: c.record.id.clone(),
+                signed: hash_ok && ok("signature"),
+                countersigned: hash_ok && ok("countersignature"),
+                independent,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// DISP-03: every successful sanitization in scope has a certificate, signed and countersigned
+/// by two different keys.
+fn judge_attested(views: &[AssetView], scope: &Scope, certs: &[Attestation]) -> Vec<Item> {
+    let (start, end) = (scope.start(), scope.end());
+    let mut out = Vec::new();
+    for a in views {
+        for w in a.wipes.iter().filter(|w| w.result == "success") {
+            let when = w.completed_at.as_deref().and_then(|t| t.get(..10)).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+            if when.is_some_and(|d| d > end || start.is_some_and(|s| d < s)) {
+                continue;
+            }
+            let mine: Vec<&Attestation> = certs.iter().filter(|c| c.drive == w.drive).collect();
+            let best = mine.iter().find(|c| c.signed && c.countersigned && c.independent).or(mine.first());
+            let (pass, reason) = match best {
+                None => (false, format!("drive {} has no certificate of sanitization", w.drive)),
+                Some(c) if c.signed && c.countersigned && c.independent => (true, format!("certificate {} signed and countersigned", c.certificate)),
+                Some(c) if !c.signed => (false, format!("certificate {} has no valid performer signature", c.certificate)),
+                Some(c) if !c.countersigned => (false, format!("certificate {} has no valid countersignature", c.certificate)),
+                Some(c) => (false, format!("certificate {} was countersigned with the performer's own key", c.certificate)),
+            };
+            out.push(Item {
+                date: when.unwrap_or(end),
+                item: format!("drive:{}", w.drive),
+                asset_tag: a.asset_tag.clone(),
+                outcome: if pass { Outcome::Pass } else { Outcome::Fail },
+                reason,
+                records: a.records.clone(),
+            });
+        }
+    }
+    out
 }
 
 /// The evaluation itself, on the joined view at each sample date (a pure function: the
 /// property tests drive it with generated fleets).
-pub fn evaluate_views(lib: &Library, req: &Request, views: &BTreeMap<NaiveDate, Vec<AssetView>>, ties: Vec<TieOut>) -> Evaluation {
+pub fn evaluate_views(lib: &Library, req: &Request, views: &BTreeMap<NaiveDate, Vec<AssetView>>, ties: Vec<TieOut>, certs: &[Attestation]) -> Evaluation {
     let dates: Vec<NaiveDate> = views.keys().copied().collect();
     let end = req.scope.end();
     let empty = Vec::new();
@@ -504,11 +569,15 @@ pub fn evaluate_views(lib: &Library, req: &Request, views: &BTreeMap<NaiveDate, 
     for c in &lib.controls {
         let test = c.control.test;
         let mut items: Vec<Item> = Vec::new();
-        let note = not_applicable(c, test).map(String::from);
+        let mut note = not_applicable(c, test).map(String::from);
+        if test == TestKind::CertificateCountersigned && certs.is_empty() {
+            note = Some("needs signed certificates of sanitization; none are in the store (`evident certificate new`)".into());
+        }
         if note.is_none() {
             match test {
                 TestKind::IpeTieOut => items = ipe_items(c, &ties, end),
                 TestKind::SanitizationMethod => items = judge_wipes(c, at_end, &req.scope),
+                TestKind::CertificateCountersigned => items = judge_attested(at_end, &req.scope, certs),
                 _ => {
                     // State controls at every sample date; event controls once, at the end.
                     let at: Vec<NaiveDate> = if c.control.kind == Kind::State { dates.clone() } else { vec![end] };
@@ -684,7 +753,7 @@ mod tests {
         let lib = Library::builtin();
         let scope = Scope::AsOf { date: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap() };
         let req = Request { scope: scope.clone(), cadence: Cadence::Monthly, exceptions: &[] };
-        evaluate_views(&lib, &req, &BTreeMap::from([(scope.end(), views)]), Vec::new())
+        evaluate_views(&lib, &req, &BTreeMap::from([(scope.end(), views)]), Vec::new(), &[])
     }
 
     /// Which assets a test is about, restated from the controls' definitions.

@@ -23,6 +23,14 @@ impl Scope {
         }
     }
 
+    /// The first day a period covers; None for a date (everything up to it).
+    pub fn start(&self) -> Option<chrono::NaiveDate> {
+        match self {
+            Scope::AsOf { .. } => None,
+            Scope::Period { from, .. } => Some(*from),
+        }
+    }
+
     /// `FROM..TO` or a date.
     pub fn parse(as_of: Option<&str>, period: Option<&str>) -> Result<Scope, String> {
         let date = |s: &str| chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| format!("'{s}' is not a date (YYYY-MM-DD)"));

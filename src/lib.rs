@@ -2,6 +2,7 @@
 //! an auditor accepts. This crate holds the domain logic; `src/main.rs` is a thin CLI over it.
 #![forbid(unsafe_code)]
 
+pub mod certificate;
 pub mod cli;
 pub mod controls;
 pub mod evaluate;
@@ -9,6 +10,7 @@ pub mod ingest;
 pub mod ledger;
 pub mod model;
 pub mod pack;
+pub mod render;
 pub mod sign;
 pub mod store;
 pub mod verify;

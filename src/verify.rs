@@ -386,3 +386,71 @@ pub fn manifest_files(dir: &Path) -> std::io::Result<Vec<FileEntry>> {
     }
     Ok(out)
 }
+
+/// The verdict on a certificate (JSON, or a PDF that embeds it).
+#[derive(Debug, Serialize)]
+pub struct CertificateOutcome {
+    pub certificate: String,
+    pub id: Option<String>,
+    pub record_sha256: Option<String>,
+    pub verified: bool,
+    pub signers: Vec<Trusted>,
+    pub checks: Vec<Check>,
+}
+
+/// Verifies a certificate file. A PDF must carry exactly one attached certificate, and must be
+/// byte for byte the rendering of it: so neither its attachment nor its printed pages can be
+/// swapped or edited without the verdict failing.
+pub fn certificate(path: &Path, trust: &TrustList) -> Result<CertificateOutcome, Error> {
+    use crate::certificate::{Certificate, pdf};
+    let bytes = std::fs::read(path).map_err(|err| Error::Io { path: path.to_path_buf(), err })?;
+    let mut checks = Vec::new();
+    let mut out = CertificateOutcome { certificate: path.display().to_string(), id: None, record_sha256: None, verified: false, signers: Vec::new(), checks: Vec::new() };
+    let is_pdf = bytes.starts_with(b"%PDF-");
+    let json = if is_pdf {
+        match pdf::attachment(&bytes) {
+            Ok(j) => {
+                checks.push(Check { code: "pdf-attachment", ok: true, detail: format!("one attached certificate.json ({} bytes)", j.len()) });
+                j
+            }
+            Err(e) => {
+                checks.push(Check { code: "pdf-attachment-missing", ok: false, detail: e });
+                out.checks = checks;
+                return Ok(out);
+            }
+        }
+    } else {
+        bytes.clone()
+    };
+    let cert = match Certificate::from_slice(&json) {
+        Ok(c) => c,
+        Err(e) => {
+            checks.push(Check { code: "certificate-invalid", ok: false, detail: e });
+            out.checks = checks;
+            return Ok(out);
+        }
+    };
+    if cert.to_bytes() != json {
+        checks.push(Check { code: "certificate-not-canonical", ok: false, detail: "the file is not the canonical JSON evident writes (RFC 8785 and a newline)".into() });
+    }
+    let (more, signers) = crate::certificate::verify(&cert, trust);
+    checks.extend(more);
+    if is_pdf {
+        match pdf::render(&cert) {
+            Ok(again) if again == bytes => checks.push(Check { code: "pdf-rendering", ok: true, detail: "the PDF is exactly the rendering of its attached record".into() }),
+            Ok(_) => checks.push(Check { code: "pdf-rendering-mismatch", ok: false, detail: "the PDF differs from the rendering of its attached record: its pages or its attachment were changed".into() }),
+            Err(e) => checks.push(Check { code: "pdf-rendering-mismatch", ok: false, detail: format!("the attached record does not render: {e}") }),
+        }
+    }
+    out.verified = checks.iter().all(|c| c.ok);
+    out.id = Some(cert.record.id.clone());
+    out.record_sha256 = Some(cert.record_sha256.clone());
+    out.signers = signers;
+    out.checks = checks;
+    Ok(out)
+}
+
+/// Whether a path names a certificate rather than a pack.
+pub fn is_certificate(path: &Path) -> bool {
+    path.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("pdf") || (e.eq_ignore_ascii_case("json") && path.file_name().is_some_and(|n| n != "manifest.json")))
+}

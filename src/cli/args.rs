@@ -49,9 +49,105 @@ pub enum Command {
     /// Build the next signed, hash-chained evidence pack of the store (docs/FORMAT.md).
     #[command(after_help = EXIT_CODES)]
     Pack(PackArgs),
-    /// Verify a pack (directory or .tar) offline: hashes, Merkle root, signature, trust, chain.
+    /// NIST SP 800-88 certificates of sanitization: new, sign, countersign, render (docs/certificates.md).
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Certificate(CertificateCommand),
+    /// Verify offline: a pack (directory, .tar or .zip), or a certificate (.json or .pdf).
     #[command(after_help = "Exit codes: 0 = verified; 1 = checked, and something failed (each failure has a code); 2 = could not run (unreadable pack or trust list, usage).")]
     Verify(VerifyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertificateCommand {
+    /// Build unsigned certificates from the store's wipe records, one JSON file each.
+    New(CertificateNewArgs),
+    /// Sign certificates as the person who performed the sanitization (in place).
+    Sign(CertificateSignArgs),
+    /// Countersign certificates as an independent verifier (in place; needs the performer's signature).
+    Countersign(CertificateSignArgs),
+    /// Render certificates to PDF (the signed JSON is attached inside; same input, same bytes).
+    Render(CertificateRenderArgs),
+}
+
+/// What each certificate covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Per {
+    /// One certificate per drive.
+    Drive,
+    /// One per asset: all drives of a laptop or server.
+    Asset,
+    /// One per lot: an ITAD pallet.
+    Lot,
+}
+
+#[derive(Debug, Args)]
+pub struct CertificateNewArgs {
+    /// Drive serial numbers (one certificate each unless --per says otherwise).
+    #[arg(long, num_args = 1..)]
+    pub drive: Vec<String>,
+    /// Asset tags or system serials: all drives wiped from each asset.
+    #[arg(long, num_args = 1..)]
+    pub asset: Vec<String>,
+    /// Lot or pallet ids: all drives of each lot.
+    #[arg(long, num_args = 1..)]
+    pub lot: Vec<String>,
+    /// Every successfully sanitized drive in the store.
+    #[arg(long, conflicts_with_all = ["drive", "asset", "lot"])]
+    pub all: bool,
+    /// Split or group the selection: one certificate per drive, asset or lot.
+    /// Default: what was selected (--all: per drive).
+    #[arg(long, value_enum)]
+    pub per: Option<Per>,
+    /// Leave out drives whose wipe did not succeed (they are listed) instead of stopping.
+    #[arg(long)]
+    pub skip_failed: bool,
+    /// The person who performed the sanitization (default: the operator or vendor in the record).
+    #[arg(long)]
+    pub performer: Option<String>,
+    /// The organisation the media belonged to (default: the one in the record).
+    #[arg(long)]
+    pub organisation: Option<String>,
+    /// Classification of the data the media held, e.g. "Confidential".
+    #[arg(long)]
+    pub classification: Option<String>,
+    /// Where the media went after sanitization, e.g. "Reuse" or "Recycled by Acme ITAD".
+    #[arg(long)]
+    pub destination: Option<String>,
+    /// Technique × media → Clear/Purge/Destroy table replacing the shipped one (YAML).
+    #[arg(long)]
+    pub method_table: Option<PathBuf>,
+    /// Directory for the certificate files (created if missing; existing files are not overwritten).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CertificateSignArgs {
+    /// Certificate JSON files, or directories of them.
+    #[arg(required = true)]
+    pub certificates: Vec<PathBuf>,
+    /// The private key (performer key for sign, verifier key for countersign).
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CertificateRenderArgs {
+    /// Certificate JSON files, or directories of them.
+    #[arg(required = true)]
+    pub certificates: Vec<PathBuf>,
+    /// Directory for the PDFs (default: next to each JSON file, same name with .pdf).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
 }
 
 /// Where the controls are.
@@ -180,7 +276,7 @@ pub struct PackArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The pack: a directory, or a .tar or .zip archive of one.
+    /// A pack (directory, .tar or .zip), or a certificate (.json, or the .pdf that embeds it).
     pub pack: PathBuf,
     /// Trusted keys: one `ROLE PUBLIC_KEY_HEX NAME` per line (the .trust lines `keygen` writes).
     #[arg(long)]

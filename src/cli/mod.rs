@@ -1,6 +1,7 @@
 //! The command line: dispatch, printing, and `anyhow` context. The only module that prints.
 
 pub mod args;
+mod certificate;
 
 use crate::ingest::{self, Options, Progress, Report};
 use crate::model::{Lifecycle, Instant};
@@ -60,6 +61,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let mut store = open()?;
             pack(&mut store, a)
         }
+        Command::Certificate(c) => certificate::run(c, &open, &cli.store.store),
         Command::Verify(a) => verify(a),
     }
 }
@@ -264,6 +266,9 @@ fn verify(a: &args::VerifyArgs) -> Result<ExitCode> {
         let h = e.hint().map(String::from);
         with_hint(e, h)
     })?;
+    if crate::verify::is_certificate(&a.pack) {
+        return verify_certificate(a, &trust);
+    }
     let out = crate::verify::pack(&a.pack, &trust, a.since.as_deref())?;
     match a.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&out)?),
@@ -274,6 +279,28 @@ fn verify(a: &args::VerifyArgs) -> Result<ExitCode> {
             match (&out.signer, out.verified) {
                 (Some(s), true) => println!("verified: {} seq {} signed by {} ({}, key {})", out.pack, out.seq.unwrap_or(0), s.name, s.role, s.key_id),
                 _ => println!("NOT verified: {} ({} failed checks)", out.pack, out.checks.iter().filter(|c| !c.ok).count()),
+            }
+        }
+    }
+    Ok(if out.verified { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn verify_certificate(a: &args::VerifyArgs, trust: &crate::sign::TrustList) -> Result<ExitCode> {
+    if a.since.is_some() {
+        bail!("--since applies to packs, not to a certificate");
+    }
+    let out = crate::verify::certificate(&a.pack, trust)?;
+    match a.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&out)?),
+        Format::Human => {
+            for c in &out.checks {
+                println!("{:<4}  {:<30}  {}", if c.ok { "ok" } else { "FAIL" }, c.code, c.detail);
+            }
+            if out.verified {
+                let who: Vec<String> = out.signers.iter().map(|s| format!("{} ({}, key {})", s.name, s.role, s.key_id)).collect();
+                println!("verified: {} {} signed by {}", out.certificate, out.id.as_deref().unwrap_or(""), who.join(" and "));
+            } else {
+                println!("NOT verified: {} ({} failed checks)", out.certificate, out.checks.iter().filter(|c| !c.ok).count());
             }
         }
     }

@@ -356,6 +356,14 @@ fn write_pack(store: &Store, req: &Request, root: &Path, ingests: &[crate::store
         }
     }
     let end = req.scope.end().format("%Y-%m-%d").to_string();
+    // Certificates of sanitization dated in the scope (a date: every one up to it), as signed.
+    let start = req.scope.start().map(|d| d.format("%Y-%m-%d").to_string());
+    for c in store.certificates()? {
+        let day = c.date.get(..10).unwrap_or("");
+        if day <= end.as_str() && start.as_deref().is_none_or(|s| day >= s) {
+            w.bytes(&format!("certificates/{}.json", safe_name(&c.id)), &c.body)?;
+        }
+    }
     let assets = crate::view::assets_until(store, &end)?;
     w.bytes("results/assets.json", &pretty(&assets))?;
     w.bytes("docs/FORMAT.md", FORMAT_DOC.as_bytes())?;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Numbered migrations; `PRAGMA user_version` holds how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("0001_initial.sql"), include_str!("0002_pack.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("0001_initial.sql"), include_str!("0002_pack.sql"), include_str!("0003_certificate.sql")];
 
 /// Size of a raw-file chunk.
 const CHUNK: usize = 4 << 20;
@@ -25,6 +25,9 @@ pub enum Error {
     /// Another pack was recorded while this one was being built.
     #[error("store {path}: another pack was added to the ledger while this one was built")]
     ChainMoved { path: PathBuf },
+    /// A different record under the id of a signed certificate.
+    #[error("store {path}: certificate {id} is already stored, signed, with a different record")]
+    CertificateConflict { path: PathBuf, id: String },
     /// Any SQLite failure.
     #[error("store {path}: {source}")]
     Sqlite { path: PathBuf, source: rusqlite::Error },
@@ -36,6 +39,7 @@ impl Error {
             Error::Busy { .. } => Some("wait for the other command to finish, or raise --wait (seconds); nothing was changed".into()),
             Error::TooNew { .. } => Some("upgrade evident".into()),
             Error::ChainMoved { .. } => Some("run `evident pack` again; the pack directory written is not in the ledger".into()),
+            Error::CertificateConflict { .. } => Some("a signed certificate is never replaced by another record; issue the new one under its own id".into()),
             Error::Sqlite { .. } => None,
         }
     }
@@ -580,3 +584,43 @@ impl Sink for IngestTx<'_> {
     }
 }
 pub mod query;
+
+/// A stored certificate: its file bytes and what the store indexes of it.
+#[derive(Debug, Clone)]
+pub struct StoredCertificate {
+    pub id: String,
+    pub record_sha256: String,
+    pub date: String,
+    pub body: Vec<u8>,
+}
+
+impl Store {
+    /// Adds certificates or replaces them with a more signed version of the same record. A
+    /// different record under a signed certificate's id is refused: signatures are never dropped.
+    pub fn put_certificates(&mut self, certs: &[StoredCertificate], signatures: &[(bool, bool)]) -> Result<(), Error> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| busy_or(e, &path))?;
+        let map = |source| Error::Sqlite { path: path.clone(), source };
+        for (c, (signed, counter)) in certs.iter().zip(signatures) {
+            let old: Option<(String, bool)> = tx.query_row("SELECT record_sha256, signed FROM certificate WHERE id = ?1", [&c.id], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0))).optional().map_err(map)?;
+            if let Some((sha, was_signed)) = old {
+                if sha != c.record_sha256 && was_signed {
+                    return Err(Error::CertificateConflict { path: path.clone(), id: c.id.clone() });
+                }
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO certificate (id, record_sha256, date, signed, countersigned, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![c.id, c.record_sha256, c.date, *signed as i64, *counter as i64, c.body],
+            )
+            .map_err(map)?;
+        }
+        tx.commit().map_err(map)
+    }
+
+    /// Every stored certificate, by id.
+    pub fn certificates(&self) -> Result<Vec<StoredCertificate>, Error> {
+        let mut st = self.conn.prepare("SELECT id, record_sha256, date, body FROM certificate ORDER BY id").map_err(|e| self.err(e))?;
+        let rows = st.query_map([], |r| Ok(StoredCertificate { id: r.get(0)?, record_sha256: r.get(1)?, date: r.get(2)?, body: r.get(3)? })).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+}

@@ -131,3 +131,87 @@ impl Store {
         Ok(out)
     }
 }
+
+/// A stored wipe record with its provenance: what a certificate of sanitization is built from.
+#[derive(Debug, Clone, Serialize)]
+pub struct WipeRow {
+    pub id: i64,
+    pub source: String,
+    pub file_name: String,
+    pub file_sha256: String,
+    pub line: i64,
+    pub raw_sha256: String,
+    pub media_serial: String,
+    pub media_serial_key: String,
+    pub host_serial_key: String,
+    pub asset_tag: Option<String>,
+    pub media_type: String,
+    pub media_model: Option<String>,
+    pub media_manufacturer: Option<String>,
+    pub capacity_bytes: Option<i64>,
+    pub tool: String,
+    pub tool_version: Option<String>,
+    pub method_raw: Option<String>,
+    pub technique: String,
+    pub nist_category: String,
+    pub passes: Option<i64>,
+    pub verification: String,
+    pub result: String,
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub operator: Option<String>,
+    pub organisation: Option<String>,
+    pub vendor: Option<String>,
+    pub lot: Option<String>,
+}
+
+impl Store {
+    /// Every wipe record, oldest ingest first.
+    pub fn wipes(&self) -> Result<Vec<WipeRow>, Error> {
+        let mut st = self
+            .conn()
+            .prepare(
+                "SELECT w.id, g.source, g.file_name, g.sha256, w.line, w.raw_sha256, w.media_serial_raw, w.media_serial_key,
+                        w.host_serial_key, w.asset_tag, w.media_type, w.media_model, w.media_manufacturer, w.capacity_bytes,
+                        w.tool, w.tool_version, w.method_raw, w.technique, w.nist_category, w.passes, w.verification, w.result,
+                        w.started_at, w.completed_at, w.operator, w.organisation, w.vendor, w.lot
+                 FROM wipe w JOIN ingest g ON g.id = w.ingest_id ORDER BY g.id, w.id",
+            )
+            .map_err(|e| self.map_err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(WipeRow {
+                    id: r.get(0)?,
+                    source: r.get(1)?,
+                    file_name: r.get(2)?,
+                    file_sha256: r.get(3)?,
+                    line: r.get(4)?,
+                    raw_sha256: r.get(5)?,
+                    media_serial: r.get(6)?,
+                    media_serial_key: r.get(7)?,
+                    host_serial_key: r.get(8)?,
+                    asset_tag: r.get(9)?,
+                    media_type: r.get(10)?,
+                    media_model: r.get(11)?,
+                    media_manufacturer: r.get(12)?,
+                    capacity_bytes: r.get(13)?,
+                    tool: r.get(14)?,
+                    tool_version: r.get(15)?,
+                    method_raw: r.get(16)?,
+                    technique: r.get(17)?,
+                    nist_category: r.get(18)?,
+                    passes: r.get(19)?,
+                    verification: r.get(20)?,
+                    result: r.get(21)?,
+                    started_at: r.get(22)?,
+                    completed_at: r.get(23)?,
+                    operator: r.get(24)?,
+                    organisation: r.get(25)?,
+                    vendor: r.get(26)?,
+                    lot: r.get(27)?,
+                })
+            })
+            .map_err(|e| self.map_err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.map_err(e))
+    }
+}

@@ -1,0 +1,58 @@
+//! The table that turns a sanitization technique on a media type into its NIST SP 800-88
+//! category (templates/sanitization-methods.yaml, compiled in; a file can replace it).
+
+use std::collections::BTreeMap;
+
+const DEFAULT: &str = include_str!("../../templates/sanitization-methods.yaml");
+
+/// `technique/media` → category.
+#[derive(Debug, Clone)]
+pub struct Table(BTreeMap<String, String>);
+
+impl Table {
+    pub fn default_table() -> Table {
+        Table::parse(DEFAULT).expect("the shipped table parses")
+    }
+
+    pub fn parse(text: &str) -> Result<Table, String> {
+        let map: BTreeMap<String, String> = crate::controls::schema::parse(text).map_err(|e| format!("line {}:{}: {}", e.line, e.column, e.message))?;
+        for (k, v) in &map {
+            if !k.contains('/') {
+                return Err(format!("key '{k}' must be technique/media"));
+            }
+            if !matches!(v.as_str(), "clear" | "purge" | "destroy" | "none") {
+                return Err(format!("'{k}: {v}': the category must be clear, purge, destroy or none"));
+            }
+        }
+        Ok(Table(map))
+    }
+
+    /// The category, most specific entry first; `none` when nothing matches.
+    pub fn category(&self, technique: &str, media: &str) -> &str {
+        self.0.get(&format!("{technique}/{media}")).or_else(|| self.0.get(&format!("{technique}/*"))).map_or("none", String::as_str)
+    }
+}
+
+/// The shipped table's category.
+pub fn category(technique: &str, media: &str) -> &'static str {
+    static T: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
+    let t = T.get_or_init(Table::default_table);
+    match t.category(technique, media) {
+        "clear" => "clear",
+        "purge" => "purge",
+        "destroy" => "destroy",
+        _ => "none",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn overwriting_flash_is_clear_never_purge() {
+        assert_eq!(super::category("overwrite", "ssd"), "clear");
+        assert_eq!(super::category("overwrite", "hdd"), "clear");
+        assert_eq!(super::category("crypto_erase", "nvme"), "purge");
+        assert_eq!(super::category("degauss", "ssd"), "none");
+        assert_eq!(super::category("shred", "unknown"), "destroy");
+    }
+}

@@ -1,0 +1,125 @@
+//! The PDF of a certificate: the typst template in templates/, compiled in, fed only JSON; a QR
+//! code of the record hash and key ids; the signed JSON attached. And the way back: the attached
+//! JSON read out of a PDF for `verify`.
+
+use super::Certificate;
+
+const TEMPLATE: &str = include_str!("../../templates/certificate.typ");
+
+fn or_dash(v: &Option<String>) -> String {
+    v.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "—".into())
+}
+
+/// The sections and rows the template prints (labels are Appendix G's).
+fn data(c: &Certificate) -> serde_json::Value {
+    let r = &c.record;
+    let mut sections = Vec::new();
+    sections.push(serde_json::json!({"title": "Certificate", "rows": [
+        ["Certificate id", r.id], ["Scope", r.scope], ["Lot", or_dash(&r.lot)], ["Organization", r.organisation],
+        ["Person performing sanitization", r.performer],
+        ["Media classification", r.classification], ["Media destination", r.destination], ["Date", r.date],
+        ["Record SHA-256", c.record_sha256],
+    ]}));
+    if let Some(a) = &r.asset {
+        let enc = r.encryption_before_disposal.as_ref().map_or("—".to_string(), |e| format!("{} ({}, last check-in {})", e.state, e.source, e.last_checkin_at.as_deref().unwrap_or("—")));
+        sections.push(serde_json::json!({"title": "Source asset", "rows": [
+            ["Asset tag", or_dash(&a.asset_tag)], ["System serial", a.key], ["Name", or_dash(&a.name)], ["Model", or_dash(&a.model)],
+            ["Lifecycle", or_dash(&a.lifecycle)], ["Encryption at last check-in", enc], ["Asset records", a.records.join(", ")],
+        ]}));
+    }
+    for (i, m) in r.media.iter().enumerate() {
+        sections.push(serde_json::json!({"title": format!("Media {} of {}", i + 1, r.media.len()), "rows": [
+            ["Manufacturer", or_dash(&m.manufacturer)], ["Model", m.model], ["Serial number", m.serial], ["Media type", m.media_type],
+            ["Capacity (bytes)", m.capacity_bytes.map_or("—".into(), |b| b.to_string())],
+            ["Sanitization method (category)", title_case(&m.category)], ["Category reported by the tool", title_case(&m.category_reported)],
+            ["Sanitization technique", m.technique], ["Method as recorded", or_dash(&m.method)],
+            ["Tool used", format!("{} {}", m.tool, m.tool_version.as_deref().unwrap_or(""))], ["Sanitized by (vendor)", or_dash(&m.vendor)], ["Passes", m.passes.map_or("—".into(), |p| p.to_string())],
+            ["Verification method", m.verification], ["Result", m.result],
+            ["Started", or_dash(&m.started_at)], ["Completed", m.completed_at],
+            ["Source record", format!("{} {} line {}", m.source.source, m.source.file, m.source.line)],
+            ["Source file SHA-256", m.source.file_sha256], ["Source record SHA-256", m.source.record_sha256],
+        ]}));
+    }
+    let signer = |s: &Option<super::Signature>, who: &str| s.as_ref().map_or(format!("{who}: not signed"), |s| format!("{who}: Ed25519 key id {} (public key {})", s.key_id, s.public_key));
+    sections.push(serde_json::json!({"title": "Signatures", "rows": [
+        ["Performer", signer(&c.performer_signature, &r.performer)],
+        ["Verifier (countersignature)", signer(&c.verifier_signature, "independent verifier")],
+        ["How to check", "evident verify THIS.pdf --trust LIST (the signed record is attached as certificate.json; names come from the trust list)"],
+    ]}));
+    serde_json::json!({"id": r.id, "organisation": r.organisation, "record_sha256": c.record_sha256, "sections": sections})
+}
+
+fn title_case(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+}
+
+fn qr_svg(text: &str) -> Vec<u8> {
+    let code = qrcode::QrCode::new(text.as_bytes()).expect("the QR text fits a QR code");
+    code.render::<qrcode::render::svg::Color>().min_dimensions(240, 240).quiet_zone(false).build().into_bytes()
+}
+
+/// Renders the certificate's PDF. The same certificate gives the same bytes.
+pub fn render(c: &Certificate) -> Result<Vec<u8>, crate::render::Error> {
+    let date = chrono::DateTime::parse_from_rfc3339(&c.record.date).map(|d| d.naive_utc()).unwrap_or_default();
+    crate::render::pdf(&crate::render::Request {
+        template: TEMPLATE,
+        files: vec![
+            ("/data.json", serde_json::to_vec(&data(c)).expect("serialises")),
+            ("/certificate.json", c.to_bytes()),
+            ("/qr.svg", qr_svg(&c.qr_text())),
+        ],
+        ident: &c.record.id,
+        date,
+    })
+}
+
+/// The attached certificate.json of a PDF evident rendered, if there is exactly one.
+pub fn attachment(pdf: &[u8]) -> Result<Vec<u8>, String> {
+    let pos: Vec<usize> = find_all(pdf, b"/EmbeddedFile");
+    let mut found = Vec::new();
+    for p in pos {
+        // The stream object's dictionary: back to its "<<", forward to "stream".
+        let Some(start) = rfind(&pdf[..p], b"<<") else { continue };
+        let Some(s_rel) = find(&pdf[p..], b"stream") else { continue };
+        let dict = &pdf[start..p + s_rel];
+        if !dict.windows(5).any(|w| w == b"/Type") || find(dict, b"/Length").is_none() {
+            continue;
+        }
+        let len = number_after(dict, b"/Length").ok_or("an embedded file without a /Length")?;
+        let mut data_start = p + s_rel + b"stream".len();
+        if pdf.get(data_start) == Some(&b'\r') {
+            data_start += 1;
+        }
+        if pdf.get(data_start) == Some(&b'\n') {
+            data_start += 1;
+        }
+        let raw = pdf.get(data_start..data_start + len).ok_or("an embedded file stream runs past the end")?;
+        let bytes = if find(dict, b"/FlateDecode").is_some() { miniz_oxide::inflate::decompress_to_vec_zlib(raw).map_err(|e| format!("attachment does not inflate: {e:?}"))? } else { raw.to_vec() };
+        found.push(bytes);
+    }
+    match found.len() {
+        0 => Err("the PDF has no attached certificate.json".into()),
+        1 => Ok(found.remove(0)),
+        n => Err(format!("the PDF has {n} attached files; an evident certificate has one")),
+    }
+}
+
+fn find(h: &[u8], n: &[u8]) -> Option<usize> {
+    h.windows(n.len()).position(|w| w == n)
+}
+
+fn rfind(h: &[u8], n: &[u8]) -> Option<usize> {
+    h.windows(n.len()).rposition(|w| w == n)
+}
+
+fn find_all(h: &[u8], n: &[u8]) -> Vec<usize> {
+    h.windows(n.len()).enumerate().filter(|(_, w)| *w == n).map(|(i, _)| i).collect()
+}
+
+fn number_after(dict: &[u8], key: &[u8]) -> Option<usize> {
+    let i = find(dict, key)? + key.len();
+    let rest = &dict[i..];
+    let digits: Vec<u8> = rest.iter().skip_while(|b| b.is_ascii_whitespace()).take_while(|b| b.is_ascii_digit()).copied().collect();
+    std::str::from_utf8(&digits).ok()?.parse().ok()
+}

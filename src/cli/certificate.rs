@@ -1,0 +1,187 @@
+//! `evident certificate new | sign | countersign | render`: batches of certificate files, with a
+//! progress bar on a terminal, and the store kept in step with the files.
+
+use super::args::{self, CertificateCommand, Format};
+use super::with_hint;
+use crate::certificate::{self, Certificate, Issue, Per, Selection};
+use crate::store::Store;
+use anyhow::{Context, Result, anyhow};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn cert_err(e: certificate::Error) -> anyhow::Error {
+    let h = e.hint();
+    with_hint(e, h)
+}
+
+/// A bar on a terminal for batches; nothing otherwise (logs and pipes stay clean).
+fn bar(len: usize, what: &str) -> indicatif::ProgressBar {
+    if len < 2 || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(len as u64);
+    pb.set_style(indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec}, {eta})").expect("valid template").progress_chars("=> "));
+    pb.set_message(what.to_string());
+    pb
+}
+
+pub fn run(c: &CertificateCommand, store: &dyn Fn() -> Result<Store>, store_path: &Path) -> Result<ExitCode> {
+    match c {
+        CertificateCommand::New(a) => new(a, &mut store()?),
+        CertificateCommand::Sign(a) => sign(a, false, store, store_path),
+        CertificateCommand::Countersign(a) => sign(a, true, store, store_path),
+        CertificateCommand::Render(a) => render(a),
+    }
+}
+
+fn new(a: &args::CertificateNewArgs, store: &mut Store) -> Result<ExitCode> {
+    if !a.all && a.drive.is_empty() && a.asset.is_empty() && a.lot.is_empty() {
+        return Err(anyhow!("nothing selected\nhint: give --drive, --asset, --lot or --all"));
+    }
+    let methods = match &a.method_table {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading --method-table {}", p.display()))?;
+            Some(certificate::method::Table::parse(&text).map_err(|e| anyhow!("{}: {e}", p.display()))?)
+        }
+        None => None,
+    };
+    let issue = Issue { performer: a.performer.clone(), organisation: a.organisation.clone(), classification: a.classification.clone(), destination: a.destination.clone(), methods };
+    let per = a.per.map(|p| match p {
+        args::Per::Drive => Per::Drive,
+        args::Per::Asset => Per::Asset,
+        args::Per::Lot => Per::Lot,
+    });
+    let sel = Selection { drives: a.drive.clone(), assets: a.asset.clone(), lots: a.lot.clone(), all: a.all, per, skip_failed: a.skip_failed };
+    let built = certificate::build(store, &sel, &issue).map_err(cert_err)?;
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    // Check every target first: an existing different file stops the batch before anything is written.
+    let mut targets = Vec::new();
+    for c in &built.certificates {
+        let path = a.out.join(format!("{}.json", c.record.id));
+        if let Ok(old) = std::fs::read(&path) {
+            if old != c.to_bytes() {
+                return Err(anyhow!("{} exists with other content; nothing was written\nhint: certificates are never overwritten: choose another --out, or remove the old file if it was never signed", path.display()));
+            }
+        }
+        targets.push(path);
+    }
+    let pb = bar(targets.len(), "writing");
+    for (c, path) in built.certificates.iter().zip(&targets) {
+        c.save(path).map_err(cert_err)?;
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    let (rows, sigs): (Vec<_>, Vec<_>) = built.certificates.iter().map(Certificate::stored).unzip();
+    store.put_certificates(&rows, &sigs).map_err(|e| {
+        let h = e.hint();
+        with_hint(e, h)
+    })?;
+    match a.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"certificates": targets, "skipped": built.skipped}))?),
+        Format::Human => {
+            for (c, p) in built.certificates.iter().zip(&targets) {
+                let cats: Vec<&str> = c.record.media.iter().map(|m| m.category.as_str()).collect();
+                println!("{}  {} drive(s), {}  {}", c.record.id, c.record.media.len(), cats.join("/"), p.display());
+            }
+            for s in &built.skipped {
+                println!("skipped     {s}");
+            }
+            println!("{} certificate(s), unsigned: next `evident certificate sign --key PERFORMER_KEY {}`", targets.len(), a.out.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sign(a: &args::CertificateSignArgs, counter: bool, store: &dyn Fn() -> Result<Store>, store_path: &Path) -> Result<ExitCode> {
+    let key = crate::sign::SecretKey::load(&a.key).map_err(|e| {
+        let h = e.hint().map(String::from);
+        with_hint(e, h)
+    })?;
+    let files = certificate::files(&a.certificates).map_err(cert_err)?;
+    if files.is_empty() {
+        return Err(anyhow!("no certificate files in {}", a.certificates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
+    }
+    // Load and sign everything in memory first: one bad file stops the batch with nothing changed.
+    let pb = bar(files.len(), if counter { "countersigning" } else { "signing" });
+    let mut signed = Vec::with_capacity(files.len());
+    for f in &files {
+        let mut c = Certificate::load(f).map_err(cert_err)?;
+        let r = if counter { c.countersign(&key) } else { c.sign(&key) };
+        r.map_err(|e| cert_err(e)).with_context(|| f.display().to_string())?;
+        signed.push(c);
+        pb.inc(1);
+    }
+    for (c, f) in signed.iter().zip(&files) {
+        c.save(f).map_err(cert_err)?;
+    }
+    pb.finish_and_clear();
+    // Keep the store in step when there is one; signing elsewhere needs no store.
+    if store_path.exists() {
+        let (rows, sigs): (Vec<_>, Vec<_>) = signed.iter().map(Certificate::stored).unzip();
+        store()?.put_certificates(&rows, &sigs).map_err(|e| {
+            let h = e.hint();
+            with_hint(e, h)
+        })?;
+    }
+    let key_id = key.public().key_id();
+    match a.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"key_id": key_id, "certificates": files}))?),
+        Format::Human => println!("{} {} certificate(s) with key {key_id}", if counter { "countersigned" } else { "signed" }, files.len()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn render(a: &args::CertificateRenderArgs) -> Result<ExitCode> {
+    let files = certificate::files(&a.certificates).map_err(cert_err)?;
+    let mut jobs: Vec<(Certificate, PathBuf)> = Vec::with_capacity(files.len());
+    for f in &files {
+        let c = Certificate::load(f).map_err(cert_err)?;
+        let out = match &a.out {
+            Some(d) => d.join(f.with_extension("pdf").file_name().expect("a file name")),
+            None => f.with_extension("pdf"),
+        };
+        jobs.push((c, out));
+    }
+    if let Some(d) = &a.out {
+        std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+    }
+    let pb = bar(jobs.len(), "rendering");
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len().max(1));
+    let chunk = jobs.len().div_ceil(threads).max(1);
+    let results: Vec<Result<()>> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .map(|part| {
+                let pb = &pb;
+                s.spawn(move || -> Result<()> {
+                    for (c, out) in part {
+                        let bytes = certificate::pdf::render(c).with_context(|| format!("certificate {}", c.record.id))?;
+                        std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
+                        pb.inc(1);
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("a rendering thread panicked")))).collect()
+    });
+    pb.finish_and_clear();
+    for r in results {
+        r?;
+    }
+    match a.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&jobs.iter().map(|(_, p)| p).collect::<Vec<_>>())?),
+        Format::Human => {
+            for (c, p) in &jobs {
+                let state = match (&c.performer_signature, &c.verifier_signature) {
+                    (Some(_), Some(_)) => "signed and countersigned",
+                    (Some(_), None) => "signed, not countersigned",
+                    _ => "UNSIGNED",
+                };
+                println!("{}  {state}  {}", c.record.id, p.display());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,99 @@
+//! Typst, in process, for PDFs: a World that holds one template compiled into the binary, the
+//! embedded fonts, and data files handed over as bytes. It reads nothing from disk or network,
+//! so user data can only ever be data (`json("/data.json")`), never markup.
+
+use std::sync::OnceLock;
+use typst::diag::{FileError, FileResult};
+use typst::foundations::{Bytes, Datetime, Smart};
+use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+use typst::text::{Font, FontBook};
+use typst::utils::LazyHash;
+use typst::{Library, LibraryExt, World};
+use typst_layout::PagedDocument;
+
+/// The fonts compiled into the binary (typst-kit's embedded set), loaded once per process.
+fn fonts() -> &'static typst_kit::fonts::FontStore {
+    static FONTS: OnceLock<typst_kit::fonts::FontStore> = OnceLock::new();
+    FONTS.get_or_init(|| {
+        let mut store = typst_kit::fonts::FontStore::new();
+        store.extend(typst_kit::fonts::embedded());
+        store
+    })
+}
+
+fn library() -> &'static LazyHash<Library> {
+    static LIB: OnceLock<LazyHash<Library>> = OnceLock::new();
+    LIB.get_or_init(|| LazyHash::new(<Library as LibraryExt>::default()))
+}
+
+fn file_id(path: &str) -> FileId {
+    RootedPath::new(VirtualRoot::Project, VirtualPath::new(path).expect("a fixed, valid path")).intern()
+}
+
+/// One document to render: the template source and the files it may read.
+struct Doc {
+    main: Source,
+    files: Vec<(FileId, Bytes)>,
+    today: Datetime,
+}
+
+impl World for Doc {
+    fn library(&self) -> &LazyHash<Library> {
+        library()
+    }
+    fn book(&self) -> &LazyHash<FontBook> {
+        fonts().book()
+    }
+    fn main(&self) -> FileId {
+        self.main.id()
+    }
+    fn source(&self, id: FileId) -> FileResult<Source> {
+        if id == self.main.id() { Ok(self.main.clone()) } else { Err(FileError::NotFound(std::path::PathBuf::from("only the template is source"))) }
+    }
+    fn file(&self, id: FileId) -> FileResult<Bytes> {
+        self.files.iter().find(|(f, _)| *f == id).map(|(_, b)| b.clone()).ok_or_else(|| FileError::NotFound(std::path::PathBuf::from("not provided to the template")))
+    }
+    fn font(&self, index: usize) -> Option<Font> {
+        fonts().font(index)
+    }
+    fn today(&self, _offset: Option<typst::foundations::Duration>) -> Option<Datetime> {
+        Some(self.today)
+    }
+}
+
+/// Rendering failed: the template or its data did not compile.
+#[derive(Debug, thiserror::Error)]
+#[error("rendering the PDF failed: {0}")]
+pub struct Error(pub String);
+
+/// What to render.
+pub struct Request<'a> {
+    pub template: &'a str,
+    /// `(path, bytes)` pairs, e.g. `("/data.json", …)`.
+    pub files: Vec<(&'a str, Vec<u8>)>,
+    /// The PDF's document id (stable: the certificate id).
+    pub ident: &'a str,
+    /// The PDF's creation time, from the record (never the clock).
+    pub date: chrono::NaiveDateTime,
+}
+
+/// Renders a PDF. Same request, same bytes.
+pub fn pdf(req: &Request) -> Result<Vec<u8>, Error> {
+    use chrono::{Datelike, Timelike};
+    let d = req.date;
+    let when = Datetime::from_ymd_hms(d.year(), d.month() as u8, d.day() as u8, d.hour() as u8, d.minute() as u8, d.second() as u8).ok_or_else(|| Error(format!("date {d} out of range")))?;
+    let doc = Doc {
+        main: Source::new(file_id("/main.typ"), req.template.to_string()),
+        files: req.files.iter().map(|(p, b)| (file_id(p), Bytes::new(b.clone()))).collect(),
+        today: Datetime::from_ymd(d.year(), d.month() as u8, d.day() as u8).expect("valid date"),
+    };
+    let compiled = typst::compile::<PagedDocument>(&doc);
+    let document = compiled.output.map_err(|errs| Error(errs.iter().map(|e| e.message.to_string()).collect::<Vec<_>>().join("; ")))?;
+    let opts = typst_pdf::PdfOptions {
+        ident: Smart::Custom(req.ident.to_string()),
+        creator: Smart::Custom(Some("evident".into())),
+        timestamp: Some(typst_pdf::Timestamp::new_utc(when)),
+        ..Default::default()
+    };
+    typst_pdf::pdf(&document, &opts).map_err(|errs| Error(errs.iter().map(|e| e.message.to_string()).collect::<Vec<_>>().join("; ")))
+}
