@@ -371,9 +371,10 @@ fn build_one(what: &str, per: Per, wipes: &[&WipeRow], assets: &Assets, issue: &
     // What the record says wins; the flags fill what it lacks (an nwipe log names no operator).
     let performer = first.operator.clone().or_else(|| first.vendor.clone()).or_else(|| issue.performer.clone());
     let organisation = first.organisation.clone().or_else(|| issue.organisation.clone());
-    for (field, v) in [("performer (--performer)", &performer), ("organisation (--organisation)", &organisation), ("classification (--classification)", &issue.classification), ("destination (--destination)", &issue.destination)] {
+    let at = format!("{} line {}", first.file_name, first.line);
+    for (field, flag, v) in [("performer", "--performer", &performer), ("organisation", "--organisation", &organisation), ("classification", "--classification", &issue.classification), ("destination", "--destination", &issue.destination)] {
         if v.as_deref().is_none_or(|s| s.trim().is_empty()) {
-            missing.push(field.to_string());
+            missing.push(format!("{field}: {at} gives none; give {flag}"));
         }
     }
     if !missing.is_empty() {

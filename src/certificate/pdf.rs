@@ -61,12 +61,19 @@ fn qr_svg(text: &str) -> Vec<u8> {
 
 /// Renders the certificate's PDF. The same certificate gives the same bytes.
 pub fn render(c: &Certificate) -> Result<Vec<u8>, crate::render::Error> {
+    render_parts(c, &c.to_bytes())
+}
+
+/// Renders the pages of one certificate with any bytes attached. Only `render` makes a genuine
+/// PDF; this exists so that tests can forge a PDF whose attachment was swapped.
+#[doc(hidden)]
+pub fn render_parts(c: &Certificate, attached: &[u8]) -> Result<Vec<u8>, crate::render::Error> {
     let date = chrono::DateTime::parse_from_rfc3339(&c.record.date).map(|d| d.naive_utc()).unwrap_or_default();
     crate::render::pdf(&crate::render::Request {
         template: TEMPLATE,
         files: vec![
             ("/data.json", serde_json::to_vec(&data(c)).expect("serialises")),
-            ("/certificate.json", c.to_bytes()),
+            ("/certificate.json", attached.to_vec()),
             ("/qr.svg", qr_svg(&c.qr_text())),
         ],
         ident: &c.record.id,

@@ -2,6 +2,7 @@
 //! under SIGKILL; readers under arbitrary bytes.
 
 mod assets;
+mod certificate;
 mod corpus;
 mod fixtures;
 mod evaluate;

@@ -1,0 +1,434 @@
+//! Certificates of sanitization from examples/: built from the wipe records, signed,
+//! countersigned, rendered to PDF and verified; every forgery the issue names is refused with
+//! its code; markup in the data prints literally; the same certificate renders to the same bytes.
+
+use crate::pack::{Org, org};
+use crate::util::{count, evident};
+use evident::certificate::{Certificate, Signature, pdf};
+use evident::sign::{Role, SecretKey};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// examples/ in a store, a performer and two verifiers (one trusted only as verifier, one also
+/// trusted as performer), and the trust list that names them.
+struct Desk {
+    org: Org,
+    keys: PathBuf,
+    trust: PathBuf,
+}
+
+const ISSUE: [&str; 8] = ["--organisation", "Fernhill Ltd", "--classification", "Confidential", "--destination", "Recycled by GreenLoop Recycling", "--performer", "Sam Lee"];
+
+fn desk() -> Desk {
+    let org = org();
+    let keys = org.dir.path().join("people");
+    for (role, name) in [("performer", "Sam Lee"), ("verifier", "Ana Ruiz"), ("verifier", "Omar Diaz")] {
+        let r = evident(&org.store, &["keygen", "--role", role, "--name", name, "--out", keys.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let trust = org.dir.path().join("trust.txt");
+    let mut text = String::new();
+    for n in ["sam-lee", "ana-ruiz", "omar-diaz"] {
+        text.push_str(&std::fs::read_to_string(keys.join(format!("{n}.trust"))).unwrap());
+    }
+    std::fs::write(&trust, text).unwrap();
+    Desk { org, keys, trust }
+}
+
+impl Desk {
+    fn key(&self, name: &str) -> PathBuf {
+        self.keys.join(format!("{name}.key.pem"))
+    }
+
+    fn run(&self, args: &[&str]) -> crate::util::Run {
+        evident(&self.org.store, args)
+    }
+
+    /// New certificates for every drive wiped successfully, signed and countersigned.
+    fn issue_all(&self, out: &Path) -> Vec<PathBuf> {
+        let mut args = vec!["certificate", "new", "--all", "--skip-failed", "--out", out.to_str().unwrap()];
+        args.extend(ISSUE);
+        let r = self.run(&args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let r = self.run(&["certificate", "sign", "--key", self.key("sam-lee").to_str().unwrap(), out.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let r = self.run(&["certificate", "countersign", "--key", self.key("ana-ruiz").to_str().unwrap(), out.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let r = self.run(&["certificate", "render", out.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let mut v: Vec<PathBuf> = std::fs::read_dir(out).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+        v.sort();
+        v
+    }
+
+    /// `evident verify` in JSON: exit code and the failed check codes.
+    fn verify(&self, file: &Path) -> (i32, Vec<String>) {
+        self.verify_with(file, &self.trust)
+    }
+
+    fn verify_with(&self, file: &Path, trust: &Path) -> (i32, Vec<String>) {
+        let r = self.run(&["verify", file.to_str().unwrap(), "--trust", trust.to_str().unwrap(), "--format", "json"]);
+        assert!(r.code == 0 || r.code == 1, "verify could not run: {}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stdout));
+        assert_eq!(v["verified"].as_bool().unwrap(), r.code == 0);
+        let failed = v["checks"].as_array().unwrap().iter().filter(|c| c["ok"] == false).map(|c| c["code"].as_str().unwrap().to_string()).collect();
+        (r.code, failed)
+    }
+}
+
+fn pdftotext(pdf: &Path) -> String {
+    let out = Command::new("pdftotext").arg(pdf).arg("-").output().expect("pdftotext (poppler-utils) is installed; .ci/run installs it");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Table cells wrap: compare with all whitespace folded.
+    String::from_utf8(out.stdout).unwrap().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn sha(p: &Path) -> String {
+    hex::encode(Sha256::digest(std::fs::read(p).unwrap()))
+}
+
+fn hdd_cert(files: &[PathBuf]) -> (PathBuf, Certificate) {
+    files.iter().map(|f| (f.clone(), Certificate::load(f).unwrap())).find(|(_, c)| c.record.media[0].serial == "SQYUG59YR5JBDN").expect("a certificate for the nwipe HDD")
+}
+
+#[test]
+fn the_full_chain_verifies_from_json_and_from_pdf_alone() {
+    let d = desk();
+    let out = d.org.dir.path().join("certs");
+    let files = d.issue_all(&out);
+    // Three drives were wiped successfully (nwipe HDD, two ITAD lines); the failed SSD is skipped.
+    assert_eq!(files.len(), 3);
+    for f in &files {
+        assert_eq!(d.verify(f), (0, vec![]), "{}", f.display());
+        let pdf_path = f.with_extension("pdf");
+        assert_eq!(d.verify(&pdf_path), (0, vec![]), "{}", pdf_path.display());
+        // The attachment is the signed file, byte for byte.
+        assert_eq!(pdf::attachment(&std::fs::read(&pdf_path).unwrap()).unwrap(), std::fs::read(f).unwrap());
+    }
+    let (_, c) = hdd_cert(&files);
+    let m = &c.record.media[0];
+    // nwipe overwrote an HDD: Clear, by the method table; bound to its log line by hash.
+    assert_eq!((m.category.as_str(), m.technique.as_str(), m.tool.as_str()), ("clear", "overwrite", "nwipe"));
+    assert_eq!((m.source.file.as_str(), m.source.line), ("nwipe-2026-09-14.log", 2));
+    let asset = c.record.asset.as_ref().expect("the drive's laptop");
+    assert_eq!(asset.asset_tag.as_deref(), Some("FH-1091"));
+    assert_eq!(c.record.encryption_before_disposal.as_ref().map(|e| e.state.as_str()), Some("encrypted"));
+    assert_eq!(count(&d.org.store, "SELECT count(*) FROM certificate WHERE signed = 1 AND countersigned = 1"), 3);
+}
+
+#[test]
+fn rendering_twice_gives_identical_bytes() {
+    let d = desk();
+    let out = d.org.dir.path().join("certs");
+    let files = d.issue_all(&out);
+    let again = d.org.dir.path().join("again");
+    // Another process, time zone and output directory: same bytes.
+    let r = assert_cmd::Command::cargo_bin("evident").unwrap().env("TZ", "Pacific/Chatham").args(["certificate", "render", "--out", again.to_str().unwrap()]).args(&files).output().unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    for f in &files {
+        let name = f.with_extension("pdf");
+        assert_eq!(sha(&name), sha(&again.join(name.file_name().unwrap())), "{}", name.display());
+    }
+    let (_, c) = hdd_cert(&files);
+    assert_eq!(pdf::render(&c).unwrap(), pdf::render(&c).unwrap());
+}
+
+#[test]
+fn pdftotext_shows_every_appendix_g_field_with_the_records_values() {
+    let d = desk();
+    let out = d.org.dir.path().join("certs");
+    let files = d.issue_all(&out);
+    for f in &files {
+        let c = Certificate::load(f).unwrap();
+        let text = pdftotext(&f.with_extension("pdf"));
+        let r = &c.record;
+        let mut want: Vec<(&str, String)> = vec![
+            ("Organization", r.organisation.clone()),
+            ("Person performing sanitization", r.performer.clone()),
+            ("Media classification", r.classification.clone()),
+            ("Media destination", r.destination.clone()),
+            ("Date", r.date.clone()),
+            ("Record SHA-256", c.record_sha256.clone()),
+            ("Certificate id", r.id.clone()),
+        ];
+        if let Some(a) = &r.asset {
+            want.push(("System serial", a.key.clone()));
+            want.extend(a.asset_tag.clone().map(|t| ("Asset tag", t)));
+        }
+        for m in &r.media {
+            want.push(("Model", m.model.clone()));
+            want.push(("Serial number", m.serial.clone()));
+            want.push(("Media type", m.media_type.clone()));
+            want.extend(m.manufacturer.clone().map(|v| ("Manufacturer", v)));
+            let cat = format!("{}{}", m.category[..1].to_uppercase(), &m.category[1..]);
+            want.push(("Sanitization method (category)", cat));
+            want.push(("Sanitization technique", m.technique.clone()));
+            want.push(("Tool used", m.tool.clone()));
+            want.extend(m.tool_version.clone().map(|v| ("Tool used", v)));
+            want.push(("Verification method", m.verification.clone()));
+            want.push(("Result", m.result.clone()));
+            want.push(("Completed", m.completed_at.clone()));
+            want.push(("Source record SHA-256", m.source.record_sha256.clone()));
+        }
+        for (label, value) in want {
+            let pair = format!("{label} {value}");
+            // Labels are in the left column, values beside them: text order keeps them adjacent.
+            assert!(text.contains(&pair) || (text.contains(label) && text.contains(&value)), "{}: '{label}' with '{value}' not in:\n{text}", f.display());
+            assert!(text.contains(&value), "{}: value '{value}' of '{label}' missing", f.display());
+        }
+        for key in [&c.performer_signature, &c.verifier_signature] {
+            assert!(text.contains(&key.as_ref().unwrap().key_id), "key id on the page");
+        }
+    }
+}
+
+/// Rasterises page 1 at low resolution and returns its RGB pixels.
+fn page1_rgb(pdf_path: &Path) -> (usize, usize, Vec<u8>) {
+    let prefix = pdf_path.with_extension("page");
+    let ok = Command::new("pdftoppm").args(["-r", "20", "-f", "1", "-l", "1", "-singlefile"]).arg(pdf_path).arg(&prefix).status().expect("pdftoppm (poppler-utils)");
+    assert!(ok.success());
+    let ppm = std::fs::read(format!("{}.ppm", prefix.display())).unwrap();
+    // P6\n W H\n 255\n then RGB.
+    let mut fields = Vec::new();
+    let mut i = 0;
+    while fields.len() < 4 {
+        while ppm[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let s = i;
+        while !ppm[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        fields.push(String::from_utf8(ppm[s..i].to_vec()).unwrap());
+    }
+    let (w, h) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    (w, h, ppm[i + 1..].to_vec())
+}
+
+#[test]
+fn typst_markup_in_the_data_prints_literally() {
+    let d = desk();
+    let out = d.org.dir.path().join("certs");
+    let hostile = ["#set page(fill: red)", "*x* ] _y_ $z$ @ref <lbl> #panic(\"no\") \\ // not a comment"];
+    let r = d.run(&["certificate", "new", "--drive", "SQYUG59YR5JBDN", "--organisation", "Fernhill Ltd", "--classification", hostile[0], "--destination", hostile[1], "--performer", "]) #text(fill: red)[boom] (", "--out", out.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = d.run(&["certificate", "render", out.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let pdf_path = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "pdf")).unwrap();
+    let text = pdftotext(&pdf_path);
+    for h in hostile.iter().chain(&["]) #text(fill: red)[boom] ("]) {
+        let folded = h.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(text.contains(&folded), "'{h}' is not printed literally in:\n{text}");
+    }
+    // And nothing ran: the page is still white, not red.
+    let (w, _, px) = page1_rgb(&pdf_path);
+    let corner = &px[..3];
+    assert_eq!(corner, [255, 255, 255], "page background");
+    let reddish = px.chunks(3).filter(|p| p[0] > 200 && p[1] < 80 && p[2] < 80).count();
+    assert_eq!(reddish, 0, "red pixels on a {w}-wide page");
+}
+
+/// Re-signs a certificate's record after editing it (what a forger with the performer's key
+/// could not do without the verifier's).
+fn reload(p: &Path) -> Certificate {
+    Certificate::load(p).unwrap()
+}
+
+fn write(c: &Certificate, p: &Path) {
+    std::fs::write(p, c.to_bytes()).unwrap();
+}
+
+/// The countersigned bytes, built the way docs/certificates.md says.
+fn countersigned_bytes(c: &Certificate) -> Vec<u8> {
+    serde_jcs::to_vec(&serde_json::json!({"record_sha256": c.record_sha256, "performer_signature": c.performer_signature})).unwrap()
+}
+
+fn sig(role: Role, key: &SecretKey, msg: &[u8]) -> Signature {
+    let p = key.public();
+    Signature { role, key_id: p.key_id(), public_key: p.raw_hex(), signature: hex::encode(key.sign(msg)) }
+}
+
+#[test]
+fn verify_refuses_each_forgery_with_its_code() {
+    let d = desk();
+    let out = d.org.dir.path().join("certs");
+    let files = d.issue_all(&out);
+    let (good, c) = hdd_cert(&files);
+    let other = files.iter().find(|f| **f != good).unwrap();
+    let forged = d.org.dir.path().join("forged.json");
+    let sam = SecretKey::load(&d.key("sam-lee")).unwrap();
+    let ana = SecretKey::load(&d.key("ana-ruiz")).unwrap();
+
+    // 1. The JSON edited: the destination changed, nothing else.
+    let mut e = c.clone();
+    e.record.destination = "Resold on the open market".into();
+    write(&e, &forged);
+    assert_eq!(d.verify(&forged), (1, vec!["record-hash-mismatch".into(), "signature-invalid".into()]));
+    // … and with the hash recomputed: the signatures no longer cover it.
+    e.record_sha256 = hex::encode(Sha256::digest(evident::certificate::canonical(&e.record)));
+    write(&e, &forged);
+    assert_eq!(d.verify(&forged), (1, vec!["signature-invalid".into(), "countersignature-invalid".into()]));
+    // A byte of the file changed outside the record (whitespace): not canonical.
+    let mut bytes = std::fs::read(&good).unwrap();
+    bytes.insert(1, b' ');
+    std::fs::write(&forged, &bytes).unwrap();
+    assert_eq!(d.verify(&forged).1, vec!["certificate-not-canonical".to_string()]);
+
+    // 2. The PDF with a swapped attachment: pages of one certificate, another's signed record inside.
+    let swapped = d.org.dir.path().join("swapped.pdf");
+    std::fs::write(&swapped, pdf::render_parts(&c, &std::fs::read(other).unwrap()).unwrap()).unwrap();
+    assert_eq!(d.verify(&swapped), (1, vec!["pdf-rendering-mismatch".into()]));
+    // The pages edited, attachment intact: one byte of the PDF's metadata changed.
+    let mut pdf_bytes = std::fs::read(good.with_extension("pdf")).unwrap();
+    let at = pdf_bytes.windows(8).position(|w| w == b"Fernhill").expect("organisation in the PDF metadata");
+    pdf_bytes[at] = b'G';
+    std::fs::write(&swapped, &pdf_bytes).unwrap();
+    assert_eq!(d.verify(&swapped), (1, vec!["pdf-rendering-mismatch".into()]));
+    // No attachment at all.
+    let bare = d.org.dir.path().join("bare.pdf");
+    std::fs::write(&bare, pdf::render_parts(&c, b"").unwrap()).unwrap();
+    assert_eq!(d.verify(&bare).1.first().map(String::as_str), Some("certificate-invalid"));
+
+    // 3. A countersignature by the performer's own key (the CLI refuses to make one; forge it).
+    let r = d.run(&["certificate", "countersign", "--key", d.key("sam-lee").to_str().unwrap(), good.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("must come from another person's key"), "{}", r.stderr);
+    let mut e = c.clone();
+    e.verifier_signature = Some(sig(Role::Verifier, &sam, &countersigned_bytes(&c)));
+    write(&e, &forged);
+    // Even where the auditor trusts Sam's key as a verifier too, one key is not two people.
+    let both = d.org.dir.path().join("both.trust");
+    let sam_pub = sam.public().raw_hex();
+    std::fs::write(&both, format!("{}verifier {sam_pub} Sam Lee\n", std::fs::read_to_string(&d.trust).unwrap())).unwrap();
+    assert_eq!(d.verify_with(&forged, &both), (1, vec!["countersigner-not-independent".into(), "countersigner-not-independent".into()]));
+    assert_eq!(d.verify(&forged), (1, vec!["countersigner-not-independent".into(), "key-wrong-role".into()]));
+
+    // 4. A countersignature over other bytes: Ana's real countersignature of another certificate.
+    let mut e = c.clone();
+    e.verifier_signature = reload(other).verifier_signature;
+    write(&e, &forged);
+    assert_eq!(d.verify(&forged), (1, vec!["countersignature-invalid".into()]));
+    // … or over the record itself instead of the record hash and the performer's signature.
+    let mut e = c.clone();
+    e.verifier_signature = Some(sig(Role::Verifier, &ana, &evident::certificate::canonical(&c.record)));
+    write(&e, &forged);
+    assert_eq!(d.verify(&forged), (1, vec!["countersignature-invalid".into()]));
+
+    // 5. Keys with the wrong role: a verifier's key signs as performer; a performer's as verifier.
+    let wrong = d.org.dir.path().join("wrong");
+    let mut args = vec!["certificate", "new", "--drive", "SQYUG59YR5JBDN", "--out", wrong.to_str().unwrap()];
+    args.extend(ISSUE);
+    assert_eq!(d.run(&args).code, 0);
+    let r = d.run(&["certificate", "sign", "--key", d.key("omar-diaz").to_str().unwrap(), wrong.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = d.run(&["certificate", "countersign", "--key", d.key("ana-ruiz").to_str().unwrap(), wrong.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let wf = std::fs::read_dir(&wrong).unwrap().next().unwrap().unwrap().path();
+    assert_eq!(d.verify(&wf), (1, vec!["key-wrong-role".into()]));
+    // An untrusted key, and a missing countersignature.
+    let mut e = reload(&wf);
+    e.verifier_signature = None;
+    write(&e, &forged);
+    assert_eq!(d.verify(&forged), (1, vec!["key-wrong-role".into(), "countersignature-missing".into()]));
+    // Only Ana in the trust list: Sam's key is unknown.
+    let lone = d.org.dir.path().join("lone.trust");
+    std::fs::write(&lone, std::fs::read_to_string(d.keys.join("ana-ruiz.trust")).unwrap()).unwrap();
+    write(&c, &forged);
+    assert_eq!(d.verify_with(&forged, &lone), (1, vec!["key-untrusted".into()]));
+}
+
+#[test]
+fn missing_fields_are_named_and_nothing_is_written() {
+    let d = desk();
+    let out = d.org.dir.path().join("certs");
+    // No classification or destination, the failed SSD selected, and a drive that was never wiped.
+    let r = d.run(&["certificate", "new", "--drive", "SQYUG59YR5JBDN", "SS37FYMY1PRMSD", "--out", out.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    insta::assert_snapshot!(r.stderr);
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none(), "no file written");
+    assert_eq!(count(&d.org.store, "SELECT count(*) FROM certificate"), 0);
+    let r = d.run(&["certificate", "new", "--drive", "NOT-A-DRIVE", "--out", out.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no wipe record matches drive NOT-A-DRIVE"), "{}", r.stderr);
+    // A method table that says overwriting does not sanitize an HDD: no certificate for it.
+    let table = d.org.dir.path().join("methods.yaml");
+    std::fs::write(&table, "overwrite/hdd: none\nshred/*: destroy\n").unwrap();
+    let mut args = vec!["certificate", "new", "--drive", "SQYUG59YR5JBDN", "--method-table", table.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    args.extend(ISSUE);
+    let r = d.run(&args);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("a technique that sanitizes hdd media (overwrite is 'none' in the method table)"), "{}", r.stderr);
+}
+
+#[test]
+fn a_lot_certificate_covers_every_drive_of_the_pallet() {
+    let d = desk();
+    let out = d.org.dir.path().join("lot");
+    let mut args = vec!["certificate", "new", "--lot", "FH-LOT-2609", "--out", out.to_str().unwrap()];
+    args.extend(ISSUE);
+    let r = d.run(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let files: Vec<PathBuf> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1);
+    let c = Certificate::load(&files[0]).unwrap();
+    assert_eq!(c.record.scope, "lot");
+    let serials: Vec<&str> = c.record.media.iter().map(|m| m.serial.as_str()).collect();
+    assert_eq!(serials, ["STW4S04HHU80P5", "WCC4N74FD0GH"]);
+    assert!(c.record.media.iter().all(|m| m.category == "destroy" && m.source.file == "itad-certificates.csv"));
+    // The vendor's technician performed it: the record wins over --performer.
+    assert_eq!(c.record.performer, "J. Ortega");
+    let r = d.run(&["certificate", "render", out.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = pdftotext(&files[0].with_extension("pdf"));
+    assert!(text.contains("Media 1 of 2") && text.contains("Media 2 of 2"), "{text}");
+    // Per drive instead: one each.
+    let each = d.org.dir.path().join("each");
+    let mut args = vec!["certificate", "new", "--lot", "FH-LOT-2609", "--per", "drive", "--out", each.to_str().unwrap()];
+    args.extend(ISSUE);
+    assert_eq!(d.run(&args).code, 0);
+    assert_eq!(std::fs::read_dir(&each).unwrap().count(), 2);
+}
+
+#[test]
+fn certificates_feed_disp_03_and_go_into_the_pack() {
+    let d = desk();
+    let status = |ev: &serde_json::Value| {
+        let c = ev["controls"].as_array().unwrap().iter().find(|c| c["id"] == "DISP-03").unwrap().clone();
+        (c["status"].as_str().unwrap().to_string(), c["population"].as_u64().unwrap(), c["failed"].as_u64().unwrap())
+    };
+    let eval = || -> serde_json::Value {
+        let r = d.run(&["evaluate", "--as-of", "2026-10-31", "--format", "json"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        serde_json::from_str(&r.stdout).unwrap()
+    };
+    assert_eq!(status(&eval()).0, "not_applicable");
+    // One signed but not countersigned: DISP-03 fails on it.
+    let one = d.org.dir.path().join("one");
+    let mut args = vec!["certificate", "new", "--drive", "SQYUG59YR5JBDN", "--out", one.to_str().unwrap()];
+    args.extend(ISSUE);
+    assert_eq!(d.run(&args).code, 0);
+    assert_eq!(d.run(&["certificate", "sign", "--key", d.key("sam-lee").to_str().unwrap(), one.to_str().unwrap()]).code, 0);
+    let ev = eval();
+    // Three successful wipes up to 2026-10-31 (the failed SSD is DISP-02's): one certificate, not countersigned.
+    assert_eq!(status(&ev), ("fail".into(), 3, 3));
+    let items = ev["controls"].as_array().unwrap().iter().find(|c| c["id"] == "DISP-03").unwrap()["items"].clone();
+    assert!(items.as_array().unwrap().iter().any(|i| i["reason"].as_str().unwrap().contains("has no valid countersignature")), "{items}");
+    // All of them, countersigned: pass.
+    let all = d.org.dir.path().join("certs");
+    d.issue_all(&all);
+    assert_eq!(d.run(&["certificate", "countersign", "--key", d.key("ana-ruiz").to_str().unwrap(), one.to_str().unwrap()]).code, 0);
+    assert_eq!(status(&eval()), ("pass".into(), 3, 0));
+    // The pack carries the certificates as signed, and still verifies.
+    let pack = d.org.pack("p1", "2026-10-31");
+    let inside: Vec<String> = std::fs::read_dir(pack.join("certificates")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(inside.len(), 3, "{inside:?}");
+    for name in &inside {
+        assert_eq!(std::fs::read(pack.join("certificates").join(name)).unwrap(), std::fs::read(all.join(name)).unwrap());
+    }
+    assert_eq!(d.org.verify(&pack, &[]), (0, vec![]));
+    // A period before the wipes carries none.
+    let r = d.run(&["pack", "--period", "2026-10-01..2026-10-31", "--key", d.org.key.to_str().unwrap(), "--out", d.org.dir.path().join("p2").to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!d.org.dir.path().join("p2/certificates").exists());
+}
