@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the bundled example organisation (Fernhill Labs), end to end: ingest every
 # export into a fresh store, show the joined per-asset view, evaluate the controls (and by SOC 2
-# criterion), make a compliance key, build the
+# criterion), certify the wiped drives (signed, countersigned, PDF), make a compliance key, build the
 # signed pack as of 2026-10-31 (directory and .tar), and verify it with evident and with the stock
 # tools of docs/FORMAT.md. Usage: ./examples/demo.sh [OUTDIR]   (default target/demo)
 set -euo pipefail
@@ -18,6 +18,18 @@ bin=target/release/evident
 "$bin" --store "$store" ingest --source-tz Europe/Berlin examples/intune-managed-devices.json \
   examples/jamf-computers-inventory.json examples/nwipe-2026-09-14.log examples/itad-certificates.csv
 "$bin" --store "$store" assets
+# IT certifies every drive wiped successfully (NIST SP 800-88): the performer signs, a second
+# person countersigns with their own key, and the PDFs carry the signed record inside.
+"$bin" keygen --role performer --name "Sam Lee (IT, Fernhill Labs)" --out "$out/keys"
+"$bin" keygen --role verifier --name "Ana Ruiz (IT Security, Fernhill Labs)" --out "$out/keys"
+cat "$out"/keys/*.trust > "$out/auditor.trust"
+"$bin" --store "$store" certificate new --all --skip-failed --organisation "Fernhill Labs" \
+  --performer "Sam Lee" --classification Confidential --destination "Recycled by GreenLoop Recycling" \
+  --out "$out/certificates"
+"$bin" --store "$store" certificate sign --key "$out/keys/sam-lee-it-fernhill-labs.key.pem" "$out/certificates"
+"$bin" --store "$store" certificate countersign --key "$out/keys/ana-ruiz-it-security-fernhill-labs.key.pem" "$out/certificates"
+"$bin" certificate render "$out/certificates"
+for pdf in "$out"/certificates/*.pdf; do "$bin" verify "$pdf" --trust "$out/auditor.trust"; done
 # Every control at the pack's date: which pass, which fail, and the exceptions behind each failure.
 "$bin" --store "$store" evaluate --as-of 2026-10-31
 "$bin" --store "$store" evaluate --as-of 2026-10-31 --framework soc2
@@ -25,8 +37,9 @@ bin=target/release/evident
 "$bin" keygen --role compliance --name "Dana Roe (Compliance, Fernhill Labs)" --out "$out/keys"
 "$bin" --store "$store" pack --as-of 2026-10-31 --key "$out/keys/dana-roe-compliance-fernhill-labs.key.pem" \
   --out "$out/pack-2026-10-31" --archive tar
-"$bin" verify "$out/pack-2026-10-31" --trust "$out/keys/dana-roe-compliance-fernhill-labs.trust"
-"$bin" verify "$out/pack-2026-10-31.tar" --trust "$out/keys/dana-roe-compliance-fernhill-labs.trust"
+cat "$out/keys/dana-roe-compliance-fernhill-labs.trust" >> "$out/auditor.trust"
+"$bin" verify "$out/pack-2026-10-31" --trust "$out/auditor.trust"
+"$bin" verify "$out/pack-2026-10-31.tar" --trust "$out/auditor.trust"
 # The same pack checked with stock tools only (docs/FORMAT.md §4, steps 1 and 2).
 (cd "$out/pack-2026-10-31" && sha256sum --quiet --strict -c SHA256SUMS && echo "sha256sum: all files OK" &&
   openssl pkeyutl -verify -pubin -inkey signer.pub.pem -rawin -in manifest.json -sigfile manifest.sig)

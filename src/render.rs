@@ -95,5 +95,9 @@ pub fn pdf(req: &Request) -> Result<Vec<u8>, Error> {
         timestamp: Some(typst_pdf::Timestamp::new_utc(when)),
         ..Default::default()
     };
-    typst_pdf::pdf(&document, &opts).map_err(|errs| Error(errs.iter().map(|e| e.message.to_string()).collect::<Vec<_>>().join("; ")))
+    let out = typst_pdf::pdf(&document, &opts).map_err(|errs| Error(errs.iter().map(|e| e.message.to_string()).collect::<Vec<_>>().join("; ")));
+    // typst memoises every compilation; a batch of thousands would keep them all. Results not
+    // reused within the last few renders (each certificate's own data) are dropped.
+    typst::comemo::evict(4);
+    out
 }

@@ -585,3 +585,20 @@ pub fn files(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>, Er
     }
     Ok(out)
 }
+
+/// Signs (or countersigns) certificate files in place: all are loaded and signed in memory
+/// first, so one bad file stops the batch with nothing changed. `tick` runs once per file.
+pub fn sign_files(files: &[std::path::PathBuf], key: &SecretKey, counter: bool, tick: &dyn Fn()) -> Result<Vec<Certificate>, Error> {
+    let mut signed = Vec::with_capacity(files.len());
+    for f in files {
+        let mut c = Certificate::load(f)?;
+        let r = if counter { c.countersign(key) } else { c.sign(key) };
+        r.map_err(|e| Error::File { path: f.display().to_string(), message: e.to_string() })?;
+        signed.push(c);
+        tick();
+    }
+    for (c, f) in signed.iter().zip(files) {
+        c.save(f)?;
+    }
+    Ok(signed)
+}

@@ -102,19 +102,8 @@ fn sign(a: &args::CertificateSignArgs, counter: bool, store: &dyn Fn() -> Result
     if files.is_empty() {
         return Err(anyhow!("no certificate files in {}", a.certificates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
     }
-    // Load and sign everything in memory first: one bad file stops the batch with nothing changed.
     let pb = bar(files.len(), if counter { "countersigning" } else { "signing" });
-    let mut signed = Vec::with_capacity(files.len());
-    for f in &files {
-        let mut c = Certificate::load(f).map_err(cert_err)?;
-        let r = if counter { c.countersign(&key) } else { c.sign(&key) };
-        r.map_err(|e| cert_err(e)).with_context(|| f.display().to_string())?;
-        signed.push(c);
-        pb.inc(1);
-    }
-    for (c, f) in signed.iter().zip(&files) {
-        c.save(f).map_err(cert_err)?;
-    }
+    let signed = certificate::sign_files(&files, &key, counter, &|| pb.inc(1)).map_err(cert_err)?;
     pb.finish_and_clear();
     // Keep the store in step when there is one; signing elsewhere needs no store.
     if store_path.exists() {
@@ -147,29 +136,9 @@ fn render(a: &args::CertificateRenderArgs) -> Result<ExitCode> {
         std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
     }
     let pb = bar(jobs.len(), "rendering");
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len().max(1));
-    let chunk = jobs.len().div_ceil(threads).max(1);
-    let results: Vec<Result<()>> = std::thread::scope(|s| {
-        let handles: Vec<_> = jobs
-            .chunks(chunk)
-            .map(|part| {
-                let pb = &pb;
-                s.spawn(move || -> Result<()> {
-                    for (c, out) in part {
-                        let bytes = certificate::pdf::render(c).with_context(|| format!("certificate {}", c.record.id))?;
-                        std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
-                        pb.inc(1);
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("a rendering thread panicked")))).collect()
-    });
+    let done = certificate::pdf::render_files(&jobs, &|| pb.inc(1));
     pb.finish_and_clear();
-    for r in results {
-        r?;
-    }
+    done.map_err(|e| anyhow!("{e}\nhint: PDFs already written are complete; run render again"))?;
     match a.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&jobs.iter().map(|(_, p)| p).collect::<Vec<_>>())?),
         Format::Human => {

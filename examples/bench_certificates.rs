@@ -1,0 +1,113 @@
+//! Benchmark: 10,000 drive certificates end to end, each step as `evident certificate` runs it:
+//! build the records from the store, sign (performer), countersign (verifier), render the PDFs on
+//! every core, then verify a sample of the PDFs. Prints seconds per step and ms per certificate.
+//! The wipe records are a generated ITAD vendor CSV of N drives (default 10,000), ingested first.
+//! Run: `cargo run --release --example bench_certificates [N]`
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+// The same allocator as the `evident` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// An ITAD certificate-of-destruction CSV with `n` drives on pallets of 500.
+fn itad_csv(path: &Path, n: usize) -> std::io::Result<()> {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    writeln!(f, "certificate_number,lot_number,asset_tag,device_serial,media_serial,media_type,manufacturer,model,sanitization_method,nist_category,verification,result,completed_at,technician,vendor")?;
+    let kinds = [("NVMe SSD", "Samsung", "PM9A1", "Shred 6mm", "Destroy"), ("HDD", "Seagate", "ST1000LM035", "Degauss + shred", "Destroy"), ("SSD", "Crucial", "MX500", "Crypto erase", "Purge")];
+    for i in 0..n {
+        let (t, mk, md, m, c) = kinds[i % kinds.len()];
+        let day = 1 + (i / 500) % 28;
+        writeln!(f, "COD-{i:06},PAL-{:04},FH-{i:06},SYS{i:08X},DRV{:010X},{t},{mk},{md},{m},{c},Visual,Pass,2026-09-{day:02} {:02}:{:02},J. Ortega,GreenLoop Recycling", i / 500, (i as u64).wrapping_mul(2654435761) & 0xFF_FFFF_FFFF, 8 + i % 9, i % 60)?;
+    }
+    f.flush()
+}
+
+fn vm_hwm_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let n: usize = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(10_000);
+    let work = std::env::temp_dir().join(format!("evident-bench-certs-{}", std::process::id()));
+    std::fs::create_dir_all(&work)?;
+    let csv = work.join("itad-bulk.csv");
+    itad_csv(&csv, n)?;
+    let mut store = evident::store::Store::open(&work.join("s.db"), std::time::Duration::from_secs(5))?;
+    let opts = evident::ingest::Options { source_tz: Some("UTC".parse()?), ..Default::default() };
+    let t = Instant::now();
+    let report = evident::ingest::ingest_file(&mut store, &csv, &opts, &())?;
+    println!("ingest: {} wipe records in {:.2} s (not counted below)", report.counts.accepted, t.elapsed().as_secs_f64());
+
+    let keys = work.join("keys");
+    let perf = evident::sign::keygen(evident::sign::Role::Performer, "Sam Lee", &keys)?;
+    let veri = evident::sign::keygen(evident::sign::Role::Verifier, "Ana Ruiz", &keys)?;
+    let trust_text = std::fs::read_to_string(&perf.trust_file)? + &std::fs::read_to_string(&veri.trust_file)?;
+    std::fs::write(work.join("all.trust"), trust_text)?;
+    let trust = evident::sign::TrustList::load(&work.join("all.trust"))?;
+    let (pk, vk) = (evident::sign::SecretKey::load(&perf.private_key)?, evident::sign::SecretKey::load(&veri.private_key)?);
+
+    let all = Instant::now();
+    let t = Instant::now();
+    let sel = evident::certificate::Selection { all: true, ..Default::default() };
+    let issue = evident::certificate::Issue { organisation: Some("Fernhill Ltd".into()), classification: Some("Confidential".into()), destination: Some("Recycled by GreenLoop Recycling".into()), ..Default::default() };
+    let built = evident::certificate::build(&store, &sel, &issue)?;
+    let out = work.join("certs");
+    std::fs::create_dir_all(&out)?;
+    let mut files: Vec<PathBuf> = Vec::with_capacity(n);
+    for c in &built.certificates {
+        let p = out.join(format!("{}.json", c.record.id));
+        c.save(&p)?;
+        files.push(p);
+    }
+    let (rows, sigs): (Vec<_>, Vec<_>) = built.certificates.iter().map(evident::certificate::Certificate::stored).unzip();
+    store.put_certificates(&rows, &sigs)?;
+    let t_new = t.elapsed().as_secs_f64();
+    assert_eq!(files.len(), n, "one certificate per drive");
+
+    let t = Instant::now();
+    evident::certificate::sign_files(&files, &pk, false, &|| ())?;
+    let t_sign = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let signed = evident::certificate::sign_files(&files, &vk, true, &|| ())?;
+    let (rows, sigs): (Vec<_>, Vec<_>) = signed.iter().map(evident::certificate::Certificate::stored).unzip();
+    store.put_certificates(&rows, &sigs)?;
+    let t_counter = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let jobs: Vec<_> = signed.into_iter().zip(&files).map(|(c, f)| (c, f.with_extension("pdf"))).collect();
+    evident::certificate::pdf::render_files(&jobs, &|| ())?;
+    let t_render = t.elapsed().as_secs_f64();
+    let total = all.elapsed().as_secs_f64();
+
+    // Every tenth PDF is verified from the PDF alone (re-rendered and compared): a spot check
+    // that the batch produced real certificates, timed apart from the target.
+    let t = Instant::now();
+    let mut checked = 0;
+    for (_, p) in jobs.iter().step_by(10) {
+        let v = evident::verify::certificate(p, &trust)?;
+        assert!(v.verified, "{}: {:?}", p.display(), v.checks.iter().filter(|c| !c.ok).collect::<Vec<_>>());
+        checked += 1;
+    }
+    let t_verify = t.elapsed().as_secs_f64();
+    let pdf_bytes: u64 = jobs.iter().map(|(_, p)| std::fs::metadata(p).map_or(0, |m| m.len())).sum();
+
+    let per = |s: f64| s * 1000.0 / n as f64;
+    println!("certificates: {n} drives, {} threads", std::thread::available_parallelism().map_or(1, |c| c.get()));
+    println!("  new (records, files, store) {t_new:7.2} s  {:6.2} ms/cert", per(t_new));
+    println!("  sign (performer)            {t_sign:7.2} s  {:6.2} ms/cert", per(t_sign));
+    println!("  countersign (verifier)      {t_counter:7.2} s  {:6.2} ms/cert", per(t_counter));
+    println!("  render PDF                  {t_render:7.2} s  {:6.2} ms/cert  ({:.1} KiB/PDF)", per(t_render), pdf_bytes as f64 / n as f64 / 1024.0);
+    println!("  total                       {total:7.2} s  {:6.2} ms/cert  (target <= 60 s for 10,000)", per(total));
+    println!("  verify {checked} PDFs (spot check) {t_verify:.2} s, {:.2} ms each", t_verify * 1000.0 / checked as f64);
+    println!("  peak RSS {:.0} MiB", vm_hwm_kib() as f64 / 1024.0);
+    if std::env::var_os("KEEP").is_none() {
+        std::fs::remove_dir_all(&work)?;
+    } else {
+        println!("kept {}", work.display());
+    }
+    Ok(())
+}
