@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod merkle;
+pub mod oscal;
 mod report;
 
 use crate::ledger::{Entry, Scope};
@@ -349,6 +350,9 @@ fn write_pack(store: &Store, req: &Request, root: &Path, ingests: &[crate::store
             "unused_exceptions": ev.unused_exceptions,
         });
         w.bytes("results/evaluation.json", &pretty(&summary))?;
+        let oscal_sources: Vec<oscal::Source> = ingests.iter().zip(&sources).map(|(i, s)| oscal::Source { file_name: &i.file_name, path: &s.path, sha256: &s.sha256, kind: &s.source }).collect();
+        w.bytes("results/oscal-assessment-results.json", &pretty(&oscal::assessment_results(ev, lib, &oscal_sources, seq)))?;
+        w.bytes("results/oscal-mapping-collection.json", &pretty(&oscal::mapping_collection(lib, &format!("{}T23:59:59Z", req.scope.end()))))?;
         for fw in lib.catalogs.keys() {
             if let Some(g) = crate::evaluate::by_framework(ev, lib, fw) {
                 w.bytes(&format!("results/frameworks/{}.json", safe_name(fw)), &pretty(&g))?;

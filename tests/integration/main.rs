@@ -7,6 +7,7 @@ mod corpus;
 mod fixtures;
 mod evaluate;
 mod kill;
+mod oscal;
 mod pack;
 mod props;
 mod util;

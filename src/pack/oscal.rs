@@ -1,0 +1,252 @@
+//! The evaluation in NIST OSCAL, for GRC tools: assessment results (OSCAL 1.0.6: inventory items
+//! for the assets, one observation per item and control, one finding per control, back-matter
+//! resources with the SHA-256 of every source) and our crosswalk as a mapping collection.
+//! UUIDs are derived from content, so the same pack gives the same bytes.
+
+use crate::controls::Library;
+use crate::controls::schema::Relationship;
+use crate::evaluate::{Evaluation, Outcome, Status};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// The OSCAL release whose published schema the assessment results validate against.
+pub const OSCAL_VERSION: &str = "1.0.6";
+/// Our namespace for props OSCAL does not define (serial numbers, outcomes, confidence).
+pub const NS: &str = "https://evident.dev/ns/oscal";
+
+/// A version-5-shaped UUID from a SHA-256 of the parts: stable across runs.
+pub fn uuid(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    let mut b: [u8; 16] = h.finalize()[..16].try_into().expect("16 bytes");
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let x = hex::encode(b);
+    format!("{}-{}-{}-{}-{}", &x[..8], &x[8..12], &x[12..16], &x[16..20], &x[20..])
+}
+
+/// OSCAL strings may not be empty or start/end with whitespace.
+fn text(s: &str) -> String {
+    let t = s.trim();
+    if t.is_empty() { "(none)".into() } else { t.to_string() }
+}
+
+fn prop(name: &str, value: &str) -> Value {
+    json!({"name": name, "value": text(value)})
+}
+
+fn ours(name: &str, value: &str) -> Value {
+    json!({"name": name, "ns": NS, "value": text(value)})
+}
+
+/// A source file inside the pack, for back-matter.
+pub struct Source<'a> {
+    pub file_name: &'a str,
+    pub path: &'a str,
+    pub sha256: &'a str,
+    pub kind: &'a str,
+}
+
+fn media_type(path: &str) -> &'static str {
+    match path.rsplit('.').next().unwrap_or("") {
+        "csv" => "text/csv",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        _ => "text/plain",
+    }
+}
+
+/// `control-id` in OSCAL token form: `ENC-01` → `enc-01`.
+fn control_id(id: &str) -> String {
+    id.to_ascii_lowercase()
+}
+
+/// The assessment results of one pack.
+pub fn assessment_results(ev: &Evaluation, lib: &Library, sources: &[Source], seq: u64) -> Value {
+    let scope = &ev.scope;
+    let end = format!("{}T23:59:59Z", scope.end());
+    let start = format!("{}T00:00:00Z", scope.start().unwrap_or(scope.end()));
+    let scope_text = scope.to_string();
+    let resources: Vec<Value> = sources
+        .iter()
+        .map(|s| {
+            json!({
+                "uuid": uuid(&["resource", s.sha256, s.path]),
+                "title": text(s.file_name),
+                "description": format!("{} export, kept byte for byte in the pack", s.kind),
+                "rlinks": [{"href": s.path, "media-type": media_type(s.file_name), "hashes": [{"algorithm": "SHA-256", "value": s.sha256}]}],
+            })
+        })
+        .collect();
+    let by_file: BTreeMap<&str, String> = sources.iter().map(|s| (s.file_name, uuid(&["resource", s.sha256, s.path]))).collect();
+    // Inventory: every item any control judged, once.
+    let mut inventory: BTreeMap<String, (Option<String>, String)> = BTreeMap::new();
+    for c in &ev.controls {
+        for i in &c.items {
+            inventory.entry(i.item.clone()).or_insert_with(|| (i.asset_tag.clone(), uuid(&["item", &i.item])));
+        }
+    }
+    let items: Vec<Value> = inventory
+        .iter()
+        .map(|(key, (tag, id))| {
+            let mut props = Vec::new();
+            let (kind, what) = match key.split_once(':') {
+                Some(("drive", d)) => ("drive", d),
+                Some(("tag", t)) => ("asset tag only", t),
+                Some(("record", r)) => ("record", r),
+                _ if key.contains('.') => ("source file", key.as_str()),
+                _ => ("device", key.as_str()),
+            };
+            if let Some(t) = tag {
+                props.push(prop("asset-tag", t));
+            }
+            props.push(prop("asset-id", key));
+            if kind == "device" || kind == "drive" {
+                props.push(ours("serial-number", what));
+            }
+            props.push(ours("item-kind", kind));
+            json!({"uuid": id, "description": format!("{kind} {what}"), "props": props})
+        })
+        .collect();
+    let mut observations = Vec::new();
+    let mut findings = Vec::new();
+    for c in &ev.controls {
+        let mut related = Vec::new();
+        for (n, i) in c.items.iter().enumerate() {
+            let id = uuid(&["observation", &scope_text, &c.id, &i.item, &i.date.to_string(), &n.to_string()]);
+            let evidence: Vec<Value> = i
+                .records
+                .iter()
+                .filter_map(|r| {
+                    let file = r.split(':').nth(1)?;
+                    let res = by_file.get(file)?;
+                    Some(json!({"href": format!("#{res}"), "description": text(r)}))
+                })
+                .collect();
+            let outcome = match i.outcome {
+                Outcome::Pass => "pass",
+                Outcome::Fail => "fail",
+                Outcome::Excepted => "excepted",
+            };
+            let mut o = json!({
+                "uuid": id,
+                "title": format!("{} on {}", c.id, i.item),
+                "description": text(&i.reason),
+                "props": [ours("control", &c.id), ours("outcome", outcome), ours("sample-date", &i.date.to_string())],
+                "methods": ["TEST"],
+                "types": ["control-objective"],
+                "subjects": [{"subject-uuid": inventory[&i.item].1, "type": "inventory-item"}],
+                "collected": format!("{}T23:59:59Z", i.date),
+            });
+            if !evidence.is_empty() {
+                o["relevant-evidence"] = Value::Array(evidence);
+            }
+            observations.push(o);
+            related.push(json!({"observation-uuid": id}));
+        }
+        let (state, reason) = match c.status {
+            Status::Pass => ("satisfied", "pass"),
+            Status::Fail => ("not-satisfied", "fail"),
+            Status::NotApplicable => ("not-satisfied", "other"),
+        };
+        let statement = lib.get(&c.id).map_or(c.title.clone(), |l| l.control.statement.clone());
+        let mut f = json!({
+            "uuid": uuid(&["finding", &scope_text, &c.id]),
+            "title": format!("{}@{}: {}", c.id, c.version, c.title),
+            "description": format!("{} Population {}: {} pass, {} fail, {} excepted.{}", text(&statement), c.population, c.passed, c.failed, c.excepted, c.note.as_deref().map(|n| format!(" Not applicable: {n}.")).unwrap_or_default()),
+            "props": [ours("status", c.status.as_str()), ours("population", &c.population.to_string())],
+            "target": {"type": "objective-id", "target-id": format!("{}_obj", control_id(&c.id)), "status": {"state": state, "reason": reason}},
+        });
+        if !related.is_empty() {
+            f["related-observations"] = Value::Array(related);
+        }
+        findings.push(f);
+    }
+    let mut result = json!({
+        "uuid": uuid(&["result", &scope_text, &seq.to_string()]),
+        "title": format!("evident evaluation {scope_text}"),
+        "description": format!("Every evident control tested on the records of this pack; sample dates {}.", ev.sample_dates.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+        "start": start,
+        "end": end,
+        "reviewed-controls": {"control-selections": [{"include-controls": ev.controls.iter().map(|c| json!({"control-id": control_id(&c.id)})).collect::<Vec<_>>()}]},
+    });
+    if !items.is_empty() {
+        result["local-definitions"] = json!({"inventory-items": items});
+    }
+    if !observations.is_empty() {
+        result["observations"] = Value::Array(observations);
+    }
+    if !findings.is_empty() {
+        result["findings"] = Value::Array(findings);
+    }
+    let mut ar = json!({
+        "uuid": uuid(&["assessment-results", &scope_text, &seq.to_string()]),
+        "metadata": {
+            "title": format!("evident evidence pack {seq}: {scope_text}"),
+            "last-modified": end,
+            "version": seq.to_string(),
+            "oscal-version": OSCAL_VERSION,
+            "remarks": "Generated by evident from the signed pack it is part of; controls/ holds the control definitions (the assessment plan).",
+        },
+        "import-ap": {"href": "../controls/"},
+        "results": [result],
+    });
+    if !resources.is_empty() {
+        ar["back-matter"] = json!({"resources": resources});
+    }
+    json!({"assessment-results": ar})
+}
+
+/// Our crosswalk (controls/*.yaml `maps`) as an OSCAL mapping collection, one mapping per framework.
+pub fn mapping_collection(lib: &Library, last_modified: &str) -> Value {
+    let mut per_fw: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+    for l in &lib.controls {
+        for m in &l.control.maps {
+            let rel = match m.relationship {
+                Relationship::Equal => "equivalent-to",
+                Relationship::Subset => "subset-of",
+                Relationship::Superset => "superset-of",
+                Relationship::Intersect => "intersects-with",
+                Relationship::NoRelationship => "no-relationship",
+            };
+            let mut props = vec![ours("rationale", serde_json::to_value(m.rationale).ok().and_then(|v| v.as_str().map(String::from)).as_deref().unwrap_or("unknown")), ours("confidence", serde_json::to_value(m.confidence).ok().and_then(|v| v.as_str().map(String::from)).as_deref().unwrap_or("unknown"))];
+            for p in &m.pof {
+                props.push(ours("point-of-focus", p));
+            }
+            per_fw.entry(m.framework.as_str()).or_default().push(json!({
+                "uuid": uuid(&["map", &l.control.id, &m.framework, &m.id]),
+                "relationship": {"type": rel},
+                "sources": [{"type": "control", "id-ref": l.control.id}],
+                "targets": [{"type": "control", "id-ref": m.id}],
+                "props": props,
+            }));
+        }
+    }
+    let mappings: Vec<Value> = per_fw
+        .into_iter()
+        .map(|(fw, maps)| {
+            json!({
+                "uuid": uuid(&["mapping", fw]),
+                "source-resource": {"type": "catalog", "href": "../controls/"},
+                "target-resource": {"type": "catalog", "href": format!("../controls/frameworks/{}", lib.catalog_files.iter().map(|(rel, _)| rel.trim_start_matches("frameworks/")).find(|n| n.starts_with(fw)).unwrap_or(fw)), "props": [ours("framework", fw)]},
+                "maps": maps,
+            })
+        })
+        .collect();
+    let version = lib.controls.iter().map(|l| format!("{}@{}", l.control.id, l.control.version)).collect::<Vec<_>>().join(" ");
+    json!({"mapping-collection": {
+        "uuid": uuid(&["mapping-collection", &version]),
+        "metadata": {
+            "title": "evident controls mapped to SOC 2, ISO/IEC 27001:2022 and ISO/IEC 19770-1",
+            "last-modified": last_modified,
+            "version": uuid(&["mapping-version", &version])[..8].to_string(),
+            "oscal-version": "1.2.0",
+            "remarks": "OSCAL's mapping model was released in 1.2.0; this file is validated against NIST's draft mapping schema of 2023-07 (branch DEFINE-mapping-model), the only one available offline. Relationship, rationale and confidence follow the OSCAL mapping vocabulary.",
+        },
+        "mappings": mappings,
+    }})
+}
