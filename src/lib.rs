@@ -5,6 +5,7 @@
 pub mod certificate;
 pub mod cli;
 pub mod controls;
+pub mod diff;
 pub mod evaluate;
 pub mod ingest;
 pub mod ledger;

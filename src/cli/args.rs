@@ -52,6 +52,10 @@ pub enum Command {
     /// NIST SP 800-88 certificates of sanitization: new, sign, countersign, render (docs/certificates.md).
     #[command(subcommand, after_help = EXIT_CODES)]
     Certificate(CertificateCommand),
+    /// What moved between two packs: controls whose status changed, items that became or stopped
+    /// being exceptions. Verify both packs first; diff reads their results as they are.
+    #[command(after_help = EXIT_CODES)]
+    Diff(DiffArgs),
     /// Verify offline: a pack (directory, .tar or .zip), or a certificate (.json or .pdf).
     #[command(after_help = "Exit codes: 0 = verified; 1 = checked, and something failed (each failure has a code); 2 = could not run (unreadable pack or trust list, usage).")]
     Verify(VerifyArgs),
@@ -284,6 +288,17 @@ pub struct VerifyArgs {
     /// An older pack (or its ledger.jsonl) you already trust: this pack must extend its chain.
     #[arg(long)]
     pub since: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older pack (directory, .tar or .zip).
+    pub older: PathBuf,
+    /// The newer pack.
+    pub newer: PathBuf,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,

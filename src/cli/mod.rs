@@ -63,6 +63,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Certificate(c) => certificate::run(c, &open, &cli.store.store),
         Command::Verify(a) => verify(a),
+        Command::Diff(a) => diff(a),
     }
 }
 
@@ -283,6 +284,35 @@ fn verify(a: &args::VerifyArgs) -> Result<ExitCode> {
         }
     }
     Ok(if out.verified { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn diff(a: &args::DiffArgs) -> Result<ExitCode> {
+    let d = crate::diff::diff(&a.older, &a.newer)?;
+    match a.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&d)?),
+        Format::Human => {
+            println!("from {} to {}", d.older, d.newer);
+            let st = |s: &Option<String>| s.clone().unwrap_or_else(|| "absent".into());
+            if d.status_changed.is_empty() {
+                println!("no control changed status");
+            }
+            for c in &d.status_changed {
+                println!("  {:<11} {} -> {}  (failed {} of {} -> {} of {})", c.id, st(&c.older), st(&c.newer), c.older_failed, c.older_population, c.newer_failed, c.newer_population);
+            }
+            for c in &d.counts_changed {
+                println!("  {:<11} still {}; failed {} of {} -> {} of {}", c.id, st(&c.newer), c.older_failed, c.older_population, c.newer_failed, c.newer_population);
+            }
+            println!("{} item(s) became exceptions", d.became_exceptions.len());
+            for i in &d.became_exceptions {
+                println!("  + {:<11} {} {}: {}", i.control, i.item, i.asset_tag.as_deref().unwrap_or("-"), i.reason);
+            }
+            println!("{} item(s) stopped being exceptions", d.stopped_being_exceptions.len());
+            for i in &d.stopped_being_exceptions {
+                println!("  - {:<11} {} {} (was: {})", i.control, i.item, i.asset_tag.as_deref().unwrap_or("-"), i.reason);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn verify_certificate(a: &args::VerifyArgs, trust: &crate::sign::TrustList) -> Result<ExitCode> {

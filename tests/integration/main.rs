@@ -3,6 +3,7 @@
 
 mod assets;
 mod certificate;
+mod diff;
 mod corpus;
 mod fixtures;
 mod evaluate;
