@@ -267,7 +267,8 @@ pub fn build(store: &mut Store, req: &Request) -> Result<Built, Error> {
     };
     std::fs::rename(&staging, req.out).map_err(io(req.out))?;
     let entry = manifest.entry(&manifest_sha256);
-    if let Err(e) = store.record_pack(&entry, &manifest.to_canonical()) {
+    let evaluation = std::fs::read(req.out.join("results/evaluation.json")).ok();
+    if let Err(e) = store.record_pack(&entry, &manifest.to_canonical(), evaluation.as_deref()) {
         let _ = std::fs::remove_dir_all(req.out);
         return Err(e.into());
     }
@@ -362,10 +363,12 @@ fn write_pack(store: &Store, req: &Request, root: &Path, ingests: &[crate::store
     let end = req.scope.end().format("%Y-%m-%d").to_string();
     // Certificates of sanitization dated in the scope (a date: every one up to it), as signed.
     let start = req.scope.start().map(|d| d.format("%Y-%m-%d").to_string());
+    let mut certificates = 0;
     for c in store.certificates()? {
         let day = c.date.get(..10).unwrap_or("");
         if day <= end.as_str() && start.as_deref().is_none_or(|s| day >= s) {
             w.bytes(&format!("certificates/{}.json", safe_name(&c.id)), &c.body)?;
+            certificates += 1;
         }
     }
     let assets = crate::view::assets_until(store, &end)?;
@@ -374,7 +377,9 @@ fn write_pack(store: &Store, req: &Request, root: &Path, ingests: &[crate::store
     w.bytes(LEDGER, &crate::ledger::to_jsonl(chain))?;
     let public = req.key.public();
     w.bytes(SIGNER, public.to_pem().as_bytes())?;
-    let html = report::render(&report::Page { scope: &req.scope, seq, prev: prev.as_deref(), key_id: &public.key_id(), sources: &tie_out, assets: &assets, evaluation: req.controls.map(|(_, ev)| ev) });
+    let history: Vec<(u64, serde_json::Value)> = store.pack_evaluations()?.into_iter().filter_map(|(s, b)| Some((s, serde_json::from_slice(&b?).ok()?))).collect();
+    let page = report::Page { scope: &req.scope, seq, prev: prev.as_deref(), key_id: &public.key_id(), sources: &tie_out, assets: &assets, evaluation: req.controls, history: &history, certificates };
+    let html = report::render(&page);
     w.bytes("report/index.html", html.as_bytes())?;
 
     let mut files = w.files;

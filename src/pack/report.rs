@@ -1,10 +1,16 @@
-//! The first page an auditor opens: report/index.html, one self-contained file (no network,
-//! no script). Every value from the data is HTML-escaped.
+//! The first page an auditor opens: report/index.html, one self-contained file (inline CSS, script
+//! and SVG charts; no network). templates/report.html.tera renders it with Tera, which escapes
+//! every value; this module only gathers the numbers and chart geometry.
 
+use crate::controls::Library;
+use crate::controls::schema::TestKind;
+use crate::evaluate::{Evaluation, Outcome};
 use crate::ledger::Scope;
 use crate::view::AssetView;
-use html_escape::encode_text as esc;
-use std::fmt::Write;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+const TEMPLATE: &str = include_str!("../../templates/report.html.tera");
 
 pub struct Page<'a> {
     pub scope: &'a Scope,
@@ -13,100 +19,236 @@ pub struct Page<'a> {
     pub key_id: &'a str,
     pub sources: &'a [serde_json::Value],
     pub assets: &'a [AssetView],
-    pub evaluation: Option<&'a crate::evaluate::Evaluation>,
+    pub evaluation: Option<(&'a Library, &'a Evaluation)>,
+    /// Earlier packs of the chain: seq and their results/evaluation.json.
+    pub history: &'a [(u64, serde_json::Value)],
+    pub certificates: usize,
 }
 
-fn cell(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => esc(s).into_owned(),
-        serde_json::Value::Null => "—".into(),
-        other => esc(&other.to_string()).into_owned(),
+#[derive(Serialize)]
+struct Dot {
+    x: f64,
+    y: f64,
+    title: String,
+}
+
+#[derive(Serialize)]
+struct Spark {
+    width: u32,
+    height: u32,
+    points: String,
+    dots: Vec<Dot>,
+}
+
+#[derive(Serialize)]
+struct ControlRow<'a> {
+    id: &'a str,
+    version: u32,
+    status: &'static str,
+    population: usize,
+    passed: usize,
+    failed: usize,
+    excepted: usize,
+    rate: Option<String>,
+    title: &'a str,
+    note: Option<&'a str>,
+    items: Vec<ItemRow<'a>>,
+    spark: Option<Spark>,
+}
+
+#[derive(Serialize)]
+struct ItemRow<'a> {
+    date: String,
+    item: &'a str,
+    asset_tag: Option<&'a str>,
+    outcome: &'static str,
+    reason: &'a str,
+    records: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Series {
+    label: &'static str,
+    color: &'static str,
+    points: String,
+    dots: Vec<Dot>,
+}
+
+#[derive(Serialize)]
+struct Tick {
+    x: f64,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct Grid {
+    y: f64,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct Chart {
+    width: u32,
+    height: u32,
+    left: f64,
+    right: f64,
+    grid: Vec<Grid>,
+    ticks: Vec<Tick>,
+    series: Vec<Series>,
+}
+
+fn outcome(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Pass => "pass",
+        Outcome::Fail => "fail",
+        Outcome::Excepted => "excepted",
     }
+}
+
+fn rate(passed: usize, population: usize) -> Option<f64> {
+    (population > 0).then(|| passed as f64 * 100.0 / population as f64)
+}
+
+/// Pass rate of one control in each pack of the chain, this one last.
+fn spark(id: &str, history: &[(u64, serde_json::Value)], seq: u64, now: Option<f64>) -> Option<Spark> {
+    let mut values: Vec<(u64, Option<f64>)> = history
+        .iter()
+        .map(|(s, ev)| {
+            let c = ev["controls"].as_array().and_then(|cs| cs.iter().find(|c| c["id"] == id));
+            let r = c.and_then(|c| rate(c["passed"].as_u64()? as usize + c["excepted"].as_u64().unwrap_or(0) as usize, c["population"].as_u64()? as usize));
+            (*s, r)
+        })
+        .collect();
+    values.push((seq, now));
+    if values.len() < 2 {
+        return None;
+    }
+    let (w, h) = (120u32, 24u32);
+    let step = (w as f64 - 6.0) / (values.len() - 1) as f64;
+    let dots: Vec<Dot> = values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (s, r))| r.map(|r| Dot { x: round(3.0 + i as f64 * step), y: round(h as f64 - 3.0 - r / 100.0 * (h as f64 - 6.0)), title: format!("pack {s}: {r:.1} %") }))
+        .collect();
+    let points = dots.iter().map(|d| format!("{},{}", d.x, d.y)).collect::<Vec<_>>().join(" ");
+    Some(Spark { width: w, height: h, points, dots })
+}
+
+fn round(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+/// Enrollment (MDM-01) and encryption (ENC-01) rates at each sample date.
+fn rates(ev: &Evaluation) -> Option<Chart> {
+    let dates = &ev.sample_dates;
+    let (w, h, left, top, bottom) = (560u32, 200u32, 44.0, 10.0, 26.0);
+    let right = w as f64 - 40.0;
+    let y_of = |r: f64| round(top + (1.0 - r / 100.0) * (h as f64 - top - bottom));
+    let x_of = |i: usize| if dates.len() < 2 { (left + right) / 2.0 } else { round(left + i as f64 * (right - left) / (dates.len() - 1) as f64) };
+    let mut series = Vec::new();
+    for (test, label, color) in [(TestKind::MdmEnrolled, "Enrolled in MDM", "#0969da"), (TestKind::DiskEncrypted, "Disk encrypted", "#1a7f37")] {
+        let Some(c) = ev.controls.iter().find(|c| c.test == test) else { continue };
+        let mut dots = Vec::new();
+        for (i, d) in dates.iter().enumerate() {
+            let at: Vec<_> = c.items.iter().filter(|it| it.date == *d).collect();
+            let ok = at.iter().filter(|it| it.outcome != Outcome::Fail).count();
+            if let Some(r) = rate(ok, at.len()) {
+                dots.push(Dot { x: x_of(i), y: y_of(r), title: format!("{d}: {r:.1} % ({ok} of {})", at.len()) });
+            }
+        }
+        if !dots.is_empty() {
+            let points = dots.iter().map(|d| format!("{},{}", d.x, d.y)).collect::<Vec<_>>().join(" ");
+            series.push(Series { label, color, points, dots });
+        }
+    }
+    if series.is_empty() {
+        return None;
+    }
+    let grid = [0.0, 25.0, 50.0, 75.0, 100.0].iter().map(|r| Grid { y: y_of(*r), label: format!("{r:.0} %") }).collect();
+    let ticks = dates.iter().enumerate().map(|(i, d)| Tick { x: x_of(i), label: d.format("%Y-%m-%d").to_string() }).collect();
+    Some(Chart { width: w, height: h, left, right, grid, ticks, series })
 }
 
 pub fn render(p: &Page) -> String {
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>evident pack {seq}: {scope}</title>\n<style>\nbody{{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#111}}table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #bbb;padding:.25em .5em;text-align:left;vertical-align:top}}th{{background:#eee}}.num{{text-align:right}}code{{font-size:12px}}\n@media print{{body{{margin:0}}a{{color:inherit}}}}\n</style></head><body>\n",
-        seq = p.seq,
-        scope = esc(&p.scope.to_string())
-    );
-    let _ = write!(
-        h,
-        "<h1>Evidence pack {seq}</h1>\n<table>\n<tr><th>Scope</th><td>{scope}</td></tr>\n<tr><th>Position in the chain</th><td>seq {seq}; previous manifest <code>{prev}</code></td></tr>\n<tr><th>Signing key id</th><td><code>{key}</code> (who holds it: the auditor's trust list)</td></tr>\n</table>\n<p>How to check this pack without evident: <a href=\"../docs/FORMAT.md\">docs/FORMAT.md</a>.</p>\n",
-        seq = p.seq,
-        scope = esc(&p.scope.to_string()),
-        prev = esc(p.prev.unwrap_or("none (first pack)")),
-        key = esc(p.key_id)
-    );
-    if let Some(ev) = p.evaluation {
-        h.push_str("<h2>Controls</h2>\n<table id=\"controls\">\n<tr><th>Control</th><th>Status</th><th class=\"num\">Population</th><th class=\"num\">Pass</th><th class=\"num\">Fail</th><th class=\"num\">Excepted</th><th>Title</th></tr>\n");
+    let mut ctx = tera::Context::new();
+    ctx.insert("seq", &p.seq);
+    ctx.insert("scope", &p.scope.to_string());
+    ctx.insert("version", env!("CARGO_PKG_VERSION"));
+    ctx.insert("period", &match p.scope {
+        Scope::Period { from, to } => Some((from.to_string(), to.to_string())),
+        Scope::AsOf { .. } => None,
+    });
+    ctx.insert("key_id", p.key_id);
+    ctx.insert("prev", p.prev.unwrap_or("none (first pack)"));
+    ctx.insert("certificates", &p.certificates);
+    let sources: Vec<serde_json::Value> = p
+        .sources
+        .iter()
+        .map(|s| {
+            let rows = &s["rows"];
+            serde_json::json!({
+                "path": s["pack_path"], "file_name": s["file_name"], "source": s["source"], "as_of": s["as_of"],
+                "read": rows["read"], "accepted": rows["accepted"], "rejected": rows["rejected"], "empty": rows["empty"], "warnings": s["warnings"],
+            })
+        })
+        .collect();
+    ctx.insert("sources", &sources);
+    let findings: Vec<&AssetView> = p.assets.iter().filter(|a| !a.flags.is_empty()).collect();
+    ctx.insert("findings", &findings);
+    ctx.insert("asset_count", &p.assets.len());
+    let mut controls = Vec::new();
+    let mut frameworks = Vec::new();
+    let (mut exceptions, mut unused) = (Vec::new(), Vec::new());
+    let mut counts = BTreeMap::from([("pass", 0), ("fail", 0), ("na", 0)]);
+    let mut dates = Vec::new();
+    let mut chart = None;
+    if let Some((lib, ev)) = p.evaluation {
+        dates = ev.sample_dates.iter().map(|d| d.to_string()).collect();
         for c in &ev.controls {
-            let _ = writeln!(
-                h,
-                "<tr><td><a href=\"../results/controls/{id}.json\">{id}</a>@{v}</td><td>{st}</td><td class=\"num\">{n}</td><td class=\"num\">{p}</td><td class=\"num\">{f}</td><td class=\"num\">{x}</td><td>{t}{note}</td></tr>",
-                id = esc(&c.id),
-                v = c.version,
-                st = esc(c.status.as_str()),
-                n = c.population,
-                p = c.passed,
-                f = c.failed,
-                x = c.excepted,
-                t = esc(&c.title),
-                note = c.note.as_deref().map(|n| format!(" <em>({})</em>", esc(n))).unwrap_or_default(),
-            );
-        }
-        h.push_str("</table>\n<h3>Exceptions found</h3>\n<table id=\"exceptions\">\n<tr><th>Control</th><th>Date</th><th>Item</th><th>Asset tag</th><th>Outcome</th><th>Reason</th></tr>\n");
-        for c in &ev.controls {
-            for i in c.items.iter().filter(|i| i.outcome != crate::evaluate::Outcome::Pass) {
-                let _ = writeln!(
-                    h,
-                    "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{:?}</td><td>{}</td></tr>",
-                    esc(&c.id),
-                    i.date,
-                    esc(&i.item),
-                    esc(i.asset_tag.as_deref().unwrap_or("—")),
-                    i.outcome,
-                    esc(&i.reason)
-                );
+            *counts.entry(match c.status.as_str() { "pass" => "pass", "fail" => "fail", _ => "na" }).or_default() += 1;
+            let now = if c.population > 0 { rate(c.passed + c.excepted, c.population) } else { None };
+            controls.push(ControlRow {
+                id: &c.id,
+                version: c.version,
+                status: c.status.as_str(),
+                population: c.population,
+                passed: c.passed,
+                failed: c.failed,
+                excepted: c.excepted,
+                rate: now.map(|r| format!("{r:.1}")),
+                title: &c.title,
+                note: c.note.as_deref(),
+                items: c.items.iter().map(|i| ItemRow { date: i.date.to_string(), item: &i.item, asset_tag: i.asset_tag.as_deref(), outcome: outcome(i.outcome), reason: &i.reason, records: &i.records }).collect(),
+                spark: spark(&c.id, p.history, p.seq, now),
+            });
+            for d in &c.exceptions {
+                let e = &d.exception;
+                exceptions.push(serde_json::json!({"control": e.control, "item": e.item, "disposition": d.disposition, "reason": e.reason, "approved_by": e.approved_by, "ticket": e.ticket, "expires": e.expires.to_string()}));
             }
         }
-        h.push_str("</table>\n");
+        for e in &ev.unused_exceptions {
+            unused.push(serde_json::json!({"control": e.control, "item": e.item, "reason": e.reason, "approved_by": e.approved_by, "ticket": e.ticket, "expires": e.expires.to_string()}));
+        }
+        for (key, cat) in &lib.catalogs {
+            let Some(criteria) = crate::evaluate::by_framework(ev, lib, key) else { continue };
+            let n = |s: &str| criteria.iter().filter(|c| c.status == s).count();
+            let rows: Vec<serde_json::Value> = criteria
+                .iter()
+                .map(|c| serde_json::json!({"id": c.id, "title": c.title, "status": c.status, "controls": c.controls.iter().map(|x| serde_json::json!({"id": x.id, "status": x.status.as_str()})).collect::<Vec<_>>()}))
+                .collect();
+            frameworks.push(serde_json::json!({"key": key, "title": cat.title, "pass": n("pass"), "fail": n("fail"), "uncovered": n("uncovered"), "criteria": rows}));
+        }
+        chart = rates(ev);
     }
-    h.push_str("<h2>Sources and tie-out</h2>\n<table id=\"sources\">\n<tr><th>File</th><th>Source</th><th>As of</th><th class=\"num\">Rows read</th><th class=\"num\">Accepted</th><th class=\"num\">Rejected</th><th class=\"num\">Empty</th><th class=\"num\">Warnings</th></tr>\n");
-    for s in p.sources {
-        let rows = &s["rows"];
-        let path = s["pack_path"].as_str().unwrap_or("");
-        let _ = writeln!(
-            h,
-            "<tr><td><a href=\"../{href}\">{name}</a> (<a href=\"../{href}.ingest.json\">report</a>)</td><td>{src}</td><td>{asof}</td><td class=\"num\">{r}</td><td class=\"num\">{a}</td><td class=\"num\">{j}</td><td class=\"num\">{e}</td><td class=\"num\">{w}</td></tr>",
-            href = esc(path),
-            name = cell(&s["file_name"]),
-            src = cell(&s["source"]),
-            asof = cell(&s["as_of"]),
-            r = cell(&rows["read"]),
-            a = cell(&rows["accepted"]),
-            j = cell(&rows["rejected"]),
-            e = cell(&rows["empty"]),
-            w = cell(&s["warnings"]),
-        );
-    }
-    h.push_str("</table>\n");
-    let flagged: Vec<&AssetView> = p.assets.iter().filter(|a| !a.flags.is_empty()).collect();
-    let _ = writeln!(h, "<h2>Assets</h2>\n<p>{} devices in the joined view; {} with data-quality findings. Full population: <a href=\"../results/assets.json\">results/assets.json</a>.</p>", p.assets.len(), flagged.len());
-    h.push_str("<table id=\"findings\">\n<tr><th>Device</th><th>Asset tag</th><th>Name</th><th>Findings</th></tr>\n");
-    for a in flagged {
-        let flags: Vec<&str> = a.flags.iter().map(String::as_str).collect();
-        let _ = writeln!(
-            h,
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&a.key),
-            esc(a.asset_tag.as_deref().unwrap_or("—")),
-            esc(a.name.as_deref().unwrap_or("—")),
-            esc(&flags.join(", "))
-        );
-    }
-    h.push_str("</table>\n</body></html>\n");
-    h
+    ctx.insert("controls", &controls);
+    ctx.insert("frameworks", &frameworks);
+    ctx.insert("exceptions", &exceptions);
+    ctx.insert("unused", &unused);
+    ctx.insert("counts", &counts);
+    ctx.insert("sample_dates", &dates);
+    ctx.insert("charts", &chart.is_some());
+    ctx.insert("rates", &chart);
+    let mut tera = tera::Tera::default();
+    tera.add_raw_template("report.html", TEMPLATE).expect("the report template parses");
+    tera.render("report.html", &ctx).expect("the report template renders with its own data")
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Numbered migrations; `PRAGMA user_version` holds how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("0001_initial.sql"), include_str!("0002_pack.sql"), include_str!("0003_certificate.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("0001_initial.sql"), include_str!("0002_pack.sql"), include_str!("0003_certificate.sql"), include_str!("0004_pack_results.sql")];
 
 /// Size of a raw-file chunk.
 const CHUNK: usize = 4 << 20;
@@ -214,7 +214,7 @@ impl Store {
 
     /// Appends a pack to the ledger. Fails if another pack took its seq meanwhile (the caller
     /// read the chain head, built the pack, and only now records it).
-    pub fn record_pack(&mut self, entry: &crate::ledger::Entry, manifest: &[u8]) -> Result<(), Error> {
+    pub fn record_pack(&mut self, entry: &crate::ledger::Entry, manifest: &[u8], evaluation: Option<&[u8]>) -> Result<(), Error> {
         let path = self.path.clone();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| busy_or(e, &path))?;
         let map = |source| Error::Sqlite { path: path.clone(), source };
@@ -223,8 +223,8 @@ impl Store {
             return Err(Error::ChainMoved { path: path.clone() });
         }
         tx.execute(
-            "INSERT INTO pack (seq, manifest_sha256, prev, scope, key_id, manifest) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![entry.seq as i64, entry.manifest_sha256, entry.prev, serde_json::to_string(&entry.scope).expect("scope serialises"), entry.key_id, manifest],
+            "INSERT INTO pack (seq, manifest_sha256, prev, scope, key_id, manifest, evaluation) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![entry.seq as i64, entry.manifest_sha256, entry.prev, serde_json::to_string(&entry.scope).expect("scope serialises"), entry.key_id, manifest, evaluation],
         )
         .map_err(map)?;
         tx.commit().map_err(map)
@@ -621,6 +621,15 @@ impl Store {
     pub fn certificates(&self) -> Result<Vec<StoredCertificate>, Error> {
         let mut st = self.conn.prepare("SELECT id, record_sha256, date, body FROM certificate ORDER BY id").map_err(|e| self.err(e))?;
         let rows = st.query_map([], |r| Ok(StoredCertificate { id: r.get(0)?, record_sha256: r.get(1)?, date: r.get(2)?, body: r.get(3)? })).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+}
+
+impl Store {
+    /// Each earlier pack's seq and its evaluation summary (None for packs without one).
+    pub fn pack_evaluations(&self) -> Result<Vec<(u64, Option<Vec<u8>>)>, Error> {
+        let mut st = self.conn.prepare("SELECT seq, evaluation FROM pack ORDER BY seq").map_err(|e| self.err(e))?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))).map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 }

@@ -11,4 +11,5 @@ mod kill;
 mod oscal;
 mod pack;
 mod props;
+mod report;
 mod util;

@@ -458,7 +458,9 @@ fn markup_in_the_data_is_escaped_in_the_report() {
     let r = evident(&store, &["pack", "--as-of", "2026-10-31", "--key", keys.join("k.key.pem").to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;{{ x }}"), "the name is shown, escaped");
-    assert!(html.contains("X-&lt;b&gt;1&lt;/b&gt;"), "the tag is shown, escaped");
-    assert!(!html.contains("<script>") && !html.contains("<b>1</b>"), "no markup from the data survives");
+    // Tera escapes & < > " ' and / (as &#x2F;); `{{ x }}` in data is text, never a template.
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;{{ x }}"), "the name is shown, escaped");
+    assert!(html.contains("X-&lt;b&gt;1&lt;&#x2F;b&gt;"), "the tag is shown, escaped");
+    assert!(!html.contains("<script>alert") && !html.contains("<b>1</b>") && !html.contains("<img src=x"), "no markup from the data survives");
+    assert_eq!(html.matches("<script").count(), 1, "the report's own inline script only");
 }
