@@ -269,9 +269,14 @@ fn judge(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<(bool, String)> {
             }
             let max = param_days(c, "max_report_age_days", 7);
             let fresh = a.enrollments.iter().filter_map(|e| e.last_checkin_at.as_deref()).filter_map(|w| age_days(w, date)).min();
+            // "Not applicable" (an iPad's FileVault, a sealed APFS system volume) is neither a
+            // pass nor a failure; a device with nothing else is outside this control.
+            let applicable: Vec<_> = a.encryption.iter().filter(|e| e.state != "not_applicable").collect();
             if a.encryption.is_empty() {
                 (false, "no encryption report for this device".into())
-            } else if let Some(bad) = a.encryption.iter().find(|e| e.state != "encrypted") {
+            } else if applicable.is_empty() {
+                return None;
+            } else if let Some(bad) = applicable.iter().find(|e| e.state != "encrypted") {
                 (false, format!("{} volume {} is {}", bad.source, bad.volume.as_deref().unwrap_or("(system)"), bad.state))
             } else if fresh.is_none_or(|d| d > max) {
                 (false, format!("encrypted, but the newest report is {} days old (allowed {max})", fresh.map_or("?".into(), |d| d.to_string())))

@@ -50,6 +50,9 @@ pub fn top_keys(v: &Value) -> String {
 /// Which JSON API a document came from, by its envelope and record fields.
 pub fn detect(v: &Value) -> Option<super::SourceKind> {
     use super::SourceKind::*;
+    if super::kandji::detect(v) {
+        return Some(KandjiApi);
+    }
     let obj = v.as_object()?;
     if let Some(ctx) = obj.get("@odata.context").and_then(Value::as_str) {
         if ctx.contains("managedDevices") {

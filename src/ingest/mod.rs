@@ -9,6 +9,7 @@ pub mod json;
 pub mod itad;
 pub mod intune;
 pub mod jamf;
+pub mod kandji;
 pub mod nwipe;
 pub mod snipeit;
 
@@ -45,6 +46,9 @@ pub enum SourceKind {
     /// Jamf Pro advanced computer search CSV.
     #[value(name = "jamf_csv")]
     JamfCsv,
+    /// Kandji `/api/v1/devices` list or `/api/v1/devices/{id}/details` JSON.
+    #[value(name = "kandji_api")]
+    KandjiApi,
     /// nwipe / ShredOS log.
     #[value(name = "nwipe_log")]
     NwipeLog,
@@ -62,6 +66,7 @@ impl SourceKind {
             SourceKind::IntuneGraph => "intune_graph",
             SourceKind::IntuneCsv => "intune_csv",
             SourceKind::JamfApi => "jamf_api",
+            SourceKind::KandjiApi => "kandji_api",
             SourceKind::JamfClassic => "jamf_classic",
             SourceKind::JamfCsv => "jamf_csv",
             SourceKind::NwipeLog => "nwipe_log",
@@ -357,6 +362,7 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
             SourceKind::IntuneGraph => intune::read_graph(&doc, em)?,
             SourceKind::JamfApi => jamf::read_api(&doc, em)?,
             SourceKind::JamfClassic => jamf::read_classic(&doc, em)?,
+            SourceKind::KandjiApi => kandji::read(&doc, em)?,
             _ => unreachable!("is_json_kind"),
         }
         return Ok(kind);
@@ -386,7 +392,7 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
 }
 
 fn is_json_kind(k: SourceKind) -> bool {
-    matches!(k, SourceKind::SnipeitApi | SourceKind::IntuneGraph | SourceKind::JamfApi | SourceKind::JamfClassic)
+    matches!(k, SourceKind::SnipeitApi | SourceKind::IntuneGraph | SourceKind::JamfApi | SourceKind::JamfClassic | SourceKind::KandjiApi)
 }
 
 fn detect_csv(file: &str, table: &table::Table) -> Result<SourceKind, Error> {

@@ -14,6 +14,7 @@ const READERS: &[(&str, &str)] = &[
     ("jamf_csv", "csv"),
     ("nwipe_log", "log"),
     ("itad_csv", "csv"),
+    ("kandji_api", "json"),
 ];
 
 /// Derived variants of the good fixture.
@@ -31,6 +32,11 @@ fn variant(name: &str, ext: &str, good: &[u8]) -> Vec<u8> {
         }
         "duplicate" if ext == "json" => {
             let mut v: serde_json::Value = serde_json::from_slice(good).unwrap();
+            if let Some(arr) = v.as_array_mut() {
+                let first = arr[0].clone();
+                arr.push(first);
+                return serde_json::to_vec_pretty(&v).unwrap();
+            }
             let key = ["rows", "value", "results", "computers"].into_iter().find(|k| v.get(*k).is_some()).unwrap();
             let arr = v[key].as_array_mut().unwrap();
             let first = arr[0].clone();
@@ -177,4 +183,9 @@ fn itad_slashed_dates_need_a_declared_format() {
     let c = rusqlite::Connection::open(&store).unwrap();
     let (done, cat): (String, String) = c.query_row("SELECT completed_at, nist_category FROM wipe", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
     assert_eq!((done.as_str(), cat.as_str()), ("2025-02-19T23:00:00Z", "destroy"));
+}
+
+#[test]
+fn kandji_api() {
+    check_reader("kandji_api", "json");
 }

@@ -7,6 +7,7 @@ mod diff;
 mod corpus;
 mod fixtures;
 mod evaluate;
+mod kandji;
 mod kill;
 mod oscal;
 mod pack;

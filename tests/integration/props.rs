@@ -25,6 +25,7 @@ const KINDS: &[Option<SourceKind>] = &[
     Some(SourceKind::JamfCsv),
     Some(SourceKind::NwipeLog),
     Some(SourceKind::ItadCsv),
+    Some(SourceKind::KandjiApi),
 ];
 
 fn lines(bytes: &[u8]) -> u64 {
