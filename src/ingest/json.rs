@@ -53,6 +53,9 @@ pub fn detect(v: &Value) -> Option<super::SourceKind> {
     if super::kandji::detect(v) {
         return Some(KandjiApi);
     }
+    if super::fleet::detect(v) {
+        return Some(FleetApi);
+    }
     let obj = v.as_object()?;
     if let Some(ctx) = obj.get("@odata.context").and_then(Value::as_str) {
         if ctx.contains("managedDevices") {

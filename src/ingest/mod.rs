@@ -8,6 +8,7 @@ pub mod text;
 pub mod json;
 pub mod itad;
 pub mod intune;
+pub mod fleet;
 pub mod jamf;
 pub mod kandji;
 pub mod nwipe;
@@ -49,6 +50,12 @@ pub enum SourceKind {
     /// Kandji `/api/v1/devices` list or `/api/v1/devices/{id}/details` JSON.
     #[value(name = "kandji_api")]
     KandjiApi,
+    /// Fleet `/api/v1/fleet/hosts` list or one host JSON.
+    #[value(name = "fleet_api")]
+    FleetApi,
+    /// Fleet hosts report CSV (`/api/v1/fleet/hosts/report?format=csv`).
+    #[value(name = "fleet_csv")]
+    FleetCsv,
     /// nwipe / ShredOS log.
     #[value(name = "nwipe_log")]
     NwipeLog,
@@ -67,6 +74,8 @@ impl SourceKind {
             SourceKind::IntuneCsv => "intune_csv",
             SourceKind::JamfApi => "jamf_api",
             SourceKind::KandjiApi => "kandji_api",
+            SourceKind::FleetApi => "fleet_api",
+            SourceKind::FleetCsv => "fleet_csv",
             SourceKind::JamfClassic => "jamf_classic",
             SourceKind::JamfCsv => "jamf_csv",
             SourceKind::NwipeLog => "nwipe_log",
@@ -363,6 +372,7 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
             SourceKind::JamfApi => jamf::read_api(&doc, em)?,
             SourceKind::JamfClassic => jamf::read_classic(&doc, em)?,
             SourceKind::KandjiApi => kandji::read(&doc, em)?,
+            SourceKind::FleetApi => fleet::read_json(&doc, em)?,
             _ => unreachable!("is_json_kind"),
         }
         return Ok(kind);
@@ -386,13 +396,14 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
         SourceKind::IntuneCsv => intune::read_csv(&table, em)?,
         SourceKind::JamfCsv => jamf::read_csv(&table, em)?,
         SourceKind::ItadCsv => itad::read(&table, em)?,
+        SourceKind::FleetCsv => fleet::read_csv(&table, em)?,
         _ => unreachable!("CSV kinds only"),
     }
     Ok(kind)
 }
 
 fn is_json_kind(k: SourceKind) -> bool {
-    matches!(k, SourceKind::SnipeitApi | SourceKind::IntuneGraph | SourceKind::JamfApi | SourceKind::JamfClassic | SourceKind::KandjiApi)
+    matches!(k, SourceKind::SnipeitApi | SourceKind::IntuneGraph | SourceKind::JamfApi | SourceKind::JamfClassic | SourceKind::KandjiApi | SourceKind::FleetApi)
 }
 
 fn detect_csv(file: &str, table: &table::Table) -> Result<SourceKind, Error> {
@@ -401,6 +412,9 @@ fn detect_csv(file: &str, table: &table::Table) -> Result<SourceKind, Error> {
     }
     if table.has_any(itad::DETECT) {
         return Ok(SourceKind::ItadCsv);
+    }
+    if table.has_all(&["hardware_serial", "id"]) {
+        return Ok(SourceKind::FleetCsv);
     }
     if table.has_any(intune::CSV_DETECT) {
         return Ok(SourceKind::IntuneCsv);

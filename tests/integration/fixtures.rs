@@ -15,6 +15,8 @@ const READERS: &[(&str, &str)] = &[
     ("nwipe_log", "log"),
     ("itad_csv", "csv"),
     ("kandji_api", "json"),
+    ("fleet_api", "json"),
+    ("fleet_csv", "csv"),
 ];
 
 /// Derived variants of the good fixture.
@@ -37,7 +39,7 @@ fn variant(name: &str, ext: &str, good: &[u8]) -> Vec<u8> {
                 arr.push(first);
                 return serde_json::to_vec_pretty(&v).unwrap();
             }
-            let key = ["rows", "value", "results", "computers"].into_iter().find(|k| v.get(*k).is_some()).unwrap();
+            let key = ["rows", "value", "results", "computers", "hosts"].into_iter().find(|k| v.get(*k).is_some()).unwrap();
             let arr = v[key].as_array_mut().unwrap();
             let first = arr[0].clone();
             arr.push(first);
@@ -188,4 +190,14 @@ fn itad_slashed_dates_need_a_declared_format() {
 #[test]
 fn kandji_api() {
     check_reader("kandji_api", "json");
+}
+
+#[test]
+fn fleet_api() {
+    check_reader("fleet_api", "json");
+}
+
+#[test]
+fn fleet_csv() {
+    check_reader("fleet_csv", "csv");
 }

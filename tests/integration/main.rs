@@ -6,6 +6,7 @@ mod certificate;
 mod diff;
 mod corpus;
 mod fixtures;
+mod fleet;
 mod evaluate;
 mod kandji;
 mod kill;

@@ -26,6 +26,8 @@ const KINDS: &[Option<SourceKind>] = &[
     Some(SourceKind::NwipeLog),
     Some(SourceKind::ItadCsv),
     Some(SourceKind::KandjiApi),
+    Some(SourceKind::FleetApi),
+    Some(SourceKind::FleetCsv),
 ];
 
 fn lines(bytes: &[u8]) -> u64 {
