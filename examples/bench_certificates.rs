@@ -57,12 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let built = evident::certificate::build(&store, &sel, &issue)?;
     let out = work.join("certs");
     std::fs::create_dir_all(&out)?;
-    let mut files: Vec<PathBuf> = Vec::with_capacity(n);
-    for c in &built.certificates {
-        let p = out.join(format!("{}.json", c.record.id));
-        c.save(&p)?;
-        files.push(p);
-    }
+    let files: Vec<PathBuf> = evident::certificate::write_all(&built.certificates, &out)?;
     let (rows, sigs): (Vec<_>, Vec<_>) = built.certificates.iter().map(evident::certificate::Certificate::stored).unzip();
     store.put_certificates(&rows, &sigs)?;
     let t_new = t.elapsed().as_secs_f64();

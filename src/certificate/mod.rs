@@ -432,8 +432,9 @@ impl Certificate {
         if self.verifier_signature.is_some() {
             return Err(Error::Order(format!("{} is already countersigned: signing again would void the countersignature", self.record.id)));
         }
-        self.record_sha256 = hex::encode(Sha256::digest(canonical(&self.record)));
-        self.performer_signature = Some(signature(Role::Performer, key, &canonical(&self.record)));
+        let bytes = canonical(&self.record);
+        self.record_sha256 = hex::encode(Sha256::digest(&bytes));
+        self.performer_signature = Some(signature(Role::Performer, key, &bytes));
         Ok(())
     }
 
@@ -459,13 +460,15 @@ impl Certificate {
 
     /// Text of the QR code: id, record hash, and the key ids that signed.
     pub fn qr_text(&self) -> String {
+        // Upper case only, so the QR code uses its dense alphanumeric mode: a smaller code.
         format!(
-            "evident-cos/1;id={};sha256={};performer={};verifier={}",
+            "EVIDENT-COS/1:{}:SHA256:{}:PERFORMER:{}:VERIFIER:{}",
             self.record.id,
             self.record_sha256,
             self.performer_signature.as_ref().map_or("-", |s| s.key_id.as_str()),
             self.verifier_signature.as_ref().map_or("-", |s| s.key_id.as_str())
         )
+        .to_uppercase()
     }
 }
 
@@ -586,19 +589,48 @@ pub fn files(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>, Er
     Ok(out)
 }
 
+/// Runs `f` over `items` on every core, in order; the first error wins.
+fn parallel<T: Sync, R: Send>(items: &[T], f: &(dyn Fn(&T) -> Result<R, Error> + Sync)) -> Result<Vec<R>, Error> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().max(1));
+    let chunk = items.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Vec<R>, Error>> = std::thread::scope(|s| {
+        let handles: Vec<_> = items.chunks(chunk).map(|part| s.spawn(move || part.iter().map(f).collect::<Result<Vec<R>, Error>>())).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Order("a signing thread panicked".into())))).collect()
+    });
+    let mut out = Vec::with_capacity(items.len());
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
+}
+
+/// Writes each certificate to `dir/ID.json` on every core. An existing file with other content
+/// stops everything before a byte is written: certificates are never overwritten.
+pub fn write_all(certs: &[Certificate], dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>, Error> {
+    let paths: Vec<std::path::PathBuf> = certs.iter().map(|c| dir.join(format!("{}.json", c.record.id))).collect();
+    for (c, p) in certs.iter().zip(&paths) {
+        if let Ok(old) = std::fs::read(p) {
+            if old != c.to_bytes() {
+                return Err(Error::File { path: p.display().to_string(), message: "exists with other content; nothing was written (certificates are never overwritten: choose another --out, or remove the old file if it was never signed)".into() });
+            }
+        }
+    }
+    let pairs: Vec<(&Certificate, &std::path::PathBuf)> = certs.iter().zip(&paths).collect();
+    parallel(&pairs, &|(c, p)| c.save(p))?;
+    Ok(paths)
+}
+
 /// Signs (or countersigns) certificate files in place: all are loaded and signed in memory
 /// first, so one bad file stops the batch with nothing changed. `tick` runs once per file.
-pub fn sign_files(files: &[std::path::PathBuf], key: &SecretKey, counter: bool, tick: &dyn Fn()) -> Result<Vec<Certificate>, Error> {
-    let mut signed = Vec::with_capacity(files.len());
-    for f in files {
+pub fn sign_files(files: &[std::path::PathBuf], key: &SecretKey, counter: bool, tick: &(dyn Fn() + Sync)) -> Result<Vec<Certificate>, Error> {
+    let signed = parallel(files, &|f| {
         let mut c = Certificate::load(f)?;
         let r = if counter { c.countersign(key) } else { c.sign(key) };
         r.map_err(|e| Error::File { path: f.display().to_string(), message: e.to_string() })?;
-        signed.push(c);
         tick();
-    }
-    for (c, f) in signed.iter().zip(files) {
-        c.save(f)?;
-    }
+        Ok(c)
+    })?;
+    let pairs: Vec<(&Certificate, &std::path::PathBuf)> = signed.iter().zip(files).collect();
+    parallel(&pairs, &|(c, f)| c.save(f))?;
     Ok(signed)
 }

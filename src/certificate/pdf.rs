@@ -54,9 +54,31 @@ fn title_case(s: &str) -> String {
     c.next().map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
 }
 
-fn qr_svg(text: &str) -> Vec<u8> {
-    let code = qrcode::QrCode::new(text.as_bytes()).expect("the QR text fits a QR code");
-    code.render::<qrcode::render::svg::Color>().min_dimensions(240, 240).quiet_zone(false).build().into_bytes()
+/// The QR code as raw 8-bit grey pixels, one per module, with a 4-module quiet zone.
+///
+/// The mask is fixed rather than chosen by penalty score: any of the eight masks decodes, and
+/// scoring all eight took a third of a certificate's rendering time (measured with perf).
+fn qr_pixels(text: &str) -> (usize, Vec<u8>) {
+    use qrcode::{EcLevel, bits, canvas::{Canvas, MaskPattern}, ec};
+    let bits = bits::encode_auto(text.as_bytes(), EcLevel::M).expect("the QR text fits a QR code");
+    let version = bits.version();
+    let data = bits.into_bytes();
+    let (encoded, ecc) = ec::construct_codewords(&data, version, EcLevel::M).expect("codewords for a valid version");
+    let mut canvas = Canvas::new(version, EcLevel::M);
+    canvas.draw_all_functional_patterns();
+    canvas.draw_data(&encoded, &ecc);
+    canvas.apply_mask(MaskPattern::Checkerboard);
+    let colors = canvas.into_colors();
+    let w = version.width().max(0) as usize;
+    let quiet = 4;
+    let side = w + 2 * quiet;
+    let mut px = vec![255u8; side * side];
+    for (i, c) in colors.iter().enumerate() {
+        if *c == qrcode::Color::Dark {
+            px[(i / w + quiet) * side + i % w + quiet] = 0;
+        }
+    }
+    (side, px)
 }
 
 /// Renders the certificate's PDF. The same certificate gives the same bytes.
@@ -69,12 +91,15 @@ pub fn render(c: &Certificate) -> Result<Vec<u8>, crate::render::Error> {
 #[doc(hidden)]
 pub fn render_parts(c: &Certificate, attached: &[u8]) -> Result<Vec<u8>, crate::render::Error> {
     let date = chrono::DateTime::parse_from_rfc3339(&c.record.date).map(|d| d.naive_utc()).unwrap_or_default();
+    let (side, qr) = qr_pixels(&c.qr_text());
+    let mut data = data(c);
+    data["qr_side"] = side.into();
     crate::render::pdf(&crate::render::Request {
         template: TEMPLATE,
         files: vec![
-            ("/data.json", serde_json::to_vec(&data(c)).expect("serialises")),
+            ("/data.json", serde_json::to_vec(&data).expect("serialises")),
             ("/certificate.json", attached.to_vec()),
-            ("/qr.svg", qr_svg(&c.qr_text())),
+            ("/qr.raw", qr),
         ],
         ident: &c.record.id,
         date,
@@ -105,14 +130,16 @@ pub fn render_files(jobs: &[(Certificate, std::path::PathBuf)], tick: &(dyn Fn()
 
 /// The attached certificate.json of a PDF evident rendered, if there is exactly one.
 pub fn attachment(pdf: &[u8]) -> Result<Vec<u8>, String> {
-    let pos: Vec<usize> = find_all(pdf, b"/EmbeddedFile");
+    // `/EmbeddedFile` as a whole name (not `/EmbeddedFiles` of the catalog's name tree).
+    let pos: Vec<usize> = find_all(pdf, b"/EmbeddedFile").into_iter().filter(|&p| pdf.get(p + 13).is_some_and(|b| !b.is_ascii_alphanumeric())).collect();
     let mut found = Vec::new();
     for p in pos {
         // The stream object's dictionary: back to its "<<", forward to "stream".
         let Some(start) = rfind(&pdf[..p], b"<<") else { continue };
         let Some(s_rel) = find(&pdf[p..], b"stream") else { continue };
         let dict = &pdf[start..p + s_rel];
-        if !dict.windows(5).any(|w| w == b"/Type") || find(dict, b"/Length").is_none() {
+        // The dictionary of this one object: no object boundary inside it.
+        if find(dict, b"endobj").is_some() || !dict.windows(5).any(|w| w == b"/Type") || find(dict, b"/Length").is_none() {
             continue;
         }
         let len = number_after(dict, b"/Length").ok_or("an embedded file without a /Length")?;
@@ -124,7 +151,9 @@ pub fn attachment(pdf: &[u8]) -> Result<Vec<u8>, String> {
             data_start += 1;
         }
         let raw = pdf.get(data_start..data_start + len).ok_or("an embedded file stream runs past the end")?;
-        let bytes = if find(dict, b"/FlateDecode").is_some() { miniz_oxide::inflate::decompress_to_vec_zlib(raw).map_err(|e| format!("attachment does not inflate: {e:?}"))? } else { raw.to_vec() };
+        let raw = if find(dict, b"/ASCIIHexDecode").is_some() { hex_decode(raw).ok_or("the attachment's hex encoding is broken")? } else { raw.to_vec() };
+        let raw = raw.as_slice();
+        let bytes = if find(dict, b"/FlateDecode").is_some() { miniz_oxide::inflate::decompress_to_vec_zlib(raw).map_err(|e| format!("attachment does not inflate: {:?}", e.status))? } else { raw.to_vec() };
         found.push(bytes);
     }
     match found.len() {
@@ -132,6 +161,18 @@ pub fn attachment(pdf: &[u8]) -> Result<Vec<u8>, String> {
         1 => Ok(found.remove(0)),
         n => Err(format!("the PDF has {n} attached files; an evident certificate has one")),
     }
+}
+
+/// ASCIIHexDecode: hex digits, whitespace ignored, `>` ends the data.
+fn hex_decode(raw: &[u8]) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = raw.iter().copied().take_while(|b| *b != b'>').filter(|b| !b.is_ascii_whitespace()).collect();
+    let mut out = Vec::with_capacity(digits.len() / 2 + 1);
+    for pair in digits.chunks(2) {
+        let hi = (pair[0] as char).to_digit(16)?;
+        let lo = pair.get(1).map_or(Some(0), |b| (*b as char).to_digit(16))?;
+        out.push((hi * 16 + lo) as u8);
+    }
+    Some(out)
 }
 
 fn find(h: &[u8], n: &[u8]) -> Option<usize> {

@@ -55,23 +55,7 @@ fn new(a: &args::CertificateNewArgs, store: &mut Store) -> Result<ExitCode> {
     let sel = Selection { drives: a.drive.clone(), assets: a.asset.clone(), lots: a.lot.clone(), all: a.all, per, skip_failed: a.skip_failed };
     let built = certificate::build(store, &sel, &issue).map_err(cert_err)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    // Check every target first: an existing different file stops the batch before anything is written.
-    let mut targets = Vec::new();
-    for c in &built.certificates {
-        let path = a.out.join(format!("{}.json", c.record.id));
-        if let Ok(old) = std::fs::read(&path) {
-            if old != c.to_bytes() {
-                return Err(anyhow!("{} exists with other content; nothing was written\nhint: certificates are never overwritten: choose another --out, or remove the old file if it was never signed", path.display()));
-            }
-        }
-        targets.push(path);
-    }
-    let pb = bar(targets.len(), "writing");
-    for (c, path) in built.certificates.iter().zip(&targets) {
-        c.save(path).map_err(cert_err)?;
-        pb.inc(1);
-    }
-    pb.finish_and_clear();
+    let targets = certificate::write_all(&built.certificates, &a.out).map_err(cert_err)?;
     let (rows, sigs): (Vec<_>, Vec<_>) = built.certificates.iter().map(Certificate::stored).unzip();
     store.put_certificates(&rows, &sigs).map_err(|e| {
         let h = e.hint();
