@@ -115,6 +115,15 @@ fn the_full_chain_verifies_from_json_and_from_pdf_alone() {
     assert_eq!(asset.asset_tag.as_deref(), Some("FH-1091"));
     assert_eq!(c.record.encryption_before_disposal.as_ref().map(|e| e.state.as_str()), Some("encrypted"));
     assert_eq!(count(&d.org.store, "SELECT count(*) FROM certificate WHERE signed = 1 AND countersigned = 1"), 3);
+    // The QR code on page 1 scans (zbarimg) to the id, the record hash and both key ids.
+    let (hdd, c) = hdd_cert(&files);
+    let png = d.org.dir.path().join("qr");
+    let ok = Command::new("pdftoppm").args(["-png", "-r", "200", "-f", "1", "-l", "1", "-singlefile"]).arg(hdd.with_extension("pdf")).arg(&png).status().unwrap();
+    assert!(ok.success());
+    let out = Command::new("zbarimg").args(["-q", "--raw"]).arg(png.with_extension("png")).output().expect("zbarimg (zbar-tools) is installed; .ci/run installs it");
+    let scanned = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let key = |s: &Option<Signature>| s.as_ref().unwrap().key_id.to_uppercase();
+    assert_eq!(scanned, format!("EVIDENT-COS/1:{}:SHA256:{}:PERFORMER:{}:VERIFIER:{}", c.record.id, c.record_sha256.to_uppercase(), key(&c.performer_signature), key(&c.verifier_signature)));
 }
 
 #[test]
