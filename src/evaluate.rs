@@ -395,32 +395,18 @@ fn judge(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<(bool, String)> {
     })
 }
 
-/// Event tests over single wipes (each sanitization is one member of the population).
-fn judge_wipes(c: &Loaded, views: &[AssetView], scope: &Scope) -> Vec<Item> {
-    let end = scope.end();
-    let start = match scope {
-        Scope::Period { from, .. } => Some(*from),
-        Scope::AsOf { .. } => None,
-    };
-    let min = param_map(c, "minimum");
+/// Every wipe in scope, judged one by one: a period's population is the events inside it; an
+/// as-of date's, every event up to it.
+fn wipe_events(views: &[AssetView], scope: &Scope, judge: &dyn Fn(&crate::view::Wiped) -> Option<(bool, String)>) -> Vec<Item> {
+    let (start, end) = (scope.start(), scope.end());
     let mut out = Vec::new();
     for a in views {
         for w in &a.wipes {
             let when = w.completed_at.as_deref().and_then(|t| t.get(..10)).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-            // A period's population is the events inside it; an as-of date's, every event up to it.
             if when.is_some_and(|d| d > end || start.is_some_and(|s| d < s)) {
                 continue;
             }
-            let media = w.media_type.as_deref().unwrap_or("unknown");
-            let need = min.get(media).or_else(|| min.get("unknown")).map_or("purge", String::as_str);
-            let got = w.nist_category.as_deref().unwrap_or("unknown");
-            let (pass, reason) = if w.result != "success" {
-                (false, format!("{} reported {} on drive {}", w.tool, w.result, w.drive))
-            } else if category_rank(got) < category_rank(need) {
-                (false, format!("{got} on {media} media; policy needs at least {need}"))
-            } else {
-                (true, format!("{got} on {media} media (policy: {need}), {}", w.tool))
-            };
+            let Some((pass, reason)) = judge(w) else { continue };
             out.push(Item {
                 date: when.unwrap_or(end),
                 item: format!("drive:{}", w.drive),
@@ -432,6 +418,23 @@ fn judge_wipes(c: &Loaded, views: &[AssetView], scope: &Scope) -> Vec<Item> {
         }
     }
     out
+}
+
+/// Event tests over single wipes (each sanitization is one member of the population).
+fn judge_wipes(c: &Loaded, views: &[AssetView], scope: &Scope) -> Vec<Item> {
+    let min = param_map(c, "minimum");
+    wipe_events(views, scope, &|w| {
+        let media = w.media_type.as_deref().unwrap_or("unknown");
+        let need = min.get(media).or_else(|| min.get("unknown")).map_or("purge", String::as_str);
+        let got = w.nist_category.as_deref().unwrap_or("unknown");
+        Some(if w.result != "success" {
+            (false, format!("{} reported {} on drive {}", w.tool, w.result, w.drive))
+        } else if category_rank(got) < category_rank(need) {
+            (false, format!("{got} on {media} media; policy needs at least {need}"))
+        } else {
+            (true, format!("{got} on {media} media (policy: {need}), {}", w.tool))
+        })
+    })
 }
 
 fn not_applicable(c: &Loaded, test: TestKind) -> Option<&'static str> {
@@ -532,34 +535,20 @@ fn attestations(store: &Store) -> Result<Vec<Attestation>, crate::store::Error> 
 /// DISP-03: every successful sanitization in scope has a certificate, signed and countersigned
 /// by two different keys.
 fn judge_attested(views: &[AssetView], scope: &Scope, certs: &[Attestation]) -> Vec<Item> {
-    let (start, end) = (scope.start(), scope.end());
-    let mut out = Vec::new();
-    for a in views {
-        for w in a.wipes.iter().filter(|w| w.result == "success") {
-            let when = w.completed_at.as_deref().and_then(|t| t.get(..10)).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-            if when.is_some_and(|d| d > end || start.is_some_and(|s| d < s)) {
-                continue;
-            }
-            let mine: Vec<&Attestation> = certs.iter().filter(|c| c.drive == w.drive).collect();
-            let best = mine.iter().find(|c| c.signed && c.countersigned && c.independent).or(mine.first());
-            let (pass, reason) = match best {
-                None => (false, format!("drive {} has no certificate of sanitization", w.drive)),
-                Some(c) if c.signed && c.countersigned && c.independent => (true, format!("certificate {} signed and countersigned", c.certificate)),
-                Some(c) if !c.signed => (false, format!("certificate {} has no valid performer signature", c.certificate)),
-                Some(c) if !c.countersigned => (false, format!("certificate {} has no valid countersignature", c.certificate)),
-                Some(c) => (false, format!("certificate {} was countersigned with the performer's own key", c.certificate)),
-            };
-            out.push(Item {
-                date: when.unwrap_or(end),
-                item: format!("drive:{}", w.drive),
-                asset_tag: a.asset_tag.clone(),
-                outcome: if pass { Outcome::Pass } else { Outcome::Fail },
-                reason,
-                records: a.records.clone(),
-            });
+    wipe_events(views, scope, &|w| {
+        if w.result != "success" {
+            return None;
         }
-    }
-    out
+        let mine: Vec<&Attestation> = certs.iter().filter(|c| c.drive == w.drive).collect();
+        let best = mine.iter().find(|c| c.signed && c.countersigned && c.independent).or(mine.first());
+        Some(match best {
+            None => (false, format!("drive {} has no certificate of sanitization", w.drive)),
+            Some(c) if c.signed && c.countersigned && c.independent => (true, format!("certificate {} signed and countersigned", c.certificate)),
+            Some(c) if !c.signed => (false, format!("certificate {} has no valid performer signature", c.certificate)),
+            Some(c) if !c.countersigned => (false, format!("certificate {} has no valid countersignature", c.certificate)),
+            Some(c) => (false, format!("certificate {} was countersigned with the performer's own key", c.certificate)),
+        })
+    })
 }
 
 /// The evaluation itself, on the joined view at each sample date (a pure function: the
