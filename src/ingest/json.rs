@@ -56,6 +56,9 @@ pub fn detect(v: &Value) -> Option<super::SourceKind> {
     if super::fleet::detect(v) {
         return Some(FleetApi);
     }
+    if super::google::detect(v) {
+        return Some(GoogleApi);
+    }
     let obj = v.as_object()?;
     if let Some(ctx) = obj.get("@odata.context").and_then(Value::as_str) {
         if ctx.contains("managedDevices") {

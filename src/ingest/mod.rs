@@ -9,6 +9,7 @@ pub mod json;
 pub mod itad;
 pub mod intune;
 pub mod fleet;
+pub mod google;
 pub mod jamf;
 pub mod kandji;
 pub mod nwipe;
@@ -56,6 +57,9 @@ pub enum SourceKind {
     /// Fleet hosts report CSV (`/api/v1/fleet/hosts/report?format=csv`).
     #[value(name = "fleet_csv")]
     FleetCsv,
+    /// Google Admin SDK `chromeosdevices` or Cloud Identity `devices` JSON.
+    #[value(name = "google_api")]
+    GoogleApi,
     /// nwipe / ShredOS log.
     #[value(name = "nwipe_log")]
     NwipeLog,
@@ -76,6 +80,7 @@ impl SourceKind {
             SourceKind::KandjiApi => "kandji_api",
             SourceKind::FleetApi => "fleet_api",
             SourceKind::FleetCsv => "fleet_csv",
+            SourceKind::GoogleApi => "google_api",
             SourceKind::JamfClassic => "jamf_classic",
             SourceKind::JamfCsv => "jamf_csv",
             SourceKind::NwipeLog => "nwipe_log",
@@ -373,6 +378,7 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
             SourceKind::JamfClassic => jamf::read_classic(&doc, em)?,
             SourceKind::KandjiApi => kandji::read(&doc, em)?,
             SourceKind::FleetApi => fleet::read_json(&doc, em)?,
+            SourceKind::GoogleApi => google::read(&doc, em)?,
             _ => unreachable!("is_json_kind"),
         }
         return Ok(kind);
@@ -403,7 +409,7 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
 }
 
 fn is_json_kind(k: SourceKind) -> bool {
-    matches!(k, SourceKind::SnipeitApi | SourceKind::IntuneGraph | SourceKind::JamfApi | SourceKind::JamfClassic | SourceKind::KandjiApi | SourceKind::FleetApi)
+    matches!(k, SourceKind::SnipeitApi | SourceKind::IntuneGraph | SourceKind::JamfApi | SourceKind::JamfClassic | SourceKind::KandjiApi | SourceKind::FleetApi | SourceKind::GoogleApi)
 }
 
 fn detect_csv(file: &str, table: &table::Table) -> Result<SourceKind, Error> {

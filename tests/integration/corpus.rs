@@ -13,7 +13,7 @@ fn independent_count(path: &Path) -> u64 {
         if let Some(a) = v.as_array() {
             return a.len() as u64;
         }
-        for k in ["rows", "value", "results", "computers", "hosts"] {
+        for k in ["rows", "value", "results", "computers", "hosts", "chromeosdevices", "devices"] {
             if let Some(a) = v.get(k).and_then(|a| a.as_array()) {
                 return a.len() as u64;
             }
@@ -34,7 +34,7 @@ fn files(dir: &str) -> Vec<std::path::PathBuf> {
 #[test]
 fn every_corpus_file_ingests_with_nothing_lost() {
     let mut checked = 0;
-    for dir in ["snipeit", "intune", "jamf", "kandji", "fleet"] {
+    for dir in ["snipeit", "intune", "jamf", "kandji", "fleet", "google"] {
         for path in files(dir) {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             let tmp = tempfile::tempdir().unwrap();
@@ -67,7 +67,7 @@ fn every_corpus_file_ingests_with_nothing_lost() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 22, "every corpus file of snipeit/, intune/, jamf/, kandji/ and fleet/ was checked");
+    assert_eq!(checked, 24, "every corpus file of snipeit/, intune/, jamf/, kandji/, fleet/ and google/ was checked");
 }
 
 /// The corpus's deliberately bad Snipe-IT import: bare-CR lines, a repeated header, Excel

@@ -17,6 +17,7 @@ const READERS: &[(&str, &str)] = &[
     ("kandji_api", "json"),
     ("fleet_api", "json"),
     ("fleet_csv", "csv"),
+    ("google_api", "json"),
 ];
 
 /// Derived variants of the good fixture.
@@ -39,7 +40,7 @@ fn variant(name: &str, ext: &str, good: &[u8]) -> Vec<u8> {
                 arr.push(first);
                 return serde_json::to_vec_pretty(&v).unwrap();
             }
-            let key = ["rows", "value", "results", "computers", "hosts"].into_iter().find(|k| v.get(*k).is_some()).unwrap();
+            let key = ["rows", "value", "results", "computers", "hosts", "chromeosdevices", "devices"].into_iter().find(|k| v.get(*k).is_some()).unwrap();
             let arr = v[key].as_array_mut().unwrap();
             let first = arr[0].clone();
             arr.push(first);
@@ -200,4 +201,9 @@ fn fleet_api() {
 #[test]
 fn fleet_csv() {
     check_reader("fleet_csv", "csv");
+}
+
+#[test]
+fn google_api() {
+    check_reader("google_api", "json");
 }

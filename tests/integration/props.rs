@@ -28,6 +28,7 @@ const KINDS: &[Option<SourceKind>] = &[
     Some(SourceKind::KandjiApi),
     Some(SourceKind::FleetApi),
     Some(SourceKind::FleetCsv),
+    Some(SourceKind::GoogleApi),
 ];
 
 fn lines(bytes: &[u8]) -> u64 {
