@@ -609,10 +609,8 @@ fn parallel<T: Sync, R: Send>(items: &[T], f: &(dyn Fn(&T) -> Result<R, Error> +
 pub fn write_all(certs: &[Certificate], dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>, Error> {
     let paths: Vec<std::path::PathBuf> = certs.iter().map(|c| dir.join(format!("{}.json", c.record.id))).collect();
     for (c, p) in certs.iter().zip(&paths) {
-        if let Ok(old) = std::fs::read(p) {
-            if old != c.to_bytes() {
-                return Err(Error::File { path: p.display().to_string(), message: "exists with other content; nothing was written (certificates are never overwritten: choose another --out, or remove the old file if it was never signed)".into() });
-            }
+        if std::fs::read(p).is_ok_and(|old| old != c.to_bytes()) {
+            return Err(Error::File { path: p.display().to_string(), message: "exists with other content; nothing was written (certificates are never overwritten: choose another --out, or remove the old file if it was never signed)".into() });
         }
     }
     let pairs: Vec<(&Certificate, &std::path::PathBuf)> = certs.iter().zip(&paths).collect();

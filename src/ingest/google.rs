@@ -157,8 +157,11 @@ fn endpoint_device(d: &Value, ctx: &mut RowCtx) -> Result<Vec<Record>, Issue> {
     Ok(vec![Record::Enrollment(enrollment)])
 }
 
+/// Reads one device of either list.
+type ReadDevice = fn(&Value, &mut RowCtx) -> Result<Vec<Record>, Issue>;
+
 pub fn read(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
-    let (key, each): (&str, fn(&Value, &mut RowCtx) -> Result<Vec<Record>, Issue>) = if doc.value.get("chromeosdevices").is_some() || doc.value.get("devices").is_none() { ("chromeosdevices", chromeos_device) } else { ("devices", endpoint_device) };
+    let (key, each): (&str, ReadDevice) = if doc.value.get("chromeosdevices").is_some() || doc.value.get("devices").is_none() { ("chromeosdevices", chromeos_device) } else { ("devices", endpoint_device) };
     let Some((items, spans)) = doc.records(&[key]) else {
         // An empty page has no array at all.
         return Ok(());
