@@ -441,3 +441,39 @@ fn certificates_feed_disp_03_and_go_into_the_pack() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!d.org.dir.path().join("p2/certificates").exists());
 }
+
+/// The stock-tool recipe of docs/certificates.md, run literally with pdfdetach, jq, sha256sum,
+/// basenc and openssl: it passes on a genuine PDF and fails on one whose record was edited.
+#[test]
+fn stock_tools_check_a_certificate_following_the_docs_literally() {
+    let d = desk();
+    let out = d.org.dir.path().join("certs");
+    let files = d.issue_all(&out);
+    let doc = std::fs::read_to_string(crate::util::root().join("docs/certificates.md")).unwrap();
+    let section = doc.split("## Check a certificate with stock tools").nth(1).unwrap();
+    let block = section.split("```bash\n").nth(1).unwrap().split("```").next().unwrap();
+    let run = |pdf: &[u8]| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("c.pdf"), pdf).unwrap();
+        std::fs::copy(&d.trust, dir.path().join("auditor.trust")).unwrap();
+        Command::new("bash").arg("-c").arg(block).current_dir(dir.path()).output().unwrap()
+    };
+    let (hdd, c) = hdd_cert(&files);
+    let ok = run(&std::fs::read(hdd.with_extension("pdf")).unwrap());
+    let text = String::from_utf8_lossy(&ok.stdout).to_string() + &String::from_utf8_lossy(&ok.stderr);
+    assert!(ok.status.success(), "{text}");
+    assert_eq!(text.matches("Signature Verified Successfully").count(), 2, "{text}");
+    assert!(text.contains("record hash OK") && text.contains("two different keys") && text.contains("Sam Lee") && text.contains("Ana Ruiz"), "{text}");
+    // The record edited inside an otherwise well-made PDF: the recipe stops at the hash.
+    let mut e = c.clone();
+    e.record.destination = "Resold".into();
+    let bad = run(&pdf::render_parts(&e, &e.to_bytes()).unwrap());
+    assert!(!bad.status.success());
+    assert!(!String::from_utf8_lossy(&bad.stdout).contains("record hash OK"));
+    // The hash recomputed too: now the performer's signature fails.
+    e.record_sha256 = hex::encode(Sha256::digest(evident::certificate::canonical(&e.record)));
+    let bad = run(&pdf::render_parts(&e, &e.to_bytes()).unwrap());
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stdout).contains("record hash OK"));
+    assert!(!String::from_utf8_lossy(&bad.stdout).contains("Signature Verified Successfully"));
+}
