@@ -58,8 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = work.join("certs");
     std::fs::create_dir_all(&out)?;
     let files: Vec<PathBuf> = evident::certificate::write_all(&built.certificates, &out)?;
-    let (rows, sigs): (Vec<_>, Vec<_>) = built.certificates.iter().map(evident::certificate::Certificate::stored).unzip();
-    store.put_certificates(&rows, &sigs)?;
+    evident::certificate::keep(&mut store, &built.certificates)?;
     let t_new = t.elapsed().as_secs_f64();
     assert_eq!(files.len(), n, "one certificate per drive");
 
@@ -68,8 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t_sign = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let signed = evident::certificate::sign_files(&files, &vk, true, &|| ())?;
-    let (rows, sigs): (Vec<_>, Vec<_>) = signed.iter().map(evident::certificate::Certificate::stored).unzip();
-    store.put_certificates(&rows, &sigs)?;
+    evident::certificate::keep(&mut store, &signed)?;
     let t_counter = t.elapsed().as_secs_f64();
 
     let t = Instant::now();

@@ -437,11 +437,12 @@ fn judge_wipes(c: &Loaded, views: &[AssetView], scope: &Scope) -> Vec<Item> {
     })
 }
 
-fn not_applicable(c: &Loaded, test: TestKind) -> Option<&'static str> {
-    let _ = c;
+/// Why a test has nothing to judge yet: its input is not in the store.
+fn not_applicable(test: TestKind, certs: &[Attestation]) -> Option<&'static str> {
     match test {
         TestKind::LeaverDevicesReturned => Some("needs an HR leaver list; none is ingested (evident ingests one once [sources] lands)"),
         TestKind::ReissueWiped => Some("needs the register's assignment history, which the ingested exports do not carry"),
+        TestKind::CertificateCountersigned if certs.is_empty() => Some("needs signed certificates of sanitization; none are in the store (`evident certificate new`)"),
         _ => None,
     }
 }
@@ -563,10 +564,7 @@ pub fn evaluate_views(lib: &Library, req: &Request, views: &BTreeMap<NaiveDate, 
     for c in &lib.controls {
         let test = c.control.test;
         let mut items: Vec<Item> = Vec::new();
-        let mut note = not_applicable(c, test).map(String::from);
-        if test == TestKind::CertificateCountersigned && certs.is_empty() {
-            note = Some("needs signed certificates of sanitization; none are in the store (`evident certificate new`)".into());
-        }
+        let note = not_applicable(test, certs).map(String::from);
         if note.is_none() {
             match test {
                 TestKind::IpeTieOut => items = ipe_items(c, &ties, end),

@@ -246,6 +246,24 @@ impl TrustList {
     pub fn lookup(&self, key: &PublicKey) -> Vec<&Trusted> {
         self.keys.iter().filter(|(k, _)| k == key).map(|(_, t)| t).collect()
     }
+
+    /// Whether this key may sign in this role: packs and certificates ask the same question.
+    pub fn standing(&self, key: &PublicKey, role: Role) -> Standing<'_> {
+        let entries = self.lookup(key);
+        match entries.iter().find(|t| t.role == role) {
+            Some(t) => Standing::Trusted(t),
+            None if entries.is_empty() => Standing::Untrusted,
+            None => Standing::OtherRoles { name: &entries[0].name, roles: entries.iter().map(|t| t.role.as_str()).collect() },
+        }
+    }
+}
+
+/// A key's place in the trust list for one role.
+pub enum Standing<'a> {
+    Trusted(&'a Trusted),
+    Untrusted,
+    /// Listed, but only for other roles.
+    OtherRoles { name: &'a str, roles: Vec<&'static str> },
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use crate::ledger::{self, Entry};
 use crate::pack::{self, FileEntry, Manifest};
-use crate::sign::{PublicKey, Role, TrustList, Trusted};
+use crate::sign::{PublicKey, Role, Standing, TrustList, Trusted};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -274,15 +274,13 @@ fn check_signature(c: &Contents, m: &Manifest, mbytes: &[u8], trust: &TrustList,
         Some(sig) if key.verify(mbytes, sig) => r.ok("signature", format!("Ed25519 over manifest.json by key {}", key.key_id())),
         Some(sig) => r.fail("signature-invalid", format!("manifest.sig ({} bytes) is not key {}'s signature over manifest.json", sig.len(), key.key_id())),
     }
-    let entries = trust.lookup(&key);
-    if entries.is_empty() {
-        r.fail("key-untrusted", format!("key {} is not in the trust list", key.key_id()));
-    } else if let Some(t) = entries.iter().find(|t| t.role == Role::Compliance) {
-        r.ok("key-trusted", format!("key {} = {} ({})", t.key_id, t.name, t.role));
-        out.signer = Some((*t).clone());
-    } else {
-        let roles: Vec<&str> = entries.iter().map(|t| t.role.as_str()).collect();
-        r.fail("key-wrong-role", format!("key {} ({}) is trusted as {}, but packs must be signed by a compliance key", key.key_id(), entries[0].name, roles.join(", ")));
+    match trust.standing(&key, Role::Compliance) {
+        Standing::Untrusted => r.fail("key-untrusted", format!("key {} is not in the trust list", key.key_id())),
+        Standing::Trusted(t) => {
+            r.ok("key-trusted", format!("key {} = {} ({})", t.key_id, t.name, t.role));
+            out.signer = Some(t.clone());
+        }
+        Standing::OtherRoles { name, roles } => r.fail("key-wrong-role", format!("key {} ({name}) is trusted as {}, but packs must be signed by a compliance key", key.key_id(), roles.join(", "))),
     }
 }
 

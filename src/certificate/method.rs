@@ -33,26 +33,15 @@ impl Table {
     }
 }
 
-/// The shipped table's category.
-pub fn category(technique: &str, media: &str) -> &'static str {
-    static T: std::sync::OnceLock<Table> = std::sync::OnceLock::new();
-    let t = T.get_or_init(Table::default_table);
-    match t.category(technique, media) {
-        "clear" => "clear",
-        "purge" => "purge",
-        "destroy" => "destroy",
-        _ => "none",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn overwriting_flash_is_clear_never_purge() {
-        assert_eq!(super::category("overwrite", "ssd"), "clear");
-        assert_eq!(super::category("overwrite", "hdd"), "clear");
-        assert_eq!(super::category("crypto_erase", "nvme"), "purge");
-        assert_eq!(super::category("degauss", "ssd"), "none");
-        assert_eq!(super::category("shred", "unknown"), "destroy");
+        let t = super::Table::default_table();
+        assert_eq!(t.category("overwrite", "ssd"), "clear");
+        assert_eq!(t.category("overwrite", "hdd"), "clear");
+        assert_eq!(t.category("crypto_erase", "nvme"), "purge");
+        assert_eq!(t.category("degauss", "ssd"), "none");
+        assert_eq!(t.category("shred", "unknown"), "destroy");
     }
 }

@@ -6,7 +6,7 @@
 pub mod method;
 pub mod pdf;
 
-use crate::sign::{PublicKey, Role, SecretKey, TrustList, Trusted};
+use crate::sign::{PublicKey, Role, SecretKey, Standing, TrustList, Trusted};
 use crate::store::Store;
 use crate::store::query::WipeRow;
 use crate::view::AssetView;
@@ -166,10 +166,13 @@ pub struct Issue {
 }
 
 /// What one certificate covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Per {
+    /// One certificate per drive.
     Drive,
+    /// One per asset: all drives of a laptop or server.
     Asset,
+    /// One per lot: an ITAD pallet.
     Lot,
 }
 
@@ -495,18 +498,17 @@ pub fn verify(cert: &Certificate, trust: &TrustList) -> (Vec<Check>, Vec<Trusted
         if key.key_id() != sig.key_id {
             push("key-mismatch", false, format!("{} signature names key {} but carries key {}", sig.role, sig.key_id, key.key_id()));
         }
-        let entries = trust.lookup(&key);
-        match entries.iter().find(|t| t.role == want) {
-            Some(t) => {
+        match trust.standing(&key, want) {
+            Standing::Trusted(t) => {
                 push("key-trusted", true, format!("{} key {} = {}", want, t.key_id, t.name));
-                Some((*t).clone())
+                Some(t.clone())
             }
-            None if entries.is_empty() => {
+            Standing::Untrusted => {
                 push("key-untrusted", false, format!("{} key {} is not in the trust list", want, key.key_id()));
                 None
             }
-            None => {
-                push("key-wrong-role", false, format!("key {} ({}) is trusted as {}, not as {want}", key.key_id(), entries[0].name, entries.iter().map(|t| t.role.as_str()).collect::<Vec<_>>().join(", ")));
+            Standing::OtherRoles { name, roles } => {
+                push("key-wrong-role", false, format!("key {} ({name}) is trusted as {}, not as {want}", key.key_id(), roles.join(", ")));
                 None
             }
         }
@@ -565,12 +567,21 @@ impl Certificate {
     }
 
     /// What the store keeps of it.
-    pub fn stored(&self) -> (crate::store::StoredCertificate, (bool, bool)) {
-        (
-            crate::store::StoredCertificate { id: self.record.id.clone(), record_sha256: self.record_sha256.clone(), date: self.record.date.clone(), body: self.to_bytes() },
-            (self.performer_signature.is_some(), self.verifier_signature.is_some()),
-        )
+    pub fn stored(&self) -> crate::store::StoredCertificate {
+        crate::store::StoredCertificate {
+            id: self.record.id.clone(),
+            record_sha256: self.record_sha256.clone(),
+            date: self.record.date.clone(),
+            signed: self.performer_signature.is_some(),
+            countersigned: self.verifier_signature.is_some(),
+            body: self.to_bytes(),
+        }
     }
+}
+
+/// Keeps certificates in the store (new ones, or newly signed versions of stored ones).
+pub fn keep(store: &mut Store, certs: &[Certificate]) -> Result<(), Error> {
+    Ok(store.put_certificates(&certs.iter().map(Certificate::stored).collect::<Vec<_>>())?)
 }
 
 /// The certificate files named: files as given, directories as their *.json files, sorted.
@@ -590,12 +601,12 @@ pub fn files(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>, Er
 }
 
 /// Runs `f` over `items` on every core, in order; the first error wins.
-fn parallel<T: Sync, R: Send>(items: &[T], f: &(dyn Fn(&T) -> Result<R, Error> + Sync)) -> Result<Vec<R>, Error> {
+pub(crate) fn parallel<T: Sync, R: Send>(items: &[T], f: &(dyn Fn(&T) -> Result<R, Error> + Sync)) -> Result<Vec<R>, Error> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().max(1));
     let chunk = items.len().div_ceil(threads).max(1);
     let parts: Vec<Result<Vec<R>, Error>> = std::thread::scope(|s| {
         let handles: Vec<_> = items.chunks(chunk).map(|part| s.spawn(move || part.iter().map(f).collect::<Result<Vec<R>, Error>>())).collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Order("a signing thread panicked".into())))).collect()
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Order("a worker thread panicked".into())))).collect()
     });
     let mut out = Vec::with_capacity(items.len());
     for p in parts {

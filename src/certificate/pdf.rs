@@ -107,25 +107,15 @@ pub fn render_parts(c: &Certificate, attached: &[u8]) -> Result<Vec<u8>, crate::
 }
 
 /// Renders many certificates to their PDF paths on every core. `tick` runs once per PDF.
-pub fn render_files(jobs: &[(Certificate, std::path::PathBuf)], tick: &(dyn Fn() + Sync)) -> Result<(), String> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len().max(1));
-    let chunk = jobs.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = jobs
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || -> Result<(), String> {
-                    for (c, out) in part {
-                        let bytes = render(c).map_err(|e| format!("certificate {}: {e}", c.record.id))?;
-                        std::fs::write(out, bytes).map_err(|e| format!("{}: {e}", out.display()))?;
-                        tick();
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        handles.into_iter().try_for_each(|h| h.join().unwrap_or_else(|_| Err("a rendering thread panicked".into())))
-    })
+pub fn render_files(jobs: &[(Certificate, std::path::PathBuf)], tick: &(dyn Fn() + Sync)) -> Result<(), super::Error> {
+    super::parallel(jobs, &|(c, out)| {
+        let fail = |message: String| super::Error::File { path: out.display().to_string(), message };
+        let bytes = render(c).map_err(|e| fail(format!("certificate {}: {e}", c.record.id)))?;
+        std::fs::write(out, bytes).map_err(|e| fail(e.to_string()))?;
+        tick();
+        Ok(())
+    })?;
+    Ok(())
 }
 
 /// The attached certificate.json of a PDF evident rendered, if there is exactly one.

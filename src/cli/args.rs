@@ -73,17 +73,6 @@ pub enum CertificateCommand {
     Render(CertificateRenderArgs),
 }
 
-/// What each certificate covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Per {
-    /// One certificate per drive.
-    Drive,
-    /// One per asset: all drives of a laptop or server.
-    Asset,
-    /// One per lot: an ITAD pallet.
-    Lot,
-}
-
 #[derive(Debug, Args)]
 pub struct CertificateNewArgs {
     /// Drive serial numbers (one certificate each unless --per says otherwise).
@@ -101,7 +90,7 @@ pub struct CertificateNewArgs {
     /// Split or group the selection: one certificate per drive, asset or lot.
     /// Default: what was selected (--all: per drive).
     #[arg(long, value_enum)]
-    pub per: Option<Per>,
+    pub per: Option<crate::certificate::Per>,
     /// Leave out drives whose wipe did not succeed (they are listed) instead of stopping.
     #[arg(long)]
     pub skip_failed: bool,

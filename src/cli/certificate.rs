@@ -3,7 +3,7 @@
 
 use super::args::{self, CertificateCommand, Format};
 use super::with_hint;
-use crate::certificate::{self, Certificate, Issue, Per, Selection};
+use crate::certificate::{self, Certificate, Issue, Selection};
 use crate::store::Store;
 use anyhow::{Context, Result, anyhow};
 use std::io::IsTerminal;
@@ -47,20 +47,11 @@ fn new(a: &args::CertificateNewArgs, store: &mut Store) -> Result<ExitCode> {
         None => None,
     };
     let issue = Issue { performer: a.performer.clone(), organisation: a.organisation.clone(), classification: a.classification.clone(), destination: a.destination.clone(), methods };
-    let per = a.per.map(|p| match p {
-        args::Per::Drive => Per::Drive,
-        args::Per::Asset => Per::Asset,
-        args::Per::Lot => Per::Lot,
-    });
-    let sel = Selection { drives: a.drive.clone(), assets: a.asset.clone(), lots: a.lot.clone(), all: a.all, per, skip_failed: a.skip_failed };
+    let sel = Selection { drives: a.drive.clone(), assets: a.asset.clone(), lots: a.lot.clone(), all: a.all, per: a.per, skip_failed: a.skip_failed };
     let built = certificate::build(store, &sel, &issue).map_err(cert_err)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let targets = certificate::write_all(&built.certificates, &a.out).map_err(cert_err)?;
-    let (rows, sigs): (Vec<_>, Vec<_>) = built.certificates.iter().map(Certificate::stored).unzip();
-    store.put_certificates(&rows, &sigs).map_err(|e| {
-        let h = e.hint();
-        with_hint(e, h)
-    })?;
+    certificate::keep(store, &built.certificates).map_err(cert_err)?;
     match a.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"certificates": targets, "skipped": built.skipped}))?),
         Format::Human => {
@@ -91,11 +82,7 @@ fn sign(a: &args::CertificateSignArgs, counter: bool, store: &dyn Fn() -> Result
     pb.finish_and_clear();
     // Keep the store in step when there is one; signing elsewhere needs no store.
     if store_path.exists() {
-        let (rows, sigs): (Vec<_>, Vec<_>) = signed.iter().map(Certificate::stored).unzip();
-        store()?.put_certificates(&rows, &sigs).map_err(|e| {
-            let h = e.hint();
-            with_hint(e, h)
-        })?;
+        certificate::keep(&mut store()?, &signed).map_err(cert_err)?;
     }
     let key_id = key.public().key_id();
     match a.format {

@@ -274,9 +274,7 @@ fn verify(a: &args::VerifyArgs) -> Result<ExitCode> {
     match a.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&out)?),
         Format::Human => {
-            for c in &out.checks {
-                println!("{:<4}  {:<20}  {}", if c.ok { "ok" } else { "FAIL" }, c.code, c.detail);
-            }
+            print_checks(&out.checks, 20);
             match (&out.signer, out.verified) {
                 (Some(s), true) => println!("verified: {} seq {} signed by {} ({}, key {})", out.pack, out.seq.unwrap_or(0), s.name, s.role, s.key_id),
                 _ => println!("NOT verified: {} ({} failed checks)", out.pack, out.checks.iter().filter(|c| !c.ok).count()),
@@ -315,6 +313,13 @@ fn diff(a: &args::DiffArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// One line per verification check: ok/FAIL, its code, what was found.
+fn print_checks(checks: &[crate::verify::Check], width: usize) {
+    for c in checks {
+        println!("{:<4}  {:<width$}  {}", if c.ok { "ok" } else { "FAIL" }, c.code, c.detail);
+    }
+}
+
 fn verify_certificate(a: &args::VerifyArgs, trust: &crate::sign::TrustList) -> Result<ExitCode> {
     if a.since.is_some() {
         bail!("--since applies to packs, not to a certificate");
@@ -323,9 +328,7 @@ fn verify_certificate(a: &args::VerifyArgs, trust: &crate::sign::TrustList) -> R
     match a.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&out)?),
         Format::Human => {
-            for c in &out.checks {
-                println!("{:<4}  {:<30}  {}", if c.ok { "ok" } else { "FAIL" }, c.code, c.detail);
-            }
+            print_checks(&out.checks, 30);
             if out.verified {
                 let who: Vec<String> = out.signers.iter().map(|s| format!("{} ({}, key {})", s.name, s.role, s.key_id)).collect();
                 println!("verified: {} {} signed by {}", out.certificate, out.id.as_deref().unwrap_or(""), who.join(" and "));

@@ -167,13 +167,7 @@ pub fn read(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
         return Ok(());
     };
     if doc.value.get("nextPageToken").and_then(Value::as_str).is_some_and(|t| !t.is_empty()) {
-        em.warning(Issue {
-            line: 1,
-            pointer: Some("/nextPageToken".into()),
-            field: Some("nextPageToken".into()),
-            message: "the list has more pages (nextPageToken); ingest them too, or the fleet is incomplete".into(),
-            raw: None,
-        })?;
+        em.incomplete("nextPageToken", "the list has more pages (nextPageToken); ingest them too, or the fleet is incomplete".into())?;
     }
     for (i, d) in items.iter().enumerate() {
         let (line, a, z) = Doc::span(&spans, i);

@@ -107,13 +107,7 @@ pub fn read_graph(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
         }
     };
     if doc.value.get("@odata.nextLink").is_some() {
-        em.warning(Issue {
-            line: 1,
-            pointer: Some("/@odata.nextLink".into()),
-            field: Some("@odata.nextLink".into()),
-            message: "the collection has more pages (@odata.nextLink); ingest them too, or the fleet is incomplete".into(),
-            raw: None,
-        })?;
+        em.incomplete("@odata.nextLink", "the collection has more pages (@odata.nextLink); ingest them too, or the fleet is incomplete".into())?;
     }
     for (i, d) in items.into_iter().enumerate() {
         let (line, a, z) = Doc::span(&spans, i);

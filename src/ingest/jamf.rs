@@ -83,16 +83,8 @@ pub fn read_api(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
             (single.to_vec(), vec![(1, 0, doc.bytes.len())], "")
         }
     };
-    if let Some(total) = doc.value.get("totalCount").and_then(Value::as_u64) {
-        if total as usize > items.len() {
-            em.warning(Issue {
-                line: 1,
-                pointer: Some("/totalCount".into()),
-                field: Some("totalCount".into()),
-                message: format!("this page holds {} of {} computers; ingest the other pages too, or the fleet is incomplete", items.len(), total),
-                raw: None,
-            })?;
-        }
+    if let Some(total) = doc.value.get("totalCount").and_then(Value::as_u64).filter(|t| *t as usize > items.len()) {
+        em.incomplete("totalCount", format!("this page holds {} of {total} computers; ingest the other pages too, or the fleet is incomplete", items.len()))?;
     }
     for (i, c) in items.into_iter().enumerate() {
         let (line, a, z) = Doc::span(&spans, i);

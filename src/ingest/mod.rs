@@ -302,6 +302,11 @@ impl<'a> Emitter<'a> {
     }
 
     /// A warning about the file or a kept row.
+    /// A warning that the export is one page of several: the population is incomplete.
+    pub fn incomplete(&mut self, field: &str, message: String) -> Result<(), Error> {
+        self.warning(Issue { line: 1, pointer: Some(format!("/{field}")), field: Some(field.into()), message, raw: None })
+    }
+
     pub fn warning(&mut self, issue: Issue) -> Result<(), Error> {
         self.warnings_total += 1;
         self.sink.issue(IssueKind::Warning, &issue).map_err(|source| Error::Sink { file: self.file.to_string(), source })?;

@@ -251,20 +251,8 @@ pub fn read_api(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
         return Err(Error::bad_file(doc.file, 1, Some("rows"), "expected the Snipe-IT envelope {\"total\": N, \"rows\": [...]}", None));
     };
     let total = doc.value.get("total").and_then(Value::as_u64);
-    if let Some(total) = total {
-        if total as usize > rows.len() {
-            em.warning(Issue {
-                line: 1,
-                pointer: Some("/total".into()),
-                field: Some("total".into()),
-                message: format!(
-                    "this page holds {} of {} assets; ingest the other pages (offset/limit) too, or the register is incomplete",
-                    rows.len(),
-                    total
-                ),
-                raw: None,
-            })?;
-        }
+    if let Some(total) = total.filter(|t| *t as usize > rows.len()) {
+        em.incomplete("total", format!("this page holds {} of {total} assets; ingest the other pages (offset/limit) too, or the register is incomplete", rows.len()))?;
     }
     let opts = em.opts;
     for (i, r) in rows.iter().enumerate() {

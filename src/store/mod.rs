@@ -591,26 +591,26 @@ pub struct StoredCertificate {
     pub id: String,
     pub record_sha256: String,
     pub date: String,
+    pub signed: bool,
+    pub countersigned: bool,
     pub body: Vec<u8>,
 }
 
 impl Store {
     /// Adds certificates or replaces them with a more signed version of the same record. A
     /// different record under a signed certificate's id is refused: signatures are never dropped.
-    pub fn put_certificates(&mut self, certs: &[StoredCertificate], signatures: &[(bool, bool)]) -> Result<(), Error> {
+    pub fn put_certificates(&mut self, certs: &[StoredCertificate]) -> Result<(), Error> {
         let path = self.path.clone();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| busy_or(e, &path))?;
         let map = |source| Error::Sqlite { path: path.clone(), source };
-        for (c, (signed, counter)) in certs.iter().zip(signatures) {
+        for c in certs {
             let old: Option<(String, bool)> = tx.query_row("SELECT record_sha256, signed FROM certificate WHERE id = ?1", [&c.id], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0))).optional().map_err(map)?;
-            if let Some((sha, was_signed)) = old {
-                if sha != c.record_sha256 && was_signed {
-                    return Err(Error::CertificateConflict { path: path.clone(), id: c.id.clone() });
-                }
+            if old.is_some_and(|(sha, was_signed)| sha != c.record_sha256 && was_signed) {
+                return Err(Error::CertificateConflict { path: path.clone(), id: c.id.clone() });
             }
             tx.execute(
                 "INSERT OR REPLACE INTO certificate (id, record_sha256, date, signed, countersigned, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![c.id, c.record_sha256, c.date, *signed as i64, *counter as i64, c.body],
+                params![c.id, c.record_sha256, c.date, c.signed as i64, c.countersigned as i64, c.body],
             )
             .map_err(map)?;
         }
@@ -619,8 +619,12 @@ impl Store {
 
     /// Every stored certificate, by id.
     pub fn certificates(&self) -> Result<Vec<StoredCertificate>, Error> {
-        let mut st = self.conn.prepare("SELECT id, record_sha256, date, body FROM certificate ORDER BY id").map_err(|e| self.err(e))?;
-        let rows = st.query_map([], |r| Ok(StoredCertificate { id: r.get(0)?, record_sha256: r.get(1)?, date: r.get(2)?, body: r.get(3)? })).map_err(|e| self.err(e))?;
+        let mut st = self.conn.prepare("SELECT id, record_sha256, date, signed, countersigned, body FROM certificate ORDER BY id").map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(StoredCertificate { id: r.get(0)?, record_sha256: r.get(1)?, date: r.get(2)?, signed: r.get::<_, i64>(3)? != 0, countersigned: r.get::<_, i64>(4)? != 0, body: r.get(5)? })
+            })
+            .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 }
