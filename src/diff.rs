@@ -46,29 +46,53 @@ pub struct Diff {
     pub stopped_being_exceptions: Vec<ItemChange>,
 }
 
-/// Reads one file of a pack directory or archive.
-fn read(pack: &Path, rel: &str) -> Result<Option<Vec<u8>>, Error> {
-    let err = |message: String| Error::Pack { path: pack.display().to_string(), message };
-    if pack.is_dir() {
-        return match std::fs::read(pack.join(rel)) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(err(format!("{rel}: {e}"))),
-        };
-    }
-    let members = crate::pack::archive::members(pack).map_err(|e| err(e.to_string()))?.map_err(err)?;
-    let Some(m) = members.iter().find(|m| m.path == rel) else { return Ok(None) };
-    let mut f = std::fs::File::open(pack).map_err(|e| err(e.to_string()))?;
-    f.seek(SeekFrom::Start(m.offset)).map_err(|e| err(e.to_string()))?;
-    let mut buf = vec![0; m.size as usize];
-    f.read_exact(&mut buf).map_err(|e| err(e.to_string()))?;
-    Ok(Some(buf))
+/// A pack to read from: a directory, or an archive whose members are listed once.
+enum Pack<'a> {
+    Dir(&'a Path),
+    Archive { path: &'a Path, members: Vec<crate::pack::archive::Member> },
 }
 
-fn json(pack: &Path, rel: &str) -> Result<Option<serde_json::Value>, Error> {
-    read(pack, rel)?
-        .map(|b| serde_json::from_slice(&b).map_err(|e| Error::Pack { path: pack.display().to_string(), message: format!("{rel}: {e}") }))
-        .transpose()
+impl<'a> Pack<'a> {
+    fn open(path: &'a Path) -> Result<Pack<'a>, Error> {
+        if path.is_dir() {
+            return Ok(Pack::Dir(path));
+        }
+        let err = |message: String| Error::Pack { path: path.display().to_string(), message };
+        let members = crate::pack::archive::members(path).map_err(|e| err(e.to_string()))?.map_err(err)?;
+        Ok(Pack::Archive { path, members })
+    }
+
+    fn path(&self) -> &Path {
+        match self {
+            Pack::Dir(p) | Pack::Archive { path: p, .. } => p,
+        }
+    }
+
+    /// One file's bytes, or None when the pack has no such file.
+    fn read(&self, rel: &str) -> Result<Option<Vec<u8>>, Error> {
+        let err = |message: String| Error::Pack { path: self.path().display().to_string(), message };
+        match self {
+            Pack::Dir(dir) => match std::fs::read(dir.join(rel)) {
+                Ok(b) => Ok(Some(b)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(err(format!("{rel}: {e}"))),
+            },
+            Pack::Archive { path, members } => {
+                let Some(m) = members.iter().find(|m| m.path == rel) else { return Ok(None) };
+                let mut f = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+                f.seek(SeekFrom::Start(m.offset)).map_err(|e| err(e.to_string()))?;
+                let mut buf = vec![0; m.size as usize];
+                f.read_exact(&mut buf).map_err(|e| err(e.to_string()))?;
+                Ok(Some(buf))
+            }
+        }
+    }
+
+    fn json(&self, rel: &str) -> Result<Option<serde_json::Value>, Error> {
+        self.read(rel)?
+            .map(|b| serde_json::from_slice(&b).map_err(|e| Error::Pack { path: self.path().display().to_string(), message: format!("{rel}: {e}") }))
+            .transpose()
+    }
 }
 
 /// One pack's results: status per control and, per (control, item), the newest non-pass item.
@@ -78,9 +102,10 @@ struct Results {
     exceptions: BTreeMap<(String, String), (Option<String>, String)>,
 }
 
-fn results(pack: &Path) -> Result<Results, Error> {
-    let ev = json(pack, "results/evaluation.json")?.ok_or_else(|| Error::Pack { path: pack.display().to_string(), message: "no results/evaluation.json: not a pack with an evaluation".into() })?;
-    let manifest = json(pack, "manifest.json")?.unwrap_or_default();
+fn results(path: &Path) -> Result<Results, Error> {
+    let pack = Pack::open(path)?;
+    let ev = pack.json("results/evaluation.json")?.ok_or_else(|| Error::Pack { path: path.display().to_string(), message: "no results/evaluation.json: not a pack with an evaluation".into() })?;
+    let manifest = pack.json("manifest.json")?.unwrap_or_default();
     let scope = &ev["scope"];
     let s = |k: &str| scope[k].as_str().unwrap_or("?").to_string();
     let when = if scope["kind"] == "as_of" { format!("as of {}", s("date")) } else { format!("period {}..{}", s("from"), s("to")) };
@@ -90,7 +115,7 @@ fn results(pack: &Path) -> Result<Results, Error> {
     for c in ev["controls"].as_array().into_iter().flatten() {
         let id = c["id"].as_str().unwrap_or("").to_string();
         controls.insert(id.clone(), (c["status"].as_str().unwrap_or("").to_string(), c["failed"].as_u64().unwrap_or(0), c["population"].as_u64().unwrap_or(0)));
-        let Some(detail) = json(pack, &format!("results/controls/{id}.json"))? else { continue };
+        let Some(detail) = pack.json(&format!("results/controls/{id}.json"))? else { continue };
         for i in detail["items"].as_array().into_iter().flatten() {
             // Items are sorted by sample date within a control: the last one seen is the newest.
             let key = (id.clone(), i["item"].as_str().unwrap_or("").to_string());

@@ -5,7 +5,7 @@
 
 use crate::controls::Library;
 use crate::controls::schema::Relationship;
-use crate::evaluate::{Evaluation, Outcome, Status};
+use crate::evaluate::{Evaluation, Status};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -127,11 +127,7 @@ pub fn assessment_results(ev: &Evaluation, lib: &Library, sources: &[Source], se
                     Some(json!({"href": format!("#{res}"), "description": text(r)}))
                 })
                 .collect();
-            let outcome = match i.outcome {
-                Outcome::Pass => "pass",
-                Outcome::Fail => "fail",
-                Outcome::Excepted => "excepted",
-            };
+            let outcome = i.outcome.as_str();
             let mut o = json!({
                 "uuid": id,
                 "title": format!("{} on {}", c.id, i.item),

@@ -97,14 +97,6 @@ struct Chart {
     series: Vec<Series>,
 }
 
-fn outcome(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Pass => "pass",
-        Outcome::Fail => "fail",
-        Outcome::Excepted => "excepted",
-    }
-}
-
 fn rate(passed: usize, population: usize) -> Option<f64> {
     (population > 0).then(|| passed as f64 * 100.0 / population as f64)
 }
@@ -218,7 +210,7 @@ pub fn render(p: &Page) -> String {
                 rate: now.map(|r| format!("{r:.1}")),
                 title: &c.title,
                 note: c.note.as_deref(),
-                items: c.items.iter().map(|i| ItemRow { date: i.date.to_string(), item: &i.item, asset_tag: i.asset_tag.as_deref(), outcome: outcome(i.outcome), reason: &i.reason, records: &i.records }).collect(),
+                items: c.items.iter().map(|i| ItemRow { date: i.date.to_string(), item: &i.item, asset_tag: i.asset_tag.as_deref(), outcome: i.outcome.as_str(), reason: &i.reason, records: &i.records }).collect(),
                 spark: spark(&c.id, p.history, p.seq, now),
             });
             for d in &c.exceptions {
