@@ -26,6 +26,19 @@ fn library() -> &'static LazyHash<Library> {
     LIB.get_or_init(|| LazyHash::new(<Library as LibraryExt>::default()))
 }
 
+/// The parsed template, kept across renders: parsing and hashing the same source again for
+/// every certificate was a tenth of the rendering time (callgrind).
+fn source(template: &str) -> Source {
+    static SOURCES: std::sync::Mutex<Vec<Source>> = std::sync::Mutex::new(Vec::new());
+    let mut cached = SOURCES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(s) = cached.iter().find(|s| s.text() == template) {
+        return s.clone();
+    }
+    let s = Source::new(file_id("/main.typ"), template.to_string());
+    cached.push(s.clone());
+    s
+}
+
 fn file_id(path: &str) -> FileId {
     RootedPath::new(VirtualRoot::Project, VirtualPath::new(path).expect("a fixed, valid path")).intern()
 }
@@ -83,7 +96,7 @@ pub fn pdf(req: &Request) -> Result<Vec<u8>, Error> {
     let d = req.date;
     let when = Datetime::from_ymd_hms(d.year(), d.month() as u8, d.day() as u8, d.hour() as u8, d.minute() as u8, d.second() as u8).ok_or_else(|| Error(format!("date {d} out of range")))?;
     let doc = Doc {
-        main: Source::new(file_id("/main.typ"), req.template.to_string()),
+        main: source(req.template),
         files: req.files.iter().map(|(p, b)| (file_id(p), Bytes::new(b.clone()))).collect(),
         today: Datetime::from_ymd(d.year(), d.month() as u8, d.day() as u8).expect("valid date"),
     };
@@ -93,9 +106,10 @@ pub fn pdf(req: &Request) -> Result<Vec<u8>, Error> {
         ident: Smart::Custom(req.ident.to_string()),
         creator: Smart::Custom(Some("evident".into())),
         timestamp: Some(typst_pdf::Timestamp::new_utc(when)),
-        // Uncompressed content streams: deflating them was half the rendering time of a
-        // certificate (measured with perf); fonts and attachments stay compressed.
-        pretty: true,
+        // Not "pretty": that leaves content streams uncompressed but hex-encodes every binary
+        // stream (fonts, image, attachment) one formatted byte at a time, which cost more than
+        // deflating the page (callgrind: 26.9 against 27.8 million instructions a certificate).
+        pretty: false,
         // No tag tree: a certificate is one table read by people and by `evident verify`;
         // building the tags was 4 % of the time (perf). The text stays selectable.
         tagged: false,

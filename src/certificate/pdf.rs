@@ -46,7 +46,10 @@ fn data(c: &Certificate) -> serde_json::Value {
         ["Verifier (countersignature)", signer(&c.verifier_signature, "independent verifier")],
         ["How to check", "evident verify THIS.pdf --trust LIST (the signed record is attached as certificate.json; names come from the trust list)"],
     ]}));
-    serde_json::json!({"id": r.id, "organisation": r.organisation, "record_sha256": c.record_sha256, "sections": sections})
+    // Page numbers need a second layout pass (a tenth of the rendering time); a certificate of
+    // one medium fits on one page and goes without them.
+    let numbered = r.media.len() > 1;
+    serde_json::json!({"id": r.id, "organisation": r.organisation, "record_sha256": c.record_sha256, "numbered": numbered, "sections": sections})
 }
 
 fn title_case(s: &str) -> String {

@@ -391,12 +391,20 @@ fn a_lot_certificate_covers_every_drive_of_the_pallet() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let text = pdftotext(&files[0].with_extension("pdf"));
     assert!(text.contains("Media 1 of 2") && text.contains("Media 2 of 2"), "{text}");
+    // A certificate of several media runs over pages and numbers them; one of a single medium
+    // fits on one page and carries no number (it would cost a second layout pass).
+    assert!(text.contains("page 1") && text.contains("page 2") && !text.contains("page 3"), "{text}");
     // Per drive instead: one each.
     let each = d.org.dir.path().join("each");
     let mut args = vec!["certificate", "new", "--lot", "FH-LOT-2609", "--per", "drive", "--out", each.to_str().unwrap()];
     args.extend(ISSUE);
     assert_eq!(d.run(&args).code, 0);
     assert_eq!(std::fs::read_dir(&each).unwrap().count(), 2);
+    assert_eq!(d.run(&["certificate", "render", each.to_str().unwrap()]).code, 0);
+    for pdf in std::fs::read_dir(&each).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "pdf")) {
+        let text = pdftotext(&pdf);
+        assert!(text.contains("Media 1 of 1") && !text.contains("page 1"), "{text}");
+    }
 }
 
 #[test]
