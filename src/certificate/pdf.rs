@@ -49,7 +49,44 @@ fn data(c: &Certificate) -> serde_json::Value {
     // Page numbers need a second layout pass (a tenth of the rendering time); a certificate of
     // one medium fits on one page and goes without them.
     let numbered = r.media.len() > 1;
+    for section in &mut sections {
+        for row in section["rows"].as_array_mut().into_iter().flatten() {
+            row[1] = wrap(row[1].as_str().unwrap_or_default(), VALUE_COLUMNS).into();
+        }
+    }
     serde_json::json!({"id": r.id, "organisation": r.organisation, "record_sha256": c.record_sha256, "numbered": numbered, "sections": sections})
+}
+
+/// How many monospaced cells fit the value column of the template (12.2 cm at 7.5 pt: 76), with
+/// a margin for the odd glyph from a fallback font.
+const VALUE_COLUMNS: usize = 72;
+
+/// Breaks a value into lines of at most `width` cells, at spaces where it can and inside a word
+/// only when the word alone is wider. The template prints one row line per line, at a fixed
+/// height, so no row is measured (auto rows were laid out twice) and none can overflow into the
+/// next.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthChar;
+    let cells = |s: &str| s.chars().map(|c| c.width().unwrap_or(0)).sum::<usize>();
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let sep = usize::from(!line.is_empty());
+        if !line.is_empty() && cells(&line) + sep + cells(word) > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        for ch in word.chars() {
+            if cells(&line) + ch.width().unwrap_or(0) > width {
+                lines.push(std::mem::take(&mut line));
+            }
+            line.push(ch);
+        }
+    }
+    lines.push(line);
+    lines
 }
 
 fn title_case(s: &str) -> String {
@@ -185,4 +222,33 @@ fn number_after(dict: &[u8], key: &[u8]) -> Option<usize> {
     let rest = &dict[i..];
     let digits: Vec<u8> = rest.iter().skip_while(|b| b.is_ascii_whitespace()).take_while(|b| b.is_ascii_digit()).copied().collect();
     std::str::from_utf8(&digits).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+    use proptest::prelude::*;
+
+    #[test]
+    fn wraps_at_spaces_and_splits_only_words_wider_than_a_line() {
+        assert_eq!(wrap("Sam Lee: key id f517 (public key 57d8a552)", 20), ["Sam Lee: key id f517", "(public key", "57d8a552)"]);
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 10), [""]);
+        // East Asian wide characters take two cells.
+        assert_eq!(wrap("東京都 港区", 6), ["東京都", "港区"]);
+    }
+
+    proptest! {
+        #[test]
+        fn no_line_is_wider_than_the_column_and_nothing_is_lost(text in "[a-zA-Z0-9 東é—]{0,200}", width in 2usize..80) {
+            use unicode_width::UnicodeWidthStr;
+            let lines = wrap(&text, width);
+            for l in &lines {
+                prop_assert!(l.width() <= width, "{l:?} is wider than {width}");
+            }
+            let kept: String = lines.concat().chars().filter(|c| *c != ' ').collect();
+            let given: String = text.chars().filter(|c| *c != ' ').collect();
+            prop_assert_eq!(kept, given);
+        }
+    }
 }
