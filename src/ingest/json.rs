@@ -50,6 +50,9 @@ pub fn top_keys(v: &Value) -> String {
 /// Which JSON API a document came from, by its envelope and record fields.
 pub fn detect(v: &Value) -> Option<super::SourceKind> {
     use super::SourceKind::*;
+    if super::osquery::detect(v) {
+        return Some(OsqueryJson);
+    }
     if super::kandji::detect(v) {
         return Some(KandjiApi);
     }

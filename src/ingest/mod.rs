@@ -10,6 +10,7 @@ pub mod itad;
 pub mod intune;
 pub mod fleet;
 pub mod google;
+pub mod osquery;
 pub mod jamf;
 pub mod kandji;
 pub mod nwipe;
@@ -60,6 +61,10 @@ pub enum SourceKind {
     /// Google Admin SDK `chromeosdevices` or Cloud Identity `devices` JSON.
     #[value(name = "google_api")]
     GoogleApi,
+    /// osquery `disk_encryption` / `bitlocker_info` rows with the host serial: `osqueryi --json`
+    /// output of the query joined with `system_info`, or the results log with a decorator.
+    #[value(name = "osquery_json")]
+    OsqueryJson,
     /// nwipe / ShredOS log.
     #[value(name = "nwipe_log")]
     NwipeLog,
@@ -81,6 +86,7 @@ impl SourceKind {
             SourceKind::FleetApi => "fleet_api",
             SourceKind::FleetCsv => "fleet_csv",
             SourceKind::GoogleApi => "google_api",
+            SourceKind::OsqueryJson => "osquery_json",
             SourceKind::JamfClassic => "jamf_classic",
             SourceKind::JamfCsv => "jamf_csv",
             SourceKind::NwipeLog => "nwipe_log",
@@ -367,6 +373,11 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
     let first = input.bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     // An nwipe log starts with '[' too: look for its timestamped lines before trying JSON.
     let log = em.opts.source == Some(SourceKind::NwipeLog) || (em.opts.source.is_none() && nwipe::looks_like(input.bytes));
+    // The osquery results log is JSON lines, not one document.
+    if matches!(em.opts.source, None | Some(SourceKind::OsqueryJson)) && first == Some(b'{') && osquery::looks_like_log(input.bytes) {
+        osquery::read_log(input, em)?;
+        return Ok(SourceKind::OsqueryJson);
+    }
     if !log && matches!(first, Some(b'{') | Some(b'[')) && !matches!(em.opts.source, Some(k) if !is_json_kind(k)) {
         let doc = json::Doc::parse(input)?;
         let kind = match em.opts.source {
@@ -384,6 +395,7 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
             SourceKind::KandjiApi => kandji::read(&doc, em)?,
             SourceKind::FleetApi => fleet::read_json(&doc, em)?,
             SourceKind::GoogleApi => google::read(&doc, em)?,
+            SourceKind::OsqueryJson => osquery::read_rows(&doc, em)?,
             _ => unreachable!("is_json_kind"),
         }
         return Ok(kind);
@@ -414,7 +426,7 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
 }
 
 fn is_json_kind(k: SourceKind) -> bool {
-    matches!(k, SourceKind::SnipeitApi | SourceKind::IntuneGraph | SourceKind::JamfApi | SourceKind::JamfClassic | SourceKind::KandjiApi | SourceKind::FleetApi | SourceKind::GoogleApi)
+    matches!(k, SourceKind::SnipeitApi | SourceKind::IntuneGraph | SourceKind::JamfApi | SourceKind::JamfClassic | SourceKind::KandjiApi | SourceKind::FleetApi | SourceKind::GoogleApi | SourceKind::OsqueryJson)
 }
 
 fn detect_csv(file: &str, table: &table::Table) -> Result<SourceKind, Error> {

@@ -18,6 +18,7 @@ const READERS: &[(&str, &str)] = &[
     ("fleet_api", "json"),
     ("fleet_csv", "csv"),
     ("google_api", "json"),
+    ("osquery_json", "json"),
 ];
 
 /// Derived variants of the good fixture.
@@ -186,6 +187,11 @@ fn itad_slashed_dates_need_a_declared_format() {
     let c = rusqlite::Connection::open(&store).unwrap();
     let (done, cat): (String, String) = c.query_row("SELECT completed_at, nist_category FROM wipe", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
     assert_eq!((done.as_str(), cat.as_str()), ("2025-02-19T23:00:00Z", "destroy"));
+}
+
+#[test]
+fn osquery_json() {
+    check_reader("osquery_json", "json");
 }
 
 #[test]

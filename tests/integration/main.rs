@@ -9,6 +9,7 @@ mod fixtures;
 mod fleet;
 mod evaluate;
 mod kandji;
+mod osquery;
 mod kill;
 mod oscal;
 mod pack;

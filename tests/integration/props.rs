@@ -27,6 +27,7 @@ const KINDS: &[Option<SourceKind>] = &[
     Some(SourceKind::ItadCsv),
     Some(SourceKind::KandjiApi),
     Some(SourceKind::FleetApi),
+    Some(SourceKind::OsqueryJson),
     Some(SourceKind::FleetCsv),
     Some(SourceKind::GoogleApi),
 ];
