@@ -75,6 +75,12 @@ pub fn read_log(input: &Input, em: &mut Emitter) -> Result<(), Error> {
         };
         let decorations = v.get("decorations");
         if let Some(Value::Array(rows)) = v.get("snapshot") {
+            if rows.is_empty() {
+                // The host answered with no volumes: the line is counted and said, not lost.
+                ctx.warn("snapshot", "an empty snapshot: counted, no record", None);
+                em.row(ctx, Ok(Vec::new()))?;
+                continue;
+            }
             // A snapshot line holds many rows: each is its own row of the population.
             for (i, r) in rows.iter().enumerate() {
                 let mut ctx = em.ctx(line_no, Some(format!("/snapshot/{i}")), raw_line);
@@ -189,13 +195,14 @@ fn bitlocker(r: &Value, serial: Serial, when: Option<Instant>, ctx: &mut RowCtx)
         scope: if letter.as_deref().is_some_and(|l| l.eq_ignore_ascii_case("C:")) { EncryptionScope::BootVolume } else { EncryptionScope::DataVolume },
         volume: letter.or_else(|| non_empty(&text(r, &["device_id"]))),
         state,
-        state_raw: Some(format!("conversion_status={conv} protection_status={prot}")),
+        state_raw: Some(format!("conversion_status={conv} protection_status={prot} protector_types={protectors}")),
         method: EncryptionMethod::Bitlocker,
         cipher: method,
         percent,
-        // osquery sees which protectors exist, not whether a recovery key was escrowed.
+        // osquery sees which protectors exist (kept in state_raw), not whether a recovery key
+        // was escrowed.
         recovery_key: RecoveryKey::Unknown,
-        key_type: if protectors.split(',').any(|p| p.trim() == "NUMERIC_PASSWORD") { KeyType::Personal } else { KeyType::Unknown },
+        key_type: KeyType::Unknown,
         observed_at: when,
     })
 }
