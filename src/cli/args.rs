@@ -332,6 +332,10 @@ pub struct IngestArgs {
     /// Store the accepted rows even if some are rejected; each rejection is recorded with its line.
     #[arg(long)]
     pub allow_rejects: bool,
+    /// Which of the customer's own report fields (Blancco user data) holds a canonical field,
+    /// e.g. --user-field 'asset_tag=Custom 1'. Fields: asset_tag, lot, operator.
+    #[arg(long, value_name = "FIELD=NAME")]
+    pub user_field: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,

@@ -375,6 +375,16 @@ fn options(args: &IngestArgs) -> Result<Options> {
             bail!("--date-format {f:?} is not a valid strftime format");
         }
     }
+    let mut user_fields = std::collections::BTreeMap::new();
+    for f in &args.user_field {
+        let known = ingest::blancco::user_field_names();
+        match f.split_once('=') {
+            Some((k, v)) if known.contains(&k.trim()) && !v.trim().is_empty() => {
+                user_fields.insert(k.trim().to_string(), v.trim().to_string());
+            }
+            _ => bail!("--user-field {f:?}: expected FIELD=NAME with FIELD one of {}", known.join(", ")),
+        }
+    }
     Ok(Options {
         source: args.source,
         encoding: args.encoding,
@@ -383,6 +393,7 @@ fn options(args: &IngestArgs) -> Result<Options> {
         date_format: args.date_format.clone(),
         status_map,
         allow_rejects: args.allow_rejects,
+        user_fields,
     })
 }
 

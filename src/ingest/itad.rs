@@ -52,7 +52,7 @@ pub fn classify_method(method: &str) -> (Technique, NistCategory) {
     }
 }
 
-fn media_type(t: &str) -> Option<MediaType> {
+pub(crate) fn media_type(t: &str) -> Option<MediaType> {
     let t = t.to_lowercase();
     Some(if t.contains("nvme") {
         MediaType::Nvme
@@ -71,7 +71,7 @@ fn media_type(t: &str) -> Option<MediaType> {
     })
 }
 
-fn verification(t: &str) -> Option<Verification> {
+pub(crate) fn verification(t: &str) -> Option<Verification> {
     let t = t.to_lowercase();
     Some(if t.contains("sample") {
         Verification::Sample

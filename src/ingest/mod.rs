@@ -7,6 +7,7 @@ pub mod table;
 pub mod text;
 pub mod json;
 pub mod itad;
+pub mod blancco;
 pub mod intune;
 pub mod fleet;
 pub mod google;
@@ -71,6 +72,9 @@ pub enum SourceKind {
     /// ITAD vendor certificate-of-destruction CSV.
     #[value(name = "itad_csv")]
     ItadCsv,
+    /// Blancco Drive Eraser erasure report XML (single or bulk).
+    #[value(name = "blancco_xml")]
+    BlanccoXml,
 }
 
 impl SourceKind {
@@ -91,13 +95,14 @@ impl SourceKind {
             SourceKind::JamfCsv => "jamf_csv",
             SourceKind::NwipeLog => "nwipe_log",
             SourceKind::ItadCsv => "itad_csv",
+            SourceKind::BlanccoXml => "blancco_xml",
         }
     }
 
     /// Sources whose rows are a snapshot of a fleet (a newer export replaces an older one),
     /// as opposed to events (every wipe log adds to the record).
     pub fn is_snapshot(self) -> bool {
-        !matches!(self, SourceKind::NwipeLog | SourceKind::ItadCsv)
+        !matches!(self, SourceKind::NwipeLog | SourceKind::ItadCsv | SourceKind::BlanccoXml)
     }
 }
 
@@ -118,6 +123,10 @@ pub struct Options {
     pub status_map: BTreeMap<String, Lifecycle>,
     /// Store accepted rows even if some rows are rejected (each rejection is recorded).
     pub allow_rejects: bool,
+    /// Canonical field → the customer's own field name in a report's user data (Blancco
+    /// `user_data`): `asset_tag`, `lot`, `operator`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub user_fields: BTreeMap<String, String>,
 }
 
 fn ser_tz<S: serde::Serializer>(tz: &Option<Tz>, s: S) -> Result<S::Ok, S::Error> {
@@ -373,6 +382,13 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
     let first = input.bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     // An nwipe log starts with '[' too: look for its timestamped lines before trying JSON.
     let log = em.opts.source == Some(SourceKind::NwipeLog) || (em.opts.source.is_none() && nwipe::looks_like(input.bytes));
+    if em.opts.source == Some(SourceKind::BlanccoXml) || (em.opts.source.is_none() && first == Some(b'<')) {
+        if em.opts.source.is_none() && !blancco::looks_like(input.bytes) {
+            return Err(Error::Unrecognized { file: input.file.to_string(), detail: "XML that is not a Blancco erasure report".into() });
+        }
+        blancco::read(input, em)?;
+        return Ok(SourceKind::BlanccoXml);
+    }
     // The osquery results log is JSON lines, not one document.
     if matches!(em.opts.source, None | Some(SourceKind::OsqueryJson)) && first == Some(b'{') && osquery::looks_like_log(input.bytes) {
         osquery::read_log(input, em)?;

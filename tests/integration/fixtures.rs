@@ -19,6 +19,7 @@ const READERS: &[(&str, &str)] = &[
     ("fleet_csv", "csv"),
     ("google_api", "json"),
     ("osquery_json", "json"),
+    ("blancco_xml", "xml"),
 ];
 
 /// Derived variants of the good fixture.
@@ -46,6 +47,13 @@ fn variant(name: &str, ext: &str, good: &[u8]) -> Vec<u8> {
             let first = arr[0].clone();
             arr.push(first);
             serde_json::to_vec_pretty(&v).unwrap()
+        }
+        "duplicate" if ext == "xml" => {
+            // The first report again at the end of a bulk export.
+            let text = String::from_utf8(good.to_vec()).unwrap();
+            let (a, z) = (text.find("<report>").unwrap(), text.find("</report>").unwrap() + "</report>".len());
+            let end = text.rfind("</root>").unwrap();
+            format!("{}  {}\n{}", &text[..end], &text[a..z], &text[end..]).into_bytes()
         }
         "duplicate" => {
             // The second line again at the end: the same record twice in one export.
@@ -192,6 +200,10 @@ fn itad_slashed_dates_need_a_declared_format() {
 #[test]
 fn osquery_json() {
     check_reader("osquery_json", "json");
+}
+#[test]
+fn blancco_xml() {
+    check_reader("blancco_xml", "xml");
 }
 
 #[test]

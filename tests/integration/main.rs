@@ -2,6 +2,7 @@
 //! under SIGKILL; readers under arbitrary bytes.
 
 mod assets;
+mod blancco;
 mod certificate;
 mod diff;
 mod corpus;
