@@ -53,7 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut store = evident::store::Store::open(&work.join("s.db"), std::time::Duration::from_secs(5))?;
     let tz: chrono_tz::Tz = "Europe/Berlin".parse()?;
     let opts = evident::ingest::Options { source_tz: Some(tz), ..Default::default() };
-    for f in ["intune-managed-devices.json", "jamf-computers-inventory.json", "nwipe-2026-09-14.log", "itad-certificates.csv"] {
+    for f in ["intune-managed-devices.json", "jamf-computers-inventory.json", "kandji-devices.json", "osquery-results.log", "nwipe-2026-09-14.log", "itad-certificates.csv", "blancco-FH-LOT-2610.xml", "hr-leavers.csv"] {
         evident::ingest::ingest_file(&mut store, &root.join("examples").join(f), &opts, &())?;
     }
     let keys = evident::sign::keygen(evident::sign::Role::Compliance, "Bench", &work.join("keys"))?;

@@ -15,8 +15,12 @@ bin=target/release/evident
 # The register export carries no timestamps: its as-of date is given, as the export day.
 "$bin" --store "$store" ingest --source-tz Europe/Berlin --status-map examples/snipeit-status-map.yaml \
   --as-of 2026-10-30 examples/snipeit-assets.csv
+# MDMs (Intune for Windows, Jamf and Kandji for Macs), osquery's BitLocker and FileVault state,
+# the wipe records (nwipe, an ITAD vendor's certificates, a Blancco-wiped lot) and HR's leavers.
 "$bin" --store "$store" ingest --source-tz Europe/Berlin examples/intune-managed-devices.json \
-  examples/jamf-computers-inventory.json examples/nwipe-2026-09-14.log examples/itad-certificates.csv
+  examples/jamf-computers-inventory.json examples/kandji-devices.json examples/osquery-results.log \
+  examples/nwipe-2026-09-14.log examples/itad-certificates.csv examples/blancco-FH-LOT-2610.xml \
+  examples/hr-leavers.csv
 "$bin" --store "$store" assets
 # IT certifies every drive wiped successfully (NIST SP 800-88): the performer signs, a second
 # person countersigns with their own key, and the PDFs carry the signed record inside.

@@ -7,11 +7,11 @@
 use crate::controls::schema::{Exception, Kind, TestKind};
 use crate::controls::{Library, Loaded};
 use crate::ledger::Scope;
-use crate::store::Store;
+use crate::store::{Store, query::LeaverRow};
 use crate::view::AssetView;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Pass, fail, excepted (a failing item covered by a live exception) or not applicable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -447,10 +447,78 @@ fn judge_wipes(c: &Loaded, views: &[AssetView], scope: &Scope) -> Vec<Item> {
     })
 }
 
+/// RET-01: every leaver whose last day is in scope is one member of the population. Their
+/// devices are the register's assets whose owner is the leaver's email, username or employee id,
+/// on their last day or at the scope's end; each must be back (no longer assigned to
+/// them) once the allowed days have passed, or marked lost with a wipe on record.
+fn judge_leavers(c: &Loaded, views: &BTreeMap<NaiveDate, Vec<AssetView>>, inputs: &Inputs, scope: &Scope) -> Vec<Item> {
+    let (leavers, before) = (inputs.leavers, inputs.on_last_day);
+    let (start, end) = (scope.start(), scope.end());
+    let days = param_days(c, "max_days_after_termination", 14);
+    let empty = Vec::new();
+    let at_end = views.get(&end).unwrap_or(&empty);
+    let mut out = Vec::new();
+    for l in leavers {
+        let Ok(last_day) = NaiveDate::parse_from_str(&l.termination_date, "%Y-%m-%d") else { continue };
+        if last_day > end || start.is_some_and(|s| last_day < s) {
+            continue;
+        }
+        let ids: Vec<String> = [&l.email, &l.username, &l.employee_id].into_iter().flatten().map(|s| s.to_lowercase()).collect();
+        let theirs = |a: &&AssetView| a.owner.as_ref().is_some_and(|o| ids.contains(&o.to_lowercase()));
+        let due = last_day + chrono::Duration::days(days);
+        let mut reasons = Vec::new();
+        let mut pass = true;
+        let mut records = vec![format!("{}:{}:{}", l.source, l.file_name, l.line)];
+        let held: Vec<&AssetView> = at_end.iter().filter(theirs).collect();
+        for a in &held {
+            records.extend(a.records.iter().cloned());
+            let name = a.asset_tag.clone().unwrap_or_else(|| a.key.clone());
+            if a.lifecycle.as_deref() == Some("lost_stolen") {
+                if a.wipes.iter().any(|w| w.result == "success") {
+                    reasons.push(format!("{name} marked lost, wipe on record"));
+                } else {
+                    pass = false;
+                    reasons.push(format!("{name} marked lost with no wipe on record"));
+                }
+            } else if end > due {
+                pass = false;
+                reasons.push(format!("{name} still assigned {} days after the last day (due {due})", (end - last_day).num_days()));
+            } else {
+                reasons.push(format!("{name} still assigned, due back by {due}"));
+            }
+        }
+        // What they held on their last day (the register as ingested up to then) and gave back.
+        let mut returned: BTreeSet<String> = BTreeSet::new();
+        for a in before.get(&last_day).unwrap_or(&empty).iter().filter(theirs) {
+            if !held.iter().any(|h| h.key == a.key) {
+                returned.insert(a.asset_tag.clone().unwrap_or_else(|| a.key.clone()));
+            }
+        }
+        for r in &returned {
+            reasons.push(format!("{r} no longer assigned by {end}"));
+        }
+        if held.is_empty() && returned.is_empty() {
+            reasons.push(format!("no device assigned to them in the register on {last_day} or {end}"));
+        }
+        let who = l.email.clone().or_else(|| l.username.clone()).or_else(|| l.employee_id.clone()).unwrap_or_default();
+        let mut seen = BTreeSet::new();
+        records.retain(|r| seen.insert(r.clone()));
+        out.push(Item {
+            date: last_day,
+            item: format!("leaver:{who}"),
+            asset_tag: held.first().and_then(|a| a.asset_tag.clone()),
+            outcome: if pass { Outcome::Pass } else { Outcome::Fail },
+            reason: format!("left {last_day}: {}", reasons.join("; ")),
+            records,
+        });
+    }
+    out
+}
+
 /// Why a test has nothing to judge yet: its input is not in the store.
-fn not_applicable(test: TestKind, certs: &[Attestation]) -> Option<&'static str> {
+fn not_applicable(test: TestKind, certs: &[Attestation], leavers: &[LeaverRow]) -> Option<&'static str> {
     match test {
-        TestKind::LeaverDevicesReturned => Some("needs an HR leaver list; none is ingested (evident ingests one once [sources] lands)"),
+        TestKind::LeaverDevicesReturned if leavers.is_empty() => Some("needs an HR leaver list; none is ingested (`evident ingest leavers.csv`, see docs/ingest.md)"),
         TestKind::ReissueWiped => Some("needs the register's assignment history, which the ingested exports do not carry"),
         TestKind::CertificateCountersigned if certs.is_empty() => Some("needs signed certificates of sanitization; none are in the store (`evident certificate new`)"),
         _ => None,
@@ -508,7 +576,26 @@ pub fn evaluate(store: &Store, lib: &Library, req: &Request) -> Result<Evaluatio
     }
     let ties = tie_outs(store, req.scope.end())?;
     let certs = attestations(store)?;
-    Ok(evaluate_views(lib, req, &views, ties, &certs))
+    let leavers = store.leavers_until(&req.scope.end().format("%Y-%m-%d").to_string())?;
+    // The register as it stood on each leaver's last day: what they had to give back.
+    let mut on_last_day = BTreeMap::new();
+    for l in &leavers {
+        if let Ok(d) = NaiveDate::parse_from_str(&l.termination_date, "%Y-%m-%d") {
+            if d <= req.scope.end() && !on_last_day.contains_key(&d) {
+                on_last_day.insert(d, crate::view::assets_until(store, &l.termination_date)?);
+            }
+        }
+    }
+    Ok(evaluate_views(lib, req, &views, ties, &Inputs { certs: &certs, leavers: &leavers, on_last_day: &on_last_day }))
+}
+
+/// What the evaluation reads beside the per-asset views: signed certificates and leavers.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    pub certs: &'a [Attestation],
+    pub leavers: &'a [LeaverRow],
+    /// The per-asset view on each leaver's last day.
+    pub on_last_day: &'a BTreeMap<NaiveDate, Vec<AssetView>>,
 }
 
 /// What DISP-03 needs of one certificate for one drive: are both signatures there and valid,
@@ -564,7 +651,8 @@ fn judge_attested(views: &[AssetView], scope: &Scope, certs: &[Attestation]) -> 
 
 /// The evaluation itself, on the joined view at each sample date (a pure function: the
 /// property tests drive it with generated fleets).
-pub fn evaluate_views(lib: &Library, req: &Request, views: &BTreeMap<NaiveDate, Vec<AssetView>>, ties: Vec<TieOut>, certs: &[Attestation]) -> Evaluation {
+pub fn evaluate_views(lib: &Library, req: &Request, views: &BTreeMap<NaiveDate, Vec<AssetView>>, ties: Vec<TieOut>, inputs: &Inputs) -> Evaluation {
+    let certs = inputs.certs;
     let dates: Vec<NaiveDate> = views.keys().copied().collect();
     let end = req.scope.end();
     let empty = Vec::new();
@@ -574,12 +662,13 @@ pub fn evaluate_views(lib: &Library, req: &Request, views: &BTreeMap<NaiveDate, 
     for c in &lib.controls {
         let test = c.control.test;
         let mut items: Vec<Item> = Vec::new();
-        let note = not_applicable(test, certs).map(String::from);
+        let note = not_applicable(test, certs, inputs.leavers).map(String::from);
         if note.is_none() {
             match test {
                 TestKind::IpeTieOut => items = ipe_items(c, &ties, end),
                 TestKind::SanitizationMethod => items = judge_wipes(c, at_end, &req.scope),
                 TestKind::CertificateCountersigned => items = judge_attested(at_end, &req.scope, certs),
+                TestKind::LeaverDevicesReturned => items = judge_leavers(c, views, inputs, &req.scope),
                 _ => {
                     // State controls at every sample date; event controls once, at the end.
                     let at: Vec<NaiveDate> = if c.control.kind == Kind::State { dates.clone() } else { vec![end] };
@@ -755,7 +844,7 @@ mod tests {
         let lib = Library::builtin();
         let scope = Scope::AsOf { date: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap() };
         let req = Request { scope: scope.clone(), cadence: Cadence::Monthly, exceptions: &[] };
-        evaluate_views(&lib, &req, &BTreeMap::from([(scope.end(), views)]), Vec::new(), &[])
+        evaluate_views(&lib, &req, &BTreeMap::from([(scope.end(), views)]), Vec::new(), &Inputs { certs: &[], leavers: &[], on_last_day: &BTreeMap::new() })
     }
 
     /// Which assets a test is about, restated from the controls' definitions.

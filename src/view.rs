@@ -157,7 +157,10 @@ pub fn join(rows: Vec<ViewRow>) -> Vec<AssetView> {
 }
 
 fn entry(rows: &[ViewRow], members: &[usize]) -> AssetView {
-    let rs: Vec<&ViewRow> = members.iter().map(|&i| &rows[i]).collect();
+    let mut rs: Vec<&ViewRow> = members.iter().map(|&i| &rows[i]).collect();
+    // By where each record came from, not by ingest order: the same exports ingested in any
+    // order give the same entry (ids only order the records of one file, which is stable).
+    rs.sort_by(|a, b| (&a.source, &a.file_name, a.line, a.table, a.id).cmp(&(&b.source, &b.file_name, b.line, b.table, b.id)));
     let serial = rs.iter().find(|r| r.serial_quality == "ok" && r.table != "media_link").map(|r| r.serial_key.clone());
     let tag = rs.iter().find_map(|r| r.asset_tag.clone().filter(|t| !t.trim().is_empty()));
     let drive = rs.iter().find_map(|r| r.media_key.clone().filter(|_| r.table == "wipe"));

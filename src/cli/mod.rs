@@ -489,7 +489,9 @@ fn print_assets(view: &[crate::view::AssetView]) {
     println!("{:<16} {:<10} {:<18} {:<10} {:<24} {:<26} {:<22} FLAGS", "KEY", "TAG", "NAME", "LIFECYCLE", "MDM", "ENCRYPTION", "WIPE");
     for a in view {
         let mdm: Vec<String> = a.enrollments.iter().map(|e| format!("{}:{}", e.mdm, e.state)).collect();
-        let enc: Vec<String> = a.encryption.iter().filter(|e| e.scope != "data_volume").map(|e| format!("{}:{}", e.source, e.state)).collect();
+        // Device and boot-volume state first; data volumes only when nothing else reports (osquery on a Mac).
+        let whole = a.encryption.iter().any(|e| e.scope != "data_volume");
+        let enc: Vec<String> = a.encryption.iter().filter(|e| !whole || e.scope != "data_volume").map(|e| format!("{}:{}", e.source, e.state)).collect();
         let wipe: Vec<String> = a.wipes.iter().map(|w| format!("{}:{}", w.tool, w.result)).collect();
         let flags: Vec<&str> = a.flags.iter().map(String::as_str).collect();
         println!(

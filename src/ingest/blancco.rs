@@ -350,8 +350,10 @@ pub fn classify(standard: &str) -> (Technique, NistCategory) {
     let s = standard.to_lowercase();
     if s.contains("800-88") || s.contains("800 88") {
         if s.contains("purge") {
+            // Blancco purges with the drive's own sanitize / secure-erase commands unless the
+            // standard names a narrower technique (cryptographic erase, block erase).
             let (t, _) = super::itad::classify_method(standard);
-            return (t, NistCategory::Purge);
+            return (if t == Technique::Unknown { Technique::Sanitize } else { t }, NistCategory::Purge);
         }
         if s.contains("clear") {
             return (Technique::Overwrite, NistCategory::Clear);
@@ -369,7 +371,7 @@ mod tests {
 
     #[test]
     fn standards_map_to_800_88_categories() {
-        assert_eq!(classify("NIST 800-88 Purge"), (Technique::Unknown, NistCategory::Purge));
+        assert_eq!(classify("NIST 800-88 Purge"), (Technique::Sanitize, NistCategory::Purge));
         assert_eq!(classify("NIST 800-88 Clear"), (Technique::Overwrite, NistCategory::Clear));
         assert_eq!(classify("NIST 800-88 Purge (Cryptographic Erase)"), (Technique::CryptoErase, NistCategory::Purge));
         assert_eq!(classify("HMG Infosec Standard 5, Higher Standard"), (Technique::Overwrite, NistCategory::Clear));

@@ -8,6 +8,7 @@ pub mod text;
 pub mod json;
 pub mod itad;
 pub mod blancco;
+pub mod hr;
 pub mod intune;
 pub mod fleet;
 pub mod google;
@@ -72,6 +73,9 @@ pub enum SourceKind {
     /// ITAD vendor certificate-of-destruction CSV.
     #[value(name = "itad_csv")]
     ItadCsv,
+    /// HR leaver list CSV (employee id or email, termination date).
+    #[value(name = "hr_csv")]
+    HrCsv,
     /// Blancco Drive Eraser erasure report XML (single or bulk).
     #[value(name = "blancco_xml")]
     BlanccoXml,
@@ -96,6 +100,7 @@ impl SourceKind {
             SourceKind::NwipeLog => "nwipe_log",
             SourceKind::ItadCsv => "itad_csv",
             SourceKind::BlanccoXml => "blancco_xml",
+            SourceKind::HrCsv => "hr_csv",
         }
     }
 
@@ -362,7 +367,7 @@ impl<'a> Emitter<'a> {
             Record::Enrollment(e) => e.last_checkin_at,
             Record::Encryption(e) => e.observed_at,
             Record::Wipe(w) => w.completed_at.or(w.started_at),
-            Record::MediaLink(_) => None,
+            Record::MediaLink(_) | Record::Leaver(_) => None,
         };
         if let Some(t) = t {
             self.newest = Some(self.newest.map_or(t, |n| n.max(t)));
@@ -436,6 +441,7 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
         SourceKind::JamfCsv => jamf::read_csv(&table, em)?,
         SourceKind::ItadCsv => itad::read(&table, em)?,
         SourceKind::FleetCsv => fleet::read_csv(&table, em)?,
+        SourceKind::HrCsv => hr::read(&table, em)?,
         _ => unreachable!("CSV kinds only"),
     }
     Ok(kind)
@@ -448,6 +454,9 @@ fn is_json_kind(k: SourceKind) -> bool {
 fn detect_csv(file: &str, table: &table::Table) -> Result<SourceKind, Error> {
     if table.has_any(&["seats", "licensed to name", "licensed to email", "reassignable"]) {
         return Err(Error::NotAnAssetExport { file: file.into(), what: "a Snipe-IT licence import file".into() });
+    }
+    if table.has_any(hr::DETECT) {
+        return Ok(SourceKind::HrCsv);
     }
     if table.has_any(itad::DETECT) {
         return Ok(SourceKind::ItadCsv);

@@ -155,6 +155,19 @@ pub struct MediaLink {
     pub media_model: Option<String>,
 }
 
+/// Someone who left the organisation (an HR leaver list): the population RET-01 judges.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Leaver {
+    pub prov: Provenance,
+    pub employee_id: Option<String>,
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub display_name: Option<String>,
+    /// The last day of employment, as HR wrote it.
+    pub termination_date: NaiveDate,
+    pub extra: Extra,
+}
+
 /// Any canonical record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -164,4 +177,5 @@ pub enum Record {
     Encryption(Encryption),
     Wipe(Wipe),
     MediaLink(MediaLink),
+    Leaver(Leaver),
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Numbered migrations; `PRAGMA user_version` holds how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("0001_initial.sql"), include_str!("0002_pack.sql"), include_str!("0003_certificate.sql"), include_str!("0004_pack_results.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("0001_initial.sql"), include_str!("0002_pack.sql"), include_str!("0003_certificate.sql"), include_str!("0004_pack_results.sql"), include_str!("0005_leaver.sql")];
 
 /// Size of a raw-file chunk.
 const CHUNK: usize = 4 << 20;
@@ -180,7 +180,7 @@ impl Store {
             .query_row(
                 "SELECT (SELECT count(*) FROM asset WHERE ingest_id = ?1) + (SELECT count(*) FROM enrollment WHERE ingest_id = ?1)
                       + (SELECT count(*) FROM encryption WHERE ingest_id = ?1) + (SELECT count(*) FROM wipe WHERE ingest_id = ?1)
-                      + (SELECT count(*) FROM media_link WHERE ingest_id = ?1)",
+                      + (SELECT count(*) FROM media_link WHERE ingest_id = ?1) + (SELECT count(*) FROM leaver WHERE ingest_id = ?1)",
                 [ingest_id],
                 |r| r.get(0),
             )
@@ -563,6 +563,26 @@ impl IngestTx<'_> {
                     m.host_serial.key,
                     m.host_serial.quality.as_str(),
                     m.media_model,
+                ])?;
+            }
+            Record::Leaver(l) => {
+                let mut st = self.tx.prepare_cached(
+                    "INSERT INTO leaver (ingest_id, line, pointer, source_record_id, raw_sha256, employee_id, email, username,
+                        display_name, termination_date, extra)
+                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+                )?;
+                st.execute(params![
+                    id,
+                    l.prov.line as i64,
+                    l.prov.pointer,
+                    l.prov.source_record_id,
+                    l.prov.raw_sha256,
+                    l.employee_id,
+                    l.email,
+                    l.username,
+                    l.display_name,
+                    l.termination_date.format("%Y-%m-%d").to_string(),
+                    extra_json(&l.extra),
                 ])?;
             }
         }

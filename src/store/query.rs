@@ -215,3 +215,48 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.map_err(e))
     }
 }
+
+/// A leaver as RET-01 sees it, with where the record came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeaverRow {
+    pub source: String,
+    pub file_name: String,
+    pub line: i64,
+    pub employee_id: Option<String>,
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub display_name: Option<String>,
+    pub termination_date: String,
+}
+
+impl Store {
+    /// Leavers from the ingests dated on or before `until` (and undated ones). A person on
+    /// several lists counts once, as the newest list has them (a corrected date replaces the old).
+    pub fn leavers_until(&self, until: &str) -> Result<Vec<LeaverRow>, Error> {
+        let sql = "WITH g AS (SELECT i.id, i.source, i.file_name, COALESCE(i.as_of, '') AS as_of FROM ingest i
+                              WHERE i.as_of IS NULL OR substr(i.as_of, 1, 10) <= ?1),
+                   x AS (SELECT r.id, g.source, g.file_name, r.line, r.employee_id, r.email, r.username, r.display_name,
+                                r.termination_date, g.as_of, g.id AS ingest,
+                                lower(COALESCE(r.employee_id, r.email, r.username)) AS ident
+                         FROM leaver r JOIN g ON g.id = r.ingest_id),
+                   ranked AS (SELECT x.*, FIRST_VALUE(x.ingest) OVER (PARTITION BY x.ident ORDER BY x.as_of DESC, x.ingest DESC) AS newest FROM x)
+                   SELECT source, file_name, line, employee_id, email, username, display_name, termination_date
+                   FROM ranked WHERE ingest = newest ORDER BY termination_date, ident, id";
+        let mut st = self.conn().prepare(sql).map_err(|e| self.map_err(e))?;
+        let rows = st
+            .query_map([until], |r| {
+                Ok(LeaverRow {
+                    source: r.get(0)?,
+                    file_name: r.get(1)?,
+                    line: r.get(2)?,
+                    employee_id: r.get(3)?,
+                    email: r.get(4)?,
+                    username: r.get(5)?,
+                    display_name: r.get(6)?,
+                    termination_date: r.get(7)?,
+                })
+            })
+            .map_err(|e| self.map_err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.map_err(e))
+    }
+}

@@ -8,7 +8,7 @@ fn examples_join_and_show_every_deliberate_problem() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s.db");
     let ex = root().join("examples");
-    let files = ["snipeit-assets.csv", "intune-managed-devices.json", "jamf-computers-inventory.json", "nwipe-2026-09-14.log", "itad-certificates.csv"];
+    let files = [&["snipeit-assets.csv"], crate::util::EXAMPLE_EXPORTS].concat();
     let mut args = vec!["ingest".to_string(), "--source-tz".into(), "Europe/Berlin".into(), "--status-map".into()];
     args.push(ex.join("snipeit-status-map.yaml").display().to_string());
     args.extend(files.iter().map(|f| ex.join(f).display().to_string()));
@@ -42,5 +42,20 @@ fn examples_join_and_show_every_deliberate_problem() {
     // Every Mac is joined across register and Jamf; every deployed Windows laptop across register and Intune.
     let joined = view.as_array().unwrap().iter().filter(|a| a["sources"].as_array().unwrap().len() >= 2).count();
     assert!(joined >= 36, "{joined} devices joined across sources");
+    // The design team's Macs: register, Kandji and osquery's FileVault state, one device each.
+    let mac = by_tag("FH-4101");
+    assert_eq!(mac["sources"], serde_json::json!(["kandji_api", "osquery_json", "snipeit_csv"]));
+    assert_eq!(mac["encryption"][0]["state"], "encrypted");
+    // A Windows laptop Intune calls encrypted, whose BitLocker osquery finds suspended.
+    let win = by_tag("FH-2001");
+    assert_eq!(win["sources"], serde_json::json!(["intune_graph", "osquery_json", "snipeit_csv"]));
+    let states: Vec<(&str, &str)> = win["encryption"].as_array().unwrap().iter().map(|e| (e["source"].as_str().unwrap(), e["state"].as_str().unwrap())).collect();
+    assert_eq!(states, [("intune_graph", "encrypted"), ("osquery_bitlocker_info", "suspended")]);
+    // The Blancco lot: a desktop with two drives, one erasure failed; joined by serial and tag.
+    let desk = by_tag("FH-3090");
+    assert_eq!(desk["drives"].as_array().unwrap().len(), 2);
+    let results: Vec<&str> = desk["wipes"].as_array().unwrap().iter().map(|w| w["result"].as_str().unwrap()).collect();
+    assert_eq!(results, ["success", "failed"]);
+    assert_eq!(by_tag("FH-2092")["wipes"][0]["tool"], "blancco");
     insta::assert_json_snapshot!("examples_assets", view);
 }

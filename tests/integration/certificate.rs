@@ -7,6 +7,7 @@ use crate::util::{count, evident};
 use evident::certificate::{Certificate, Signature, pdf};
 use evident::sign::{Role, SecretKey};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -97,8 +98,11 @@ fn the_full_chain_verifies_from_json_and_from_pdf_alone() {
     let d = desk();
     let out = d.org.dir.path().join("certs");
     let files = d.issue_all(&out);
-    // Three drives were wiped successfully (nwipe HDD, two ITAD lines); the failed SSD is skipped.
-    assert_eq!(files.len(), 3);
+    // Five drives were wiped successfully (nwipe HDD, two ITAD lines, two Blancco SSDs); the
+    // failed nwipe SSD and the failed Blancco HDD are skipped.
+    assert_eq!(files.len(), 5);
+    let tools: BTreeSet<String> = files.iter().map(|f| Certificate::load(f).unwrap().record.media[0].source.source.clone()).collect();
+    assert_eq!(tools, ["blancco_xml", "itad_csv", "nwipe_log"].map(String::from).into_iter().collect());
     for f in &files {
         assert_eq!(d.verify(f), (0, vec![]), "{}", f.display());
         let pdf_path = f.with_extension("pdf");
@@ -114,7 +118,7 @@ fn the_full_chain_verifies_from_json_and_from_pdf_alone() {
     let asset = c.record.asset.as_ref().expect("the drive's laptop");
     assert_eq!(asset.asset_tag.as_deref(), Some("FH-1091"));
     assert_eq!(c.record.encryption_before_disposal.as_ref().map(|e| e.state.as_str()), Some("encrypted"));
-    assert_eq!(count(&d.org.store, "SELECT count(*) FROM certificate WHERE signed = 1 AND countersigned = 1"), 3);
+    assert_eq!(count(&d.org.store, "SELECT count(*) FROM certificate WHERE signed = 1 AND countersigned = 1"), 5);
     // The QR code on page 1 scans (zbarimg) to the id, the record hash and both key ids.
     let (hdd, c) = hdd_cert(&files);
     let png = d.org.dir.path().join("qr");
@@ -427,27 +431,32 @@ fn certificates_feed_disp_03_and_go_into_the_pack() {
     assert_eq!(d.run(&args).code, 0);
     assert_eq!(d.run(&["certificate", "sign", "--key", d.key("sam-lee").to_str().unwrap(), one.to_str().unwrap()]).code, 0);
     let ev = eval();
-    // Three successful wipes up to 2026-10-31 (the failed SSD is DISP-02's): one certificate, not countersigned.
-    assert_eq!(status(&ev), ("fail".into(), 3, 3));
+    // Five successful wipes up to 2026-10-31 (the failed ones are DISP-02's): one certificate, not countersigned.
+    assert_eq!(status(&ev), ("fail".into(), 5, 5));
     let items = ev["controls"].as_array().unwrap().iter().find(|c| c["id"] == "DISP-03").unwrap()["items"].clone();
     assert!(items.as_array().unwrap().iter().any(|i| i["reason"].as_str().unwrap().contains("has no valid countersignature")), "{items}");
     // All of them, countersigned: pass.
     let all = d.org.dir.path().join("certs");
     d.issue_all(&all);
     assert_eq!(d.run(&["certificate", "countersign", "--key", d.key("ana-ruiz").to_str().unwrap(), one.to_str().unwrap()]).code, 0);
-    assert_eq!(status(&eval()), ("pass".into(), 3, 0));
+    assert_eq!(status(&eval()), ("pass".into(), 5, 0));
     // The pack carries the certificates as signed, and still verifies.
     let pack = d.org.pack("p1", "2026-10-31");
     let inside: Vec<String> = std::fs::read_dir(pack.join("certificates")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-    assert_eq!(inside.len(), 3, "{inside:?}");
+    assert_eq!(inside.len(), 5, "{inside:?}");
     for name in &inside {
         assert_eq!(std::fs::read(pack.join("certificates").join(name)).unwrap(), std::fs::read(all.join(name)).unwrap());
     }
     assert_eq!(d.org.verify(&pack, &[]), (0, vec![]));
-    // A period before the wipes carries none.
+    // A period carries the certificates of its own wipes: October has the two Blancco SSDs.
     let r = d.run(&["pack", "--period", "2026-10-01..2026-10-31", "--key", d.org.key.to_str().unwrap(), "--out", d.org.dir.path().join("p2").to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(!d.org.dir.path().join("p2/certificates").exists());
+    let october: Vec<String> = std::fs::read_dir(d.org.dir.path().join("p2/certificates")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).map(|p| Certificate::load(&p).unwrap().record.media[0].source.source.clone()).collect();
+    assert_eq!(october, ["blancco_xml", "blancco_xml"]);
+    // A period before any wipe carries none.
+    let r = d.run(&["pack", "--period", "2026-08-01..2026-08-31", "--key", d.org.key.to_str().unwrap(), "--out", d.org.dir.path().join("p3").to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!d.org.dir.path().join("p3/certificates").exists());
 }
 
 /// The stock-tool recipe of docs/certificates.md, run literally with pdfdetach, jq, sha256sum,

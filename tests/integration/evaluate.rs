@@ -24,12 +24,14 @@ fn every_deliberate_problem_is_caught_by_the_right_control_and_nothing_else_fail
     let ev: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
     let want: BTreeMap<String, BTreeSet<String>> = [
-        // The disposed laptop with no wipe record.
-        ("DISP-01", set(&["FH-2091"])),
-        // The failed nwipe run.
-        ("DISP-02", set(&["FH-1090"])),
-        // The unencrypted disks (Windows through Intune, a Mac through Jamf).
-        ("ENC-01", set(&["FH-1008", "FH-2003"])),
+        // The disposed laptop with no wipe record, and the Blancco-wiped desktop whose second
+        // drive failed its erasure.
+        ("DISP-01", set(&["FH-2091", "FH-3090"])),
+        // The failed nwipe run and the failed Blancco erasure.
+        ("DISP-02", set(&["FH-1090", "FH-3090"])),
+        // The unencrypted disks (Windows through Intune, a Mac through Jamf), and the laptop Intune
+        // calls encrypted whose BitLocker osquery finds suspended.
+        ("ENC-01", set(&["FH-1008", "FH-2001", "FH-2003"])),
         ("MDM-02", set(&["FH-2003"])),
         // The placeholder serial.
         ("INV-FIELDS", set(&["FH-3002"])),
@@ -39,6 +41,8 @@ fn every_deliberate_problem_is_caught_by_the_right_control_and_nothing_else_fail
         ("MDM-01", set(&["FH-2006", "FH-3002"])),
         // The device in MDM but not in the register, and the two halves of the placeholder-serial desktop.
         ("REC-01", set(&["5CG3X325AY", "FH-2006", "FH-3002", "record:intune_graph:intune-managed-devices.json:284"])),
+        // The leaver who kept her laptop past the 14 days.
+        ("RET-01", set(&["FH-1020"])),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -48,7 +52,7 @@ fn every_deliberate_problem_is_caught_by_the_right_control_and_nothing_else_fail
     for pass in ["IPE-TIE", "KEY-01", "ITAD-01", "RET-CRED", "OS-01"] {
         assert_eq!(status[pass], "pass", "{pass}");
     }
-    for na in ["RET-01", "DISP-03", "REISSUE-01", "LOST-01"] {
+    for na in ["DISP-03", "REISSUE-01", "LOST-01"] {
         assert_eq!(status[na], "not_applicable", "{na}");
     }
     // Every source ties out.
@@ -100,7 +104,7 @@ fn frameworks_regroup_results_and_list_uncovered_criteria() {
     assert_eq!(by("A.5.9")["legacy"], serde_json::json!(["A.8.1.1", "A.8.1.2"]));
     assert_eq!(by("A.7.4")["status"], "uncovered");
     let soa = evident(&org.store, &["evaluate", "--as-of", "2026-10-31", "--framework", "iso27001", "--soa"]);
-    assert!(soa.stdout.lines().any(|l| l.starts_with("A.5.11") && l.contains("RET-01 (not_applicable)")), "{}", soa.stdout);
+    assert!(soa.stdout.lines().any(|l| l.starts_with("A.5.11") && l.contains("RET-01 (fail)")), "{}", soa.stdout);
     assert!(soa.stdout.lines().any(|l| l.starts_with("A.8.11") && l.contains("not evidenced by evident")));
     let soc2 = evident(&org.store, &["evaluate", "--as-of", "2026-10-31", "--framework", "soc2"]);
     assert!(soc2.stdout.lines().any(|l| l.starts_with("CC6.5") && l.contains("fail")), "{}", soc2.stdout);
@@ -167,11 +171,17 @@ fn a_period_samples_state_controls_at_each_month_end() {
     let dates: BTreeSet<&str> = enc["items"].as_array().unwrap().iter().map(|i| i["date"].as_str().unwrap()).collect();
     // The register export is dated 2026-10-30: on 2026-09-30 it is not yet evidence.
     assert_eq!(dates, ["2026-10-31"].into_iter().collect());
-    // Per-event controls take the events inside the period: October alone holds only the ITAD lot.
+    // Per-event controls take the events inside the period: October holds only the Blancco lot.
     let oct = evident(&org.store, &["evaluate", "--period", "2026-10-01..2026-10-31", "--format", "json"]);
     let ev: serde_json::Value = serde_json::from_str(&oct.stdout).unwrap();
     let disp = ev["controls"].as_array().unwrap().iter().find(|c| c["id"] == "DISP-02").unwrap();
-    assert_eq!(disp["status"], "not_applicable", "the September wipes are outside October");
+    let drives: BTreeSet<&str> = disp["items"].as_array().unwrap().iter().map(|i| i["item"].as_str().unwrap()).collect();
+    let lot: BTreeSet<&str> = ["drive:S4EVNF0M512770", "drive:S5GXNF0R206419", "drive:WD-WCC6Y7NJ2K41"].into_iter().collect();
+    assert_eq!(drives, lot, "the September wipes are outside October");
+    // RET-01 in October: the two October leavers; Tara Nolan left in September.
+    let ret = ev["controls"].as_array().unwrap().iter().find(|c| c["id"] == "RET-01").unwrap();
+    let who: Vec<&str> = ret["items"].as_array().unwrap().iter().map(|i| i["item"].as_str().unwrap()).collect();
+    assert_eq!(who, ["leaver:lukas.brandt@fernhill.example", "leaver:kim.novak@fernhill.example"]);
     let sep = evident(&org.store, &["evaluate", "--period", "2026-09-01..2026-09-30", "--format", "json"]);
     let ev: serde_json::Value = serde_json::from_str(&sep.stdout).unwrap();
     let disp = ev["controls"].as_array().unwrap().iter().find(|c| c["id"] == "DISP-02").unwrap();

@@ -20,6 +20,7 @@ const READERS: &[(&str, &str)] = &[
     ("google_api", "json"),
     ("osquery_json", "json"),
     ("blancco_xml", "xml"),
+    ("hr_csv", "csv"),
 ];
 
 /// Derived variants of the good fixture.
@@ -204,6 +205,10 @@ fn osquery_json() {
 #[test]
 fn blancco_xml() {
     check_reader("blancco_xml", "xml");
+}
+#[test]
+fn hr_csv() {
+    check_reader("hr_csv", "csv");
 }
 
 #[test]

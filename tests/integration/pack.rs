@@ -24,7 +24,7 @@ pub fn org() -> Org {
     let p = |f: &str| ex.join(f).display().to_string();
     let r = evident(&store, &["ingest", "--source-tz", "Europe/Berlin", "--as-of", "2026-10-30", "--status-map", &p("snipeit-status-map.yaml"), &p("snipeit-assets.csv")]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let files = ["intune-managed-devices.json", "jamf-computers-inventory.json", "nwipe-2026-09-14.log", "itad-certificates.csv"].map(p);
+    let files: Vec<String> = crate::util::EXAMPLE_EXPORTS.iter().map(|f| p(f)).collect();
     let mut args = vec!["ingest", "--source-tz", "Europe/Berlin"];
     args.extend(files.iter().map(String::as_str));
     let r = evident(&store, &args);
@@ -421,7 +421,7 @@ fn the_order_files_were_ingested_in_does_not_change_the_pack() {
     let p = |f: &str| ex.join(f).display().to_string();
     let other = org.dir.path().join("other.db");
     // The same exports, ingested one at a time and in reverse order.
-    for f in ["itad-certificates.csv", "nwipe-2026-09-14.log", "jamf-computers-inventory.json", "intune-managed-devices.json"] {
+    for f in crate::util::EXAMPLE_EXPORTS.iter().rev() {
         let r = evident(&other, &["ingest", "--source-tz", "Europe/Berlin", &p(f)]);
         assert_eq!(r.code, 0, "{}", r.stderr);
     }

@@ -31,6 +31,7 @@ const KINDS: &[Option<SourceKind>] = &[
     Some(SourceKind::FleetCsv),
     Some(SourceKind::GoogleApi),
     Some(SourceKind::BlanccoXml),
+    Some(SourceKind::HrCsv),
 ];
 
 fn lines(bytes: &[u8]) -> u64 {
@@ -88,11 +89,11 @@ proptest! {
     }
 
     #[test]
-    fn readers_never_panic_on_damaged_fixtures(seed in 0usize..15, cut in 0usize..8000, flip in any::<(usize, u8)>()) {
+    fn readers_never_panic_on_damaged_fixtures(seed in 0usize..16, cut in 0usize..8000, flip in any::<(usize, u8)>()) {
         let names = ["snipeit_csv/good.csv", "snipeit_api/good.json", "intune_graph/good.json", "intune_csv/good.csv",
                      "jamf_api/good.json", "jamf_classic/good.json", "jamf_csv/good.csv", "nwipe_log/good.log", "itad_csv/good.csv",
                      "kandji_api/good.json", "fleet_api/good.json", "fleet_csv/good.csv", "google_api/good.json",
-                     "osquery_json/good.json", "blancco_xml/good.xml"];
+                     "osquery_json/good.json", "blancco_xml/good.xml", "hr_csv/good.csv"];
         let path = crate::util::root().join("tests/fixtures").join(names[seed]);
         let mut bytes = std::fs::read(path).unwrap();
         if !bytes.is_empty() {

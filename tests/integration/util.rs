@@ -14,6 +14,19 @@ pub fn corpus() -> PathBuf {
     dir
 }
 
+/// The example organisation's exports besides the register (examples/snipeit-assets.csv, which
+/// needs its as-of date and status map), in the order examples/demo.sh ingests them.
+pub const EXAMPLE_EXPORTS: &[&str] = &[
+    "intune-managed-devices.json",
+    "jamf-computers-inventory.json",
+    "kandji-devices.json",
+    "osquery-results.log",
+    "nwipe-2026-09-14.log",
+    "itad-certificates.csv",
+    "blancco-FH-LOT-2610.xml",
+    "hr-leavers.csv",
+];
+
 /// Output of one run.
 pub struct Run {
     pub code: i32,
