@@ -464,7 +464,7 @@ fn judge_leavers(c: &Loaded, views: &BTreeMap<NaiveDate, Vec<AssetView>>, inputs
             continue;
         }
         let ids: Vec<String> = [&l.email, &l.username, &l.employee_id].into_iter().flatten().map(|s| s.to_lowercase()).collect();
-        let theirs = |a: &&AssetView| a.owner.as_ref().is_some_and(|o| ids.contains(&o.to_lowercase()));
+        let theirs = |a: &&AssetView| a.owner_ids.iter().any(|o| ids.contains(o)) || a.owner.as_ref().is_some_and(|o| ids.contains(&o.to_lowercase()));
         let due = last_day + chrono::Duration::days(days);
         let mut reasons = Vec::new();
         let mut pass = true;
@@ -809,6 +809,7 @@ mod tests {
             lifecycle: Some(LIFECYCLES[lc].into()),
             status_label: Some("Ready to Deploy".into()),
             owner: (i % 5 != 0).then(|| format!("u{i}@x.example")),
+            owner_ids: Vec::new(),
             sources: BTreeSet::new(),
             register: vec![format!("snipeit_csv:r.csv:{i}")],
             enrollments: match enrolled {

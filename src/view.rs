@@ -19,6 +19,9 @@ pub struct AssetView {
     /// The register's own status label (e.g. Snipe-IT's "Sent to ITAD").
     pub status_label: Option<String>,
     pub owner: Option<String>,
+    /// The owner's email and username in the register, lower case (how RET-01 finds a leaver's devices).
+    #[serde(skip)]
+    pub owner_ids: Vec<String>,
     pub sources: BTreeSet<String>,
     pub register: Vec<String>,
     pub enrollments: Vec<Enrolled>,
@@ -202,6 +205,7 @@ fn entry(rows: &[ViewRow], members: &[usize]) -> AssetView {
         lifecycle: reg.map(|r| r.status.clone()),
         status_label: reg.and_then(|r| r.more.clone()),
         owner: reg.and_then(|r| r.detail.clone()),
+        owner_ids: reg.and_then(|r| r.owner_ids.as_deref()).map(|ids| ids.split('|').filter(|s| !s.is_empty()).map(str::to_string).collect()).unwrap_or_default(),
         sources: rs.iter().filter(|r| r.table != "media_link").map(|r| r.source.clone()).collect(),
         register: registers.iter().map(|r| format!("{} ({})", r.status, r.extra1.clone().unwrap_or_default())).collect(),
         enrollments: enrollments

@@ -31,6 +31,8 @@ pub struct ViewRow {
     pub row_key: String,
     /// asset: status label; enrollment: `platform|os_version`; wipe: media type.
     pub more: Option<String>,
+    /// asset: every name of the owner (`email|username`), so a leaver matches by either.
+    pub owner_ids: Option<String>,
 }
 
 impl Store {
@@ -48,7 +50,8 @@ impl Store {
                 "asset",
                 "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, r.asset_tag, NULL, NULL,
                         r.name, r.model, r.lifecycle, COALESCE(r.owner_email, r.owner_username, r.owner_name), NULL,
-                        r.lifecycle_label, COALESCE(r.source_record_id, r.serial_key || '|' || COALESCE(r.asset_tag, '')) AS ident, g.as_of, g.id AS ingest, r.pointer, r.lifecycle_label AS more
+                        r.lifecycle_label, COALESCE(r.source_record_id, r.serial_key || '|' || COALESCE(r.asset_tag, '')) AS ident, g.as_of, g.id AS ingest, r.pointer, r.lifecycle_label AS more,
+                        lower(COALESCE(r.owner_email, '') || '|' || COALESCE(r.owner_username, '')) AS owner_ids
                  FROM asset r JOIN g ON g.id = r.ingest_id"
                     .into(),
             ),
@@ -56,7 +59,7 @@ impl Store {
                 "enrollment",
                 "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, r.asset_tag, NULL, NULL,
                         r.hostname, r.model, r.state, r.mdm, r.last_checkin_at, r.compliance,
-                        COALESCE(r.source_record_id, r.serial_key || '|' || COALESCE(r.hostname, '')) AS ident, g.as_of, g.id AS ingest, r.pointer, r.platform || '|' || COALESCE(r.os_version, '') AS more
+                        COALESCE(r.source_record_id, r.serial_key || '|' || COALESCE(r.hostname, '')) AS ident, g.as_of, g.id AS ingest, r.pointer, r.platform || '|' || COALESCE(r.os_version, '') AS more, NULL
                  FROM enrollment r JOIN g ON g.id = r.ingest_id"
                     .into(),
             ),
@@ -64,7 +67,7 @@ impl Store {
                 "encryption",
                 "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, NULL, NULL, NULL,
                         r.volume, NULL, r.state, r.scope, r.recovery_key, r.source_kind,
-                        COALESCE(r.source_record_id, r.serial_key) || '|' || r.scope || '|' || COALESCE(r.volume, '') AS ident, g.as_of, g.id AS ingest, r.pointer, NULL AS more
+                        COALESCE(r.source_record_id, r.serial_key) || '|' || r.scope || '|' || COALESCE(r.volume, '') AS ident, g.as_of, g.id AS ingest, r.pointer, NULL AS more, NULL
                  FROM encryption r JOIN g ON g.id = r.ingest_id"
                     .into(),
             ),
@@ -72,7 +75,7 @@ impl Store {
                 "wipe",
                 "SELECT r.id, g.source, g.file_name, r.line, r.host_serial_key, r.host_serial_quality, r.asset_tag,
                         r.media_serial_key, r.media_serial_quality, r.media_model, r.method_raw, r.result, r.tool,
-                        r.completed_at, r.nist_category, CAST(r.id AS TEXT) AS ident, g.as_of, g.id AS ingest, r.pointer, r.media_type AS more
+                        r.completed_at, r.nist_category, CAST(r.id AS TEXT) AS ident, g.as_of, g.id AS ingest, r.pointer, r.media_type AS more, NULL
                  FROM wipe r JOIN g ON g.id = r.ingest_id"
                     .into(),
             ),
@@ -80,7 +83,7 @@ impl Store {
                 "media_link",
                 "SELECT r.id, g.source, g.file_name, r.line, r.host_serial_key, r.host_serial_quality, NULL,
                         r.media_serial_key, r.media_serial_quality, r.media_model, NULL, '', NULL, NULL, NULL,
-                        COALESCE(r.source_record_id, r.host_serial_key) || '|' || r.media_serial_key AS ident, g.as_of, g.id AS ingest, r.pointer, NULL AS more
+                        COALESCE(r.source_record_id, r.host_serial_key) || '|' || r.media_serial_key AS ident, g.as_of, g.id AS ingest, r.pointer, NULL AS more, NULL
                  FROM media_link r JOIN g ON g.id = r.ingest_id"
                     .into(),
             ),
@@ -120,6 +123,7 @@ impl Store {
                         when: r.get(13)?,
                         extra1: r.get(14)?,
                         more: r.get(19)?,
+                        owner_ids: r.get(20)?,
                         row_key: format!("{}:{}:{}", r.get::<_, i64>(17)?, r.get::<_, i64>(3)?, r.get::<_, Option<String>>(18)?.unwrap_or_default()),
                     })
                 })

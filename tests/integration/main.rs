@@ -12,6 +12,7 @@ mod evaluate;
 mod kandji;
 mod osquery;
 mod kill;
+mod leavers;
 mod oscal;
 mod pack;
 mod props;
