@@ -336,6 +336,10 @@ pub struct IngestArgs {
     /// e.g. --user-field 'asset_tag=Custom 1'. Fields: asset_tag, lot, operator.
     #[arg(long, value_name = "FIELD=NAME")]
     pub user_field: Vec<String>,
+    /// Read the files through this mapping file (YAML: columns or JSON keys to canonical fields)
+    /// instead of a built-in reader; see docs/ingest.md.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,

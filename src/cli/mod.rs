@@ -385,6 +385,13 @@ fn options(args: &IngestArgs) -> Result<Options> {
             _ => bail!("--user-field {f:?}: expected FIELD=NAME with FIELD one of {}", known.join(", ")),
         }
     }
+    let mapping = match &args.mapping {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading --mapping {}", p.display()))?;
+            Some(ingest::mapping::Mapping::parse(&p.display().to_string(), &text)?)
+        }
+        None => None,
+    };
     Ok(Options {
         source: args.source,
         encoding: args.encoding,
@@ -394,6 +401,7 @@ fn options(args: &IngestArgs) -> Result<Options> {
         status_map,
         allow_rejects: args.allow_rejects,
         user_fields,
+        mapping,
     })
 }
 

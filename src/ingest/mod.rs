@@ -9,6 +9,7 @@ pub mod json;
 pub mod itad;
 pub mod blancco;
 pub mod hr;
+pub mod mapping;
 pub mod intune;
 pub mod fleet;
 pub mod google;
@@ -76,6 +77,9 @@ pub enum SourceKind {
     /// HR leaver list CSV (employee id or email, termination date).
     #[value(name = "hr_csv")]
     HrCsv,
+    /// Any CSV or JSON export read through a mapping file (`--mapping`).
+    #[value(name = "mapping")]
+    Mapping,
     /// Blancco Drive Eraser erasure report XML (single or bulk).
     #[value(name = "blancco_xml")]
     BlanccoXml,
@@ -101,6 +105,7 @@ impl SourceKind {
             SourceKind::ItadCsv => "itad_csv",
             SourceKind::BlanccoXml => "blancco_xml",
             SourceKind::HrCsv => "hr_csv",
+            SourceKind::Mapping => "mapping",
         }
     }
 
@@ -132,6 +137,9 @@ pub struct Options {
     /// `user_data`): `asset_tag`, `lot`, `operator`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub user_fields: BTreeMap<String, String>,
+    /// A declarative mapping that reads the file instead of a built-in reader.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<mapping::Mapping>,
 }
 
 fn ser_tz<S: serde::Serializer>(tz: &Option<Tz>, s: S) -> Result<S::Ok, S::Error> {
@@ -384,6 +392,13 @@ pub struct Input<'a> {
 
 /// Detects the source (unless given) and reads the file through the emitter.
 pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
+    if let Some(m) = &em.opts.mapping {
+        mapping::read(input, em, m)?;
+        return Ok(SourceKind::Mapping);
+    }
+    if em.opts.source == Some(SourceKind::Mapping) {
+        return Err(Error::bad_file(input.file, 1, None, "--source mapping needs --mapping FILE (a mapping file, see docs/ingest.md)", None));
+    }
     let first = input.bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     // An nwipe log starts with '[' too: look for its timestamped lines before trying JSON.
     let log = em.opts.source == Some(SourceKind::NwipeLog) || (em.opts.source.is_none() && nwipe::looks_like(input.bytes));

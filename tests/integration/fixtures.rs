@@ -77,7 +77,10 @@ fn run_case(reader: &str, ext: &str, case: &str) -> String {
     let file = dir.path().join(format!("{case}.{ext}"));
     std::fs::write(&file, &bytes).unwrap();
     let store = dir.path().join("s.db");
-    let r = evident(&store, &["ingest", "--source", reader, "--source-tz", "UTC", file.to_str().unwrap()]);
+    // A declarative mapping is named by its file, not by a source name.
+    let mapping = fixtures.join("register.yaml").display().to_string();
+    let how = if reader == "mapping" { ["--mapping", mapping.as_str()] } else { ["--source", reader] };
+    let r = evident(&store, &[&["ingest"], &how[..], &["--source-tz", "UTC", file.to_str().unwrap()]].concat());
     let ingests = count(&store, "SELECT count(*) FROM ingest");
     let records = count(&store, "SELECT (SELECT count(*) FROM asset) + (SELECT count(*) FROM enrollment) + (SELECT count(*) FROM wipe)");
     match r.code {
@@ -205,6 +208,10 @@ fn osquery_json() {
 #[test]
 fn blancco_xml() {
     check_reader("blancco_xml", "xml");
+}
+#[test]
+fn mapping() {
+    check_reader("mapping", "csv");
 }
 #[test]
 fn hr_csv() {

@@ -13,6 +13,7 @@ mod kandji;
 mod osquery;
 mod kill;
 mod leavers;
+mod mapping;
 mod oscal;
 mod pack;
 mod props;

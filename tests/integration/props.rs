@@ -38,10 +38,19 @@ fn lines(bytes: &[u8]) -> u64 {
     1 + ingest::text::count_line_ends(bytes, false)
 }
 
+/// The fixture mappings (CSV register, JSON leavers) as extra readers.
+fn mappings() -> Vec<ingest::mapping::Mapping> {
+    let csv = std::fs::read_to_string(crate::util::root().join("tests/fixtures/mapping/register.yaml")).unwrap();
+    let json = "id: j\nreader: {kind: json, records: /data}\nemits: [leaver, asset]\nfields:\n  email: {from: [a.b]}\n  termination_date: {from: [d]}\n  serial: {from: [s]}\n  lifecycle: {from: [l], map: {x: deployed}}\n";
+    vec![ingest::mapping::Mapping::parse("register.yaml", &csv).unwrap(), ingest::mapping::Mapping::parse("j.yaml", json).unwrap()]
+}
+
 fn check(bytes: &[u8]) {
     let tz: chrono_tz::Tz = "UTC".parse().unwrap();
-    for kind in KINDS {
-        let opts = Options { source: *kind, source_tz: Some(tz), ..Options::default() };
+    let mut all: Vec<Options> = KINDS.iter().map(|k| Options { source: *k, source_tz: Some(tz), ..Options::default() }).collect();
+    all.extend(mappings().into_iter().map(|m| Options { mapping: Some(m), source_tz: Some(tz), ..Options::default() }));
+    for opts in all {
+        let kind = opts.mapping.as_ref().map_or_else(|| format!("{:?}", opts.source), |m| m.id.clone());
         let mut sink = NullSink;
         let mut em = Emitter::new("fuzz", &opts, &mut sink, &());
         let input = Input { file: "fuzz", bytes };
@@ -89,11 +98,11 @@ proptest! {
     }
 
     #[test]
-    fn readers_never_panic_on_damaged_fixtures(seed in 0usize..16, cut in 0usize..8000, flip in any::<(usize, u8)>()) {
+    fn readers_never_panic_on_damaged_fixtures(seed in 0usize..17, cut in 0usize..8000, flip in any::<(usize, u8)>()) {
         let names = ["snipeit_csv/good.csv", "snipeit_api/good.json", "intune_graph/good.json", "intune_csv/good.csv",
                      "jamf_api/good.json", "jamf_classic/good.json", "jamf_csv/good.csv", "nwipe_log/good.log", "itad_csv/good.csv",
                      "kandji_api/good.json", "fleet_api/good.json", "fleet_csv/good.csv", "google_api/good.json",
-                     "osquery_json/good.json", "blancco_xml/good.xml", "hr_csv/good.csv"];
+                     "osquery_json/good.json", "blancco_xml/good.xml", "hr_csv/good.csv", "mapping/good.csv"];
         let path = crate::util::root().join("tests/fixtures").join(names[seed]);
         let mut bytes = std::fs::read(path).unwrap();
         if !bytes.is_empty() {
