@@ -489,7 +489,7 @@ fn judge_leavers(c: &Loaded, views: &BTreeMap<NaiveDate, Vec<AssetView>>, inputs
         }
         // What they held on their last day (the register as ingested up to then) and gave back.
         let mut returned: BTreeSet<String> = BTreeSet::new();
-        for a in before.get(&last_day).unwrap_or(&empty).iter().filter(theirs) {
+        for a in before.range(..=last_day).next_back().map_or(&empty, |(_, v)| v).iter().filter(theirs) {
             if !held.iter().any(|h| h.key == a.key) {
                 returned.insert(a.asset_tag.clone().unwrap_or_else(|| a.key.clone()));
             }
@@ -577,13 +577,16 @@ pub fn evaluate(store: &Store, lib: &Library, req: &Request) -> Result<Evaluatio
     let ties = tie_outs(store, req.scope.end())?;
     let certs = attestations(store)?;
     let leavers = store.leavers_until(&req.scope.end().format("%Y-%m-%d").to_string())?;
-    // The register as it stood on each leaver's last day: what they had to give back.
-    let mut on_last_day = BTreeMap::new();
+    // The register as it stood on each leaver's last day: what they had to give back. The view
+    // only changes on the days ingests are dated, so it is built once per such day (keyed by it)
+    // and a last day reads the newest one on or before it.
+    let dated: BTreeSet<NaiveDate> = store.ingests()?.into_iter().filter_map(|i| i.as_of.and_then(|a| NaiveDate::parse_from_str(a.get(..10)?, "%Y-%m-%d").ok())).collect();
+    let mut on_last_day: BTreeMap<NaiveDate, Vec<AssetView>> = BTreeMap::new();
     for l in &leavers {
-        if let Ok(d) = NaiveDate::parse_from_str(&l.termination_date, "%Y-%m-%d") {
-            if d <= req.scope.end() && !on_last_day.contains_key(&d) {
-                on_last_day.insert(d, crate::view::assets_until(store, &l.termination_date)?);
-            }
+        let Ok(d) = NaiveDate::parse_from_str(&l.termination_date, "%Y-%m-%d") else { continue };
+        let day = dated.range(..=d).next_back().copied().unwrap_or(NaiveDate::MIN);
+        if d <= req.scope.end() && !on_last_day.contains_key(&day) {
+            on_last_day.insert(day, crate::view::assets_until(store, &l.termination_date)?);
         }
     }
     Ok(evaluate_views(lib, req, &views, ties, &Inputs { certs: &certs, leavers: &leavers, on_last_day: &on_last_day }))
@@ -594,7 +597,8 @@ pub fn evaluate(store: &Store, lib: &Library, req: &Request) -> Result<Evaluatio
 pub struct Inputs<'a> {
     pub certs: &'a [Attestation],
     pub leavers: &'a [LeaverRow],
-    /// The per-asset view on each leaver's last day.
+    /// The per-asset view as of each day an ingest is dated (and `NaiveDate::MIN`: undated only),
+    /// for the days leavers left: a last day reads the newest key on or before it.
     pub on_last_day: &'a BTreeMap<NaiveDate, Vec<AssetView>>,
 }
 
