@@ -161,7 +161,6 @@ fn document_id(data: Node) -> Option<String> {
 
 struct Machine {
     serial: Serial,
-    serial_raw: String,
     disks: Vec<Flat>,
 }
 
@@ -172,10 +171,7 @@ fn machine(doc: &roxmltree::Document, data: Node, ctx: &RowCtx) -> RowResult<Mac
         flatten(doc, s, "", &mut system);
     }
     let get = |k: &str| system.get(k).map(|(v, _)| v.clone()).unwrap_or_default();
-    let serial_raw = get("serial");
-    ctx.identifier("system.serial", &serial_raw)?;
-    let model = non_empty(&get("model"));
-    let serial = if serial_raw.is_empty() { Serial::missing() } else { Serial::new(&serial_raw, model.as_deref()) };
+    let serial = ctx.serial("system.serial", &get("serial"), non_empty(&get("model")).as_deref())?;
     let mut disks = Vec::new();
     for list in hw.into_iter().flat_map(|h| child_entries(h, "disks")) {
         for d in child_entries(list, "disk") {
@@ -184,7 +180,7 @@ fn machine(doc: &roxmltree::Document, data: Node, ctx: &RowCtx) -> RowResult<Mac
             disks.push(f);
         }
     }
-    Ok(Machine { serial, serial_raw, disks })
+    Ok(Machine { serial, disks })
 }
 
 fn map_report(doc: &roxmltree::Document, data: Node, report: Node, fields: &[(&'static str, Vec<String>)], ctx: &mut RowCtx) -> RowResult<Vec<Record>> {
@@ -215,8 +211,8 @@ fn map_report(doc: &roxmltree::Document, data: Node, report: Node, fields: &[(&'
         for d in &m.disks {
             let s = d.get("serial").map(|(v, _)| v.as_str()).unwrap_or("");
             if !s.is_empty() {
-                ctx.identifier("disks.disk.serial", s)?;
-                out.push(Record::MediaLink(MediaLink { prov: ctx.prov(document_id.clone()), media_serial: Serial::new(s, None), host_serial: m.serial.clone(), media_model: d.get("model").and_then(|(v, _)| non_empty(v)) }));
+                let media_serial = ctx.serial("disks.disk.serial", s, None)?;
+                out.push(Record::MediaLink(MediaLink { prov: ctx.prov(document_id.clone()), media_serial, host_serial: m.serial.clone(), media_model: d.get("model").and_then(|(v, _)| non_empty(v)) }));
             }
         }
     }
@@ -265,9 +261,8 @@ fn erasure(f: &Flat, m: &Machine, ctx: &mut RowCtx) -> RowResult<Wipe> {
     if media_raw.is_empty() {
         return Err(ctx.issue("target.serial", "the erasure names no drive serial (target.serial) and the machine has more than one disk: it cannot be tied to a drive", None));
     }
-    ctx.identifier("target.serial", &media_raw)?;
-    let media_key = crate::model::serial::normalize(&media_raw);
-    let disk = m.disks.iter().find(|d| d.get("serial").is_some_and(|(v, _)| crate::model::serial::normalize(v) == media_key));
+    let media = ctx.serial("target.serial", &media_raw, None)?;
+    let disk = m.disks.iter().find(|d| d.get("serial").is_some_and(|(v, _)| crate::model::serial::normalize(v) == media.key));
     let disk_get = |k: &str| disk.and_then(|d| d.get(k)).map(|(v, _)| v.as_str()).unwrap_or("");
     let state = get("state");
     if state.is_empty() {
@@ -300,8 +295,8 @@ fn erasure(f: &Flat, m: &Machine, ctx: &mut RowCtx) -> RowResult<Wipe> {
     }
     Ok(Wipe {
         prov: Provenance::default(),
-        media_serial: Serial::new(&media_raw, None),
-        host_serial: if m.serial_raw.is_empty() { Serial::missing() } else { m.serial.clone() },
+        media_serial: media,
+        host_serial: m.serial.clone(),
         asset_tag: None,
         device_name: None,
         media_type,

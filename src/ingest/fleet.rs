@@ -93,8 +93,7 @@ struct Host {
 }
 
 fn records(h: Host, ctx: &mut RowCtx) -> Result<Vec<Record>, Issue> {
-    ctx.identifier("hardware_serial", &h.serial)?;
-    let serial = Serial::new(&h.serial, h.model.as_deref());
+    let serial = ctx.serial("hardware_serial", &h.serial, h.model.as_deref())?;
     let plat = platform(ctx, &h.platform);
     let (state, method) = mdm_state(ctx, "mdm.enrollment_status", h.mdm_status.as_deref());
     let seen = ctx.instant("seen_time", &h.seen)?;

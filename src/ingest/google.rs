@@ -42,8 +42,7 @@ fn chromeos_device(d: &Value, ctx: &mut RowCtx) -> Result<Vec<Record>, Issue> {
     let id = non_empty(&text(d, &["deviceId"])).ok_or_else(|| ctx.issue("deviceId", "device has no deviceId", None))?;
     let model = non_empty(&text(d, &["model"]));
     let raw_serial = text(d, &["serialNumber"]).into_owned();
-    ctx.identifier("serialNumber", &raw_serial)?;
-    let serial = Serial::new(&raw_serial, model.as_deref());
+    let serial = ctx.serial("serialNumber", &raw_serial, model.as_deref())?;
     let status = text(d, &["status"]).into_owned();
     let state = chrome_state(ctx, &status);
     let last_sync = ctx.instant("lastSync", &text(d, &["lastSync"]))?;

@@ -79,18 +79,13 @@ pub fn read(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
     em.row(ctx, result)
 }
 
-fn serial_of(ctx: &RowCtx, field: &str, raw: &str, model: Option<&str>) -> Result<Serial, super::Issue> {
-    ctx.identifier(field, raw)?;
-    Ok(Serial::new(raw, model))
-}
-
 fn list_device(d: &Value, ctx: &mut RowCtx) -> Result<Vec<Record>, super::Issue> {
     if !d.is_object() {
         return Err(ctx.issue("", "device is not a JSON object", None));
     }
     let id = non_empty(&text(d, &["device_id"])).ok_or_else(|| ctx.issue("device_id", "device has no device_id", None))?;
     let model = non_empty(&text(d, &["model"]));
-    let serial = serial_of(ctx, "serial_number", &text(d, &["serial_number"]), model.as_deref())?;
+    let serial = ctx.serial("serial_number", &text(d, &["serial_number"]), model.as_deref())?;
     let mdm = flag(ctx, "mdm_enabled", d.get("mdm_enabled"))?;
     let removed = flag(ctx, "is_removed", d.get("is_removed"))?;
     let state = match (removed, mdm) {
@@ -140,7 +135,7 @@ fn details_device(d: &Value, ctx: &mut RowCtx) -> Result<Vec<Record>, super::Iss
     let g = d.get("general").ok_or_else(|| ctx.issue("general", "details without a general section", None))?;
     let id = non_empty(&text(g, &["device_id"])).ok_or_else(|| ctx.issue("general.device_id", "device has no device_id", None))?;
     let model = non_empty(&text(g, &["model"]));
-    let serial = serial_of(ctx, "hardware_overview.serial_number", &text(d, &["hardware_overview", "serial_number"]), model.as_deref())?;
+    let serial = ctx.serial("hardware_overview.serial_number", &text(d, &["hardware_overview", "serial_number"]), model.as_deref())?;
     let mdm_enabled = flag(ctx, "mdm.mdm_enabled", d.pointer("/mdm/mdm_enabled"))?;
     let supervised = flag(ctx, "mdm.supervised", d.pointer("/mdm/supervised"))?;
     let ade = d.get("automated_device_enrollment");

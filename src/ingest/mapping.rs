@@ -84,7 +84,7 @@ pub struct Field {
 }
 
 /// The kinds of value a canonical field holds.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Ty {
     Text,
     Serial,
@@ -293,8 +293,7 @@ impl Values<'_> {
 
     fn serial(&self, name: &str, model: Option<&str>, ctx: &RowCtx) -> RowResult<Serial> {
         let (v, shown) = self.raw(name, ctx)?;
-        ctx.identifier(&shown, &v)?;
-        Ok(if v.is_empty() { Serial::missing() } else { Serial::new(&v, model) })
+        ctx.serial(&shown, &v, model)
     }
 
     /// An enum through the field's `map` (exact, then any case), then the canonical text itself.

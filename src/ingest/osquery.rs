@@ -136,8 +136,7 @@ fn row(r: &Value, decorations: Option<&Value>, when: Option<Instant>, ctx: &mut 
             None,
         ));
     }
-    ctx.identifier("hardware_serial", &raw_serial)?;
-    let serial = Serial::new(&raw_serial, None);
+    let serial = ctx.serial("hardware_serial", &raw_serial, None)?;
     let e = if r.get("conversion_status").is_some() || r.get("protection_status").is_some() { bitlocker(r, serial, when, ctx)? } else { posix(r, serial, when, ctx) };
     Ok(vec![Record::Encryption(e)])
 }

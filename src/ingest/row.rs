@@ -152,6 +152,12 @@ impl<'o> RowCtx<'o> {
         Ok(())
     }
 
+    /// A serial: refused when Excel mangled it, otherwise classified (`missing` when empty).
+    pub fn serial(&self, field: &str, raw: &str, model: Option<&str>) -> RowResult<crate::model::Serial> {
+        self.identifier(field, raw)?;
+        Ok(crate::model::Serial::new(raw, model))
+    }
+
     /// An integer; empty is `None`.
     pub fn integer(&self, field: &str, raw: &str) -> RowResult<Option<i64>> {
         let t = raw.trim();
