@@ -35,7 +35,7 @@ fn name_of<'a>(n: &Node<'a, '_>) -> &'a str {
     n.attribute("name").unwrap_or("")
 }
 
-fn children<'a, 'i>(n: Node<'a, 'i>, tag: &'static str) -> impl Iterator<Item = Node<'a, 'i>> {
+fn children<'a, 'i, 't>(n: Node<'a, 'i>, tag: &'t str) -> impl Iterator<Item = Node<'a, 'i>> + use<'a, 'i, 't> {
     n.children().filter(move |c| c.is_element() && c.tag_name().name() == tag)
 }
 
@@ -76,7 +76,7 @@ fn xpath(n: Node) -> String {
     let mut parts = Vec::new();
     for a in n.ancestors().filter(|a| a.is_element()) {
         let tag = a.tag_name().name();
-        let same: Vec<_> = a.parent().map(|p| children_named(p, tag)).unwrap_or_default();
+        let same: Vec<_> = a.parent().map(|p| children(p, tag).collect()).unwrap_or_default();
         if same.len() > 1 {
             let pos = same.iter().position(|s| *s == a).unwrap_or(0) + 1;
             parts.push(format!("{tag}[{pos}]"));
@@ -86,10 +86,6 @@ fn xpath(n: Node) -> String {
     }
     parts.reverse();
     format!("/{}", parts.join("/"))
-}
-
-fn children_named<'a, 'i>(p: Node<'a, 'i>, tag: &str) -> Vec<Node<'a, 'i>> {
-    p.children().filter(|c| c.is_element() && c.tag_name().name() == tag).collect()
 }
 
 /// Reads every report in the document. Each report is one row of the population: it becomes a

@@ -2,7 +2,7 @@
 //! headers are matched by alias; a row must name the person (employee id, email or username)
 //! and the termination date, which RET-01 measures the return of devices from.
 
-use super::row::{RowCtx, non_empty};
+use super::row::{RowCtx, RowResult, non_empty};
 use super::table::{Row, Table};
 use super::{Emitter, Error};
 use crate::model::*;
@@ -17,6 +17,14 @@ const TERMINATION: &[&str] = &[
 
 /// Columns that mark a leaver list.
 pub const DETECT: &[&str] = &["termination_date", "termination date", "last working day", "separation date", "leaving date", "date of leaving", "exit date"];
+
+/// A leaver must carry something a device's owner can be matched on.
+pub(crate) fn named(ctx: &RowCtx, field: &str, ids: [&Option<String>; 3]) -> RowResult<()> {
+    if ids.iter().all(|i| i.is_none()) {
+        return Err(ctx.issue(field, "row names no employee id, email or username: the leaver cannot be matched to any device", None));
+    }
+    Ok(())
+}
 
 /// Reads the leaver list.
 pub fn read(table: &Table, em: &mut Emitter) -> Result<(), Error> {
@@ -37,9 +45,7 @@ pub fn read(table: &Table, em: &mut Emitter) -> Result<(), Error> {
         if let Some(i) = &id {
             ctx.identifier(&h(id_c, ""), i)?;
         }
-        if id.is_none() && email.is_none() && user.is_none() {
-            return Err(ctx.issue(&h(email_c.or(id_c).or(user_c), "email"), "row names no employee id, email or username: the leaver cannot be matched to any device", None));
-        }
+        named(ctx, &h(email_c.or(id_c).or(user_c), "email"), [&id, &email, &user])?;
         if let Some(e) = &email {
             if !e.contains('@') {
                 return Err(ctx.issue(&h(email_c, "email"), "not an email address", Some(e)));
@@ -47,9 +53,7 @@ pub fn read(table: &Table, em: &mut Emitter) -> Result<(), Error> {
         }
         let field = h(date_c, "termination_date");
         let raw = row.get(date_c);
-        if date_fmt.is_none() && raw.contains('/') {
-            return Err(ctx.issue(&field, "date with '/' is ambiguous (day/month order); declare it, e.g. --date-format '%d/%m/%Y'", Some(raw)));
-        }
+        ctx.unambiguous_date(&field, raw, date_fmt.as_deref())?;
         let mut formats = vec!["%Y-%m-%d"];
         if let Some(f) = &date_fmt {
             formats.insert(0, f.as_str());

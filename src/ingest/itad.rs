@@ -162,9 +162,7 @@ pub fn read(table: &Table, em: &mut Emitter) -> Result<(), Error> {
         }
         let date_raw = row.get(date_c);
         let date_field = h(date_c, "completed_at");
-        if date_fmt.is_none() && date_raw.contains('/') {
-            return Err(ctx.issue(&date_field, "date with '/' is ambiguous (day/month order); declare it, e.g. --date-format '%d/%m/%Y'", Some(date_raw)));
-        }
+        ctx.unambiguous_date(&date_field, date_raw, date_fmt.as_deref())?;
         let mut formats = vec!["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"];
         let with_midnight;
         if let Some(f) = &date_fmt {

@@ -205,13 +205,14 @@ trait Source {
 }
 
 struct CsvRow<'a, 'r> {
-    table: &'a Table<'a>,
+    /// Source name as the mapping writes it → its column (looked up once per file).
+    columns: &'a BTreeMap<&'a str, Option<usize>>,
     row: &'a Row<'r>,
 }
 
 impl Source for CsvRow<'_, '_> {
     fn get(&self, name: &str) -> String {
-        self.row.get(self.table.col(&[&norm_header(name)])).to_string()
+        self.row.get(self.columns.get(name).copied().flatten()).to_string()
     }
 }
 
@@ -231,12 +232,13 @@ pub fn read(input: &Input, em: &mut Emitter, m: &Mapping) -> Result<(), Error> {
                 let names: Vec<String> = f.from.iter().map(|n| norm_header(n)).collect();
                 table.require(key, &names.iter().map(String::as_str).collect::<Vec<_>>())?;
             }
-            let used: Vec<Option<usize>> = m.spec.fields.values().flat_map(|f| f.from.iter()).map(|n| table.col(&[&norm_header(n)])).collect();
+            let columns: BTreeMap<&str, Option<usize>> = m.spec.fields.values().flat_map(|f| f.from.iter()).map(|n| (n.as_str(), table.col(&[&norm_header(n)]))).collect();
+            let used: Vec<Option<usize>> = columns.values().copied().collect();
             for w in table.header_warnings() {
                 em.warning(w)?;
             }
             table.for_each_row(em, |row, ctx| {
-                let src = CsvRow { table: &table, row };
+                let src = CsvRow { columns: &columns, row };
                 let extra = table.extra(row, &used);
                 records(m, &src, extra, ctx)
             })
@@ -467,9 +469,7 @@ fn wipe(v: &Values, extra: Extra, ctx: &mut RowCtx) -> RowResult<Record> {
 
 fn leaver(v: &Values, extra: Extra, ctx: &mut RowCtx) -> RowResult<Record> {
     let (employee_id, email, username) = (v.text("employee_id", ctx)?, v.text("email", ctx)?.map(|e| e.to_lowercase()), v.text("username", ctx)?);
-    if employee_id.is_none() && email.is_none() && username.is_none() {
-        return Err(ctx.issue("email", "row names no employee id, email or username: the leaver cannot be matched to any device", None));
-    }
+    super::hr::named(ctx, "email", [&employee_id, &email, &username])?;
     let termination_date = v.date("termination_date", ctx)?.ok_or_else(|| ctx.issue("termination_date", "termination date is required", None))?;
     Ok(Record::Leaver(Leaver { prov: ctx.prov(employee_id.clone()), employee_id, email, username, display_name: v.text("display_name", ctx)?, termination_date, extra }))
 }

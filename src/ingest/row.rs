@@ -152,6 +152,14 @@ impl<'o> RowCtx<'o> {
         Ok(())
     }
 
+    /// `20/02/2025` can be day/month or month/day: without a declared `--date-format` it is refused.
+    pub fn unambiguous_date(&self, field: &str, raw: &str, declared: Option<&str>) -> RowResult<()> {
+        if declared.is_none() && raw.contains('/') {
+            return Err(self.issue(field, "date with '/' is ambiguous (day/month order); declare it, e.g. --date-format '%d/%m/%Y'", Some(raw)));
+        }
+        Ok(())
+    }
+
     /// A serial: refused when Excel mangled it, otherwise classified (`missing` when empty).
     pub fn serial(&self, field: &str, raw: &str, model: Option<&str>) -> RowResult<crate::model::Serial> {
         self.identifier(field, raw)?;
