@@ -22,6 +22,8 @@ pub struct AssetView {
     /// The owner's email and username in the register, lower case (how RET-01 finds a leaver's devices).
     #[serde(skip)]
     pub owner_ids: Vec<String>,
+    /// Corporate or personal, from the register or else an MDM; None when nobody says.
+    pub ownership: Option<String>,
     pub sources: BTreeSet<String>,
     pub register: Vec<String>,
     pub enrollments: Vec<Enrolled>,
@@ -30,7 +32,7 @@ pub struct AssetView {
     pub wipes: Vec<Wiped>,
     /// Data-quality findings of the join itself.
     pub flags: BTreeSet<String>,
-    /// `source:file:line` of every record in this entry.
+    /// `source:file@sha:line[:pointer]` of every record in this entry.
     pub records: Vec<String>,
 }
 
@@ -163,7 +165,7 @@ fn entry(rows: &[ViewRow], members: &[usize]) -> AssetView {
     let mut rs: Vec<&ViewRow> = members.iter().map(|&i| &rows[i]).collect();
     // By where each record came from, not by ingest order: the same exports ingested in any
     // order give the same entry (ids only order the records of one file, which is stable).
-    rs.sort_by(|a, b| (&a.source, &a.file_name, a.line, a.table, a.id).cmp(&(&b.source, &b.file_name, b.line, b.table, b.id)));
+    rs.sort_by(|a, b| (&a.source, &a.file_name, &a.file_sha256, a.line, &a.pointer, a.table, a.id).cmp(&(&b.source, &b.file_name, &b.file_sha256, b.line, &b.pointer, b.table, b.id)));
     let serial = rs.iter().find(|r| r.serial_quality == "ok" && r.table != "media_link").map(|r| r.serial_key.clone());
     let tag = rs.iter().find_map(|r| r.asset_tag.clone().filter(|t| !t.trim().is_empty()));
     let drive = rs.iter().find_map(|r| r.media_key.clone().filter(|_| r.table == "wipe"));
@@ -171,7 +173,9 @@ fn entry(rows: &[ViewRow], members: &[usize]) -> AssetView {
         (Some(s), _, _) => s.clone(),
         (None, Some(t), _) => format!("tag:{t}"),
         (None, None, Some(d)) => format!("drive:{d}"),
-        _ => format!("record:{}:{}:{}", rs[0].source, rs[0].file_name, rs[0].line),
+        // Neither serial, tag nor drive: the record's own place is its key (unique, even for two
+        // serial-less devices on one minified line).
+        _ => format!("record:{}", rs[0].reference()),
     };
     let registers: Vec<&&ViewRow> = rs.iter().filter(|r| r.table == "asset").collect();
     let enrollments: Vec<&&ViewRow> = rs.iter().filter(|r| r.table == "enrollment").collect();
@@ -206,6 +210,12 @@ fn entry(rows: &[ViewRow], members: &[usize]) -> AssetView {
         status_label: reg.and_then(|r| r.more.clone()),
         owner: reg.and_then(|r| r.detail.clone()),
         owner_ids: reg.and_then(|r| r.owner_ids.as_deref()).map(|ids| ids.split('|').filter(|s| !s.is_empty()).map(str::to_string).collect()).unwrap_or_default(),
+        ownership: rs
+            .iter()
+            .filter(|r| r.table == "asset")
+            .chain(rs.iter().filter(|r| r.table == "enrollment"))
+            .filter_map(|r| r.ownership.clone())
+            .find(|o| o != "unknown"),
         sources: rs.iter().filter(|r| r.table != "media_link").map(|r| r.source.clone()).collect(),
         register: registers.iter().map(|r| format!("{} ({})", r.status, r.extra1.clone().unwrap_or_default())).collect(),
         enrollments: enrollments
@@ -241,6 +251,6 @@ fn entry(rows: &[ViewRow], members: &[usize]) -> AssetView {
             })
             .collect(),
         flags,
-        records: rs.iter().map(|r| format!("{}:{}:{}", r.source, r.file_name, r.line)).collect(),
+        records: rs.iter().map(|r| r.reference()).collect(),
     }
 }

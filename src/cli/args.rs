@@ -19,7 +19,7 @@ pub struct Cli {
 /// Where the store is.
 #[derive(Debug, Args)]
 pub struct StoreArgs {
-    /// The SQLite store (created if missing).
+    /// The SQLite store (only `ingest` creates it; every other command needs it to exist).
     #[arg(long, global = true, default_value = "evident.db", env = "EVIDENT_STORE")]
     pub store: PathBuf,
     /// Seconds to wait for another evident process that is writing to the store.
@@ -35,13 +35,18 @@ pub enum Command {
     /// Show the joined per-asset view: each device across register, MDM, encryption and wipes.
     #[command(after_help = EXIT_CODES)]
     Assets(AssetsArgs),
-    /// List the ingests in the store, with their row counts.
+    /// List the ingests in the store, with their row counts and whether each is live.
+    #[command(after_help = EXIT_CODES)]
     Ingests(FormatArgs),
+    /// Take an ingest out of evaluation (a wrong file, a wrong as-of): it stays in the store and
+    /// every later pack lists it with the reason. Nothing is deleted.
+    #[command(after_help = EXIT_CODES)]
+    Retract(RetractArgs),
     /// Check, list or show the controls (controls/*.yaml and the catalogs in controls/frameworks/).
     #[command(subcommand, after_help = EXIT_CODES)]
     Controls(ControlsCommand),
     /// Evaluate every control at a date (Type I) or over a period (Type II).
-    #[command(after_help = "Exit codes: 0 = ran (and, with --deny fail, every control passed or is not applicable); 1 = a control failed and --deny fail was given; 2 = could not run.")]
+    #[command(after_help = "Exit codes: 0 = ran (and, with --deny, nothing it denies happened); 1 = --deny was given and a control failed (or, with --deny alone or --deny no-evidence, had no evidence in force); 2 = could not run (e.g. the store does not exist).")]
     Evaluate(EvaluateArgs),
     /// Make an Ed25519 key pair: NAME.key.pem (PKCS#8, mode 0600), NAME.pub.pem and a trust line.
     #[command(after_help = EXIT_CODES)]
@@ -212,7 +217,10 @@ impl Framework {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Deny {
+    /// Failures only.
     Fail,
+    /// Failures, and controls without evidence in force at some sample date.
+    NoEvidence,
 }
 
 #[derive(Debug, Args)]
@@ -225,8 +233,9 @@ pub struct EvaluateArgs {
     /// With --framework iso27001: the Statement-of-Applicability view of Annex A.
     #[arg(long)]
     pub soa: bool,
-    /// Exit 1 when a control fails.
-    #[arg(long, value_enum)]
+    /// Exit 1 when a control fails (`--deny fail`), or fails or has no evidence in force at
+    /// some sample date (`--deny no-evidence`, the default when --deny is given alone).
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "no-evidence")]
     pub deny: Option<Deny>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
@@ -340,9 +349,22 @@ pub struct IngestArgs {
     /// instead of a built-in reader; see docs/ingest.md.
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,
+    /// This export corrects ingest N: N stays in the audit trail (and in packs, marked
+    /// superseded) but no longer counts in evaluation. One file only.
+    #[arg(long, value_name = "N")]
+    pub supersedes: Option<i64>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct RetractArgs {
+    /// The ingest's number (`evident ingests` lists them).
+    pub ingest: i64,
+    /// Why it no longer counts (recorded, and listed in every later pack).
+    #[arg(long)]
+    pub reason: String,
 }
 
 #[derive(Debug, Args)]

@@ -14,17 +14,36 @@ use std::time::Duration;
 
 /// Runs a parsed command line and returns the exit code.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    let wait = Duration::from_secs(cli.store.wait);
     let open = || -> Result<Store> {
-        Store::open(&cli.store.store, Duration::from_secs(cli.store.wait)).map_err(|e| {
+        Store::open_existing(&cli.store.store, wait).map_err(|e| {
             let hint = e.hint();
-            anyhow!(e).context(hint.map(|h| format!("hint: {h}")).unwrap_or_default())
+            with_hint(e, hint)
         })
     };
     match &cli.command {
         Command::Ingest(args) => {
             let opts = options(args)?;
-            let mut store = open()?;
+            if opts.supersedes.is_some() && args.files.len() != 1 {
+                bail!("--supersedes takes exactly one file (the export that corrects that ingest)");
+            }
+            let mut store = Store::open(&cli.store.store, wait).map_err(|e| {
+                let hint = e.hint();
+                with_hint(e, hint)
+            })?;
             ingest(&mut store, args, &opts)
+        }
+        Command::Retract(a) => {
+            if a.reason.trim().is_empty() {
+                bail!("--reason is empty\nhint: say why the ingest no longer counts; the reason goes into every later pack");
+            }
+            let mut store = open()?;
+            store.retract(a.ingest, a.reason.trim()).map_err(|e| {
+                let hint = e.hint();
+                with_hint(e, hint)
+            })?;
+            println!("ingest #{} retracted: it stays in the store and in later packs' audit trail, out of evaluation", a.ingest);
+            Ok(ExitCode::SUCCESS)
         }
         Command::Assets(args) => {
             let store = open()?;
@@ -42,9 +61,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
                 Format::Human => {
                     for r in rows {
+                        let state = match (&r.superseded_by, &r.retracted) {
+                            (_, Some(why)) => format!("; RETRACTED: {why}"),
+                            (Some(n), None) => format!("; SUPERSEDED by #{n}"),
+                            (None, None) => String::new(),
+                        };
                         println!(
-                            "#{:<4} {:<13} {}  read {} = accepted {} + rejected {} + empty {}; {} warnings; sha256 {}",
-                            r.id, r.source, r.file_name, r.rows_read, r.rows_accepted, r.rows_rejected, r.rows_empty, r.warnings, &r.sha256[..16]
+                            "#{:<4} {:<13} {}  as of {}  read {} = accepted {} + rejected {} + empty {}; {} warnings; sha256 {}{state}",
+                            r.id, r.source, r.file_name, r.as_of.as_deref().unwrap_or("(undated)"), r.rows_read, r.rows_accepted, r.rows_rejected, r.rows_empty, r.warnings, &r.sha256[..16]
                         );
                     }
                 }
@@ -190,20 +214,49 @@ fn evaluate_cmd(store: &Store, a: &args::EvaluateArgs) -> Result<ExitCode> {
         (Format::Human, None) => print_evaluation(&ev),
         (Format::Human, Some(g)) => print_criteria(g, a.soa),
     }
-    Ok(if a.deny.is_some() && ev.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    let denied = match a.deny {
+        None => false,
+        Some(args::Deny::Fail) => ev.failed(),
+        Some(args::Deny::NoEvidence) => ev.failed() || ev.without_evidence(),
+    };
+    Ok(if denied { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn print_evaluation(ev: &crate::evaluate::Evaluation) {
     println!("evaluation {} (sample dates: {})", ev.scope, ev.sample_dates.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
     for c in &ev.controls {
-        let counts = format!("{} in population: {} pass, {} fail, {} excepted", c.population, c.passed, c.failed, c.excepted);
-        println!("{:<5} {:<11} {}", c.status.as_str().to_uppercase().replace("NOT_APPLICABLE", "N/A"), c.id, c.note.as_deref().unwrap_or(&counts));
+        let times = if c.dates.len() > 1 { format!(" (items × {} sample dates)", c.dates.len()) } else { String::new() };
+        let counts = format!("{} in population{times}: {} pass, {} fail, {} excepted", c.population, c.passed, c.failed, c.excepted);
+        let status = match c.status {
+            crate::evaluate::Status::NotApplicable => "N/A".to_string(),
+            crate::evaluate::Status::NoEvidence => "NO-EV".to_string(),
+            s => s.as_str().to_uppercase(),
+        };
+        println!("{status:<5} {:<11} {}", c.id, if c.status == crate::evaluate::Status::NoEvidence && c.population > 0 { counts.clone() } else { c.note.clone().unwrap_or(counts.clone()) });
+        if c.dates.len() > 1 {
+            let row: Vec<String> = c.dates.iter().map(|d| format!("{} {} ({})", d.date, d.status.as_str(), d.population)).collect();
+            println!("        by date: {}", row.join(" | "));
+        }
+        for d in c.dates.iter().filter(|d| !d.missing.is_empty()) {
+            println!("        {} no evidence: {}", d.date, d.missing.join("; "));
+        }
+        if c.out_of_scope > 0 {
+            println!("        {} devices out of scope by ownership (not failed)", c.out_of_scope);
+        }
         for i in c.items.iter().filter(|i| i.outcome != crate::evaluate::Outcome::Pass) {
             println!("        {} {} {}: {}", i.date, i.item, i.asset_tag.as_deref().unwrap_or("-"), i.reason);
         }
         for d in c.exceptions.iter().filter(|d| d.disposition == "expired") {
             println!("        exception for {} expired on {}", d.exception.item, d.exception.expires);
         }
+    }
+    for w in &ev.withdrawn {
+        let why = match (&w.retracted, &w.superseded_by) {
+            (Some(r), _) => format!("retracted: {r}"),
+            (None, Some(by)) => format!("superseded by {by}"),
+            (None, None) => String::new(),
+        };
+        println!("withdrawn: {} ({}, as of {}) — {why}; kept in the audit trail, not evaluated", w.file, w.source, w.as_of.as_deref().unwrap_or("undated"));
     }
     for e in &ev.unused_exceptions {
         println!("warning: exception for {} under {} matched no failing item", e.item, e.control);
@@ -402,6 +455,7 @@ fn options(args: &IngestArgs) -> Result<Options> {
         allow_rejects: args.allow_rejects,
         user_fields,
         mapping,
+        supersedes: args.supersedes,
     })
 }
 
@@ -467,7 +521,7 @@ fn ingest(store: &mut Store, args: &IngestArgs, opts: &Options) -> Result<ExitCo
 
 fn print_report(r: &Report) {
     if let Some(id) = r.already_ingested {
-        println!("{}: already ingested as #{id} (same SHA-256 {}…); nothing to do", r.file, &r.sha256[..16]);
+        println!("{}: already ingested as #{id} (same SHA-256 {}…, same as-of and options); nothing to do", r.file, &r.sha256[..16]);
         return;
     }
     let c = r.counts;

@@ -85,22 +85,35 @@ pub enum ParamType {
 }
 
 impl TestKind {
-    /// The parameters this test accepts.
-    pub fn params(self) -> &'static [(&'static str, ParamType)] {
+    /// The parameters this test accepts. Every test takes `max_evidence_age_days` (how old the
+    /// newest export of an input may be at a sample date); tests over devices take `ownership`
+    /// (which ownership values are in the population; default corporate and unknown).
+    pub fn params(self) -> Vec<(&'static str, ParamType)> {
         use ParamType::*;
         use TestKind::*;
-        match self {
+        let own: &[(&'static str, ParamType)] = match self {
             InventoryFields => &[("require_owner_when_deployed", Bool)],
             IpeTieOut => &[("allow_rejections", Bool)],
             DiskEncrypted => &[("max_report_age_days", Days)],
-            MdmEnrolled => &[("max_checkin_age_days", Days)],
+            MdmEnrolled | MdmCompliant => &[("max_checkin_age_days", Days)],
             LeaverDevicesReturned => &[("max_days_after_termination", Days)],
             DisposalSanitized => &[("lifecycles", Strings)],
             SanitizationMethod => &[("minimum", StringMap)],
             ItadCertified => &[("lifecycle_labels", Strings)],
-            OsSupported => &[("minimum", StringMap)],
+            OsSupported => &[("minimum", StringMap), ("max_checkin_age_days", Days)],
             _ => &[],
+        };
+        let mut out = own.to_vec();
+        out.push(("max_evidence_age_days", Days));
+        if self.over_devices() {
+            out.push(("ownership", Strings));
         }
+        out
+    }
+
+    /// Tests whose population is devices (not wipe events, leavers or ingests).
+    pub fn over_devices(self) -> bool {
+        !matches!(self, TestKind::IpeTieOut | TestKind::SanitizationMethod | TestKind::CertificateCountersigned | TestKind::LeaverDevicesReturned)
     }
 }
 
@@ -199,6 +212,10 @@ pub struct Exception {
     pub approved_by: String,
     #[serde(default)]
     pub ticket: Option<String>,
+    /// The first sample date the exception covers (default: every date up to `expires`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<chrono::NaiveDate>,
+    /// The last sample date the exception covers.
     pub expires: chrono::NaiveDate,
 }
 

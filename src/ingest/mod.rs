@@ -140,6 +140,10 @@ pub struct Options {
     /// A declarative mapping that reads the file instead of a built-in reader.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mapping: Option<mapping::Mapping>,
+    /// The live ingest this one replaces (a corrected export): kept in the audit trail, out of
+    /// evaluation. Not part of how the bytes are read, so not part of the observation.
+    #[serde(skip)]
+    pub supersedes: Option<i64>,
 }
 
 fn ser_tz<S: serde::Serializer>(tz: &Option<Tz>, s: S) -> Result<S::Ok, S::Error> {
@@ -577,7 +581,8 @@ pub fn ingest_file(
     let bytes = std::fs::read(path).map_err(|source| RunError::Read { path: shown.clone(), source })?;
     let sha256 = row::hex_digest(&bytes);
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| shown.clone());
-    if let Some(prev) = store.ingest_by_sha256(&sha256)? {
+    let options_json = serde_json::to_string(opts).expect("options serialise");
+    if let Some(prev) = store.same_observation(&sha256, &options_json)? {
         return Ok(Report {
             file: shown,
             source: <SourceKind as clap::ValueEnum>::from_str(&prev.source, false).unwrap_or(SourceKind::SnipeitCsv),
@@ -673,7 +678,6 @@ pub fn ingest_file(
     if report.counts.rejected > 0 && !opts.allow_rejects {
         return Err(Error::Rejected { file: shown, report: Box::new(report) }.into());
     }
-    let options_json = serde_json::to_string(opts).expect("options serialise");
-    let id = tx.commit(&report, &options_json)?;
+    let id = tx.commit(&report, &options_json, opts.supersedes)?;
     Ok(Report { ingest_id: Some(id), ..report })
 }

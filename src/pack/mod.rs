@@ -12,6 +12,7 @@ use crate::sign::SecretKey;
 use crate::store::Store;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -306,22 +307,30 @@ fn write_pack(store: &Store, req: &Request, root: &Path, ingests: &[crate::store
     let mut w = Writer { root: root.into(), files: Vec::new() };
     let mut sources = Vec::new();
     let mut tie_out = Vec::new();
+    let mut written: BTreeMap<String, usize> = BTreeMap::new();
     for ing in ingests {
         let base = format!("sources/{}-{}", &ing.sha256[..12], safe_name(&ing.file_name));
-        let report_path = format!("{base}.ingest.json");
+        // The same bytes recorded again (another as-of, other options) are one file with one
+        // report per ingest.
+        let seen = written.entry(base.clone()).or_insert(0);
+        *seen += 1;
+        let report_path = if *seen == 1 { format!("{base}.ingest.json") } else { format!("{base}.{}.ingest.json", *seen) };
         let file_path = root.join(&base);
-        w.with(&base, |out| {
-            store.blob_to(&ing.sha256, out)?;
-            Ok(())
-        })
-        .map_err(|e| match e {
-            Error::Store(s) => Error::Io { path: file_path.clone(), err: std::io::Error::other(s.to_string()) },
-            e => e,
-        })?;
+        if *seen == 1 {
+            w.with(&base, |out| {
+                store.blob_to(&ing.sha256, out)?;
+                Ok(())
+            })
+            .map_err(|e| match e {
+                Error::Store(s) => Error::Io { path: file_path.clone(), err: std::io::Error::other(s.to_string()) },
+                e => e,
+            })?;
+        }
         let mut detail = store.ingest_detail(ing.id)?;
         detail["warnings_list"] = serde_json::to_value(store.issues(ing.id, crate::ingest::IssueKind::Warning)?).expect("issues serialise");
         detail["rejections"] = serde_json::to_value(store.issues(ing.id, crate::ingest::IssueKind::Rejection)?).expect("issues serialise");
         detail["pack_path"] = serde_json::Value::String(base.clone());
+        detail["report_path"] = serde_json::Value::String(report_path.clone());
         w.bytes(&report_path, &pretty(&detail))?;
         tie_out.push(detail);
         sources.push(SourceRef { path: base, report: report_path, source: ing.source.clone(), sha256: ing.sha256.clone(), as_of: ing.as_of.clone() });
@@ -346,8 +355,10 @@ fn write_pack(store: &Store, req: &Request, root: &Path, ingests: &[crate::store
             "controls": ev.controls.iter().map(|c| serde_json::json!({
                 "id": c.id, "version": c.version, "status": c.status, "note": c.note,
                 "population": c.population, "passed": c.passed, "failed": c.failed, "excepted": c.excepted,
+                "out_of_scope": c.out_of_scope, "dates": c.dates,
             })).collect::<Vec<_>>(),
             "tie_out": ev.tie_out,
+            "withdrawn": ev.withdrawn,
             "unused_exceptions": ev.unused_exceptions,
         });
         w.bytes("results/evaluation.json", &pretty(&summary))?;

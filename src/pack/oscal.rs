@@ -147,13 +147,13 @@ pub fn assessment_results(ev: &Evaluation, lib: &Library, sources: &[Source], se
         let (state, reason) = match c.status {
             Status::Pass => ("satisfied", "pass"),
             Status::Fail => ("not-satisfied", "fail"),
-            Status::NotApplicable => ("not-satisfied", "other"),
+            Status::NoEvidence | Status::NotApplicable => ("not-satisfied", "other"),
         };
         let statement = lib.get(&c.id).map_or(c.title.clone(), |l| l.control.statement.clone());
         let mut f = json!({
             "uuid": uuid(&["finding", &scope_text, &c.id]),
             "title": format!("{}@{}: {}", c.id, c.version, c.title),
-            "description": format!("{} Population {}: {} pass, {} fail, {} excepted.{}", text(&statement), c.population, c.passed, c.failed, c.excepted, c.note.as_deref().map(|n| format!(" Not applicable: {n}.")).unwrap_or_default()),
+            "description": format!("{} Population {}: {} pass, {} fail, {} excepted.{}", text(&statement), c.population, c.passed, c.failed, c.excepted, c.note.as_deref().map(|n| format!(" {}: {n}.", if c.status == Status::NoEvidence { "No evidence in force" } else { "Note" })).unwrap_or_default()),
             "props": [ours("status", c.status.as_str()), ours("population", &c.population.to_string())],
             "target": {"type": "objective-id", "target-id": format!("{}_obj", control_id(&c.id)), "status": {"state": state, "reason": reason}},
         });

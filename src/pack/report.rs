@@ -54,6 +54,19 @@ struct ControlRow<'a> {
     note: Option<&'a str>,
     items: Vec<ItemRow<'a>>,
     spark: Option<Spark>,
+    /// One cell per sample date of the evaluation (event controls: the scope's end only).
+    dates: Vec<DateCell>,
+    out_of_scope: usize,
+}
+
+#[derive(Serialize)]
+struct DateCell {
+    date: String,
+    status: &'static str,
+    population: usize,
+    failed: usize,
+    /// What was missing or stale; or which exports the date rests on.
+    detail: String,
 }
 
 #[derive(Serialize)]
@@ -179,7 +192,12 @@ pub fn render(p: &Page) -> String {
         .map(|s| {
             let rows = &s["rows"];
             serde_json::json!({
-                "path": s["pack_path"], "file_name": s["file_name"], "source": s["source"], "as_of": s["as_of"],
+                "path": s["pack_path"], "report": s["report_path"], "file_name": s["file_name"], "source": s["source"], "as_of": s["as_of"],
+                "state": match (s["retracted"].as_str(), s["superseded_by"].is_null()) {
+                    (Some(why), _) => format!("retracted: {why}"),
+                    (None, false) => "superseded by a correction".to_string(),
+                    (None, true) => String::new(),
+                },
                 "read": rows["read"], "accepted": rows["accepted"], "rejected": rows["rejected"], "empty": rows["empty"], "warnings": s["warnings"],
             })
         })
@@ -191,13 +209,13 @@ pub fn render(p: &Page) -> String {
     let mut controls = Vec::new();
     let mut frameworks = Vec::new();
     let (mut exceptions, mut unused) = (Vec::new(), Vec::new());
-    let mut counts = BTreeMap::from([("pass", 0), ("fail", 0), ("na", 0)]);
+    let mut counts = BTreeMap::from([("pass", 0), ("fail", 0), ("na", 0), ("no_evidence", 0)]);
     let mut dates = Vec::new();
     let mut chart = None;
     if let Some((lib, ev)) = p.evaluation {
         dates = ev.sample_dates.iter().map(|d| d.to_string()).collect();
         for c in &ev.controls {
-            *counts.entry(match c.status.as_str() { "pass" => "pass", "fail" => "fail", _ => "na" }).or_default() += 1;
+            *counts.entry(match c.status.as_str() { "pass" => "pass", "fail" => "fail", "no_evidence" => "no_evidence", _ => "na" }).or_default() += 1;
             let now = if c.population > 0 { rate(c.passed + c.excepted, c.population) } else { None };
             controls.push(ControlRow {
                 id: &c.id,
@@ -212,6 +230,25 @@ pub fn render(p: &Page) -> String {
                 note: c.note.as_deref(),
                 items: c.items.iter().map(|i| ItemRow { date: i.date.to_string(), item: &i.item, asset_tag: i.asset_tag.as_deref(), outcome: i.outcome.as_str(), reason: &i.reason, records: &i.records }).collect(),
                 spark: spark(&c.id, p.history, p.seq, now),
+                dates: ev
+                    .sample_dates
+                    .iter()
+                    .map(|d| match c.dates.iter().find(|x| x.date == *d) {
+                        Some(x) => DateCell {
+                            date: d.to_string(),
+                            status: x.status.as_str(),
+                            population: x.population,
+                            failed: x.failed,
+                            detail: if x.missing.is_empty() {
+                                x.evidence.iter().map(|e| format!("{}: {} as of {}", e.kind.describe(), e.file, e.as_of.map_or("(undated)".into(), |a| a.to_string()))).collect::<Vec<_>>().join("; ")
+                            } else {
+                                x.missing.join("; ")
+                            },
+                        },
+                        None => DateCell { date: d.to_string(), status: "", population: 0, failed: 0, detail: "an event control: judged once, over the events in scope".into() },
+                    })
+                    .collect(),
+                out_of_scope: c.out_of_scope,
             });
             for d in &c.exceptions {
                 let e = &d.exception;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Numbered migrations; `PRAGMA user_version` holds how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("0001_initial.sql"), include_str!("0002_pack.sql"), include_str!("0003_certificate.sql"), include_str!("0004_pack_results.sql"), include_str!("0005_leaver.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("0001_initial.sql"), include_str!("0002_pack.sql"), include_str!("0003_certificate.sql"), include_str!("0004_pack_results.sql"), include_str!("0005_leaver.sql"), include_str!("0006_observation.sql")];
 
 /// Size of a raw-file chunk.
 const CHUNK: usize = 4 << 20;
@@ -28,6 +28,15 @@ pub enum Error {
     /// A different record under the id of a signed certificate.
     #[error("store {path}: certificate {id} is already stored, signed, with a different record")]
     CertificateConflict { path: PathBuf, id: String },
+    /// A migration would leave the store inconsistent (it was rolled back).
+    #[error("store {path}: {message}")]
+    Migration { path: PathBuf, message: String },
+    /// Only `ingest` creates a store: anything else given a path that does not exist stops.
+    #[error("store {path} does not exist")]
+    Missing { path: PathBuf },
+    /// `retract` or `--supersedes` named an ingest that is not in the store or not live.
+    #[error("store {path}: {message}")]
+    NoSuchIngest { path: PathBuf, message: String },
     /// Any SQLite failure.
     #[error("store {path}: {source}")]
     Sqlite { path: PathBuf, source: rusqlite::Error },
@@ -40,6 +49,9 @@ impl Error {
             Error::TooNew { .. } => Some("upgrade evident".into()),
             Error::ChainMoved { .. } => Some("run `evident pack` again; the pack directory written is not in the ledger".into()),
             Error::CertificateConflict { .. } => Some("a signed certificate is never replaced by another record; issue the new one under its own id".into()),
+            Error::Migration { .. } => Some("the store was left as it was; report this with the store's schema version".into()),
+            Error::Missing { .. } => Some("check --store; a store is created by `evident --store PATH ingest FILE…`".into()),
+            Error::NoSuchIngest { .. } => Some("`evident ingests` lists every ingest with its id and whether it is live".into()),
             Error::Sqlite { .. } => None,
         }
     }
@@ -65,9 +77,37 @@ pub struct IngestRow {
     pub rows_rejected: i64,
     pub rows_empty: i64,
     pub warnings: i64,
+    /// The later ingest that replaces this one (`ingest --supersedes`).
+    pub superseded_by: Option<i64>,
+    /// Why this ingest was taken out of evaluation (`retract --reason`).
+    pub retracted: Option<String>,
+    /// The options it was read with (JSON), part of what makes it an observation.
+    #[serde(skip)]
+    pub options: String,
+}
+
+impl IngestRow {
+    /// Counts in evaluation: neither superseded nor retracted.
+    pub fn live(&self) -> bool {
+        self.superseded_by.is_none() && self.retracted.is_none()
+    }
+
+    /// The as-of date (UTC day), if the ingest is dated.
+    pub fn as_of_date(&self) -> Option<chrono::NaiveDate> {
+        chrono::NaiveDate::parse_from_str(self.as_of.as_deref()?.get(..10)?, "%Y-%m-%d").ok()
+    }
 }
 
 impl Store {
+    /// Opens a store that must already exist (every command but `ingest`): a mistyped path
+    /// stops with an error instead of creating an empty store that passes every gate.
+    pub fn open_existing(path: &Path, wait: Duration) -> Result<Store, Error> {
+        if !path.is_file() {
+            return Err(Error::Missing { path: path.into() });
+        }
+        Store::open(path, wait)
+    }
+
     /// Opens (creating if needed) and migrates. A writer that holds the lock makes us wait up to `wait`.
     pub fn open(path: &Path, wait: Duration) -> Result<Store, Error> {
         let conn = Connection::open(path).map_err(|source| Error::Sqlite { path: path.into(), source })?;
@@ -106,22 +146,53 @@ impl Store {
         }
         let path = self.path.clone();
         let map = |source| Error::Sqlite { path: path.clone(), source };
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| busy_or(e, &path))?;
+        // Rebuilding a referenced table (migration 6) needs foreign keys off, and that pragma
+        // only takes effect outside a transaction; they are checked before the commit instead.
+        self.conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(map)?;
+        let done = self.migrate_locked(&path);
+        self.conn.execute_batch("PRAGMA foreign_keys = ON").map_err(map)?;
+        done
+    }
+
+    fn migrate_locked(&mut self, path: &Path) -> Result<(), Error> {
+        let map = |source| Error::Sqlite { path: path.to_path_buf(), source };
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| busy_or(e, path))?;
         // Re-read inside the lock: another process may have migrated meanwhile.
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(map)?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             tx.execute_batch(sql).map_err(map)?;
             tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1)).map_err(map)?;
         }
+        let broken: Option<String> = tx.query_row("PRAGMA foreign_key_check", [], |r| r.get(0)).optional().map_err(map)?;
+        if let Some(table) = broken {
+            return Err(Error::Migration { path: path.to_path_buf(), message: format!("a migration left a dangling reference in table {table}") });
+        }
         tx.commit().map_err(map)
     }
 
-    /// The ingest that holds these exact bytes, if any.
-    pub fn ingest_by_sha256(&self, sha256: &str) -> Result<Option<IngestRow>, Error> {
+    /// The live ingest that holds these exact bytes read with these exact options, if any: the
+    /// same observation recorded twice. The same bytes with another as-of or other options are a
+    /// new observation.
+    pub fn same_observation(&self, sha256: &str, options_json: &str) -> Result<Option<IngestRow>, Error> {
         self.conn
-            .query_row(&format!("{INGEST_COLS} WHERE sha256 = ?1"), [sha256], ingest_row)
+            .query_row(&format!("{INGEST_COLS} WHERE sha256 = ?1 AND options = ?2 AND retracted IS NULL ORDER BY id LIMIT 1"), [sha256, options_json], ingest_row)
             .optional()
             .map_err(|e| self.err(e))
+    }
+
+    /// Takes a live ingest out of evaluation, keeping it (and the reason) in the audit trail.
+    pub fn retract(&mut self, id: i64, reason: &str) -> Result<(), Error> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| busy_or(e, &path))?;
+        let map = |source| Error::Sqlite { path: path.clone(), source };
+        let state: Option<(Option<i64>, Option<String>)> = tx.query_row("SELECT superseded_by, retracted FROM ingest WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(map)?;
+        match state {
+            None => return Err(Error::NoSuchIngest { path, message: format!("there is no ingest #{id}") }),
+            Some((_, Some(r))) => return Err(Error::NoSuchIngest { path, message: format!("ingest #{id} is already retracted ({r})") }),
+            Some(_) => {}
+        }
+        tx.execute("UPDATE ingest SET retracted = ?2 WHERE id = ?1", params![id, reason]).map_err(map)?;
+        tx.commit().map_err(map)
     }
 
     /// All ingests, oldest first.
@@ -235,7 +306,8 @@ impl Store {
         self.conn
             .query_row(
                 "SELECT source, file_name, size, sha256, encoding, as_of, as_of_basis, options, tool_version,
-                        rows_read, rows_accepted, rows_rejected, rows_empty, records, warnings FROM ingest WHERE id = ?1",
+                        rows_read, rows_accepted, rows_rejected, rows_empty, records, warnings,
+                        superseded_by, retracted FROM ingest WHERE id = ?1",
                 [id],
                 |r| {
                     let options: String = r.get(7)?;
@@ -257,6 +329,8 @@ impl Store {
                         },
                         "records": r.get::<_, i64>(13)?,
                         "warnings": r.get::<_, i64>(14)?,
+                        "superseded_by": r.get::<_, Option<i64>>(15)?,
+                        "retracted": r.get::<_, Option<String>>(16)?,
                     }))
                 },
             )
@@ -296,7 +370,7 @@ fn busy_or(e: rusqlite::Error, path: &Path) -> Error {
 }
 
 const INGEST_COLS: &str =
-    "SELECT id, source, file_name, size, sha256, as_of, rows_read, rows_accepted, rows_rejected, rows_empty, warnings FROM ingest";
+    "SELECT id, source, file_name, size, sha256, as_of, rows_read, rows_accepted, rows_rejected, rows_empty, warnings, superseded_by, retracted, options FROM ingest";
 
 fn ingest_row(r: &rusqlite::Row) -> rusqlite::Result<IngestRow> {
     Ok(IngestRow {
@@ -311,6 +385,9 @@ fn ingest_row(r: &rusqlite::Row) -> rusqlite::Result<IngestRow> {
         rows_rejected: r.get(8)?,
         rows_empty: r.get(9)?,
         warnings: r.get(10)?,
+        superseded_by: r.get(11)?,
+        retracted: r.get(12)?,
+        options: r.get(13)?,
     })
 }
 
@@ -347,9 +424,16 @@ impl IngestTx<'_> {
         self.ingest_id
     }
 
-    /// Writes the ingest's report and commits. Returns the ingest id.
-    pub fn commit(self, report: &Report, options_json: &str) -> Result<i64, Error> {
+    /// Writes the ingest's report and commits, marking `supersedes` (a live ingest) as replaced
+    /// by this one in the same transaction. Returns the ingest id.
+    pub fn commit(self, report: &Report, options_json: &str, supersedes: Option<i64>) -> Result<i64, Error> {
         let map = |source| Error::Sqlite { path: self.path.clone(), source };
+        if let Some(old) = supersedes {
+            let n = self.tx.execute("UPDATE ingest SET superseded_by = ?2 WHERE id = ?1 AND superseded_by IS NULL AND retracted IS NULL", params![old, self.ingest_id]).map_err(map)?;
+            if n != 1 {
+                return Err(Error::NoSuchIngest { path: self.path.clone(), message: format!("--supersedes {old}: no live ingest #{old} (already superseded, retracted, or never made)") });
+            }
+        }
         self.tx
             .execute(
                 "UPDATE ingest SET source = ?2, encoding = ?3, as_of = ?4, as_of_basis = ?5, options = ?6,

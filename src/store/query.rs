@@ -33,6 +33,24 @@ pub struct ViewRow {
     pub more: Option<String>,
     /// asset: every name of the owner (`email|username`), so a leaver matches by either.
     pub owner_ids: Option<String>,
+    /// asset, enrollment: corporate, personal or unknown.
+    pub ownership: Option<String>,
+    /// The SHA-256 of the export the record came from.
+    pub file_sha256: String,
+    /// The JSON pointer of the record inside its file, when the file is JSON or XML.
+    pub pointer: Option<String>,
+}
+
+impl ViewRow {
+    /// Where the record is: `source:file@sha:line` (and the JSON pointer when there is one), so
+    /// two exports with the same name, or two records on one minified line, never read alike.
+    pub fn reference(&self) -> String {
+        let sha: String = self.file_sha256.chars().take(12).collect();
+        match self.pointer.as_deref().filter(|p| !p.is_empty()) {
+            Some(p) => format!("{}:{}@{sha}:{}:{p}", self.source, self.file_name, self.line),
+            None => format!("{}:{}@{sha}:{}", self.source, self.file_name, self.line),
+        }
+    }
 }
 
 impl Store {
@@ -51,7 +69,7 @@ impl Store {
                 "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, r.asset_tag, NULL, NULL,
                         r.name, r.model, r.lifecycle, COALESCE(r.owner_email, r.owner_username, r.owner_name), NULL,
                         r.lifecycle_label, COALESCE(r.source_record_id, r.serial_key || '|' || COALESCE(r.asset_tag, '')) AS ident, g.as_of, g.id AS ingest, r.pointer, r.lifecycle_label AS more,
-                        lower(COALESCE(r.owner_email, '') || '|' || COALESCE(r.owner_username, '')) AS owner_ids
+                        lower(COALESCE(r.owner_email, '') || '|' || COALESCE(r.owner_username, '')) AS owner_ids, r.ownership, g.sha256
                  FROM asset r JOIN g ON g.id = r.ingest_id"
                     .into(),
             ),
@@ -59,7 +77,7 @@ impl Store {
                 "enrollment",
                 "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, r.asset_tag, NULL, NULL,
                         r.hostname, r.model, r.state, r.mdm, r.last_checkin_at, r.compliance,
-                        COALESCE(r.source_record_id, r.serial_key || '|' || COALESCE(r.hostname, '')) AS ident, g.as_of, g.id AS ingest, r.pointer, r.platform || '|' || COALESCE(r.os_version, '') AS more, NULL
+                        COALESCE(r.source_record_id, r.serial_key || '|' || COALESCE(r.hostname, '')) AS ident, g.as_of, g.id AS ingest, r.pointer, r.platform || '|' || COALESCE(r.os_version, '') AS more, NULL, r.ownership, g.sha256
                  FROM enrollment r JOIN g ON g.id = r.ingest_id"
                     .into(),
             ),
@@ -67,7 +85,7 @@ impl Store {
                 "encryption",
                 "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, NULL, NULL, NULL,
                         r.volume, NULL, r.state, r.scope, r.recovery_key, r.source_kind,
-                        COALESCE(r.source_record_id, r.serial_key) || '|' || r.scope || '|' || COALESCE(r.volume, '') AS ident, g.as_of, g.id AS ingest, r.pointer, NULL AS more, NULL
+                        COALESCE(r.source_record_id, r.serial_key) || '|' || r.scope || '|' || COALESCE(r.volume, '') AS ident, g.as_of, g.id AS ingest, r.pointer, NULL AS more, NULL, NULL, g.sha256
                  FROM encryption r JOIN g ON g.id = r.ingest_id"
                     .into(),
             ),
@@ -75,7 +93,7 @@ impl Store {
                 "wipe",
                 "SELECT r.id, g.source, g.file_name, r.line, r.host_serial_key, r.host_serial_quality, r.asset_tag,
                         r.media_serial_key, r.media_serial_quality, r.media_model, r.method_raw, r.result, r.tool,
-                        r.completed_at, r.nist_category, CAST(r.id AS TEXT) AS ident, g.as_of, g.id AS ingest, r.pointer, r.media_type AS more, NULL
+                        r.completed_at, r.nist_category, CAST(r.id AS TEXT) AS ident, g.as_of, g.id AS ingest, r.pointer, r.media_type AS more, NULL, NULL, g.sha256
                  FROM wipe r JOIN g ON g.id = r.ingest_id"
                     .into(),
             ),
@@ -83,7 +101,7 @@ impl Store {
                 "media_link",
                 "SELECT r.id, g.source, g.file_name, r.line, r.host_serial_key, r.host_serial_quality, NULL,
                         r.media_serial_key, r.media_serial_quality, r.media_model, NULL, '', NULL, NULL, NULL,
-                        COALESCE(r.source_record_id, r.host_serial_key) || '|' || r.media_serial_key AS ident, g.as_of, g.id AS ingest, r.pointer, NULL AS more, NULL
+                        COALESCE(r.source_record_id, r.host_serial_key) || '|' || r.media_serial_key AS ident, g.as_of, g.id AS ingest, r.pointer, NULL AS more, NULL, NULL, g.sha256
                  FROM media_link r JOIN g ON g.id = r.ingest_id"
                     .into(),
             ),
@@ -94,8 +112,8 @@ impl Store {
             // ingest (by as-of, then ingest order); duplicates inside one ingest all stay. Wipe events
             // have unique identities, so all stay.
             let sql = format!(
-                "WITH g AS (SELECT i.id, i.source, i.file_name, COALESCE(i.as_of, '') AS as_of FROM ingest i
-                            WHERE i.as_of IS NULL OR substr(i.as_of, 1, 10) <= ?1),
+                "WITH g AS (SELECT i.id, i.source, i.file_name, COALESCE(i.as_of, '') AS as_of, i.sha256 FROM ingest i
+                            WHERE (i.as_of IS NULL OR substr(i.as_of, 1, 10) <= ?1) AND i.superseded_by IS NULL AND i.retracted IS NULL),
                  x AS ({body}),
                  ranked AS (
                    SELECT x.*, FIRST_VALUE(x.ingest) OVER (PARTITION BY x.source, x.ident ORDER BY x.as_of DESC, x.ingest DESC) AS newest
@@ -124,6 +142,9 @@ impl Store {
                         extra1: r.get(14)?,
                         more: r.get(19)?,
                         owner_ids: r.get(20)?,
+                        ownership: r.get(21)?,
+                        file_sha256: r.get(22)?,
+                        pointer: r.get(18)?,
                         row_key: format!("{}:{}:{}", r.get::<_, i64>(17)?, r.get::<_, i64>(3)?, r.get::<_, Option<String>>(18)?.unwrap_or_default()),
                     })
                 })
@@ -179,7 +200,7 @@ impl Store {
                         w.host_serial_key, w.asset_tag, w.media_type, w.media_model, w.media_manufacturer, w.capacity_bytes,
                         w.tool, w.tool_version, w.method_raw, w.technique, w.nist_category, w.passes, w.verification, w.result,
                         w.started_at, w.completed_at, w.operator, w.organisation, w.vendor, w.lot
-                 FROM wipe w JOIN ingest g ON g.id = w.ingest_id ORDER BY g.id, w.id",
+                 FROM wipe w JOIN ingest g ON g.id = w.ingest_id WHERE g.superseded_by IS NULL AND g.retracted IS NULL ORDER BY g.id, w.id",
             )
             .map_err(|e| self.map_err(e))?;
         let rows = st
@@ -238,7 +259,7 @@ impl Store {
     /// several lists counts once, as the newest list has them (a corrected date replaces the old).
     pub fn leavers_until(&self, until: &str) -> Result<Vec<LeaverRow>, Error> {
         let sql = "WITH g AS (SELECT i.id, i.source, i.file_name, COALESCE(i.as_of, '') AS as_of FROM ingest i
-                              WHERE i.as_of IS NULL OR substr(i.as_of, 1, 10) <= ?1),
+                              WHERE (i.as_of IS NULL OR substr(i.as_of, 1, 10) <= ?1) AND i.superseded_by IS NULL AND i.retracted IS NULL),
                    x AS (SELECT r.id, g.source, g.file_name, r.line, r.employee_id, r.email, r.username, r.display_name,
                                 r.termination_date, g.as_of, g.id AS ingest,
                                 lower(COALESCE(r.employee_id, r.email, r.username)) AS ident
@@ -262,5 +283,23 @@ impl Store {
             })
             .map_err(|e| self.map_err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.map_err(e))
+    }
+}
+
+impl Store {
+    /// Which record tables each live ingest wrote to (`asset`, `enrollment`, `encryption`,
+    /// `wipe`, `leaver`): what kind of evidence it is. One scan per table.
+    pub fn ingest_tables(&self) -> Result<Vec<(i64, &'static str)>, Error> {
+        let mut out = Vec::new();
+        for table in ["asset", "enrollment", "encryption", "wipe", "leaver"] {
+            let sql = format!("SELECT DISTINCT r.ingest_id FROM {table} r JOIN ingest i ON i.id = r.ingest_id WHERE i.superseded_by IS NULL AND i.retracted IS NULL");
+            let mut st = self.conn().prepare(&sql).map_err(|e| self.map_err(e))?;
+            let ids = st.query_map([], |r| r.get::<_, i64>(0)).map_err(|e| self.map_err(e))?;
+            for id in ids {
+                out.push((id.map_err(|e| self.map_err(e))?, table));
+            }
+        }
+        out.sort();
+        Ok(out)
     }
 }

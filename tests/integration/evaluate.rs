@@ -40,7 +40,7 @@ fn every_deliberate_problem_is_caught_by_the_right_control_and_nothing_else_fail
         // The unenrolled laptop, and the placeholder-serial desktop that cannot be matched to its MDM record.
         ("MDM-01", set(&["FH-2006", "FH-3002"])),
         // The device in MDM but not in the register, and the two halves of the placeholder-serial desktop.
-        ("REC-01", set(&["5CG3X325AY", "FH-2006", "FH-3002", "record:intune_graph:intune-managed-devices.json:284"])),
+        ("REC-01", set(&["5CG3X325AY", "FH-2006", "FH-3002", "record:intune_graph:intune-managed-devices.json@8638b6644164:284:/value/14"])),
         // The leaver who kept her laptop past the 14 days.
         ("RET-01", set(&["FH-1020"])),
     ]
@@ -52,8 +52,11 @@ fn every_deliberate_problem_is_caught_by_the_right_control_and_nothing_else_fail
     for pass in ["IPE-TIE", "KEY-01", "ITAD-01", "RET-CRED", "OS-01"] {
         assert_eq!(status[pass], "pass", "{pass}");
     }
-    for na in ["DISP-03", "REISSUE-01", "LOST-01"] {
-        assert_eq!(status[na], "not_applicable", "{na}");
+    // Evidence in force, nobody lost a device: truly nothing to test.
+    assert_eq!(status["LOST-01"], "not_applicable");
+    // Missing inputs are not "nothing to test": no certificates yet, no assignment history.
+    for none in ["DISP-03", "REISSUE-01"] {
+        assert_eq!(status[none], "no_evidence", "{none}");
     }
     // Every source ties out.
     for t in ev["tie_out"].as_array().unwrap() {
@@ -169,8 +172,16 @@ fn a_period_samples_state_controls_at_each_month_end() {
     assert_eq!(ev["sample_dates"], serde_json::json!(["2026-09-30", "2026-10-31"]));
     let enc = ev["controls"].as_array().unwrap().iter().find(|c| c["id"] == "INV-UNIQUE").unwrap();
     let dates: BTreeSet<&str> = enc["items"].as_array().unwrap().iter().map(|i| i["date"].as_str().unwrap()).collect();
-    // The register export is dated 2026-10-30: on 2026-09-30 it is not yet evidence.
+    // The register export is dated 2026-10-30: on 2026-09-30 it is not yet evidence, and the
+    // period says so: that date has no evidence, so the control cannot pass the period.
     assert_eq!(dates, ["2026-10-31"].into_iter().collect());
+    // (Its duplicate serial fails on 10-31, and a failure outranks a date without evidence.)
+    assert_eq!(enc["status"], "fail");
+    assert_eq!(enc["dates"][0]["date"], "2026-09-30");
+    assert_eq!(enc["dates"][0]["status"], "no_evidence");
+    assert!(enc["dates"][0]["missing"][0].as_str().unwrap().contains("no asset register dated on or before 2026-09-30"), "{}", enc["dates"][0]);
+    assert_eq!(enc["dates"][1]["status"], "fail");
+    assert_eq!(enc["dates"][1]["evidence"][0]["file"], "snipeit-assets.csv");
     // Per-event controls take the events inside the period: October holds only the Blancco lot.
     let oct = evident(&org.store, &["evaluate", "--period", "2026-10-01..2026-10-31", "--format", "json"]);
     let ev: serde_json::Value = serde_json::from_str(&oct.stdout).unwrap();

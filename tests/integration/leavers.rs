@@ -67,6 +67,8 @@ fn without_a_leaver_list_ret_01_says_what_it_needs() {
     let r = evident(&store, &["evaluate", "--as-of", "2026-10-31", "--format", "json"]);
     let ev: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let c = ev["controls"].as_array().unwrap().iter().find(|c| c["id"] == "RET-01").unwrap().clone();
-    assert_eq!(c["status"], "not_applicable");
-    assert!(c["note"].as_str().unwrap().contains("needs an HR leaver list"), "{c}");
+    // Missing input is not "nothing to test": RET-01 has no evidence, and says what is missing.
+    assert_eq!(c["status"], "no_evidence");
+    assert!(c["note"].as_str().unwrap().contains("no HR leaver list is ingested"), "{c}");
+    assert_eq!(c["dates"][0]["missing"][0], "no HR leaver list is ingested", "{c}");
 }

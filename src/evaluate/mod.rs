@@ -2,7 +2,10 @@
 //! outcome and the records behind it, exceptions with their dispositions, the tie-out of every
 //! source, and the regrouping by framework criterion (with uncovered criteria and an ISO 27001
 //! Statement-of-Applicability view). State controls run at every sample date of the scope;
-//! event controls over the events up to the scope's end.
+//! event controls over the events up to the scope's end. A date whose inputs were not in force
+//! (`evidence`) is `no_evidence`: it is never judged, never a pass.
+
+pub mod evidence;
 
 use crate::controls::schema::{Exception, Kind, TestKind};
 use crate::controls::{Library, Loaded};
@@ -10,10 +13,11 @@ use crate::ledger::Scope;
 use crate::store::{Store, query::LeaverRow};
 use crate::view::AssetView;
 use chrono::{Datelike, NaiveDate};
+use evidence::{Check, Evidence, InForce, Observation};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Pass, fail, excepted (a failing item covered by a live exception) or not applicable.
+/// Pass, fail, or excepted (a failing item covered by an exception valid on its date).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -27,6 +31,9 @@ pub enum Outcome {
 pub enum Status {
     Pass,
     Fail,
+    /// The inputs the test reads were missing or stale at some sample date: nothing can be said.
+    NoEvidence,
+    /// Evidence was in force and the population was truly empty.
     NotApplicable,
 }
 
@@ -45,6 +52,7 @@ impl Status {
         match self {
             Status::Pass => "pass",
             Status::Fail => "fail",
+            Status::NoEvidence => "no_evidence",
             Status::NotApplicable => "not_applicable",
         }
     }
@@ -60,15 +68,32 @@ pub struct Item {
     pub asset_tag: Option<String>,
     pub outcome: Outcome,
     pub reason: String,
-    /// `source:file:line` of the records behind the outcome.
+    /// `source:file@sha:line[pointer]` of the records behind the outcome.
     pub records: Vec<String>,
+}
+
+/// One sample date of a control: what was tested, on what evidence.
+#[derive(Debug, Clone, Serialize)]
+pub struct DateResult {
+    pub date: NaiveDate,
+    pub status: Status,
+    pub population: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub excepted: usize,
+    /// The export of each input the test read, as it stood on this date.
+    pub evidence: Vec<InForce>,
+    /// Inputs missing or stale on this date (then the date is `no_evidence` and not judged).
+    pub missing: Vec<String>,
 }
 
 /// An exception and what became of it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Disposition {
     pub exception: Exception,
-    /// `applied` (excused a failing item), `expired` (fails the control), `unused` (matched nothing).
+    /// `applied` (excused a failing item on a date inside its window), `expired` (a failing item
+    /// dated after it expired: fails the control), `not_yet_valid` (a failing item dated before
+    /// `valid_from`: not covered). An exception that matched nothing is in `unused_exceptions`.
     pub disposition: &'static str,
 }
 
@@ -83,13 +108,19 @@ pub struct ControlResult {
     pub file: String,
     pub sha256: String,
     pub status: Status,
-    /// Why a control is not applicable.
+    /// Why a control is not applicable or has no evidence.
     pub note: Option<String>,
     pub params: BTreeMap<String, serde_json::Value>,
+    /// Items × sample dates: a device tested at three dates counts three times.
     pub population: usize,
     pub passed: usize,
     pub failed: usize,
     pub excepted: usize,
+    /// Devices left out because of their ownership (`ownership` param; personal devices by
+    /// default), summed over sample dates: out of scope, not failed.
+    pub out_of_scope: usize,
+    /// The result at each sample date (event and data controls: one, at the scope's end).
+    pub dates: Vec<DateResult>,
     pub items: Vec<Item>,
     pub exceptions: Vec<Disposition>,
 }
@@ -114,7 +145,8 @@ pub struct Criterion {
     pub id: String,
     pub title: String,
     pub legacy: Vec<String>,
-    /// pass / fail / uncovered (no control with evidence maps to it).
+    /// pass / fail / no_evidence (a control mapped to it had no evidence in force) / uncovered
+    /// (no control with a population maps to it).
     pub status: &'static str,
     pub controls: Vec<CriterionControl>,
 }
@@ -135,12 +167,30 @@ pub struct Evaluation {
     pub sample_dates: Vec<NaiveDate>,
     pub controls: Vec<ControlResult>,
     pub tie_out: Vec<TieOut>,
+    /// Ingests dated in scope that no longer count: superseded by a correction or retracted.
+    pub withdrawn: Vec<Withdrawn>,
     pub unused_exceptions: Vec<Exception>,
+}
+
+/// An ingest kept in the audit trail but out of evaluation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Withdrawn {
+    pub file: String,
+    pub source: String,
+    pub sha256: String,
+    pub as_of: Option<String>,
+    /// The file name and as-of of the ingest that replaced it.
+    pub superseded_by: Option<String>,
+    pub retracted: Option<String>,
 }
 
 impl Evaluation {
     pub fn failed(&self) -> bool {
         self.controls.iter().any(|c| c.status == Status::Fail)
+    }
+
+    pub fn without_evidence(&self) -> bool {
+        self.controls.iter().any(|c| c.status == Status::NoEvidence)
     }
 }
 
@@ -321,13 +371,29 @@ fn judge(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<(bool, String)> {
             }
         }
         TestKind::MdmCompliant => {
-            let judged: Vec<_> = a.enrollments.iter().filter(|e| e.state == "enrolled" && matches!(e.compliance.as_deref(), Some("compliant" | "noncompliant" | "in_grace_period" | "error" | "conflict"))).collect();
+            use crate::model::Compliance;
+            // Typed: a device in its grace period is judged (and not yet compliant); "not
+            // evaluated" and "unknown" are no verdict at all.
+            let judged: Vec<(&crate::view::Enrolled, Compliance)> = a
+                .enrollments
+                .iter()
+                .filter(|e| e.state == "enrolled")
+                .filter_map(|e| Some((e, Compliance::parse(e.compliance.as_deref()?)?)))
+                .filter(|(_, v)| matches!(v, Compliance::Compliant | Compliance::Noncompliant | Compliance::GracePeriod))
+                .collect();
             if judged.is_empty() {
                 return None;
             }
-            match judged.iter().find(|e| e.compliance.as_deref() != Some("compliant")) {
-                Some(e) => (false, format!("{} says {}", e.mdm, e.compliance.as_deref().unwrap_or("?"))),
-                None => (true, "compliant".into()),
+            let max = param_days(c, "max_checkin_age_days", 7);
+            let age = judged.iter().filter_map(|(e, _)| e.last_checkin_at.as_deref()).filter_map(|w| age_days(w, date)).min();
+            match judged.iter().find(|(_, v)| *v != Compliance::Compliant) {
+                Some((e, Compliance::GracePeriod)) => (false, format!("{} says noncompliant, in its grace period", e.mdm)),
+                Some((e, v)) => (false, format!("{} says {}", e.mdm, v.as_str())),
+                None => match age {
+                    Some(d) if d <= max => (true, format!("compliant, checked in {d} days before")),
+                    Some(d) => (false, format!("compliant at its last check-in, {d} days before (allowed {max}): no current verdict")),
+                    None => (false, "compliant, but no check-in time: no current verdict".into()),
+                },
             }
         }
         TestKind::RegisterMdmReconciled => {
@@ -396,8 +462,11 @@ fn judge(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<(bool, String)> {
             if judged.is_empty() {
                 return None;
             }
+            let max = param_days(c, "max_checkin_age_days", 7);
+            let age = a.enrollments.iter().filter(|e| e.state == "enrolled").filter_map(|e| e.last_checkin_at.as_deref()).filter_map(|w| age_days(w, date)).min();
             match judged.iter().find(|(p, v)| !version_at_least(v, &min[*p])) {
                 Some((p, v)) => (false, format!("{p} {v} is below the minimum {}", min[*p])),
+                None if age.is_none_or(|d| d > max) => (false, format!("{} {} reported {} days before (allowed {max}): not a current version", judged[0].0, judged[0].1, age.map_or("?".into(), |d| d.to_string()))),
                 None => (true, format!("{} {}", judged[0].0, judged[0].1)),
             }
         }
@@ -515,21 +584,11 @@ fn judge_leavers(c: &Loaded, views: &BTreeMap<NaiveDate, Vec<AssetView>>, inputs
     out
 }
 
-/// Why a test has nothing to judge yet: its input is not in the store.
-fn not_applicable(test: TestKind, certs: &[Attestation], leavers: &[LeaverRow]) -> Option<&'static str> {
-    match test {
-        TestKind::LeaverDevicesReturned if leavers.is_empty() => Some("needs an HR leaver list; none is ingested (`evident ingest leavers.csv`, see docs/ingest.md)"),
-        TestKind::ReissueWiped => Some("needs the register's assignment history, which the ingested exports do not carry"),
-        TestKind::CertificateCountersigned if certs.is_empty() => Some("needs signed certificates of sanitization; none are in the store (`evident certificate new`)"),
-        _ => None,
-    }
-}
-
 fn tie_outs(store: &Store, end: NaiveDate) -> Result<Vec<TieOut>, crate::store::Error> {
     let end_text = end.format("%Y-%m-%d").to_string();
     let mut out = Vec::new();
     for i in store.ingests()? {
-        if i.as_of.as_deref().is_some_and(|a| a.get(..10).is_some_and(|d| d > end_text.as_str())) {
+        if !i.live() || i.as_of.as_deref().is_some_and(|a| a.get(..10).is_some_and(|d| d > end_text.as_str())) {
             continue;
         }
         out.push(TieOut {
@@ -575,6 +634,7 @@ pub fn evaluate(store: &Store, lib: &Library, req: &Request) -> Result<Evaluatio
         views.insert(*d, crate::view::assets_until(store, &d.format("%Y-%m-%d").to_string())?);
     }
     let ties = tie_outs(store, req.scope.end())?;
+    let (observations, withdrawn) = observations(store, req.scope.end())?;
     let certs = attestations(store)?;
     let leavers = store.leavers_until(&req.scope.end().format("%Y-%m-%d").to_string())?;
     // The register as it stood on each leaver's last day: what they had to give back. The view
@@ -589,7 +649,44 @@ pub fn evaluate(store: &Store, lib: &Library, req: &Request) -> Result<Evaluatio
             on_last_day.insert(day, crate::view::assets_until(store, &l.termination_date)?);
         }
     }
-    Ok(evaluate_views(lib, req, &views, ties, &Inputs { certs: &certs, leavers: &leavers, on_last_day: &on_last_day }))
+    let mut ev = evaluate_views(lib, req, &views, ties, &Inputs { certs: &certs, leavers: &leavers, on_last_day: &on_last_day, observations: &observations });
+    ev.withdrawn = withdrawn;
+    Ok(ev)
+}
+
+/// Every live ingest as evidence of the kinds of record it holds; and the ingests dated up to
+/// `end` that were superseded or retracted.
+fn observations(store: &Store, end: NaiveDate) -> Result<(Vec<Observation>, Vec<Withdrawn>), crate::store::Error> {
+    let ingests = store.ingests()?;
+    let by_id: BTreeMap<i64, &crate::store::IngestRow> = ingests.iter().map(|i| (i.id, i)).collect();
+    let mut out = Vec::new();
+    for (id, table) in store.ingest_tables()? {
+        let Some(i) = by_id.get(&id) else { continue };
+        let kinds: &[Evidence] = match table {
+            "asset" => &[Evidence::Register],
+            "enrollment" => &[Evidence::Mdm],
+            "encryption" => &[Evidence::Encryption],
+            "wipe" => &[Evidence::Wipes],
+            "leaver" => &[Evidence::Leavers],
+            _ => &[],
+        };
+        for &kind in kinds {
+            out.push(Observation { kind, file: i.file_name.clone(), sha256: i.sha256.clone(), as_of: i.as_of_date() });
+        }
+    }
+    let withdrawn = ingests
+        .iter()
+        .filter(|i| !i.live() && i.as_of_date().is_none_or(|d| d <= end))
+        .map(|i| Withdrawn {
+            file: i.file_name.clone(),
+            source: i.source.clone(),
+            sha256: i.sha256.clone(),
+            as_of: i.as_of.clone(),
+            superseded_by: i.superseded_by.and_then(|n| by_id.get(&n)).map(|n| format!("{} (as of {})", n.file_name, n.as_of.as_deref().unwrap_or("undated"))),
+            retracted: i.retracted.clone(),
+        })
+        .collect();
+    Ok((out, withdrawn))
 }
 
 /// What the evaluation reads beside the per-asset views: signed certificates and leavers.
@@ -600,6 +697,8 @@ pub struct Inputs<'a> {
     /// The per-asset view as of each day an ingest is dated (and `NaiveDate::MIN`: undated only),
     /// for the days leavers left: a last day reads the newest key on or before it.
     pub on_last_day: &'a BTreeMap<NaiveDate, Vec<AssetView>>,
+    /// Every live ingest as evidence: what was in force at each sample date.
+    pub observations: &'a [Observation],
 }
 
 /// What DISP-03 needs of one certificate for one drive: are both signatures there and valid,
@@ -665,39 +764,84 @@ pub fn evaluate_views(lib: &Library, req: &Request, views: &BTreeMap<NaiveDate, 
     let mut controls = Vec::new();
     for c in &lib.controls {
         let test = c.control.test;
+        // State controls at every sample date; event and data controls once, at the end.
+        let special = matches!(test, TestKind::IpeTieOut | TestKind::SanitizationMethod | TestKind::CertificateCountersigned | TestKind::LeaverDevicesReturned);
+        let at: Vec<NaiveDate> = if c.control.kind == Kind::State && !special { dates.clone() } else { vec![end] };
+        let max_age = param_days(c, "max_evidence_age_days", 35);
+        let checks: BTreeMap<NaiveDate, Check> = at
+            .iter()
+            .map(|d| {
+                let mut ch = evidence::check(inputs.observations, evidence::needs(test), *d, max_age);
+                ch.missing.extend(evidence::missing_always(test).map(String::from));
+                // Certificates are made in evident, not ingested: none at all is a missing input.
+                if test == TestKind::CertificateCountersigned && certs.is_empty() {
+                    ch.missing.push("no certificate of sanitization is in the store (`evident certificate new`, docs/certificates.md)".into());
+                }
+                (*d, ch)
+            })
+            .collect();
+        let in_force = |d: &NaiveDate| checks.get(d).is_some_and(|ch| ch.missing.is_empty());
         let mut items: Vec<Item> = Vec::new();
-        let note = not_applicable(test, certs, inputs.leavers).map(String::from);
-        if note.is_none() {
-            match test {
-                TestKind::IpeTieOut => items = ipe_items(c, &ties, end),
-                TestKind::SanitizationMethod => items = judge_wipes(c, at_end, &req.scope),
-                TestKind::CertificateCountersigned => items = judge_attested(at_end, &req.scope, certs),
-                TestKind::LeaverDevicesReturned => items = judge_leavers(c, views, inputs, &req.scope),
-                _ => {
-                    // State controls at every sample date; event controls once, at the end.
-                    let at: Vec<NaiveDate> = if c.control.kind == Kind::State { dates.clone() } else { vec![end] };
-                    for d in at {
-                        for a in views.get(&d).unwrap_or(&empty) {
-                            if let Some((pass, reason)) = judge(c, a, d) {
-                                items.push(Item { date: d, item: a.key.clone(), asset_tag: a.asset_tag.clone(), outcome: if pass { Outcome::Pass } else { Outcome::Fail }, reason, records: a.records.clone() });
-                            }
+        let mut out_of_scope = 0;
+        match test {
+            _ if !in_force(&end) && at.len() == 1 => {}
+            TestKind::IpeTieOut => items = ipe_items(c, &ties, end),
+            TestKind::SanitizationMethod => items = judge_wipes(c, at_end, &req.scope),
+            TestKind::CertificateCountersigned => items = judge_attested(at_end, &req.scope, certs),
+            TestKind::LeaverDevicesReturned => items = judge_leavers(c, views, inputs, &req.scope),
+            _ => {
+                let owned = param_strings(c, "ownership");
+                let owned = if owned.is_empty() { vec!["corporate".to_string(), "unknown".to_string()] } else { owned };
+                for d in at.iter().filter(|d| in_force(d)) {
+                    for a in views.get(d).unwrap_or(&empty) {
+                        let Some((pass, reason)) = judge(c, a, *d) else { continue };
+                        if !owned.contains(&a.ownership.clone().unwrap_or_else(|| "unknown".into())) {
+                            out_of_scope += 1;
+                            continue;
                         }
+                        items.push(Item { date: *d, item: a.key.clone(), asset_tag: a.asset_tag.clone(), outcome: if pass { Outcome::Pass } else { Outcome::Fail }, reason, records: a.records.clone() });
                     }
                 }
             }
         }
-        let exceptions = apply_exceptions(&c.control.id, &mut items, req.exceptions, &mut used, end);
-        let count = |o: Outcome| items.iter().filter(|i| i.outcome == o).count();
-        let (passed, failed, excepted) = (count(Outcome::Pass), count(Outcome::Fail), count(Outcome::Excepted));
+        let exceptions = apply_exceptions(&c.control.id, &mut items, req.exceptions, &mut used);
+        let count = |o: Outcome, d: Option<NaiveDate>| items.iter().filter(|i| i.outcome == o && d.is_none_or(|d| i.date == d)).count();
+        let (passed, failed, excepted) = (count(Outcome::Pass, None), count(Outcome::Fail, None), count(Outcome::Excepted, None));
+        let per_date: Vec<DateResult> = checks
+            .iter()
+            .map(|(d, ch)| {
+                // Event and data controls have one date: every item (events carry their own dates).
+                let only = (at.len() > 1).then_some(*d);
+                let (p, f, e) = (count(Outcome::Pass, only), count(Outcome::Fail, only), count(Outcome::Excepted, only));
+                let status = if !ch.missing.is_empty() {
+                    Status::NoEvidence
+                } else if f > 0 {
+                    Status::Fail
+                } else if p + e > 0 {
+                    Status::Pass
+                } else {
+                    Status::NotApplicable
+                };
+                DateResult { date: *d, status, population: p + f + e, passed: p, failed: f, excepted: e, evidence: ch.in_force.clone(), missing: ch.missing.clone() }
+            })
+            .collect();
         let expired = exceptions.iter().any(|d| d.disposition == "expired");
-        let status = if note.is_some() || items.is_empty() {
-            Status::NotApplicable
-        } else if failed > 0 || expired {
+        let no_evidence: Vec<String> = per_date.iter().filter(|d| d.status == Status::NoEvidence).map(|d| format!("{}: {}", d.date, d.missing.join("; "))).collect();
+        let status = if failed > 0 || expired {
             Status::Fail
+        } else if !no_evidence.is_empty() {
+            Status::NoEvidence
+        } else if items.is_empty() {
+            Status::NotApplicable
         } else {
             Status::Pass
         };
-        let note = note.or_else(|| items.is_empty().then(|| "the population is empty at every sample date".to_string()));
+        let note = match status {
+            _ if !no_evidence.is_empty() => Some(format!("no evidence in force at {} of {} sample dates — {}", no_evidence.len(), per_date.len(), no_evidence.join(" | "))),
+            Status::NotApplicable if out_of_scope > 0 => Some(format!("evidence in force; the population is empty ({out_of_scope} devices out of scope by ownership)")),
+            Status::NotApplicable => Some("evidence in force; the population is empty at every sample date".to_string()),
+            _ => None,
+        };
         controls.push(ControlResult {
             id: c.control.id.clone(),
             version: c.control.version,
@@ -713,12 +857,14 @@ pub fn evaluate_views(lib: &Library, req: &Request, views: &BTreeMap<NaiveDate, 
             passed,
             failed,
             excepted,
+            out_of_scope,
+            dates: per_date,
             items,
             exceptions,
         });
     }
     let unused_exceptions = req.exceptions.iter().zip(&used).filter(|(_, u)| !**u).map(|(e, _)| e.clone()).collect();
-    Evaluation { scope: req.scope.clone(), sample_dates: dates, controls, tie_out: ties, unused_exceptions }
+    Evaluation { scope: req.scope.clone(), sample_dates: dates, controls, tie_out: ties, withdrawn: Vec::new(), unused_exceptions }
 }
 
 fn matches_item(e: &Exception, i: &Item) -> bool {
@@ -726,8 +872,10 @@ fn matches_item(e: &Exception, i: &Item) -> bool {
     i.item.eq_ignore_ascii_case(want) || i.asset_tag.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(want))
 }
 
-/// Live exceptions turn failing items into `excepted`; expired ones stay failures and fail the control.
-fn apply_exceptions(control: &str, items: &mut [Item], exceptions: &[Exception], used: &mut [bool], end: NaiveDate) -> Vec<Disposition> {
+/// An exception covers a failing item whose date is inside its window (`valid_from` to
+/// `expires`, both included): each sample date is judged on its own, so an exception that ran out
+/// on 09-30 covers 09-30 and fails 10-31.
+fn apply_exceptions(control: &str, items: &mut [Item], exceptions: &[Exception], used: &mut [bool]) -> Vec<Disposition> {
     let mut out = Vec::new();
     for (k, e) in exceptions.iter().enumerate() {
         if !e.control.eq_ignore_ascii_case(control) {
@@ -738,16 +886,26 @@ fn apply_exceptions(control: &str, items: &mut [Item], exceptions: &[Exception],
             continue;
         }
         used[k] = true;
-        let live = e.expires >= end;
+        let (mut applied, mut expired, mut early) = (false, false, false);
         for n in hits {
-            if live {
+            let date = items[n].date;
+            if date > e.expires {
+                expired = true;
+                items[n].reason = format!("{} — exception expired on {}", items[n].reason, e.expires);
+            } else if e.valid_from.is_some_and(|f| date < f) {
+                early = true;
+                items[n].reason = format!("{} — exception valid only from {}", items[n].reason, e.valid_from.expect("checked"));
+            } else {
+                applied = true;
                 items[n].outcome = Outcome::Excepted;
                 items[n].reason = format!("{} — excepted until {} ({}; approved by {})", items[n].reason, e.expires, e.reason, e.approved_by);
-            } else {
-                items[n].reason = format!("{} — exception expired on {}", items[n].reason, e.expires);
             }
         }
-        out.push(Disposition { exception: e.clone(), disposition: if live { "applied" } else { "expired" } });
+        for (on, disposition) in [(applied, "applied"), (expired, "expired"), (early, "not_yet_valid")] {
+            if on {
+                out.push(Disposition { exception: e.clone(), disposition });
+            }
+        }
     }
     out
 }
@@ -770,13 +928,16 @@ pub fn by_framework(ev: &Evaluation, lib: &Library, framework: &str) -> Option<V
                 });
             }
         }
-        let evidenced: Vec<_> = controls.iter().filter(|c| c.status != Status::NotApplicable).collect();
-        let status = if evidenced.is_empty() {
-            "uncovered"
-        } else if evidenced.iter().any(|c| c.status == Status::Fail) {
+        let any = |s: Status| controls.iter().any(|c| c.status == s);
+        // A criterion one of whose controls had no evidence is not shown as passing.
+        let status = if any(Status::Fail) {
             "fail"
-        } else {
+        } else if any(Status::NoEvidence) {
+            "no_evidence"
+        } else if any(Status::Pass) {
             "pass"
+        } else {
+            "uncovered"
         };
         out.push(Criterion { id: it.id.clone(), title: it.title.clone(), legacy: it.legacy.clone(), status, controls });
     }
@@ -814,6 +975,7 @@ mod tests {
             status_label: Some("Ready to Deploy".into()),
             owner: (i % 5 != 0).then(|| format!("u{i}@x.example")),
             owner_ids: Vec::new(),
+            ownership: None,
             sources: BTreeSet::new(),
             register: vec![format!("snipeit_csv:r.csv:{i}")],
             enrollments: match enrolled {
@@ -849,7 +1011,9 @@ mod tests {
         let lib = Library::builtin();
         let scope = Scope::AsOf { date: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap() };
         let req = Request { scope: scope.clone(), cadence: Cadence::Monthly, exceptions: &[] };
-        evaluate_views(&lib, &req, &BTreeMap::from([(scope.end(), views)]), Vec::new(), &Inputs { certs: &[], leavers: &[], on_last_day: &BTreeMap::new() })
+        let fresh = |kind| Observation { kind, file: "x".into(), sha256: "00".repeat(32), as_of: Some(scope.end()) };
+        let observations = [Evidence::Register, Evidence::Mdm, Evidence::Encryption, Evidence::Wipes, Evidence::Leavers].map(fresh);
+        evaluate_views(&lib, &req, &BTreeMap::from([(scope.end(), views)]), Vec::new(), &Inputs { certs: &[], leavers: &[], on_last_day: &BTreeMap::new(), observations: &observations })
     }
 
     /// Which assets a test is about, restated from the controls' definitions.
@@ -869,6 +1033,7 @@ mod tests {
             TestKind::SanitizationMethod => a.wipes.len(),
             TestKind::LostEncrypted => (lc == "lost_stolen") as usize,
             TestKind::OsSupported => enrolled as usize,
+            // No certificate in the store (these runs have none): no evidence, no population.
             TestKind::ItadCertified | TestKind::IpeTieOut | TestKind::LeaverDevicesReturned | TestKind::CertificateCountersigned | TestKind::ReissueWiped => 0,
         }
     }
