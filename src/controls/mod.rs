@@ -222,18 +222,51 @@ pub fn load_exceptions(path: &Path, lib: &Library) -> Result<Vec<Exception>, Pro
     let text = std::fs::read_to_string(path).map_err(|e| Problems(vec![Problem { file: path.display().to_string(), line: 0, column: 0, message: format!("cannot read: {e}") }]))?;
     let file = path.display().to_string();
     let parsed: ExceptionFile = schema::parse(&text).map_err(|e| Problems(vec![Problem { file: file.clone(), line: e.line, column: e.column, message: e.message }]))?;
+    // Each list entry starts on a line whose first non-blank characters are "- ": the k-th such
+    // line is where the k-th exception starts, and its fields follow it.
+    let starts: Vec<usize> = text.lines().enumerate().filter(|(_, l)| l.trim_start().starts_with("- ")).map(|(i, _)| i).collect();
+    let field_line = |k: usize, field: &str| -> usize {
+        let from = starts.get(k).copied().unwrap_or(0);
+        let to = starts.get(k + 1).copied().unwrap_or(usize::MAX);
+        let key = format!("{field}:");
+        text.lines().enumerate().skip(from).take_while(|(i, _)| *i < to).find(|(_, l)| l.trim_start().trim_start_matches("- ").starts_with(&key)).map_or(from + 1, |(i, _)| i + 1)
+    };
     let mut problems = Vec::new();
-    for ex in &parsed.exceptions {
+    for (k, ex) in parsed.exceptions.iter().enumerate() {
         if lib.get(&ex.control).is_none() {
-            problems.push(Problem { file: file.clone(), line: line_of(&text, &ex.control, 0), column: 1, message: format!("exception names unknown control '{}'", ex.control) });
+            let hint = closest(&ex.control, lib.controls.iter().map(|l| l.control.id.as_str())).map(|c| format!(" (did you mean {c}?)")).unwrap_or_default();
+            problems.push(Problem { file: file.clone(), line: field_line(k, "control"), column: 1, message: format!("exception for '{}' names unknown control '{}'{hint}", ex.item, ex.control) });
         }
-        for (field, v) in [("reason", &ex.reason), ("approved_by", &ex.approved_by)] {
+        for (field, v) in [("item", &ex.item), ("reason", &ex.reason), ("approved_by", &ex.approved_by)] {
             if v.trim().is_empty() {
-                problems.push(Problem { file: file.clone(), line: line_of(&text, &ex.item, 0), column: 1, message: format!("exception for '{}' has an empty {field}", ex.item) });
+                problems.push(Problem { file: file.clone(), line: field_line(k, field), column: 1, message: format!("exception for '{}' has an empty {field}", ex.item) });
             }
+        }
+        if let Some(from) = ex.valid_from.filter(|f| *f > ex.expires) {
+            problems.push(Problem { file: file.clone(), line: field_line(k, "valid_from"), column: 1, message: format!("exception for '{}': valid_from {from} is after expires {}", ex.item, ex.expires) });
         }
     }
     if problems.is_empty() { Ok(parsed.exceptions) } else { Err(Problems(problems)) }
+}
+
+/// The candidate nearest to `word` (ignoring case), if it is near enough to be a typo.
+fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let w: Vec<char> = word.to_uppercase().chars().collect();
+    let distance = |c: &str| {
+        let c: Vec<char> = c.to_uppercase().chars().collect();
+        let mut row: Vec<usize> = (0..=c.len()).collect();
+        for (i, a) in w.iter().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, b) in c.iter().enumerate() {
+                let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + usize::from(a != b));
+                prev = row[j + 1];
+                row[j + 1] = next;
+            }
+        }
+        row[c.len()]
+    };
+    candidates.map(|c| (distance(c), c)).filter(|(d, _)| *d <= 2).min().map(|(_, c)| c)
 }
 
 #[cfg(test)]

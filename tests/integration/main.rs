@@ -18,4 +18,5 @@ mod oscal;
 mod pack;
 mod props;
 mod report;
+mod truth;
 mod util;
