@@ -56,6 +56,14 @@ struct Contents {
 
 const SMALL: [&str; 5] = [pack::MANIFEST, pack::SIGNATURE, pack::SUMS, pack::SIGNER, pack::LEDGER];
 
+/// Certificates of sanitization a pack carries, checked as `verify CERT` checks them. A genuine
+/// one is a few kilobytes; a larger file is not read (and fails as `certificate-invalid`).
+const CERTIFICATE_MAX: u64 = 1 << 20;
+
+fn is_pack_certificate(path: &str) -> bool {
+    path.starts_with("certificates/") && path.ends_with(".json")
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::Io { path: path.into(), err: source }
 }
@@ -114,6 +122,11 @@ impl Source {
                         small.insert(name.to_string(), b);
                     }
                 }
+                for (f, (size, _)) in hashes.iter().filter(|(f, (size, _))| is_pack_certificate(f) && *size <= CERTIFICATE_MAX) {
+                    let mut b = Vec::with_capacity(*size as usize);
+                    std::fs::File::open(dir.join(f)).and_then(|h| h.take(CERTIFICATE_MAX).read_to_end(&mut b)).map_err(io(&dir.join(f)))?;
+                    small.insert(f.clone(), b);
+                }
                 Ok(Contents { hashes, small })
             }
             Source::Archive { path, members } => {
@@ -132,7 +145,7 @@ impl Source {
                         return Err(Error::Io { path: path.clone(), err: std::io::Error::other(format!("archive ends inside '{}'", m.path)) });
                     }
                     hashes.insert(m.path.clone(), r);
-                    if SMALL.contains(&m.path.as_str()) && m.size < 64 << 20 {
+                    if (SMALL.contains(&m.path.as_str()) && m.size < 64 << 20) || (is_pack_certificate(&m.path) && m.size <= CERTIFICATE_MAX) {
                         let mut b = Vec::new();
                         open(m).and_then(|mut r| r.read_to_end(&mut b)).map_err(io(path))?;
                         small.insert(m.path.clone(), b);
@@ -251,7 +264,47 @@ fn check_contents(c: &Contents, trust: &TrustList, since: Option<&Path>, r: &mut
     check_files(c, &manifest, r);
     check_sums(c, &manifest, &manifest_sha256, r);
     check_chain(c, &manifest, &manifest_sha256, since, r)?;
+    check_certificates(c, &manifest, trust, r);
     Ok(())
+}
+
+/// Every certificate of sanitization the pack carries must verify on its own (canonical record,
+/// record hash, both signatures, trusted keys in their roles, independence): a pack must not
+/// carry a forged certificate behind a valid pack signature.
+fn check_certificates(c: &Contents, m: &Manifest, trust: &TrustList, r: &mut Report) {
+    let listed: Vec<&str> = m.files.iter().map(|f| f.path.as_str()).filter(|p| is_pack_certificate(p)).collect();
+    if listed.is_empty() {
+        return;
+    }
+    let mut bad = 0;
+    for path in &listed {
+        let Some(bytes) = c.small.get(*path) else {
+            if c.hashes.contains_key(*path) {
+                bad += 1;
+                r.fail("certificate-invalid", format!("{path}: larger than {CERTIFICATE_MAX} bytes; not read"));
+            }
+            continue;
+        };
+        let failed: Vec<String> = match crate::certificate::Certificate::from_slice(bytes) {
+            Err(e) => vec![format!("certificate-invalid ({e})")],
+            Ok(cert) => {
+                let mut failed = Vec::new();
+                if cert.to_bytes() != *bytes {
+                    failed.push("certificate-not-canonical".to_string());
+                }
+                let (checks, _) = crate::certificate::verify(&cert, trust);
+                failed.extend(checks.iter().filter(|k| !k.ok).map(|k| format!("{} ({})", k.code, k.detail)));
+                failed
+            }
+        };
+        if !failed.is_empty() {
+            bad += 1;
+            r.fail("certificate-invalid", format!("{path}: {}", failed.join("; ")));
+        }
+    }
+    if bad == 0 {
+        r.ok("certificates", format!("{} certificates of sanitization verify: canonical, signed and countersigned by trusted keys in their roles", listed.len()));
+    }
 }
 
 fn check_signature(c: &Contents, m: &Manifest, mbytes: &[u8], trust: &TrustList, r: &mut Report, out: &mut Outcome) {

@@ -292,6 +292,13 @@ mod tests {
         let lib = Library::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("controls")).unwrap_or_else(|p| panic!("{p}"));
         assert_eq!(lib.controls.len(), 17);
         assert_eq!(lib.catalogs["iso27001"].items.len(), 93);
+        // Every criterion of the 2017 TSC: 33 common, 3 availability, 2 confidentiality, 5
+        // processing integrity, 18 privacy; so "not evidenced" counts are against the whole set.
+        let soc2: Vec<&str> = lib.catalogs["soc2"].items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(soc2.len(), 61);
+        for (prefix, n) in [("CC", 33), ("A1.", 3), ("C1.", 2), ("PI1.", 5), ("P", 18 + 5)] {
+            assert_eq!(soc2.iter().filter(|i| i.starts_with(prefix)).count(), n, "{prefix}");
+        }
         // The compiled-in set is the same files, byte for byte.
         let builtin = Library::builtin();
         let ids = |l: &Library| l.controls.iter().map(|c| (c.control.id.clone(), c.sha256.clone())).collect::<Vec<_>>();

@@ -448,7 +448,33 @@ fn certificates_feed_disp_03_and_go_into_the_pack() {
     for name in &inside {
         assert_eq!(std::fs::read(pack.join("certificates").join(name)).unwrap(), std::fs::read(all.join(name)).unwrap());
     }
-    assert_eq!(d.org.verify(&pack, &[]), (0, vec![]));
+    // verify PACK checks every certificate inside it too: with only the compliance key trusted,
+    // the certificates' signers are unknown and the pack does not verify.
+    assert_eq!(d.org.verify(&pack, &[]), (1, vec!["certificate-invalid".to_string(); 5]));
+    let both = d.org.dir.path().join("auditor.trust");
+    std::fs::write(&both, [std::fs::read_to_string(&d.org.trust).unwrap(), std::fs::read_to_string(&d.trust).unwrap()].concat()).unwrap();
+    let r = d.run(&["verify", pack.to_str().unwrap(), "--trust", both.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(v["checks"].as_array().unwrap().iter().any(|c| c["code"] == "certificates" && c["detail"].as_str().unwrap().starts_with("5 certificates of sanitization verify")), "{v}");
+    // A certificate edited inside a pack that is then re-signed by the compliance key (a key
+    // holder forging a disposal) fails on the certificate's own signatures.
+    let forged = d.org.dir.path().join("forged");
+    let r = std::process::Command::new("cp").args(["-r", pack.to_str().unwrap(), forged.to_str().unwrap()]).status().unwrap();
+    assert!(r.success());
+    let victim = forged.join("certificates").join(&inside[0]);
+    let text = std::fs::read_to_string(&victim).unwrap();
+    let edited = text.replacen("\"destination\":\"", "\"destination\":\"Resold: ", 1);
+    assert_ne!(edited, text, "the record names a destination");
+    std::fs::write(&victim, &edited).unwrap();
+    resign(&forged, &d.org.key);
+    let r = d.run(&["verify", forged.to_str().unwrap(), "--trust", both.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let failed: Vec<&serde_json::Value> = v["checks"].as_array().unwrap().iter().filter(|c| c["ok"] == false).collect();
+    assert_eq!(failed.len(), 1, "only the certificate fails; the pack itself is consistently re-signed: {v}");
+    assert_eq!(failed[0]["code"], "certificate-invalid");
+    assert!(failed[0]["detail"].as_str().unwrap().contains("record-hash"), "{}", failed[0]);
     // A period carries the certificates of its own wipes: October has the two Blancco SSDs.
     let r = d.run(&["pack", "--period", "2026-10-01..2026-10-31", "--key", d.org.key.to_str().unwrap(), "--out", d.org.dir.path().join("p2").to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -494,4 +520,18 @@ fn stock_tools_check_a_certificate_following_the_docs_literally() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stdout).contains("record hash OK"));
     assert!(!String::from_utf8_lossy(&bad.stdout).contains("Signature Verified Successfully"));
+}
+
+/// Rewrites a directory pack's manifest, sums and signature after its files changed: what a
+/// holder of the compliance key could do to slip an edited file into a pack that verifies.
+fn resign(dir: &std::path::Path, key: &std::path::Path) {
+    let mut m: evident::pack::Manifest = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    m.files = evident::verify::manifest_files(dir).unwrap();
+    m.merkle_root = evident::pack::merkle_root(&m.files);
+    let bytes = m.to_canonical();
+    let sha = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&bytes));
+    std::fs::write(dir.join("manifest.json"), &bytes).unwrap();
+    std::fs::write(dir.join("SHA256SUMS"), evident::pack::sums_text(&m.files, &hex::encode(sha))).unwrap();
+    let k = evident::sign::SecretKey::load(key).unwrap();
+    std::fs::write(dir.join("manifest.sig"), k.sign(&bytes)).unwrap();
 }
