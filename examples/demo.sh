@@ -39,7 +39,7 @@ for pdf in "$out"/certificates/*.pdf; do "$bin" verify "$pdf" --trust "$out/audi
 "$bin" --store "$store" evaluate --as-of 2026-10-31 --framework soc2
 # A fresh key each run: example keys are never committed.
 "$bin" keygen --role compliance --name "Dana Roe (Compliance, Fernhill Labs)" --out "$out/keys"
-"$bin" --store "$store" pack --as-of 2026-10-31 --key "$out/keys/dana-roe-compliance-fernhill-labs.key.pem" \
+"$bin" --store "$store" pack --organisation "Fernhill Labs GmbH" --as-of 2026-10-31 --key "$out/keys/dana-roe-compliance-fernhill-labs.key.pem" \
   --out "$out/pack-2026-10-31" --archive tar
 cat "$out/keys/dana-roe-compliance-fernhill-labs.trust" >> "$out/auditor.trust"
 "$bin" verify "$out/pack-2026-10-31" --trust "$out/auditor.trust"

@@ -193,9 +193,12 @@ pub struct ScopeArgs {
     pub cadence: crate::evaluate::Cadence,
     #[command(flatten)]
     pub dir: ControlsDir,
-    /// Exceptions register (YAML: item, control, reason, approved_by, ticket, expires).
+    /// Exceptions register (YAML: item, control, reason, approved_by, ticket, valid_from, expires).
     #[arg(long)]
     pub exceptions: Option<PathBuf>,
+    /// Whose evidence this is: named in the results, the report and the OSCAL files. A pack needs it.
+    #[arg(long, env = "EVIDENT_ORGANISATION")]
+    pub organisation: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

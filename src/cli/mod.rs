@@ -198,7 +198,8 @@ fn run_evaluation(store: &Store, a: &args::ScopeArgs) -> Result<(crate::controls
         })?,
         None => Vec::new(),
     };
-    let ev = crate::evaluate::evaluate(store, &lib, &crate::evaluate::Request { scope, cadence: a.cadence, exceptions: &exceptions })?;
+    let organisation = a.organisation.as_deref().map(str::trim).filter(|o| !o.is_empty()).map(String::from);
+    let ev = crate::evaluate::evaluate(store, &lib, &crate::evaluate::Request { organisation, scope, cadence: a.cadence, exceptions: &exceptions })?;
     Ok((lib, ev))
 }
 
@@ -223,6 +224,9 @@ fn evaluate_cmd(store: &Store, a: &args::EvaluateArgs) -> Result<ExitCode> {
 }
 
 fn print_evaluation(ev: &crate::evaluate::Evaluation) {
+    if let Some(o) = &ev.organisation {
+        println!("organisation {o}");
+    }
     println!("evaluation {} (sample dates: {})", ev.scope, ev.sample_dates.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
     for c in &ev.controls {
         let times = if c.dates.len() > 1 { format!(" (items × {} sample dates)", c.dates.len()) } else { String::new() };
@@ -282,6 +286,9 @@ fn print_criteria(g: &[crate::evaluate::Criterion], soa: bool) {
 }
 
 fn pack(store: &mut Store, a: &args::PackArgs) -> Result<ExitCode> {
+    if a.scope.organisation.as_deref().is_none_or(|o| o.trim().is_empty()) {
+        bail!("a pack names whose evidence it is: --organisation is missing\nhint: --organisation \"Fernhill Labs GmbH\" (or EVIDENT_ORGANISATION); it goes into the results, the report and the OSCAL files");
+    }
     let (lib, ev) = run_evaluation(store, &a.scope)?;
     let scope = ev.scope.clone();
     let key = crate::sign::SecretKey::load(&a.key).map_err(|e| {

@@ -163,6 +163,9 @@ pub struct CriterionControl {
 /// Everything `evaluate` found.
 #[derive(Debug, Clone, Serialize)]
 pub struct Evaluation {
+    /// Whose evidence it is (`--organisation`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
     pub scope: Scope,
     pub sample_dates: Vec<NaiveDate>,
     pub controls: Vec<ControlResult>,
@@ -233,6 +236,7 @@ pub fn sample_dates(scope: &Scope, cadence: Cadence) -> Vec<NaiveDate> {
 
 /// Inputs of one evaluation.
 pub struct Request<'a> {
+    pub organisation: Option<String>,
     pub scope: Scope,
     pub cadence: Cadence,
     pub exceptions: &'a [Exception],
@@ -864,7 +868,7 @@ pub fn evaluate_views(lib: &Library, req: &Request, views: &BTreeMap<NaiveDate, 
         });
     }
     let unused_exceptions = req.exceptions.iter().zip(&used).filter(|(_, u)| !**u).map(|(e, _)| e.clone()).collect();
-    Evaluation { scope: req.scope.clone(), sample_dates: dates, controls, tie_out: ties, withdrawn: Vec::new(), unused_exceptions }
+    Evaluation { organisation: req.organisation.clone(), scope: req.scope.clone(), sample_dates: dates, controls, tie_out: ties, withdrawn: Vec::new(), unused_exceptions }
 }
 
 fn matches_item(e: &Exception, i: &Item) -> bool {
@@ -1010,7 +1014,7 @@ mod tests {
     fn run(views: Vec<AssetView>) -> Evaluation {
         let lib = Library::builtin();
         let scope = Scope::AsOf { date: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap() };
-        let req = Request { scope: scope.clone(), cadence: Cadence::Monthly, exceptions: &[] };
+        let req = Request { organisation: None, scope: scope.clone(), cadence: Cadence::Monthly, exceptions: &[] };
         let fresh = |kind| Observation { kind, file: "x".into(), sha256: "00".repeat(32), as_of: Some(scope.end()) };
         let observations = [Evidence::Register, Evidence::Mdm, Evidence::Encryption, Evidence::Wipes, Evidence::Leavers].map(fresh);
         evaluate_views(&lib, &req, &BTreeMap::from([(scope.end(), views)]), Vec::new(), &Inputs { certs: &[], leavers: &[], on_last_day: &BTreeMap::new(), observations: &observations })

@@ -350,6 +350,7 @@ fn write_pack(store: &Store, req: &Request, root: &Path, ingests: &[crate::store
             w.bytes(&format!("results/controls/{}.json", safe_name(&r.id)), &pretty(r))?;
         }
         let summary = serde_json::json!({
+            "organisation": ev.organisation,
             "scope": ev.scope,
             "sample_dates": ev.sample_dates,
             "controls": ev.controls.iter().map(|c| serde_json::json!({

@@ -149,12 +149,20 @@ pub fn assessment_results(ev: &Evaluation, lib: &Library, sources: &[Source], se
             Status::Fail => ("not-satisfied", "fail"),
             Status::NoEvidence | Status::NotApplicable => ("not-satisfied", "other"),
         };
+        // The per-date picture: a period is only as good as its worst sample date.
+        let props: Vec<Value> = [ours("status", c.status.as_str()), ours("population", &c.population.to_string())]
+            .into_iter()
+            .chain(c.dates.iter().map(|d| {
+                let what = if d.missing.is_empty() { format!("{} tested, {} failed", d.population, d.failed) } else { d.missing.join("; ") };
+                ours("sample-date-status", &format!("{} {}: {what}", d.date, d.status.as_str()))
+            }))
+            .collect();
         let statement = lib.get(&c.id).map_or(c.title.clone(), |l| l.control.statement.clone());
         let mut f = json!({
             "uuid": uuid(&["finding", &scope_text, &c.id]),
             "title": format!("{}@{}: {}", c.id, c.version, c.title),
             "description": format!("{} Population {}: {} pass, {} fail, {} excepted.{}", text(&statement), c.population, c.passed, c.failed, c.excepted, c.note.as_deref().map(|n| format!(" {}: {n}.", if c.status == Status::NoEvidence { "No evidence in force" } else { "Note" })).unwrap_or_default()),
-            "props": [ours("status", c.status.as_str()), ours("population", &c.population.to_string())],
+            "props": props,
             "target": {"type": "objective-id", "target-id": format!("{}_obj", control_id(&c.id)), "status": {"state": state, "reason": reason}},
         });
         if !related.is_empty() {
@@ -191,6 +199,11 @@ pub fn assessment_results(ev: &Evaluation, lib: &Library, sources: &[Source], se
         "import-ap": {"href": "../controls/"},
         "results": [result],
     });
+    if let Some(org) = &ev.organisation {
+        // Whose evidence this is: the organisation as an OSCAL party.
+        ar["metadata"]["parties"] = json!([{"uuid": uuid(&["party", org]), "type": "organization", "name": org}]);
+        ar["metadata"]["title"] = Value::String(format!("{org}: evident evidence pack {seq}: {scope_text}"));
+    }
     if !resources.is_empty() {
         ar["back-matter"] = json!({"resources": resources});
     }

@@ -178,6 +178,7 @@ pub fn render(p: &Page) -> String {
     let mut ctx = tera::Context::new();
     ctx.insert("seq", &p.seq);
     ctx.insert("scope", &p.scope.to_string());
+    ctx.insert("organisation", &p.evaluation.and_then(|(_, ev)| ev.organisation.clone()));
     ctx.insert("version", env!("CARGO_PKG_VERSION"));
     ctx.insert("period", &match p.scope {
         Scope::Period { from, to } => Some((from.to_string(), to.to_string())),

@@ -476,12 +476,12 @@ fn certificates_feed_disp_03_and_go_into_the_pack() {
     assert_eq!(failed[0]["code"], "certificate-invalid");
     assert!(failed[0]["detail"].as_str().unwrap().contains("record-hash"), "{}", failed[0]);
     // A period carries the certificates of its own wipes: October has the two Blancco SSDs.
-    let r = d.run(&["pack", "--period", "2026-10-01..2026-10-31", "--key", d.org.key.to_str().unwrap(), "--out", d.org.dir.path().join("p2").to_str().unwrap()]);
+    let r = d.run(&["pack", "--organisation", "Fernhill Labs", "--period", "2026-10-01..2026-10-31", "--key", d.org.key.to_str().unwrap(), "--out", d.org.dir.path().join("p2").to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let october: Vec<String> = std::fs::read_dir(d.org.dir.path().join("p2/certificates")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).map(|p| Certificate::load(&p).unwrap().record.media[0].source.source.clone()).collect();
     assert_eq!(october, ["blancco_xml", "blancco_xml"]);
     // A period before any wipe carries none.
-    let r = d.run(&["pack", "--period", "2026-08-01..2026-08-31", "--key", d.org.key.to_str().unwrap(), "--out", d.org.dir.path().join("p3").to_str().unwrap()]);
+    let r = d.run(&["pack", "--organisation", "Fernhill Labs", "--period", "2026-08-01..2026-08-31", "--key", d.org.key.to_str().unwrap(), "--out", d.org.dir.path().join("p3").to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!d.org.dir.path().join("p3/certificates").exists());
 }

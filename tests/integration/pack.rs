@@ -42,7 +42,7 @@ impl Org {
 
     pub fn pack_from(&self, store: &Path, name: &str, as_of: &str) -> PathBuf {
         let out = self.dir.path().join(name);
-        let r = evident(store, &["pack", "--as-of", as_of, "--key", self.key.to_str().unwrap(), "--out", out.to_str().unwrap(), "--archive", "tar"]);
+        let r = evident(store, &["pack", "--organisation", "Fernhill Labs", "--as-of", as_of, "--key", self.key.to_str().unwrap(), "--out", out.to_str().unwrap(), "--archive", "tar"]);
         assert_eq!(r.code, 0, "{}", r.stderr);
         out
     }
@@ -103,7 +103,7 @@ fn stock_tools_verify_a_pack_following_format_md_literally() {
     assert_eq!(org.verify(&dir.with_file_name("p1.tar"), &[]), (0, vec![]));
     // The same pack as a zip (a second pack of the chain, so another directory).
     let z = org.dir.path().join("pz");
-    let r = evident(&org.store, &["pack", "--as-of", "2026-10-31", "--key", org.key.to_str().unwrap(), "--out", z.to_str().unwrap(), "--archive", "zip"]);
+    let r = evident(&org.store, &["pack", "--organisation", "Fernhill Labs", "--as-of", "2026-10-31", "--key", org.key.to_str().unwrap(), "--out", z.to_str().unwrap(), "--archive", "zip"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(org.verify(&z.with_file_name("pz.zip"), &["--since", dir.to_str().unwrap()]), (0, vec![]));
     let unzip = std::process::Command::new("python3").args(["-c", "import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(len(z.namelist()))"]).arg(z.with_file_name("pz.zip")).output();
@@ -153,7 +153,7 @@ fn openssl_made_keys_sign_packs() {
     let st = std::process::Command::new("openssl").args(["genpkey", "-algorithm", "ed25519", "-out"]).arg(&key).status().unwrap();
     assert!(st.success());
     let out = org.dir.path().join("p");
-    let r = evident(&org.store, &["pack", "--as-of", "2026-10-31", "--key", key.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let r = evident(&org.store, &["pack", "--organisation", "Fernhill Labs", "--as-of", "2026-10-31", "--key", key.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     // Not in the trust list yet: verify says so, and names the key.
     assert_eq!(org.verify(&out, &[]).1, ["key-untrusted"]);
@@ -338,7 +338,7 @@ fn same_store_and_flags_give_identical_bytes_whatever_tz_or_working_directory() 
         let st = std::process::Command::new(assert_cmd::cargo::cargo_bin("evident"))
             .arg("--store")
             .arg(store)
-            .args(["pack", "--as-of", "2026-10-31", "--archive", archive, "--key"])
+            .args(["pack", "--organisation", "Fernhill Labs", "--as-of", "2026-10-31", "--archive", archive, "--key"])
             .arg(&org.key)
             .arg("--out")
             .arg(&out)
@@ -455,7 +455,7 @@ fn markup_in_the_data_is_escaped_in_the_report() {
     let keys = dir.path().join("keys");
     assert_eq!(evident(&store, &["keygen", "--role", "compliance", "--name", "K", "--out", keys.to_str().unwrap()]).code, 0);
     let out = dir.path().join("p");
-    let r = evident(&store, &["pack", "--as-of", "2026-10-31", "--key", keys.join("k.key.pem").to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let r = evident(&store, &["pack", "--organisation", "Fernhill Labs", "--as-of", "2026-10-31", "--key", keys.join("k.key.pem").to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
     // Tera escapes & < > " ' and / (as &#x2F;); `{{ x }}` in data is text, never a template.

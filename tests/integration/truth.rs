@@ -243,15 +243,24 @@ fn a_superseded_or_retracted_ingest_leaves_evaluation_and_stays_in_the_pack() {
     let keys = dir.path().join("keys");
     assert_eq!(evident(&store, &["keygen", "--role", "compliance", "--name", "Dana Roe", "--out", keys.to_str().unwrap()]).code, 0);
     let out = dir.path().join("pack");
-    let r = evident(&store, &["pack", "--as-of", "2026-10-31", "--key", keys.join("dana-roe.key.pem").to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    // A pack names whose evidence it is.
+    let unnamed = evident(&store, &["pack", "--as-of", "2026-10-31", "--key", keys.join("dana-roe.key.pem").to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(unnamed.code, 2);
+    assert!(unnamed.stderr.contains("--organisation is missing"), "{}", unnamed.stderr);
+    assert!(!out.exists());
+    let r = evident(&store, &["pack", "--organisation", "Fernhill Labs", "--as-of", "2026-10-31", "--key", keys.join("dana-roe.key.pem").to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let results: Value = serde_json::from_slice(&std::fs::read(out.join("results/evaluation.json")).unwrap()).unwrap();
     assert_eq!(results["withdrawn"].as_array().unwrap().len(), 1);
+    assert_eq!(results["organisation"], "Fernhill Labs");
+    let ar: Value = serde_json::from_slice(&std::fs::read(out.join("results/oscal-assessment-results.json")).unwrap()).unwrap();
+    assert_eq!(ar["assessment-results"]["metadata"]["parties"][0]["name"], "Fernhill Labs");
     let manifest: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     let reports: Vec<Value> = manifest["sources"].as_array().unwrap().iter().map(|s| serde_json::from_slice(&std::fs::read(out.join(s["report"].as_str().unwrap())).unwrap()).unwrap()).collect();
     assert_eq!(reports.iter().filter(|r| r["superseded_by"].is_i64()).count(), 1, "{reports:?}");
     let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
     assert!(html.contains("superseded by a correction</strong> — kept in the audit trail, not evaluated"));
+    assert!(html.contains("<h1>Fernhill Labs: evidence pack 1</h1>"));
     // Retracting the correction leaves no MDM evidence at all: nothing is silently reinstated.
     let r = evident(&store, &["retract", "2", "--reason", "exported from the test tenant"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
