@@ -3,7 +3,8 @@
 # export into a fresh store, show the joined per-asset view, evaluate the controls (and by SOC 2
 # criterion), certify the wiped drives (signed, countersigned, PDF), make a compliance key, build the
 # signed pack as of 2026-10-31 (directory and .tar), and verify it with evident and with the stock
-# tools of docs/FORMAT.md. Usage: ./examples/demo.sh [OUTDIR]   (default target/demo)
+# tools of docs/FORMAT.md; then a period (Type II) evaluation and pack in which two of three sample
+# dates have no evidence in force. Usage: ./examples/demo.sh [OUTDIR]   (default target/demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-target/demo}"
@@ -21,6 +22,10 @@ bin=target/release/evident
   examples/jamf-computers-inventory.json examples/kandji-devices.json examples/osquery-results.log \
   examples/nwipe-2026-09-14.log examples/itad-certificates.csv examples/blancco-FH-LOT-2610.xml \
   examples/hr-leavers.csv
+# The register had not changed since September: the same export is recorded as of 2026-09-30 too
+# (the same bytes with another as-of are a second observation; the raw file is stored once).
+"$bin" --store "$store" ingest --source-tz Europe/Berlin --status-map examples/snipeit-status-map.yaml \
+  --as-of 2026-09-30 examples/snipeit-assets.csv
 "$bin" --store "$store" assets
 # IT certifies every drive wiped successfully (NIST SP 800-88): the performer signs, a second
 # person countersigns with their own key, and the PDFs carry the signed record inside.
@@ -44,6 +49,13 @@ for pdf in "$out"/certificates/*.pdf; do "$bin" verify "$pdf" --trust "$out/audi
 cat "$out/keys/dana-roe-compliance-fernhill-labs.trust" >> "$out/auditor.trust"
 "$bin" verify "$out/pack-2026-10-31" --trust "$out/auditor.trust"
 "$bin" verify "$out/pack-2026-10-31.tar" --trust "$out/auditor.trust"
+# A Type II view, August to October, sampled at each month end. Only October has every export in
+# force; September has the register alone and August nothing, so those dates are no_evidence and no
+# state control can pass the period. The second pack carries it; its report shows it per date.
+"$bin" --store "$store" evaluate --period 2026-08-01..2026-10-31 --cadence monthly
+"$bin" --store "$store" pack --organisation "Fernhill Labs GmbH" --period 2026-08-01..2026-10-31 \
+  --key "$out/keys/dana-roe-compliance-fernhill-labs.key.pem" --out "$out/pack-2026-08-01..2026-10-31"
+"$bin" verify "$out/pack-2026-08-01..2026-10-31" --trust "$out/auditor.trust" --since "$out/pack-2026-10-31"
 # The same pack checked with stock tools only (docs/FORMAT.md §4, steps 1 and 2).
 (cd "$out/pack-2026-10-31" && sha256sum --quiet --strict -c SHA256SUMS && echo "sha256sum: all files OK" &&
   openssl pkeyutl -verify -pubin -inkey signer.pub.pem -rawin -in manifest.json -sigfile manifest.sig)
