@@ -129,10 +129,12 @@ fn short(h: Option<&str>) -> String {
 /// `newer` (a pack's ledger plus its own entry) must extend `older` unchanged.
 pub fn check_extends(older: &[Entry], newer: &[Entry]) -> Vec<Finding> {
     let (Some(old_head), Some(new_head)) = (older.last(), newer.last()) else { return Vec::new() };
-    if old_head.seq > new_head.seq {
+    // Strictly newer: a pack checked against its own chain (or an older one's) proves nothing.
+    // (Another pack at the same seq is a fork, reported below.)
+    if old_head.seq > new_head.seq || old_head == new_head {
         return vec![finding(
             "chain-rollback",
-            format!("the pack is seq {}, older than the trusted seq {}: an earlier pack presented as newer", new_head.seq, old_head.seq),
+            format!("the pack is seq {}, not newer than the trusted seq {}: --since must name an older pack or checkpoint", new_head.seq, old_head.seq),
         )];
     }
     let mut out = Vec::new();
@@ -184,7 +186,11 @@ mod tests {
         assert_eq!(codes(&check_extends(&c, &c[..2])), ["chain-rollback"]);
         let mut fork = c.clone();
         fork[1].manifest_sha256 = "f".repeat(64);
+        // A second pack at the trusted head's seq (alone, or built on): a fork.
         assert_eq!(codes(&check_extends(&c[..2], &fork[..2])), ["chain-fork"]);
+        assert_eq!(codes(&check_extends(&c[..2], &fork[..3])), ["chain-fork"]);
+        // The same pack against its own chain is not newer: it proves nothing.
+        assert_eq!(codes(&check_extends(&c[..2], &c[..2])), ["chain-rollback"]);
         assert_eq!(codes(&check_extends(&c[..3], &fork)), ["ledger-rewritten"]);
         let mut gap = c.clone();
         gap.remove(2);

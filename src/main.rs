@@ -11,7 +11,10 @@ fn main() -> ExitCode {
     match evident::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Paths and names in an error can come from a pack or a file name: escaped, line by line.
+            let text = format!("{e:#}");
+            let lines: Vec<String> = text.lines().map(|l| evident::cli::safe(l).into_owned()).collect();
+            eprintln!("error: {}", lines.join("\n"));
             ExitCode::from(2)
         }
     }

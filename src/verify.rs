@@ -22,12 +22,17 @@ pub struct Check {
 /// The verdict on a pack.
 #[derive(Debug, Serialize)]
 pub struct Outcome {
+    /// Always `pack`: scripts can tell a pack's verdict from a certificate's.
+    pub kind: &'static str,
     pub pack: String,
     pub verified: bool,
     pub signer: Option<Trusted>,
     pub seq: Option<u64>,
     pub manifest_sha256: Option<String>,
     pub checks: Vec<Check>,
+    /// The chain this pack vouches for, ending with its own entry: what `--checkpoint` writes.
+    #[serde(skip)]
+    pub chain: Vec<Entry>,
 }
 
 /// Could not run at all (exit 2): the pack or trust list cannot be read.
@@ -43,7 +48,7 @@ pub enum Error {
 
 /// Where a pack's bytes are.
 enum Source {
-    Dir(PathBuf),
+    Dir { dir: PathBuf, files: Vec<String> },
     Archive { path: PathBuf, members: Vec<pack::archive::Member> },
 }
 
@@ -59,6 +64,16 @@ const SMALL: [&str; 5] = [pack::MANIFEST, pack::SIGNATURE, pack::SUMS, pack::SIG
 /// Certificates of sanitization a pack carries, checked as `verify CERT` checks them. A genuine
 /// one is a few kilobytes; a larger file is not read (and fails as `certificate-invalid`).
 const CERTIFICATE_MAX: u64 = 1 << 20;
+
+/// The most of each small file `verify` reads into memory before the signature is checked; a
+/// larger one is not read and fails as `file-too-large` (a genuine one is far smaller).
+fn small_limit(name: &str) -> u64 {
+    match name {
+        pack::SIGNATURE => 1024,
+        pack::SIGNER => 16 << 10,
+        _ => 64 << 20,
+    }
+}
 
 fn is_pack_certificate(path: &str) -> bool {
     path.starts_with("certificates/") && path.ends_with(".json")
@@ -109,22 +124,25 @@ fn hash_all<J: Sync>(jobs: &[J], size: impl Fn(&J) -> u64, open: impl Fn(&J) -> 
 impl Source {
     fn read(&self) -> Result<Contents, Error> {
         match self {
-            Source::Dir(dir) => {
-                let files = pack::archive::walk(dir).map_err(io(dir))?;
-                let results = hash_all(&files, |f| std::fs::metadata(dir.join(f)).map_or(0, |m| m.len()), |f| Ok(Box::new(std::fs::File::open(dir.join(f))?)));
+            Source::Dir { dir, files } => {
+                let open = |f: &String| pack::archive::open_regular(&dir.join(f));
+                let results = hash_all(files, |f| std::fs::symlink_metadata(dir.join(f)).map_or(0, |m| m.len()), |f| Ok(Box::new(open(f)?)));
                 let mut hashes = BTreeMap::new();
                 for (f, r) in files.iter().zip(results) {
                     hashes.insert(f.clone(), r.map_err(io(&dir.join(f)))?);
                 }
                 let mut small = BTreeMap::new();
                 for name in SMALL {
-                    if let Ok(b) = std::fs::read(dir.join(name)) {
+                    // Read before any signature is checked: bounded, and only a regular file.
+                    if hashes.get(name).is_some_and(|(size, _)| *size <= small_limit(name)) {
+                        let mut b = Vec::new();
+                        open(&name.to_string()).and_then(|f| f.take(small_limit(name)).read_to_end(&mut b)).map_err(io(&dir.join(name)))?;
                         small.insert(name.to_string(), b);
                     }
                 }
                 for (f, (size, _)) in hashes.iter().filter(|(f, (size, _))| is_pack_certificate(f) && *size <= CERTIFICATE_MAX) {
                     let mut b = Vec::with_capacity(*size as usize);
-                    std::fs::File::open(dir.join(f)).and_then(|h| h.take(CERTIFICATE_MAX).read_to_end(&mut b)).map_err(io(&dir.join(f)))?;
+                    open(f).and_then(|h| h.take(CERTIFICATE_MAX).read_to_end(&mut b)).map_err(io(&dir.join(f)))?;
                     small.insert(f.clone(), b);
                 }
                 Ok(Contents { hashes, small })
@@ -145,7 +163,7 @@ impl Source {
                         return Err(Error::Io { path: path.clone(), err: std::io::Error::other(format!("archive ends inside '{}'", m.path)) });
                     }
                     hashes.insert(m.path.clone(), r);
-                    if (SMALL.contains(&m.path.as_str()) && m.size < 64 << 20) || (is_pack_certificate(&m.path) && m.size <= CERTIFICATE_MAX) {
+                    if (SMALL.contains(&m.path.as_str()) && m.size <= small_limit(&m.path)) || (is_pack_certificate(&m.path) && m.size <= CERTIFICATE_MAX) {
                         let mut b = Vec::new();
                         open(m).and_then(|mut r| r.read_to_end(&mut b)).map_err(io(path))?;
                         small.insert(m.path.clone(), b);
@@ -176,7 +194,7 @@ impl Report {
 /// Opens a pack: a directory, or a .tar after its safety pass. `Ok(Err(..))` is an unsafe archive.
 fn open(path: &Path) -> Result<Result<Source, String>, Error> {
     if path.is_dir() {
-        return Ok(Ok(Source::Dir(path.into())));
+        return Ok(pack::archive::walk_strict(path).map_err(io(path))?.map(|files| Source::Dir { dir: path.into(), files }));
     }
     if path.is_file() {
         return Ok(pack::archive::members(path).map_err(io(path))?.map(|members| Source::Archive { path: path.into(), members }));
@@ -187,7 +205,8 @@ fn open(path: &Path) -> Result<Result<Source, String>, Error> {
 /// The chain a trusted older pack or ledger vouches for (its ledger plus its own entry).
 fn older_chain(path: &Path) -> Result<Result<Vec<Entry>, String>, Error> {
     if path.is_file() && path.extension().is_some_and(|e| e == "jsonl") {
-        let bytes = std::fs::read(path).map_err(io(path))?;
+        let mut bytes = Vec::new();
+        std::fs::File::open(path).and_then(|f| f.take(64 << 20).read_to_end(&mut bytes)).map_err(io(path))?;
         return Ok(ledger::parse_jsonl(&bytes));
     }
     let src = match open(path)? {
@@ -212,10 +231,15 @@ fn older_chain(path: &Path) -> Result<Result<Vec<Entry>, String>, Error> {
 
 /// Verifies the pack at `path` against the auditor's trust list.
 pub fn pack(path: &Path, trust: &TrustList, since: Option<&Path>) -> Result<Outcome, Error> {
-    let mut out = Outcome { pack: path.display().to_string(), verified: false, signer: None, seq: None, manifest_sha256: None, checks: Vec::new() };
+    let mut out = Outcome { kind: "pack", pack: path.display().to_string(), verified: false, signer: None, seq: None, manifest_sha256: None, checks: Vec::new(), chain: Vec::new() };
     let mut r = Report { checks: Vec::new() };
     let src = match open(path)? {
         Ok(s) => s,
+        Err(why) if path.is_dir() => {
+            r.fail("path-unsafe", format!("{why}; nothing was read"));
+            out.checks = r.checks;
+            return Ok(out);
+        }
         Err(why) => {
             r.fail("archive-unsafe", format!("{why}; nothing was read or extracted"));
             out.checks = r.checks;
@@ -226,6 +250,11 @@ pub fn pack(path: &Path, trust: &TrustList, since: Option<&Path>) -> Result<Outc
         r.ok("archive-safe", format!("{} entries, no links, no '..' or absolute paths, no duplicates", members.len()));
     }
     let c = src.read()?;
+    for name in SMALL {
+        if c.hashes.contains_key(name) && !c.small.contains_key(name) {
+            r.fail("file-too-large", format!("{name}: {} bytes, more than the {} a genuine one can have; not read", c.hashes[name].0, small_limit(name)));
+        }
+    }
     check_contents(&c, trust, since, &mut r, &mut out)?;
     out.verified = !r.failed();
     out.checks = r.checks;
@@ -263,7 +292,7 @@ fn check_contents(c: &Contents, trust: &TrustList, since: Option<&Path>, r: &mut
     check_signature(c, &manifest, mbytes, trust, r, out);
     check_files(c, &manifest, r);
     check_sums(c, &manifest, &manifest_sha256, r);
-    check_chain(c, &manifest, &manifest_sha256, since, r)?;
+    out.chain = check_chain(c, &manifest, &manifest_sha256, since, r)?;
     check_certificates(c, &manifest, trust, r);
     Ok(())
 }
@@ -341,12 +370,16 @@ fn check_files(c: &Contents, m: &Manifest, r: &mut Report) {
     let before = r.checks.len();
     let mut bytes = 0u64;
     let mut listed = std::collections::BTreeSet::new();
+    let hex64 = |s: &str| s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if let Some(bad) = m.files.iter().find(|f| !hex64(&f.sha256)) {
+        r.fail("manifest-invalid", format!("{}: sha256 is not 64 lowercase hex digits", bad.path.escape_debug()));
+    }
     for f in &m.files {
         listed.insert(f.path.as_str());
         match c.hashes.get(&f.path) {
             None => r.fail("file-missing", format!("{}: in the manifest, not in the pack", f.path)),
             Some((size, sha)) if *size != f.size || *sha != f.sha256 => {
-                r.fail("file-hash-mismatch", format!("{}: {} bytes, sha256 {} (manifest: {} bytes, {})", f.path, size, &sha[..16], f.size, &f.sha256[..f.sha256.len().min(16)]))
+                r.fail("file-hash-mismatch", format!("{}: {} bytes, sha256 {} (manifest: {} bytes, {})", f.path, size, &sha[..16], f.size, f.sha256.chars().take(16).collect::<String>()))
             }
             Some((size, _)) => bytes += size,
         }
@@ -390,13 +423,13 @@ fn check_sums(c: &Contents, m: &Manifest, manifest_sha256: &str, r: &mut Report)
     r.fail("sums-mismatch", format!("SHA256SUMS disagrees with manifest.json: {}", diff.join(", ")));
 }
 
-fn check_chain(c: &Contents, m: &Manifest, manifest_sha256: &str, since: Option<&Path>, r: &mut Report) -> Result<(), Error> {
+fn check_chain(c: &Contents, m: &Manifest, manifest_sha256: &str, since: Option<&Path>, r: &mut Report) -> Result<Vec<Entry>, Error> {
     let ledger_bytes = c.small.get(pack::LEDGER).cloned().unwrap_or_default();
     let mut chain = match ledger::parse_jsonl(&ledger_bytes) {
         Ok(c) => c,
         Err(e) => {
             r.fail("ledger-invalid", e);
-            return Ok(());
+            return Ok(Vec::new());
         }
     };
     chain.push(m.entry(manifest_sha256));
@@ -421,7 +454,7 @@ fn check_chain(c: &Contents, m: &Manifest, manifest_sha256: &str, since: Option<
             }
         }
     }
-    Ok(())
+    Ok(chain)
 }
 
 /// Files of a manifest, for tests and tools that reseal packs.
@@ -441,6 +474,8 @@ pub fn manifest_files(dir: &Path) -> std::io::Result<Vec<FileEntry>> {
 /// The verdict on a certificate (JSON, or a PDF that embeds it).
 #[derive(Debug, Serialize)]
 pub struct CertificateOutcome {
+    /// Always `certificate`.
+    pub kind: &'static str,
     pub certificate: String,
     pub id: Option<String>,
     pub record_sha256: Option<String>,
@@ -456,7 +491,7 @@ pub fn certificate(path: &Path, trust: &TrustList) -> Result<CertificateOutcome,
     use crate::certificate::{Certificate, pdf};
     let bytes = std::fs::read(path).map_err(|err| Error::Io { path: path.to_path_buf(), err })?;
     let mut checks = Vec::new();
-    let mut out = CertificateOutcome { certificate: path.display().to_string(), id: None, record_sha256: None, verified: false, signers: Vec::new(), checks: Vec::new() };
+    let mut out = CertificateOutcome { kind: "certificate", certificate: path.display().to_string(), id: None, record_sha256: None, verified: false, signers: Vec::new(), checks: Vec::new() };
     let is_pdf = bytes.starts_with(b"%PDF-");
     let json = if is_pdf {
         match pdf::attachment(&bytes) {

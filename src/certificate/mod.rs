@@ -478,6 +478,14 @@ impl Certificate {
 /// One verification check, as for packs.
 pub type Check = crate::verify::Check;
 
+/// Two trust-list names for one person: compared after Unicode compatibility folding, case
+/// folding and collapsing whitespace ("Sam  Lee" and "sam lee" are one person).
+fn same_person(a: &str, b: &str) -> bool {
+    use unicode_normalization::UnicodeNormalization;
+    let norm = |s: &str| s.nfkc().collect::<String>().to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ");
+    norm(a) == norm(b)
+}
+
 /// Verifies a certificate: record hash, both signatures, the keys' trust and roles, and that
 /// performer and verifier are different keys and people.
 pub fn verify(cert: &Certificate, trust: &TrustList) -> (Vec<Check>, Vec<Trusted>) {
@@ -489,6 +497,17 @@ pub fn verify(cert: &Certificate, trust: &TrustList) -> (Vec<Check>, Vec<Trusted
     push(if sha == cert.record_sha256 { "record-hash" } else { "record-hash-mismatch" }, sha == cert.record_sha256, format!("record sha256 {sha}"));
     if cert.record.format != FORMAT {
         push("format-unsupported", false, format!("record format '{}'", cert.record.format));
+    }
+    // One encoding only: hex is lowercase and of its exact length, so two different files can
+    // never verify as the same certificate, and keys are compared as keys, not as text.
+    let hex_ok = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if !hex_ok(&cert.record_sha256, 64) {
+        push("encoding-not-canonical", false, "record_sha256 is not 64 lowercase hex digits".into());
+    }
+    for sig in [&cert.performer_signature, &cert.verifier_signature].into_iter().flatten() {
+        if !hex_ok(&sig.public_key, 64) || !hex_ok(&sig.signature, 128) || !hex_ok(&sig.key_id, sig.key_id.len().max(1)) {
+            push("encoding-not-canonical", false, format!("the {} signature's key, key id or signature is not lowercase hex of its exact length", sig.role));
+        }
     }
     let trusted_as = |sig: &Signature, want: Role, push: &mut dyn FnMut(&'static str, bool, String)| -> Option<Trusted> {
         let Some(key) = PublicKey::from_raw_hex(&sig.public_key) else {
@@ -533,11 +552,19 @@ pub fn verify(cert: &Certificate, trust: &TrustList) -> (Vec<Check>, Vec<Trusted
             let msg = countersigned_bytes(&cert.record_sha256, p);
             let ok = PublicKey::from_raw_hex(&v.public_key).is_some_and(|k| hex::decode(&v.signature).is_ok_and(|s| k.verify(&msg, &s)));
             push(if ok { "countersignature" } else { "countersignature-invalid" }, ok, format!("verifier signature over the record hash and the performer's signature by key {}", v.key_id));
-            if v.public_key == p.public_key {
+            if v.role != Role::Verifier {
+                push("key-wrong-role", false, format!("the countersignature claims role {}", v.role));
+            }
+            // The same key written another way (case, a different key id) is still the same key.
+            let same_key = match (PublicKey::from_raw_hex(&v.public_key), PublicKey::from_raw_hex(&p.public_key)) {
+                (Some(a), Some(b)) => a.key_id() == b.key_id(),
+                _ => v.public_key.eq_ignore_ascii_case(&p.public_key),
+            };
+            if same_key {
                 push("countersigner-not-independent", false, format!("key {} signed both as performer and as verifier", v.key_id));
             }
             if let Some(t) = trusted_as(v, Role::Verifier, &mut push) {
-                if signers.iter().any(|s| s.name == t.name) {
+                if signers.iter().any(|s| same_person(&s.name, &t.name)) {
                     push("countersigner-not-independent", false, format!("{} signed both as performer and as verifier", t.name));
                 }
                 signers.push(t);

@@ -286,12 +286,29 @@ pub struct VerifyArgs {
     /// Trusted keys: one `ROLE PUBLIC_KEY_HEX NAME` per line (the .trust lines `keygen` writes).
     #[arg(long)]
     pub trust: PathBuf,
-    /// An older pack (or its ledger.jsonl) you already trust: this pack must extend its chain.
+    /// An older pack, or a checkpoint you kept (`--checkpoint`), or an older pack's ledger.jsonl:
+    /// this pack must be newer and extend that chain unchanged.
     #[arg(long)]
     pub since: Option<PathBuf>,
+    /// After a pack verifies, write its checkpoint here: the chain it vouches for, ending with its
+    /// own seq and manifest hash (JSON lines). Keep it; pass it as --since next time, so a rewrite
+    /// of this very pack is caught too. Not written when verification fails.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// What the file must be: a pack or a certificate (exit 2 if it is the other kind), so a
+    /// script cannot be handed a certificate where it checks a pack.
+    #[arg(long, value_enum)]
+    pub expect: Option<Expect>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
+}
+
+/// The kinds of file `verify` checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Expect {
+    Pack,
+    Certificate,
 }
 
 #[derive(Debug, Args)]

@@ -327,7 +327,16 @@ fn verify(a: &args::VerifyArgs) -> Result<ExitCode> {
         let h = e.hint().map(String::from);
         with_hint(e, h)
     })?;
-    if crate::verify::is_certificate(&a.pack) {
+    let is_certificate = crate::verify::is_certificate(&a.pack);
+    match (a.expect, is_certificate) {
+        (Some(args::Expect::Pack), true) => bail!("{} is a certificate, not a pack (--expect pack)", safe(&a.pack.display().to_string())),
+        (Some(args::Expect::Certificate), false) => bail!("{} is not a certificate (.json or .pdf) (--expect certificate)", safe(&a.pack.display().to_string())),
+        _ => {}
+    }
+    if is_certificate {
+        if a.checkpoint.is_some() {
+            bail!("--checkpoint applies to packs, not to a certificate");
+        }
         return verify_certificate(a, &trust);
     }
     let out = crate::verify::pack(&a.pack, &trust, a.since.as_deref())?;
@@ -336,9 +345,15 @@ fn verify(a: &args::VerifyArgs) -> Result<ExitCode> {
         Format::Human => {
             print_checks(&out.checks, 20);
             match (&out.signer, out.verified) {
-                (Some(s), true) => println!("verified: {} seq {} signed by {} ({}, key {})", out.pack, out.seq.unwrap_or(0), s.name, s.role, s.key_id),
-                _ => println!("NOT verified: {} ({} failed checks)", out.pack, out.checks.iter().filter(|c| !c.ok).count()),
+                (Some(s), true) => println!("verified: {} seq {} signed by {} ({}, key {})", safe(&out.pack), out.seq.unwrap_or(0), safe(&s.name), s.role, s.key_id),
+                _ => println!("NOT verified: {} ({} failed checks)", safe(&out.pack), out.checks.iter().filter(|c| !c.ok).count()),
             }
+        }
+    }
+    if let (Some(path), true) = (&a.checkpoint, out.verified) {
+        std::fs::write(path, crate::ledger::to_jsonl(&out.chain)).with_context(|| format!("writing the checkpoint {}", path.display()))?;
+        if a.format == Format::Human {
+            println!("checkpoint: {} (seq {}; keep it, and verify the next pack with --since {})", path.display(), out.seq.unwrap_or(0), path.display());
         }
     }
     Ok(if out.verified { ExitCode::SUCCESS } else { ExitCode::from(1) })
@@ -376,8 +391,18 @@ fn diff(a: &args::DiffArgs) -> Result<ExitCode> {
 /// One line per verification check: ok/FAIL, its code, what was found.
 fn print_checks(checks: &[crate::verify::Check], width: usize) {
     for c in checks {
-        println!("{:<4}  {:<width$}  {}", if c.ok { "ok" } else { "FAIL" }, c.code, c.detail);
+        println!("{:<4}  {:<width$}  {}", if c.ok { "ok" } else { "FAIL" }, c.code, safe(&c.detail));
     }
+}
+
+/// Text from a pack, a certificate or a path, made safe for a terminal: control characters
+/// (escape sequences that could paint a forged "verified", carriage returns, bells) are shown as
+/// `\u{..}` escapes instead of being interpreted.
+pub fn safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.chars().map(|c| if c.is_control() { c.escape_unicode().to_string() } else { c.to_string() }).collect())
 }
 
 fn verify_certificate(a: &args::VerifyArgs, trust: &crate::sign::TrustList) -> Result<ExitCode> {
@@ -391,9 +416,9 @@ fn verify_certificate(a: &args::VerifyArgs, trust: &crate::sign::TrustList) -> R
             print_checks(&out.checks, 30);
             if out.verified {
                 let who: Vec<String> = out.signers.iter().map(|s| format!("{} ({}, key {})", s.name, s.role, s.key_id)).collect();
-                println!("verified: {} {} signed by {}", out.certificate, out.id.as_deref().unwrap_or(""), who.join(" and "));
+                println!("verified: {} {} signed by {}", safe(&out.certificate), safe(out.id.as_deref().unwrap_or("")), safe(&who.join(" and ")));
             } else {
-                println!("NOT verified: {} ({} failed checks)", out.certificate, out.checks.iter().filter(|c| !c.ok).count());
+                println!("NOT verified: {} ({} failed checks)", safe(&out.certificate), out.checks.iter().filter(|c| !c.ok).count());
             }
         }
     }

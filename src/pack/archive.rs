@@ -46,6 +46,53 @@ pub fn walk(dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(out)
 }
 
+/// Every regular file under `dir`, for a verifier: `Ok(Err(why))` if anything below it is not a
+/// plain directory or regular file — a symlink at any level (it could point at an identical copy
+/// elsewhere, or at /dev/zero), a FIFO (which blocks a reader forever), a socket or a device.
+pub fn walk_strict(dir: &Path) -> std::io::Result<Result<Vec<String>, String>> {
+    fn go(root: &Path, dir: &Path, out: &mut Vec<String>, depth: usize) -> std::io::Result<Result<(), String>> {
+        if depth > 32 {
+            return Ok(Err(format!("{} is nested more than 32 directories deep", dir.display())));
+        }
+        for e in std::fs::read_dir(dir)? {
+            let e = e?;
+            let p = e.path();
+            let rel = p.strip_prefix(root).expect("under root").components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/");
+            let t = std::fs::symlink_metadata(&p)?.file_type();
+            if t.is_symlink() {
+                return Ok(Err(format!("'{rel}' is a symbolic link")));
+            } else if t.is_dir() {
+                if let Err(why) = go(root, &p, out, depth + 1)? {
+                    return Ok(Err(why));
+                }
+            } else if t.is_file() {
+                out.push(rel);
+            } else {
+                return Ok(Err(format!("'{rel}' is not a regular file (a FIFO, socket or device)")));
+            }
+        }
+        Ok(Ok(()))
+    }
+    let mut out = Vec::new();
+    if let Err(why) = go(dir, dir, &mut out, 0)? {
+        return Ok(Err(why));
+    }
+    out.sort();
+    Ok(Ok(out))
+}
+
+/// Opens a file of a directory pack for reading: never through a symbolic link (`O_NOFOLLOW`),
+/// never blocking on a FIFO swapped in after the walk (`O_NONBLOCK`), and only if what was
+/// opened is a regular file.
+pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other(format!("{} is not a regular file", path.display())));
+    }
+    Ok(f)
+}
+
 /// Writes `<dir>.tar` next to the pack directory.
 pub fn write(dir: &Path, kind: Kind, scope: &Scope) -> Result<PathBuf, Error> {
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "pack".into());

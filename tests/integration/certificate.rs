@@ -535,3 +535,52 @@ fn resign(dir: &std::path::Path, key: &std::path::Path) {
     let k = evident::sign::SecretKey::load(key).unwrap();
     std::fs::write(dir.join("manifest.sig"), k.sign(&bytes)).unwrap();
 }
+
+#[test]
+fn keys_are_compared_as_keys_and_every_reported_field_is_checked() {
+    let d = desk();
+    let certs = d.issue_all(&d.org.dir.path().join("certs"));
+    let genuine = Certificate::load(&certs[0]).unwrap();
+    assert_eq!(d.verify(&certs[0]), (0, vec![]));
+    let write = |name: &str, c: &Certificate| {
+        let p = d.org.dir.path().join(name);
+        std::fs::write(&p, c.to_bytes()).unwrap();
+        p
+    };
+    let codes = |c: &Certificate, name: &str| d.verify(&write(name, c)).1;
+    let p = genuine.performer_signature.clone().unwrap();
+    // The performer countersigns with their own key written in uppercase hex.
+    let sam = SecretKey::load(&d.key("sam-lee")).unwrap();
+    let msg = serde_jcs::to_vec(&serde_json::json!({"record_sha256": genuine.record_sha256, "performer_signature": p})).unwrap();
+    let mut selfsigned = genuine.clone();
+    selfsigned.verifier_signature = Some(Signature { role: Role::Verifier, key_id: p.key_id.clone(), public_key: p.public_key.to_uppercase(), signature: hex::encode(sam.sign(&msg)) });
+    let failed = codes(&selfsigned, "self.json");
+    assert!(failed.contains(&"countersigner-not-independent".to_string()), "{failed:?}");
+    assert!(failed.contains(&"encoding-not-canonical".to_string()), "{failed:?}");
+    // The genuine signatures in uppercase hex: another file, not the same certificate.
+    let mut upper = genuine.clone();
+    upper.performer_signature.as_mut().unwrap().signature = p.signature.to_uppercase();
+    assert!(codes(&upper, "upper.json").contains(&"encoding-not-canonical".to_string()));
+    // The verifier signature's role field claims "performer": checked, not just printed.
+    let mut role = genuine.clone();
+    role.verifier_signature.as_mut().unwrap().role = Role::Performer;
+    assert!(codes(&role, "role.json").contains(&"key-wrong-role".to_string()));
+    // A record hash in uppercase.
+    let mut hash = genuine.clone();
+    hash.record_sha256 = genuine.record_sha256.to_uppercase();
+    assert!(codes(&hash, "hash.json").contains(&"encoding-not-canonical".to_string()));
+    // One person with two keys, named in two spellings: not independent.
+    let other = d.org.dir.path().join("other-keys");
+    let r = d.run(&["keygen", "--role", "verifier", "--name", "SAM  lee", "--out", other.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let trust = d.org.dir.path().join("trust-two-sams.txt");
+    std::fs::write(&trust, [std::fs::read_to_string(&d.trust).unwrap(), std::fs::read_to_string(other.join("sam-lee.trust")).unwrap()].concat()).unwrap();
+    let one = d.org.dir.path().join("one");
+    let mut args = vec!["certificate", "new", "--drive", "SQYUG59YR5JBDN", "--out", one.to_str().unwrap()];
+    args.extend(ISSUE);
+    assert_eq!(d.run(&args).code, 0);
+    assert_eq!(d.run(&["certificate", "sign", "--key", d.key("sam-lee").to_str().unwrap(), one.to_str().unwrap()]).code, 0);
+    assert_eq!(d.run(&["certificate", "countersign", "--key", other.join("sam-lee.key.pem").to_str().unwrap(), one.to_str().unwrap()]).code, 0);
+    let file = std::fs::read_dir(&one).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "json")).unwrap();
+    assert!(d.verify_with(&file, &trust).1.contains(&"countersigner-not-independent".to_string()));
+}

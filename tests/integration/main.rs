@@ -8,6 +8,7 @@ mod diff;
 mod corpus;
 mod fixtures;
 mod fleet;
+mod hostile;
 mod evaluate;
 mod kandji;
 mod osquery;

@@ -60,7 +60,7 @@ impl Org {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     for rel in pack::archive::walk(from).unwrap() {
         let dst = to.join(&rel);
         std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
@@ -70,7 +70,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// What an insider with the signing key could do: edit the manifest, then recompute the file
 /// list, Merkle root, SHA256SUMS and signature so that every hash agrees again.
-fn reseal(dir: &Path, key: &SecretKey, edit: impl FnOnce(&mut serde_json::Value)) {
+pub fn reseal(dir: &Path, key: &SecretKey, edit: impl FnOnce(&mut serde_json::Value)) {
     let bytes = std::fs::read(dir.join(pack::MANIFEST)).unwrap();
     let mut m: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     std::fs::write(dir.join(pack::SIGNER), key.public().to_pem()).unwrap();

@@ -312,3 +312,20 @@ fn personal_devices_are_out_of_scope_not_failures_and_grace_period_devices_stay_
     assert_eq!(grace[0]["outcome"], "fail");
     assert!(grace[0]["reason"].as_str().unwrap().contains("in its grace period"));
 }
+
+#[test]
+fn serial_less_devices_on_one_minified_line_each_get_their_own_key() {
+    // Google Cloud Identity's device list (the real corpus page): three personal devices without
+    // serials or tags, all on line 1.
+    let (_dir, store) = store();
+    let f = crate::util::corpus().join("google/cloudidentity-v1-devices-user-assigned.json");
+    ingest(&store, &[f.to_str().unwrap()]);
+    let r = evident(&store, &["assets", "--format", "json"]);
+    let view: Value = serde_json::from_str(&r.stdout).unwrap();
+    let keys: Vec<&str> = view.as_array().unwrap().iter().map(|a| a["key"].as_str().unwrap()).collect();
+    assert_eq!(keys.len(), 3);
+    let unique: std::collections::BTreeSet<&&str> = keys.iter().collect();
+    assert_eq!(unique.len(), 3, "{keys:?}");
+    assert!(keys.iter().all(|k| k.starts_with("record:google_api:cloudidentity-v1-devices-user-assigned.json@c75d97406cf3:1:/devices/")), "{keys:?}");
+    assert!(view.as_array().unwrap().iter().all(|a| a["ownership"] == "personal"));
+}
