@@ -236,7 +236,15 @@ fn print_evaluation(ev: &crate::evaluate::Evaluation) {
             crate::evaluate::Status::NoEvidence => "NO-EV".to_string(),
             s => s.as_str().to_uppercase(),
         };
-        println!("{status:<5} {:<11} {}", c.id, if c.status == crate::evaluate::Status::NoEvidence && c.population > 0 { counts.clone() } else { c.note.clone().unwrap_or(counts.clone()) });
+        // The counts when anything was tested; else why nothing was (missing dates are listed below).
+        let without: Vec<_> = c.dates.iter().filter(|d| !d.missing.is_empty()).collect();
+        let headline = match &c.note {
+            _ if c.population > 0 => counts,
+            _ if !without.is_empty() => format!("no evidence in force at {} of {} sample dates", without.len(), c.dates.len()),
+            Some(n) => n.clone(),
+            None => counts,
+        };
+        println!("{status:<5} {:<11} {headline}", c.id);
         if c.dates.len() > 1 {
             let row: Vec<String> = c.dates.iter().map(|d| format!("{} {} ({})", d.date, d.status.as_str(), d.population)).collect();
             println!("        by date: {}", row.join(" | "));

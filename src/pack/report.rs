@@ -266,7 +266,7 @@ pub fn render(p: &Page) -> String {
                 .iter()
                 .map(|c| serde_json::json!({"id": c.id, "title": c.title, "status": c.status, "controls": c.controls.iter().map(|x| serde_json::json!({"id": x.id, "status": x.status.as_str()})).collect::<Vec<_>>()}))
                 .collect();
-            frameworks.push(serde_json::json!({"key": key, "title": cat.title, "pass": n("pass"), "fail": n("fail"), "uncovered": n("uncovered"), "criteria": rows}));
+            frameworks.push(serde_json::json!({"key": key, "title": cat.title, "pass": n("pass"), "fail": n("fail"), "no_evidence": n("no_evidence"), "uncovered": n("uncovered"), "criteria": rows}));
         }
         chart = rates(ev);
     }
