@@ -61,6 +61,9 @@ struct Contents {
 
 const SMALL: [&str; 5] = [pack::MANIFEST, pack::SIGNATURE, pack::SUMS, pack::SIGNER, pack::LEDGER];
 
+/// The largest certificate file (JSON or PDF) `verify` reads.
+const CERTIFICATE_FILE_MAX: u64 = 64 << 20;
+
 /// Certificates of sanitization a pack carries, checked as `verify CERT` checks them. A genuine
 /// one is a few kilobytes; a larger file is not read (and fails as `certificate-invalid`).
 const CERTIFICATE_MAX: u64 = 1 << 20;
@@ -256,6 +259,18 @@ pub fn pack(path: &Path, trust: &TrustList, since: Option<&Path>) -> Result<Outc
         }
     }
     check_contents(&c, trust, since, &mut r, &mut out)?;
+    if let Source::Archive { path, members } = &src {
+        // An archive is accepted only as the exact bytes evident writes of its members: then
+        // GNU tar, unzip or Python extract the very files that were hashed, and nothing else.
+        let scope = c.small.get(pack::MANIFEST).and_then(|m| serde_json::from_slice::<Manifest>(m).ok()).map(|m| m.scope);
+        match scope {
+            None => r.fail("archive-not-canonical", "no readable manifest to rebuild the archive from"),
+            Some(scope) => match pack::archive::canonical(path, &scope, members).map_err(io(path))? {
+                Ok(()) => r.ok("archive-canonical", "byte for byte the archive evident writes of these files: nothing hidden, nothing extracts differently"),
+                Err(why) => r.fail("archive-not-canonical", why),
+            },
+        }
+    }
     out.verified = !r.failed();
     out.checks = r.checks;
     Ok(out)
@@ -489,8 +504,16 @@ pub struct CertificateOutcome {
 /// swapped or edited without the verdict failing.
 pub fn certificate(path: &Path, trust: &TrustList) -> Result<CertificateOutcome, Error> {
     use crate::certificate::{Certificate, pdf};
-    let bytes = std::fs::read(path).map_err(|err| Error::Io { path: path.to_path_buf(), err })?;
+    // Read before anything is checked: bounded (a genuine certificate is far smaller).
+    let mut bytes = Vec::new();
+    std::fs::File::open(path).and_then(|f| f.take(CERTIFICATE_FILE_MAX + 1).read_to_end(&mut bytes)).map_err(|err| Error::Io { path: path.to_path_buf(), err })?;
     let mut checks = Vec::new();
+    if bytes.len() as u64 > CERTIFICATE_FILE_MAX {
+        checks.push(Check { code: "file-too-large", ok: false, detail: format!("more than {CERTIFICATE_FILE_MAX} bytes; not read") });
+        let mut out = CertificateOutcome { kind: "certificate", certificate: path.display().to_string(), id: None, record_sha256: None, verified: false, signers: Vec::new(), checks: Vec::new() };
+        out.checks = checks;
+        return Ok(out);
+    }
     let mut out = CertificateOutcome { kind: "certificate", certificate: path.display().to_string(), id: None, record_sha256: None, verified: false, signers: Vec::new(), checks: Vec::new() };
     let is_pdf = bytes.starts_with(b"%PDF-");
     let json = if is_pdf {
@@ -521,7 +544,11 @@ pub fn certificate(path: &Path, trust: &TrustList) -> Result<CertificateOutcome,
     }
     let (more, signers) = crate::certificate::verify(&cert, trust);
     checks.extend(more);
-    if is_pdf {
+    // Typst runs only on a record whose hash, signatures and keys all checked out: nothing
+    // expensive on bytes nobody trusted signed.
+    if is_pdf && !checks.iter().all(|c| c.ok) {
+        checks.push(Check { code: "pdf-rendering-skipped", ok: false, detail: "the attached record did not verify, so its rendering was not compared".into() });
+    } else if is_pdf {
         match pdf::render(&cert) {
             Ok(again) if again == bytes => checks.push(Check { code: "pdf-rendering", ok: true, detail: "the PDF is exactly the rendering of its attached record".into() }),
             Ok(_) => checks.push(Check { code: "pdf-rendering-mismatch", ok: false, detail: "the PDF differs from the rendering of its attached record: its pages or its attachment were changed".into() }),

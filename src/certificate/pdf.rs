@@ -98,12 +98,13 @@ fn title_case(s: &str) -> String {
 ///
 /// The mask is fixed rather than chosen by penalty score: any of the eight masks decodes, and
 /// scoring all eight took a third of a certificate's rendering time (measured with perf).
-fn qr_pixels(text: &str) -> (usize, Vec<u8>) {
+fn qr_pixels(text: &str) -> Result<(usize, Vec<u8>), crate::render::Error> {
     use qrcode::{EcLevel, bits, canvas::{Canvas, MaskPattern}, ec};
-    let bits = bits::encode_auto(text.as_bytes(), EcLevel::M).expect("the QR text fits a QR code");
+    // A record id too long for a QR code is an error to report, not a panic.
+    let bits = bits::encode_auto(text.as_bytes(), EcLevel::M).map_err(|e| crate::render::Error(format!("the QR code cannot hold {} bytes: {e:?}", text.len())))?;
     let version = bits.version();
     let data = bits.into_bytes();
-    let (encoded, ecc) = ec::construct_codewords(&data, version, EcLevel::M).expect("codewords for a valid version");
+    let (encoded, ecc) = ec::construct_codewords(&data, version, EcLevel::M).map_err(|e| crate::render::Error(format!("QR code: {e:?}")))?;
     let mut canvas = Canvas::new(version, EcLevel::M);
     canvas.draw_all_functional_patterns();
     canvas.draw_data(&encoded, &ecc);
@@ -118,7 +119,7 @@ fn qr_pixels(text: &str) -> (usize, Vec<u8>) {
             px[(i / w + quiet) * side + i % w + quiet] = 0;
         }
     }
-    (side, px)
+    Ok((side, px))
 }
 
 /// Renders the certificate's PDF. The same certificate gives the same bytes.
@@ -131,7 +132,7 @@ pub fn render(c: &Certificate) -> Result<Vec<u8>, crate::render::Error> {
 #[doc(hidden)]
 pub fn render_parts(c: &Certificate, attached: &[u8]) -> Result<Vec<u8>, crate::render::Error> {
     let date = chrono::DateTime::parse_from_rfc3339(&c.record.date).map(|d| d.naive_utc()).unwrap_or_default();
-    let (side, qr) = qr_pixels(&c.qr_text());
+    let (side, qr) = qr_pixels(&c.qr_text())?;
     let mut data = data(c);
     data["qr_side"] = side.into();
     crate::render::pdf(&crate::render::Request {
@@ -160,13 +161,18 @@ pub fn render_files(jobs: &[(Certificate, std::path::PathBuf)], tick: &(dyn Fn()
 
 /// The attached certificate.json of a PDF evident rendered, if there is exactly one.
 pub fn attachment(pdf: &[u8]) -> Result<Vec<u8>, String> {
-    // `/EmbeddedFile` as a whole name (not `/EmbeddedFiles` of the catalog's name tree).
+    // `/EmbeddedFile` as a whole name (not `/EmbeddedFiles` of the catalog's name tree). A
+    // genuine certificate has one; a PDF made of thousands is refused before any search, and each
+    // search is bounded to the dictionary's neighbourhood, so the work stays linear.
     let pos: Vec<usize> = find_all(pdf, b"/EmbeddedFile").into_iter().filter(|&p| pdf.get(p + 13).is_some_and(|b| !b.is_ascii_alphanumeric())).collect();
+    if pos.len() > MAX_EMBEDDED {
+        return Err(format!("the PDF names {} embedded files; an evident certificate has one", pos.len()));
+    }
     let mut found = Vec::new();
     for p in pos {
         // The stream object's dictionary: back to its "<<", forward to "stream".
-        let Some(start) = rfind(&pdf[..p], b"<<") else { continue };
-        let Some(s_rel) = find(&pdf[p..], b"stream") else { continue };
+        let Some(start) = rfind(&pdf[p.saturating_sub(DICT_REACH)..p], b"<<").map(|i| i + p.saturating_sub(DICT_REACH)) else { continue };
+        let Some(s_rel) = find(&pdf[p..(p + DICT_REACH).min(pdf.len())], b"stream") else { continue };
         let dict = &pdf[start..p + s_rel];
         // The dictionary of this one object: no object boundary inside it.
         if find(dict, b"endobj").is_some() || !dict.windows(5).any(|w| w == b"/Type") || find(dict, b"/Length").is_none() {
@@ -180,10 +186,15 @@ pub fn attachment(pdf: &[u8]) -> Result<Vec<u8>, String> {
         if pdf.get(data_start) == Some(&b'\n') {
             data_start += 1;
         }
-        let raw = pdf.get(data_start..data_start + len).ok_or("an embedded file stream runs past the end")?;
+        let raw = data_start.checked_add(len).and_then(|end| pdf.get(data_start..end)).ok_or("an embedded file stream runs past the end")?;
         let raw = if find(dict, b"/ASCIIHexDecode").is_some() { hex_decode(raw).ok_or("the attachment's hex encoding is broken")? } else { raw.to_vec() };
         let raw = raw.as_slice();
-        let bytes = if find(dict, b"/FlateDecode").is_some() { miniz_oxide::inflate::decompress_to_vec_zlib(raw).map_err(|e| format!("attachment does not inflate: {:?}", e.status))? } else { raw.to_vec() };
+        // Inflated with a ceiling: a few hundred bytes of zlib can claim gigabytes.
+        let bytes = if find(dict, b"/FlateDecode").is_some() {
+            miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(raw, ATTACHMENT_MAX).map_err(|e| format!("attachment does not inflate within {ATTACHMENT_MAX} bytes: {:?}", e.status))?
+        } else {
+            raw.to_vec()
+        };
         found.push(bytes);
     }
     match found.len() {
@@ -192,6 +203,13 @@ pub fn attachment(pdf: &[u8]) -> Result<Vec<u8>, String> {
         n => Err(format!("the PDF has {n} attached files; an evident certificate has one")),
     }
 }
+
+/// At most this many `/EmbeddedFile` names are looked at (a genuine certificate has one).
+const MAX_EMBEDDED: usize = 8;
+/// How far from `/EmbeddedFile` its dictionary's `<<` and its `stream` may be.
+const DICT_REACH: usize = 4096;
+/// The largest attachment read (a lot certificate of many drives is far smaller).
+pub const ATTACHMENT_MAX: usize = 16 << 20;
 
 /// ASCIIHexDecode: hex digits, whitespace ignored, `>` ends the data.
 fn hex_decode(raw: &[u8]) -> Option<Vec<u8>> {

@@ -93,26 +93,43 @@ pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
     Ok(f)
 }
 
-/// Writes `<dir>.tar` next to the pack directory.
+/// The archive's timestamps: the scope's end, never the clock (tar: seconds; zip: a DOS date,
+/// clamped to 1980, the earliest it can hold).
+fn stamp(scope: &Scope) -> (u64, zip::DateTime) {
+    use chrono::Datelike;
+    let end = scope.end();
+    let unix = end.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp().max(0) as u64;
+    let (y, m, d) = if end.year() < 1980 { (1980, 1, 1) } else { (end.year() as u16, end.month() as u8, end.day() as u8) };
+    (unix, zip::DateTime::from_date_and_time(y, m, d, 0, 0, 0).expect("a valid date"))
+}
+
+/// Writes `<dir>.tar` (or `.zip`) next to the pack directory.
 pub fn write(dir: &Path, kind: Kind, scope: &Scope) -> Result<PathBuf, Error> {
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "pack".into());
     let out = dir.with_file_name(format!("{name}.{}", kind.ext()));
-    let io = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| Error::Io { path: p, err: source }
-    };
     let file = std::fs::File::create_new(&out).map_err(|e| if e.kind() == std::io::ErrorKind::AlreadyExists { Error::Exists(out.clone()) } else { Error::Io { path: out.clone(), err: e } })?;
-    // The archive's times are the scope's end, never the clock.
-    let mtime = scope.end().and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp().max(0) as u64;
-    if kind == Kind::Zip {
-        write_zip(dir, &name, file, scope).map_err(|e| Error::Io { path: out.clone(), err: std::io::Error::other(e.to_string()) })?;
-        return Ok(out);
-    }
-    let mut tar = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, file));
-    for rel in walk(dir).map_err(io(dir))? {
-        let path = dir.join(&rel);
-        let f = std::fs::File::open(&path).map_err(io(&path))?;
-        let size = f.metadata().map_err(io(&path))?.len();
+    let files = walk(dir).map_err(|e| Error::Io { path: dir.into(), err: e })?;
+    let open = |rel: &str| -> std::io::Result<(u64, Box<dyn std::io::Read>)> {
+        let f = std::fs::File::open(dir.join(rel))?;
+        Ok((f.metadata()?.len(), Box::new(f)))
+    };
+    let w = std::io::BufWriter::with_capacity(1 << 20, file);
+    let done = match kind {
+        Kind::Tar => write_tar(w, &name, &files, scope, open),
+        Kind::Zip => write_zip(w, &name, &files, scope, open),
+    };
+    done.map_err(|e| Error::Io { path: out.clone(), err: e })?;
+    Ok(out)
+}
+
+/// The one tar evident writes of these files: POSIX ustar headers (a GNU long-name entry where a
+/// path does not fit), mode 0644, owner 0, the scope's end as mtime, entries in byte order of
+/// their paths under one top directory, no directory entries, two zero blocks at the end.
+fn write_tar<'f, W: std::io::Write>(w: W, name: &str, files: &[String], scope: &Scope, open: impl Fn(&str) -> std::io::Result<(u64, Box<dyn std::io::Read + 'f>)>) -> std::io::Result<()> {
+    let (mtime, _) = stamp(scope);
+    let mut tar = tar::Builder::new(w);
+    for rel in files {
+        let (size, data) = open(rel)?;
         let mut h = tar::Header::new_ustar();
         h.set_size(size);
         h.set_mode(0o644);
@@ -120,30 +137,170 @@ pub fn write(dir: &Path, kind: Kind, scope: &Scope) -> Result<PathBuf, Error> {
         h.set_uid(0);
         h.set_gid(0);
         h.set_entry_type(tar::EntryType::Regular);
-        tar.append_data(&mut h, format!("{name}/{rel}"), f).map_err(io(&path))?;
+        tar.append_data(&mut h, format!("{name}/{rel}"), std::io::Read::take(data, size))?;
     }
-    tar.into_inner().and_then(|mut w| std::io::Write::flush(&mut w)).map_err(io(&out))?;
-    Ok(out)
+    tar.into_inner().and_then(|mut w| w.flush())
 }
 
-fn write_zip(dir: &Path, name: &str, file: std::fs::File, scope: &Scope) -> Result<(), Box<dyn std::error::Error>> {
-    use chrono::Datelike;
-    let end = scope.end();
-    // ZIP (DOS) times cannot hold dates before 1980; the scope's end date, clamped there.
-    let (y, m, d) = if end.year() < 1980 { (1980, 1, 1) } else { (end.year() as u16, end.month() as u8, end.day() as u8) };
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored)
-        .last_modified_time(zip::DateTime::from_date_and_time(y, m, d, 0, 0, 0)?)
-        .unix_permissions(0o644)
-        .large_file(true);
-    let mut zw = zip::ZipWriter::new(std::io::BufWriter::with_capacity(1 << 20, file));
-    for rel in walk(dir)? {
-        zw.start_file(format!("{name}/{rel}"), opts)?;
-        std::io::copy(&mut std::fs::File::open(dir.join(&rel))?, &mut zw)?;
+/// The one zip evident writes of these files: entries stored (not compressed), zip64 fields, the
+/// scope's end as their date, mode 0644, in byte order of their paths, no directory entries, no
+/// comment.
+fn write_zip<'f, W: std::io::Write + std::io::Seek>(w: W, name: &str, files: &[String], scope: &Scope, open: impl Fn(&str) -> std::io::Result<(u64, Box<dyn std::io::Read + 'f>)>) -> std::io::Result<()> {
+    let (_, date) = stamp(scope);
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored).last_modified_time(date).unix_permissions(0o644).large_file(true);
+    let mut zw = zip::ZipWriter::new(w);
+    for rel in files {
+        let (size, data) = open(rel)?;
+        zw.start_file(format!("{name}/{rel}"), opts).map_err(std::io::Error::other)?;
+        std::io::copy(&mut std::io::Read::take(data, size), &mut zw)?;
     }
-    let mut w = zw.finish()?;
-    std::io::Write::flush(&mut w)?;
-    Ok(())
+    let mut w = zw.finish().map_err(std::io::Error::other)?;
+    w.flush()
+}
+
+/// Whether the archive at `path` is byte for byte the archive evident writes of its own members
+/// for this scope (`write_tar`, `write_zip`): every header, every offset, the padding, the end,
+/// the zip CRCs and sizes. The canonical archive is written again, member data read from the
+/// archive, into a writer that compares instead of writing: memory stays small whatever the size.
+/// An archive that passes extracts, with any tool, to exactly the files that were hashed.
+pub fn canonical(path: &Path, scope: &Scope, members: &[Member]) -> std::io::Result<Result<(), String>> {
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let top = match members.first() {
+        Some(m) => m.top.clone(),
+        None => return Ok(Err("the archive holds no file".into())),
+    };
+    let kind = if is_zip(path)? { Kind::Zip } else { Kind::Tar };
+    let files: Vec<String> = members.iter().map(|m| m.path.clone()).collect();
+    let by_path: std::collections::BTreeMap<&str, &Member> = members.iter().map(|m| (m.path.as_str(), m)).collect();
+    let open = |rel: &str| -> std::io::Result<(u64, Box<dyn std::io::Read + '_>)> {
+        let m = by_path[rel];
+        Ok((m.size, Box::new(At { file: &file, pos: m.offset, end: m.offset + m.size })))
+    };
+    let mut cmp = Compare { file: &file, len, pos: 0, end: 0, bad: std::collections::BTreeMap::new() };
+    let written = {
+        let w = std::io::BufWriter::with_capacity(1 << 20, &mut cmp);
+        match kind {
+            Kind::Tar => write_tar(w, &top, &files, scope, open),
+            Kind::Zip => write_zip(w, &top, &files, scope, open),
+        }
+    };
+    if let Err(e) = written {
+        return Ok(Err(format!("it cannot be rebuilt from its members: {e}")));
+    }
+    if let Some((&from, &to)) = cmp.bad.iter().next() {
+        return Ok(Err(format!("bytes {from}..{to} differ from the archive evident writes of these {} files (headers, padding, CRCs or sizes)", members.len())));
+    }
+    if cmp.end != len {
+        return Ok(Err(format!("the archive is {len} bytes; the one evident writes of these {} files is {} bytes (something is hidden after or between them)", members.len(), cmp.end)));
+    }
+    Ok(Ok(()))
+}
+
+/// Reads `[pos, end)` of a file without moving a shared cursor.
+struct At<'a> {
+    file: &'a std::fs::File,
+    pos: u64,
+    end: u64,
+}
+
+impl std::io::Read for At<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let want = buf.len().min((self.end - self.pos) as usize);
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        if n == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the archive ends inside a member"));
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// A writer that compares what is written with a file: ranges that differ are remembered until
+/// they are written again (the zip writer seeks back to patch each entry's CRC and sizes), so at
+/// the end `bad` holds exactly the bytes where the two disagree.
+struct Compare<'a> {
+    file: &'a std::fs::File,
+    len: u64,
+    pos: u64,
+    /// The furthest byte written: the length of what was written.
+    end: u64,
+    bad: std::collections::BTreeMap<u64, u64>,
+}
+
+impl Compare<'_> {
+    fn forget(&mut self, from: u64, to: u64) {
+        let hit: Vec<(u64, u64)> = self.bad.range(..to).filter(|(_, e)| **e > from).map(|(s, e)| (*s, *e)).collect();
+        for (s, e) in hit {
+            self.bad.remove(&s);
+            if s < from {
+                self.bad.insert(s, from);
+            }
+            if e > to {
+                self.bad.insert(to, e);
+            }
+        }
+    }
+}
+
+impl std::io::Write for Compare<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let (from, to) = (self.pos, self.pos + buf.len() as u64);
+        self.forget(from, to);
+        let mut have = vec![0u8; buf.len()];
+        let avail = self.len.saturating_sub(from).min(buf.len() as u64) as usize;
+        if avail > 0 {
+            self.file.read_exact_at(&mut have[..avail], from)?;
+        }
+        if avail < buf.len() || have != buf {
+            // Record each differing run (beyond the file's end, everything differs).
+            let mut i = 0;
+            while i < buf.len() {
+                if i < avail && have[i] == buf[i] {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < buf.len() && !(i < avail && have[i] == buf[i]) {
+                    i += 1;
+                }
+                self.bad.insert(from + start as u64, from + i as u64);
+            }
+            if self.bad.len() > 4096 {
+                return Err(std::io::Error::other("the archive differs from the canonical one in too many places"));
+            }
+        }
+        self.pos = to;
+        self.end = self.end.max(to);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl std::io::Seek for Compare<'_> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let base = |b: u64, d: i64| b.checked_add_signed(d).ok_or_else(|| std::io::Error::other("seek out of range"));
+        self.pos = match to {
+            std::io::SeekFrom::Start(p) => p,
+            std::io::SeekFrom::Current(d) => base(self.pos, d)?,
+            std::io::SeekFrom::End(d) => base(self.end, d)?,
+        };
+        Ok(self.pos)
+    }
+}
+
+fn is_zip(path: &Path) -> std::io::Result<bool> {
+    let mut magic = [0u8; 4];
+    let n = std::io::Read::read(&mut std::fs::File::open(path)?, &mut magic)?;
+    Ok(n == 4 && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06"))
 }
 
 /// A file inside an archive: its pack path and where its bytes are.
@@ -152,6 +309,8 @@ pub struct Member {
     pub path: String,
     pub offset: u64,
     pub size: u64,
+    /// The archive's one top directory (the pack's name).
+    pub top: String,
 }
 
 /// Tracks the one top-level directory and duplicate paths while entries are listed.
@@ -202,9 +361,7 @@ impl Listing {
 /// Reads only the headers (tar) or the central directory (zip) and refuses anything unsafe;
 /// the inner `Err` says what and where.
 pub fn members(path: &Path) -> Result<Result<Vec<Member>, String>, std::io::Error> {
-    let mut magic = [0u8; 4];
-    let n = std::io::Read::read(&mut std::fs::File::open(path)?, &mut magic)?;
-    if n == 4 && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06") {
+    if is_zip(path)? {
         return zip_members(path);
     }
     tar_members(path)
@@ -237,37 +394,72 @@ fn zip_members(path: &Path) -> Result<Result<Vec<Member>, String>, std::io::Erro
             Err(why) => return Ok(Err(why)),
         };
         let Some(offset) = f.data_start() else { return Ok(Err(format!("entry '{raw}': no data offset"))) };
-        list.out.push(Member { path: rel, offset, size: f.size() });
+        list.out.push(Member { path: rel, offset, size: f.size(), top: list.top.clone().unwrap_or_default() });
     }
     Ok(Ok(list.done()))
 }
 
+/// Lists a tar by reading its 512-byte headers only, accepting just what evident writes:
+/// regular files (ustar, or after one GNU long-name entry of at most 4 KiB). Every size and
+/// offset is checked against the file's length before anything is read, so a forged header
+/// cannot make the lister read far or long. `canonical` then checks every byte.
 fn tar_members(path: &Path) -> Result<Result<Vec<Member>, String>, std::io::Error> {
+    use std::os::unix::fs::FileExt;
     let file = std::fs::File::open(path)?;
-    let mut ar = tar::Archive::new(file);
+    let len = file.metadata()?.len();
     let mut list = Listing::default();
-    let entries = match ar.entries_with_seek() {
-        Ok(e) => e,
-        Err(e) => return Ok(Err(format!("not a tar archive: {e}"))),
-    };
-    for e in entries {
-        let e = match e {
-            Ok(e) => e,
-            Err(err) => return Ok(Err(format!("damaged archive: {err}"))),
+    let mut pos = 0u64;
+    let mut long_name: Option<Vec<u8>> = None;
+    let mut block = [0u8; 512];
+    loop {
+        if pos + 512 > len {
+            return Ok(Err(format!("not a tar archive, or it ends inside a header at byte {pos}")));
+        }
+        file.read_exact_at(&mut block, pos)?;
+        if block.iter().all(|b| *b == 0) {
+            break;
+        }
+        let h = tar::Header::from_byte_slice(&block);
+        let size = match h.entry_size() {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(format!("header at byte {pos}: {e}"))),
         };
-        let raw = String::from_utf8_lossy(&e.path_bytes()).into_owned();
-        let kind = e.header().entry_type();
+        let data = pos + 512;
+        let next = size.checked_add(511).map(|s| s / 512 * 512).and_then(|s| data.checked_add(s));
+        let Some(next) = next.filter(|n| *n <= len) else {
+            return Ok(Err(format!("header at byte {pos} declares {size} bytes, past the end of the archive")));
+        };
+        let kind = h.entry_type();
+        if kind == tar::EntryType::GNULongName {
+            if size > 4096 || long_name.is_some() {
+                return Ok(Err(format!("long-name entry at byte {pos} is not one evident writes")));
+            }
+            let mut name = vec![0u8; size as usize];
+            file.read_exact_at(&mut name, data)?;
+            while name.last() == Some(&0) {
+                name.pop();
+            }
+            long_name = Some(name);
+            pos = next;
+            continue;
+        }
+        let raw_bytes = match long_name.take() {
+            Some(n) => n,
+            None => h.path_bytes().into_owned(),
+        };
+        let raw = String::from_utf8_lossy(&raw_bytes).into_owned();
         if kind.is_symlink() || kind.is_hard_link() {
             return Ok(Err(format!("entry '{raw}' is a link")));
         }
-        if !(kind.is_file() || kind.is_dir()) {
-            return Ok(Err(format!("entry '{raw}' is not a regular file or directory")));
+        if !kind.is_file() {
+            return Ok(Err(format!("entry '{raw}' is not a regular file (evident writes no directory, link or device entries)")));
         }
-        match list.path(&raw, kind.is_dir()) {
-            Ok(Some(rel)) => list.out.push(Member { path: rel, offset: e.raw_file_position(), size: e.size() }),
+        match list.path(&raw, false) {
+            Ok(Some(rel)) => list.out.push(Member { path: rel, offset: data, size, top: list.top.clone().unwrap_or_default() }),
             Ok(None) => {}
             Err(why) => return Ok(Err(why)),
         }
+        pos = next;
     }
     Ok(Ok(list.done()))
 }
