@@ -61,8 +61,9 @@ struct Contents {
 
 const SMALL: [&str; 5] = [pack::MANIFEST, pack::SIGNATURE, pack::SUMS, pack::SIGNER, pack::LEDGER];
 
-/// The largest certificate file (JSON or PDF) `verify` reads.
-const CERTIFICATE_FILE_MAX: u64 = 64 << 20;
+/// The largest certificate file (JSON or PDF) `verify` reads: a genuine one is a few hundred
+/// kilobytes, a lot certificate of thousands of drives a few megabytes.
+const CERTIFICATE_FILE_MAX: u64 = 16 << 20;
 
 /// Certificates of sanitization a pack carries, checked as `verify CERT` checks them. A genuine
 /// one is a few kilobytes; a larger file is not read (and fails as `certificate-invalid`).
@@ -505,10 +506,15 @@ pub struct CertificateOutcome {
 pub fn certificate(path: &Path, trust: &TrustList) -> Result<CertificateOutcome, Error> {
     use crate::certificate::{Certificate, pdf};
     // Read before anything is checked: bounded (a genuine certificate is far smaller).
+    let io_err = |err| Error::Io { path: path.to_path_buf(), err };
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    let size = file.metadata().map_err(io_err)?.len();
     let mut bytes = Vec::new();
-    std::fs::File::open(path).and_then(|f| f.take(CERTIFICATE_FILE_MAX + 1).read_to_end(&mut bytes)).map_err(|err| Error::Io { path: path.to_path_buf(), err })?;
+    if size <= CERTIFICATE_FILE_MAX {
+        file.take(CERTIFICATE_FILE_MAX + 1).read_to_end(&mut bytes).map_err(io_err)?;
+    }
     let mut checks = Vec::new();
-    if bytes.len() as u64 > CERTIFICATE_FILE_MAX {
+    if size > CERTIFICATE_FILE_MAX || bytes.len() as u64 > CERTIFICATE_FILE_MAX {
         checks.push(Check { code: "file-too-large", ok: false, detail: format!("more than {CERTIFICATE_FILE_MAX} bytes; not read") });
         let mut out = CertificateOutcome { kind: "certificate", certificate: path.display().to_string(), id: None, record_sha256: None, verified: false, signers: Vec::new(), checks: Vec::new() };
         out.checks = checks;

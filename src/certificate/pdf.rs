@@ -209,7 +209,7 @@ const MAX_EMBEDDED: usize = 8;
 /// How far from `/EmbeddedFile` its dictionary's `<<` and its `stream` may be.
 const DICT_REACH: usize = 4096;
 /// The largest attachment read (a lot certificate of many drives is far smaller).
-pub const ATTACHMENT_MAX: usize = 16 << 20;
+pub const ATTACHMENT_MAX: usize = 8 << 20;
 
 /// ASCIIHexDecode: hex digits, whitespace ignored, `>` ends the data.
 fn hex_decode(raw: &[u8]) -> Option<Vec<u8>> {
