@@ -157,6 +157,19 @@ fn untrusted_text_is_escaped_and_the_kind_is_checked() {
     assert_eq!(r.code, 1);
     assert!(!r.stdout.contains('\u{1b}') && !r.stdout.contains('\r'), "{:?}", r.stdout);
     assert!(r.stdout.contains("NOT verified: ") && r.stdout.contains("\\u{1b}[32mverified"), "{}", r.stdout);
+    // A file inside the pack whose name paints over the report line.
+    let d = fresh(&org, &p, "escape-member");
+    std::fs::write(d.join("results/\u{1b}]0;owned\u{7}\u{1b}[1A\rok    everything"), b"x").unwrap();
+    let r = evident(&org.store, &["verify", d.to_str().unwrap(), "--trust", org.trust.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(!r.stdout.contains('\u{1b}') && !r.stdout.contains('\u{7}') && !r.stdout.contains('\r'), "{:?}", r.stdout);
+    assert!(r.stdout.contains("FAIL  file-unexpected"), "{}", r.stdout);
+    // A certificate file whose name carries escapes: the verdict line is escaped too.
+    let cert = org.dir.path().join("c\u{1b}[2K\rverified: COS-1.json");
+    std::fs::write(&cert, r#"{"record":{}}"#).unwrap();
+    let r = evident(&org.store, &["verify", cert.to_str().unwrap(), "--trust", org.trust.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(!r.stdout.contains('\u{1b}') && r.stdout.contains("NOT verified: ") && r.stdout.contains("\\u{1b}[2K\\u{d}verified"), "{:?}", r.stdout);
     // JSON says what kind of thing was verified; --expect refuses the other kind.
     let (_, _, v) = verify(&org, &p, &[]);
     assert_eq!(v["kind"], "pack");

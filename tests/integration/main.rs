@@ -4,6 +4,7 @@
 mod assets;
 mod blancco;
 mod certificate;
+mod codes;
 mod diff;
 mod corpus;
 mod fixtures;
