@@ -565,6 +565,14 @@ fn keys_are_compared_as_keys_and_every_reported_field_is_checked() {
     let mut role = genuine.clone();
     role.verifier_signature.as_mut().unwrap().role = Role::Performer;
     assert!(codes(&role, "role.json").contains(&"key-wrong-role".to_string()));
+    // A key id in uppercase; the genuine verifier's key in uppercase (the same key, another file).
+    let mut kid = genuine.clone();
+    kid.performer_signature.as_mut().unwrap().key_id = p.key_id.to_uppercase();
+    assert!(codes(&kid, "kid.json").contains(&"encoding-not-canonical".to_string()));
+    let mut vkey = genuine.clone();
+    let v = vkey.verifier_signature.as_mut().unwrap();
+    v.public_key = v.public_key.to_uppercase();
+    assert!(codes(&vkey, "vkey.json").contains(&"encoding-not-canonical".to_string()));
     // A record hash in uppercase.
     let mut hash = genuine.clone();
     hash.record_sha256 = genuine.record_sha256.to_uppercase();

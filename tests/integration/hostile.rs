@@ -9,13 +9,13 @@ use evident::sign::SecretKey;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// `verify --format json` on `pack`, killed after 20 s (a hang is a failure, not a stuck CI run).
+/// `verify --format json` on `pack`, killed after 20 s (a hang is a failure, not a stuck CI run)
+/// and measured: at most 64 MiB resident.
 fn verify(org: &Org, pack: &Path, extra: &[&str]) -> (i32, Vec<String>, serde_json::Value) {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("evident"));
-    cmd.args(["verify", pack.to_str().unwrap(), "--trust", org.trust.to_str().unwrap(), "--format", "json"]).args(extra);
-    let (code, stdout, stderr) = run_limited(cmd, Duration::from_secs(20));
-    assert!(code == 0 || code == 1, "verify could not run ({code}): {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    let args: Vec<&str> = [&["verify", pack.to_str().unwrap(), "--trust", org.trust.to_str().unwrap(), "--format", "json"][..], extra].concat();
+    let (code, stdout, rss) = run_measured(&args, Duration::from_secs(20));
+    assert!(code == 0 || code == 1, "verify could not run ({code}): {stdout}");
+    assert!(rss < 64 * 1024, "{}: peak RSS {rss} KiB", pack.display());
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     let failed = v["checks"].as_array().unwrap().iter().filter(|c| c["ok"] == false).map(|c| c["code"].as_str().unwrap().to_string()).collect();
     (code, failed, v)
@@ -81,6 +81,14 @@ fn a_directory_pack_never_reads_outside_itself() {
     // A dangling symlink, unlisted.
     let d = fresh(&org, &p, "dangling");
     std::os::unix::fs::symlink("/nonexistent/evident", d.join("notes.txt")).unwrap();
+    assert_eq!(verify(&org, &d, &[]).1, ["path-unsafe"]);
+    // A symlink loop.
+    let d = fresh(&org, &p, "loop");
+    std::os::unix::fs::symlink(d.join("results/loop"), d.join("results/loop")).unwrap();
+    assert_eq!(verify(&org, &d, &[]).1, ["path-unsafe"]);
+    // A Unix socket.
+    let d = fresh(&org, &p, "socket");
+    let _listener = std::os::unix::net::UnixListener::bind(d.join("results/sock")).unwrap();
     assert_eq!(verify(&org, &d, &[]).1, ["path-unsafe"]);
 }
 
