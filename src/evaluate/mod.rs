@@ -5,7 +5,14 @@
 //! event controls over the events up to the scope's end. A date whose inputs were not in force
 //! (`evidence`) is `no_evidence`: it is never judged, never a pass.
 
+pub mod assets;
+mod events;
 pub mod evidence;
+mod frameworks;
+mod tie_out;
+
+pub use events::Attestation;
+pub use frameworks::by_framework;
 
 use crate::controls::schema::{Exception, Kind, TestKind};
 use crate::controls::{Library, Loaded};
@@ -55,6 +62,27 @@ impl Status {
             Status::NoEvidence => "no_evidence",
             Status::NotApplicable => "not_applicable",
         }
+    }
+}
+
+/// What a test says of one member: pass or fail, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub pass: bool,
+    pub reason: String,
+}
+
+impl Verdict {
+    pub fn pass(reason: impl Into<String>) -> Verdict {
+        Verdict { pass: true, reason: reason.into() }
+    }
+
+    pub fn fail(reason: impl Into<String>) -> Verdict {
+        Verdict { pass: false, reason: reason.into() }
+    }
+
+    fn outcome(&self) -> Outcome {
+        if self.pass { Outcome::Pass } else { Outcome::Fail }
     }
 }
 
@@ -242,394 +270,6 @@ pub struct Request<'a> {
     pub exceptions: &'a [Exception],
 }
 
-fn in_service(a: &AssetView) -> bool {
-    !a.register.is_empty() && matches!(a.lifecycle.as_deref(), Some("deployed" | "in_stock" | "pending" | "in_repair" | "on_order"))
-}
-
-fn deployed(a: &AssetView) -> bool {
-    !a.register.is_empty() && a.lifecycle.as_deref() == Some("deployed")
-}
-
-fn in_mdm(a: &AssetView) -> bool {
-    !a.enrollments.is_empty()
-}
-
-fn usable_serial(a: &AssetView) -> bool {
-    !(a.key.starts_with("tag:") || a.key.starts_with("record:") || a.key.starts_with("drive:")) && !a.flags.iter().any(|f| f.starts_with("serial_"))
-}
-
-/// Days from an RFC 3339 time to the end of `date` (UTC); None if the time does not parse.
-fn age_days(when: &str, date: NaiveDate) -> Option<i64> {
-    let t = chrono::DateTime::parse_from_rfc3339(when).ok()?.with_timezone(&chrono::Utc);
-    let end = date.and_hms_opt(23, 59, 59)?.and_utc();
-    Some((end - t).num_days())
-}
-
-fn param_days(c: &Loaded, name: &str, default: u64) -> i64 {
-    c.control.params.get(name).and_then(|v| v.as_u64()).unwrap_or(default) as i64
-}
-
-fn param_strings(c: &Loaded, name: &str) -> Vec<String> {
-    c.control.params.get(name).and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default()
-}
-
-fn param_map(c: &Loaded, name: &str) -> BTreeMap<String, String> {
-    c.control.params.get(name).and_then(|v| v.as_object()).map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect()).unwrap_or_default()
-}
-
-/// Compares dotted version strings numerically (15.6.1 ≥ 14.0).
-fn version_at_least(have: &str, min: &str) -> bool {
-    let parse = |s: &str| s.split(['.', ' ', '-']).map(|p| p.parse::<u64>().unwrap_or(0)).collect::<Vec<_>>();
-    let (mut a, mut b) = (parse(have), parse(min));
-    let n = a.len().max(b.len());
-    a.resize(n, 0);
-    b.resize(n, 0);
-    a >= b
-}
-
-fn category_rank(c: &str) -> u8 {
-    match c {
-        "clear" => 1,
-        "purge" => 2,
-        "destroy" => 3,
-        _ => 0,
-    }
-}
-
-/// (outcome, reason) for one device under one state or event test; None = not in the population.
-fn judge(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<(bool, String)> {
-    let t = c.control.test;
-    Some(match t {
-        TestKind::InventoryFields => {
-            if !in_service(a) {
-                return None;
-            }
-            let require_owner = c.control.params.get("require_owner_when_deployed").and_then(|v| v.as_bool()).unwrap_or(true);
-            let mut missing = Vec::new();
-            if !usable_serial(a) {
-                missing.push(format!("usable serial ({})", a.flags.iter().find(|f| f.starts_with("serial_")).map_or("none", |f| f.as_str())));
-            }
-            if a.lifecycle.as_deref() == Some("unknown") {
-                missing.push("known lifecycle state".into());
-            }
-            if require_owner && deployed(a) && a.owner.is_none() {
-                missing.push("owner".into());
-            }
-            if missing.is_empty() { (true, "serial, lifecycle and owner present".into()) } else { (false, format!("missing: {}", missing.join(", "))) }
-        }
-        TestKind::InventoryUnique => {
-            if a.register.is_empty() {
-                return None;
-            }
-            match a.flags.iter().find(|f| f.starts_with("duplicate_serial")) {
-                Some(f) => (false, format!("serial {} is on {} register records ({f})", a.key, a.register.len())),
-                None => (true, "serial is unique".into()),
-            }
-        }
-        TestKind::DiskEncrypted => {
-            // Devices no MDM knows are MDM-01's and REC-01's exceptions, not this control's.
-            if !deployed(a) || !in_mdm(a) {
-                return None;
-            }
-            let max = param_days(c, "max_report_age_days", 7);
-            let fresh = a.enrollments.iter().filter_map(|e| e.last_checkin_at.as_deref()).filter_map(|w| age_days(w, date)).min();
-            // "Not applicable" (an iPad's FileVault, a sealed APFS system volume) is neither a
-            // pass nor a failure; a device with nothing else is outside this control.
-            let applicable: Vec<_> = a.encryption.iter().filter(|e| e.state != "not_applicable").collect();
-            if a.encryption.is_empty() {
-                (false, "no encryption report for this device".into())
-            } else if applicable.is_empty() {
-                return None;
-            } else if let Some(bad) = applicable.iter().find(|e| e.state != "encrypted") {
-                (false, format!("{} volume {} is {}", bad.source, bad.volume.as_deref().unwrap_or("(system)"), bad.state))
-            } else if fresh.is_none_or(|d| d > max) {
-                (false, format!("encrypted, but the newest report is {} days old (allowed {max})", fresh.map_or("?".into(), |d| d.to_string())))
-            } else {
-                (true, format!("all volumes encrypted, report {} days old", fresh.unwrap_or(0)))
-            }
-        }
-        TestKind::RecoveryKeyEscrowed => {
-            let relevant: Vec<_> = a.encryption.iter().filter(|e| e.state == "encrypted" && matches!(e.recovery_key.as_deref(), Some("escrowed_valid" | "escrowed" | "invalid" | "not_escrowed"))).collect();
-            if !deployed(a) || relevant.is_empty() {
-                return None;
-            }
-            match relevant.iter().find(|e| matches!(e.recovery_key.as_deref(), Some("invalid" | "not_escrowed"))) {
-                Some(e) => (false, format!("recovery key {}", e.recovery_key.as_deref().unwrap_or("?").replace('_', " "))),
-                None => (true, "recovery key escrowed".into()),
-            }
-        }
-        TestKind::MdmEnrolled => {
-            if !deployed(a) {
-                return None;
-            }
-            let max = param_days(c, "max_checkin_age_days", 7);
-            let enrolled: Vec<_> = a.enrollments.iter().filter(|e| e.state == "enrolled").collect();
-            if enrolled.is_empty() {
-                return Some((false, if a.enrollments.is_empty() { "not enrolled in any MDM".into() } else { "known to the MDM, but not enrolled".into() }));
-            }
-            let age = enrolled.iter().filter_map(|e| e.last_checkin_at.as_deref()).filter_map(|w| age_days(w, date)).min();
-            match age {
-                Some(d) if d <= max => (true, format!("enrolled in {}, checked in {d} days before", enrolled[0].mdm)),
-                Some(d) => (false, format!("enrolled, but last check-in {d} days before (allowed {max})")),
-                None => (false, "enrolled, but no check-in time".into()),
-            }
-        }
-        TestKind::MdmCompliant => {
-            use crate::model::Compliance;
-            // Typed: a device in its grace period is judged (and not yet compliant); "not
-            // evaluated" and "unknown" are no verdict at all.
-            let judged: Vec<(&crate::view::Enrolled, Compliance)> = a
-                .enrollments
-                .iter()
-                .filter(|e| e.state == "enrolled")
-                .filter_map(|e| Some((e, Compliance::parse(e.compliance.as_deref()?)?)))
-                .filter(|(_, v)| matches!(v, Compliance::Compliant | Compliance::Noncompliant | Compliance::GracePeriod))
-                .collect();
-            if judged.is_empty() {
-                return None;
-            }
-            let max = param_days(c, "max_checkin_age_days", 7);
-            let age = judged.iter().filter_map(|(e, _)| e.last_checkin_at.as_deref()).filter_map(|w| age_days(w, date)).min();
-            match judged.iter().find(|(_, v)| *v != Compliance::Compliant) {
-                Some((e, Compliance::GracePeriod)) => (false, format!("{} says noncompliant, in its grace period", e.mdm)),
-                Some((e, v)) => (false, format!("{} says {}", e.mdm, v.as_str())),
-                None => match age {
-                    Some(d) if d <= max => (true, format!("compliant, checked in {d} days before")),
-                    Some(d) => (false, format!("compliant at its last check-in, {d} days before (allowed {max}): no current verdict")),
-                    None => (false, "compliant, but no check-in time: no current verdict".into()),
-                },
-            }
-        }
-        TestKind::RegisterMdmReconciled => {
-            let mdm_only = a.flags.contains("not_in_register") && in_mdm(a);
-            let register_only = deployed(a) && !in_mdm(a);
-            if !(in_mdm(a) || deployed(a)) {
-                return None;
-            }
-            if mdm_only {
-                (false, "in an MDM, not in the register".into())
-            } else if register_only {
-                (false, "deployed in the register, in no MDM".into())
-            } else {
-                (true, "in the register and an MDM".into())
-            }
-        }
-        TestKind::NoEnrollmentAfterDisposal => {
-            if !matches!(a.lifecycle.as_deref(), Some("disposed" | "retired")) {
-                return None;
-            }
-            match a.enrollments.iter().find(|e| e.state == "enrolled") {
-                Some(e) => (false, format!("{} but still enrolled in {}", a.lifecycle.as_deref().unwrap_or(""), e.mdm)),
-                None => (true, "no live MDM enrolment".into()),
-            }
-        }
-        TestKind::DisposalSanitized => {
-            let lifecycles = param_strings(c, "lifecycles");
-            let lifecycles = if lifecycles.is_empty() { vec!["disposed".to_string()] } else { lifecycles };
-            if a.register.is_empty() || !a.lifecycle.as_ref().is_some_and(|l| lifecycles.contains(l)) {
-                return None;
-            }
-            let ok: Vec<_> = a.wipes.iter().filter(|w| w.result == "success").collect();
-            let unwiped: Vec<&String> = a.drives.iter().filter(|d| !ok.iter().any(|w| &w.drive == *d)).collect();
-            if ok.is_empty() {
-                (false, "no passing sanitization or destruction record".into())
-            } else if !unwiped.is_empty() && !ok.iter().any(|w| w.nist_category.as_deref() == Some("destroy")) {
-                (false, format!("no passing record for drive(s) {}", unwiped.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")))
-            } else {
-                (true, format!("{} by {}", ok[0].nist_category.as_deref().unwrap_or("sanitized"), ok[0].tool))
-            }
-        }
-        TestKind::ItadCertified => {
-            let labels = param_strings(c, "lifecycle_labels");
-            let label = a.status_label.as_deref().unwrap_or("");
-            if a.register.is_empty() || !labels.iter().any(|l| label.starts_with(l.as_str())) {
-                return None;
-            }
-            match a.wipes.iter().find(|w| w.tool == "itad_vendor") {
-                Some(w) => (true, format!("on an ITAD certificate ({})", w.result)),
-                None => (false, "handed to ITAD, on no vendor certificate line".into()),
-            }
-        }
-        TestKind::LostEncrypted => {
-            if a.lifecycle.as_deref() != Some("lost_stolen") {
-                return None;
-            }
-            if !a.encryption.is_empty() && a.encryption.iter().all(|e| e.state == "encrypted") {
-                (true, "encrypted at its last report".into())
-            } else {
-                (false, "not shown encrypted at its last report".into())
-            }
-        }
-        TestKind::OsSupported => {
-            let min = param_map(c, "minimum");
-            let judged: Vec<_> = a.enrollments.iter().filter(|e| e.state == "enrolled").filter_map(|e| Some((e.platform.as_deref()?, e.os_version.as_deref()?))).filter(|(p, _)| min.contains_key(*p)).collect();
-            if judged.is_empty() {
-                return None;
-            }
-            let max = param_days(c, "max_checkin_age_days", 7);
-            let age = a.enrollments.iter().filter(|e| e.state == "enrolled").filter_map(|e| e.last_checkin_at.as_deref()).filter_map(|w| age_days(w, date)).min();
-            match judged.iter().find(|(p, v)| !version_at_least(v, &min[*p])) {
-                Some((p, v)) => (false, format!("{p} {v} is below the minimum {}", min[*p])),
-                None if age.is_none_or(|d| d > max) => (false, format!("{} {} reported {} days before (allowed {max}): not a current version", judged[0].0, judged[0].1, age.map_or("?".into(), |d| d.to_string()))),
-                None => (true, format!("{} {}", judged[0].0, judged[0].1)),
-            }
-        }
-        _ => return None,
-    })
-}
-
-/// Every wipe in scope, judged one by one: a period's population is the events inside it; an
-/// as-of date's, every event up to it.
-fn wipe_events(views: &[AssetView], scope: &Scope, judge: &dyn Fn(&crate::view::Wiped) -> Option<(bool, String)>) -> Vec<Item> {
-    let (start, end) = (scope.start(), scope.end());
-    let mut out = Vec::new();
-    for a in views {
-        for w in &a.wipes {
-            let when = w.completed_at.as_deref().and_then(|t| t.get(..10)).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-            if when.is_some_and(|d| d > end || start.is_some_and(|s| d < s)) {
-                continue;
-            }
-            let Some((pass, reason)) = judge(w) else { continue };
-            out.push(Item {
-                date: when.unwrap_or(end),
-                item: format!("drive:{}", w.drive),
-                asset_tag: a.asset_tag.clone(),
-                outcome: if pass { Outcome::Pass } else { Outcome::Fail },
-                reason,
-                records: a.records.clone(),
-            });
-        }
-    }
-    out
-}
-
-/// Event tests over single wipes (each sanitization is one member of the population).
-fn judge_wipes(c: &Loaded, views: &[AssetView], scope: &Scope) -> Vec<Item> {
-    let min = param_map(c, "minimum");
-    wipe_events(views, scope, &|w| {
-        let media = w.media_type.as_deref().unwrap_or("unknown");
-        let need = min.get(media).or_else(|| min.get("unknown")).map_or("purge", String::as_str);
-        let got = w.nist_category.as_deref().unwrap_or("unknown");
-        Some(if w.result != "success" {
-            (false, format!("{} reported {} on drive {}", w.tool, w.result, w.drive))
-        } else if category_rank(got) < category_rank(need) {
-            (false, format!("{got} on {media} media; policy needs at least {need}"))
-        } else {
-            (true, format!("{got} on {media} media (policy: {need}), {}", w.tool))
-        })
-    })
-}
-
-/// RET-01: every leaver whose last day is in scope is one member of the population. Their
-/// devices are the register's assets whose owner is the leaver's email, username or employee id,
-/// on their last day or at the scope's end; each must be back (no longer assigned to
-/// them) once the allowed days have passed, or marked lost with a wipe on record.
-fn judge_leavers(c: &Loaded, views: &BTreeMap<NaiveDate, Vec<AssetView>>, inputs: &Inputs, scope: &Scope) -> Vec<Item> {
-    let (leavers, before) = (inputs.leavers, inputs.on_last_day);
-    let (start, end) = (scope.start(), scope.end());
-    let days = param_days(c, "max_days_after_termination", 14);
-    let empty = Vec::new();
-    let at_end = views.get(&end).unwrap_or(&empty);
-    let mut out = Vec::new();
-    for l in leavers {
-        let Ok(last_day) = NaiveDate::parse_from_str(&l.termination_date, "%Y-%m-%d") else { continue };
-        if last_day > end || start.is_some_and(|s| last_day < s) {
-            continue;
-        }
-        let ids: Vec<String> = [&l.email, &l.username, &l.employee_id].into_iter().flatten().map(|s| s.to_lowercase()).collect();
-        let theirs = |a: &&AssetView| a.owner_ids.iter().any(|o| ids.contains(o)) || a.owner.as_ref().is_some_and(|o| ids.contains(&o.to_lowercase()));
-        let due = last_day + chrono::Duration::days(days);
-        let mut reasons = Vec::new();
-        let mut pass = true;
-        let mut records = vec![format!("{}:{}:{}", l.source, l.file_name, l.line)];
-        let held: Vec<&AssetView> = at_end.iter().filter(theirs).collect();
-        for a in &held {
-            records.extend(a.records.iter().cloned());
-            let name = a.asset_tag.clone().unwrap_or_else(|| a.key.clone());
-            if a.lifecycle.as_deref() == Some("lost_stolen") {
-                if a.wipes.iter().any(|w| w.result == "success") {
-                    reasons.push(format!("{name} marked lost, wipe on record"));
-                } else {
-                    pass = false;
-                    reasons.push(format!("{name} marked lost with no wipe on record"));
-                }
-            } else if end > due {
-                pass = false;
-                reasons.push(format!("{name} still assigned {} days after the last day (due {due})", (end - last_day).num_days()));
-            } else {
-                reasons.push(format!("{name} still assigned, due back by {due}"));
-            }
-        }
-        // What they held on their last day (the register as ingested up to then) and gave back.
-        let mut returned: BTreeSet<String> = BTreeSet::new();
-        for a in before.range(..=last_day).next_back().map_or(&empty, |(_, v)| v).iter().filter(theirs) {
-            if !held.iter().any(|h| h.key == a.key) {
-                returned.insert(a.asset_tag.clone().unwrap_or_else(|| a.key.clone()));
-            }
-        }
-        for r in &returned {
-            reasons.push(format!("{r} no longer assigned by {end}"));
-        }
-        if held.is_empty() && returned.is_empty() {
-            reasons.push(format!("no device assigned to them in the register on {last_day} or {end}"));
-        }
-        let who = l.email.clone().or_else(|| l.username.clone()).or_else(|| l.employee_id.clone()).unwrap_or_default();
-        let mut seen = BTreeSet::new();
-        records.retain(|r| seen.insert(r.clone()));
-        out.push(Item {
-            date: last_day,
-            item: format!("leaver:{who}"),
-            asset_tag: held.first().and_then(|a| a.asset_tag.clone()),
-            outcome: if pass { Outcome::Pass } else { Outcome::Fail },
-            reason: format!("left {last_day}: {}", reasons.join("; ")),
-            records,
-        });
-    }
-    out
-}
-
-fn tie_outs(store: &Store, end: NaiveDate) -> Result<Vec<TieOut>, crate::store::Error> {
-    let end_text = end.format("%Y-%m-%d").to_string();
-    let mut out = Vec::new();
-    for i in store.ingests()? {
-        if !i.live() || i.as_of.as_deref().is_some_and(|a| a.get(..10).is_some_and(|d| d > end_text.as_str())) {
-            continue;
-        }
-        out.push(TieOut {
-            records_stored: store.records_of(i.id)?,
-            file: i.file_name,
-            source: i.source,
-            sha256: i.sha256,
-            as_of: i.as_of,
-            read: i.rows_read,
-            accepted: i.rows_accepted,
-            rejected: i.rows_rejected,
-            empty: i.rows_empty,
-        });
-    }
-    out.sort_by(|a, b| a.sha256.cmp(&b.sha256));
-    Ok(out)
-}
-
-fn ipe_items(c: &Loaded, ties: &[TieOut], date: NaiveDate) -> Vec<Item> {
-    let allow = c.control.params.get("allow_rejections").and_then(|v| v.as_bool()).unwrap_or(false);
-    ties.iter()
-        .map(|t| {
-            let sums = t.read == t.accepted + t.rejected + t.empty;
-            let (pass, reason) = if !sums {
-                (false, format!("read {} ≠ accepted {} + rejected {} + empty {}", t.read, t.accepted, t.rejected, t.empty))
-            } else if t.rejected > 0 && !allow {
-                (false, format!("{} rows rejected: the population is incomplete", t.rejected))
-            } else if t.accepted > 0 && t.records_stored == 0 {
-                (false, "accepted rows, but no records stored".into())
-            } else {
-                (true, format!("read {} = accepted {} + rejected {} + empty {}; {} records stored", t.read, t.accepted, t.rejected, t.empty, t.records_stored))
-            };
-            Item { date, item: t.file.clone(), asset_tag: None, outcome: if pass { Outcome::Pass } else { Outcome::Fail }, reason, records: vec![format!("{}:{}", t.source, t.sha256)] }
-        })
-        .collect()
-}
-
 /// Runs every control of `lib` over the store for the request's scope.
 pub fn evaluate(store: &Store, lib: &Library, req: &Request) -> Result<Evaluation, crate::store::Error> {
     let dates = sample_dates(&req.scope, req.cadence);
@@ -637,9 +277,9 @@ pub fn evaluate(store: &Store, lib: &Library, req: &Request) -> Result<Evaluatio
     for d in &dates {
         views.insert(*d, crate::view::assets_until(store, &d.format("%Y-%m-%d").to_string())?);
     }
-    let ties = tie_outs(store, req.scope.end())?;
+    let ties = tie_out::tie_outs(store, req.scope.end())?;
     let (observations, withdrawn) = observations(store, req.scope.end())?;
-    let certs = attestations(store)?;
+    let certs = events::attestations(store)?;
     let leavers = store.leavers_until(&req.scope.end().format("%Y-%m-%d").to_string())?;
     // The register as it stood on each leaver's last day: what they had to give back. The view
     // only changes on the days ingests are dated, so it is built once per such day (keyed by it)
@@ -705,170 +345,148 @@ pub struct Inputs<'a> {
     pub observations: &'a [Observation],
 }
 
-/// What DISP-03 needs of one certificate for one drive: are both signatures there and valid,
-/// by two different keys. (Whether the keys are trusted is the auditor's `evident verify`.)
-#[derive(Debug, Clone)]
-pub struct Attestation {
-    pub drive: String,
-    pub certificate: String,
-    pub signed: bool,
-    pub countersigned: bool,
-    pub independent: bool,
-}
-
-fn attestations(store: &Store) -> Result<Vec<Attestation>, crate::store::Error> {
-    let mut out = Vec::new();
-    for s in store.certificates()? {
-        let Ok(c) = crate::certificate::Certificate::from_slice(&s.body) else { continue };
-        let (checks, _) = crate::certificate::verify(&c, &crate::sign::TrustList::default());
-        let ok = |code: &str| checks.iter().any(|k| k.code == code && k.ok);
-        let hash_ok = ok("record-hash");
-        let independent = !checks.iter().any(|k| k.code == "countersigner-not-independent");
-        for m in &c.record.media {
-            out.push(Attestation {
-                drive: crate::model::serial::Serial::new(&m.serial, None).key,
-                certificate: c.record.id.clone(),
-                signed: hash_ok && ok("signature"),
-                countersigned: hash_ok && ok("countersignature"),
-                independent,
-            });
-        }
-    }
-    Ok(out)
-}
-
-/// DISP-03: every successful sanitization in scope has a certificate, signed and countersigned
-/// by two different keys.
-fn judge_attested(views: &[AssetView], scope: &Scope, certs: &[Attestation]) -> Vec<Item> {
-    wipe_events(views, scope, &|w| {
-        if w.result != "success" {
-            return None;
-        }
-        let mine: Vec<&Attestation> = certs.iter().filter(|c| c.drive == w.drive).collect();
-        let best = mine.iter().find(|c| c.signed && c.countersigned && c.independent).or(mine.first());
-        Some(match best {
-            None => (false, format!("drive {} has no certificate of sanitization", w.drive)),
-            Some(c) if c.signed && c.countersigned && c.independent => (true, format!("certificate {} signed and countersigned", c.certificate)),
-            Some(c) if !c.signed => (false, format!("certificate {} has no valid performer signature", c.certificate)),
-            Some(c) if !c.countersigned => (false, format!("certificate {} has no valid countersignature", c.certificate)),
-            Some(c) => (false, format!("certificate {} was countersigned with the performer's own key", c.certificate)),
-        })
-    })
-}
-
 /// The evaluation itself, on the joined view at each sample date (a pure function: the
 /// property tests drive it with generated fleets).
 pub fn evaluate_views(lib: &Library, req: &Request, views: &BTreeMap<NaiveDate, Vec<AssetView>>, ties: Vec<TieOut>, inputs: &Inputs) -> Evaluation {
-    let certs = inputs.certs;
     let dates: Vec<NaiveDate> = views.keys().copied().collect();
-    let end = req.scope.end();
-    let empty = Vec::new();
-    let at_end = views.get(&end).unwrap_or(&empty);
     let mut used = vec![false; req.exceptions.len()];
-    let mut controls = Vec::new();
-    for c in &lib.controls {
-        let test = c.control.test;
-        // State controls at every sample date; event and data controls once, at the end.
-        let special = matches!(test, TestKind::IpeTieOut | TestKind::SanitizationMethod | TestKind::CertificateCountersigned | TestKind::LeaverDevicesReturned);
-        let at: Vec<NaiveDate> = if c.control.kind == Kind::State && !special { dates.clone() } else { vec![end] };
-        let max_age = param_days(c, "max_evidence_age_days", 35);
-        let checks: BTreeMap<NaiveDate, Check> = at
-            .iter()
-            .map(|d| {
-                let mut ch = evidence::check(inputs.observations, evidence::needs(test), *d, max_age);
-                ch.missing.extend(evidence::missing_always(test).map(String::from));
-                // Certificates are made in evident, not ingested: none at all is a missing input.
-                if test == TestKind::CertificateCountersigned && certs.is_empty() {
-                    ch.missing.push("no certificate of sanitization is in the store (`evident certificate new`, docs/certificates.md)".into());
-                }
-                (*d, ch)
-            })
-            .collect();
-        let in_force = |d: &NaiveDate| checks.get(d).is_some_and(|ch| ch.missing.is_empty());
-        let mut items: Vec<Item> = Vec::new();
-        let mut out_of_scope = 0;
-        match test {
-            _ if !in_force(&end) && at.len() == 1 => {}
-            TestKind::IpeTieOut => items = ipe_items(c, &ties, end),
-            TestKind::SanitizationMethod => items = judge_wipes(c, at_end, &req.scope),
-            TestKind::CertificateCountersigned => items = judge_attested(at_end, &req.scope, certs),
-            TestKind::LeaverDevicesReturned => items = judge_leavers(c, views, inputs, &req.scope),
-            _ => {
-                let owned = param_strings(c, "ownership");
-                let owned = if owned.is_empty() { vec!["corporate".to_string(), "unknown".to_string()] } else { owned };
-                for d in at.iter().filter(|d| in_force(d)) {
-                    for a in views.get(d).unwrap_or(&empty) {
-                        let Some((pass, reason)) = judge(c, a, *d) else { continue };
-                        if !owned.contains(&a.ownership.clone().unwrap_or_else(|| "unknown".into())) {
-                            out_of_scope += 1;
-                            continue;
-                        }
-                        items.push(Item { date: *d, item: a.key.clone(), asset_tag: a.asset_tag.clone(), outcome: if pass { Outcome::Pass } else { Outcome::Fail }, reason, records: a.records.clone() });
-                    }
-                }
-            }
-        }
-        let exceptions = apply_exceptions(&c.control.id, &mut items, req.exceptions, &mut used);
-        let count = |o: Outcome, d: Option<NaiveDate>| items.iter().filter(|i| i.outcome == o && d.is_none_or(|d| i.date == d)).count();
-        let (passed, failed, excepted) = (count(Outcome::Pass, None), count(Outcome::Fail, None), count(Outcome::Excepted, None));
-        let per_date: Vec<DateResult> = checks
-            .iter()
-            .map(|(d, ch)| {
-                // Event and data controls have one date: every item (events carry their own dates).
-                let only = (at.len() > 1).then_some(*d);
-                let (p, f, e) = (count(Outcome::Pass, only), count(Outcome::Fail, only), count(Outcome::Excepted, only));
-                let status = if !ch.missing.is_empty() {
-                    Status::NoEvidence
-                } else if f > 0 {
-                    Status::Fail
-                } else if p + e > 0 {
-                    Status::Pass
-                } else {
-                    Status::NotApplicable
-                };
-                DateResult { date: *d, status, population: p + f + e, passed: p, failed: f, excepted: e, evidence: ch.in_force.clone(), missing: ch.missing.clone() }
-            })
-            .collect();
-        let expired = exceptions.iter().any(|d| d.disposition == "expired");
-        let no_evidence: Vec<String> = per_date.iter().filter(|d| d.status == Status::NoEvidence).map(|d| format!("{}: {}", d.date, d.missing.join("; "))).collect();
-        let status = if failed > 0 || expired {
-            Status::Fail
-        } else if !no_evidence.is_empty() {
-            Status::NoEvidence
-        } else if items.is_empty() {
-            Status::NotApplicable
-        } else {
-            Status::Pass
-        };
-        let note = match status {
-            _ if !no_evidence.is_empty() => Some(format!("no evidence in force at {} of {} sample dates — {}", no_evidence.len(), per_date.len(), no_evidence.join(" | "))),
-            Status::NotApplicable if out_of_scope > 0 => Some(format!("evidence in force; the population is empty ({out_of_scope} devices out of scope by ownership)")),
-            Status::NotApplicable => Some("evidence in force; the population is empty at every sample date".to_string()),
-            _ => None,
-        };
-        controls.push(ControlResult {
-            id: c.control.id.clone(),
-            version: c.control.version,
-            title: c.control.title.clone(),
-            test,
-            kind: c.control.kind,
-            file: c.file.clone(),
-            sha256: c.sha256.clone(),
-            status,
-            note,
-            params: c.control.params.clone(),
-            population: items.len(),
-            passed,
-            failed,
-            excepted,
-            out_of_scope,
-            dates: per_date,
-            items,
-            exceptions,
-        });
-    }
+    let ctx = Context { req, views, ties: &ties, inputs, dates: &dates };
+    let controls = lib.controls.iter().map(|c| evaluate_control(&ctx, c, &mut used)).collect();
     let unused_exceptions = req.exceptions.iter().zip(&used).filter(|(_, u)| !**u).map(|(e, _)| e.clone()).collect();
     Evaluation { organisation: req.organisation.clone(), scope: req.scope.clone(), sample_dates: dates, controls, tie_out: ties, withdrawn: Vec::new(), unused_exceptions }
+}
+
+/// What every control of one evaluation reads.
+struct Context<'a> {
+    req: &'a Request<'a>,
+    views: &'a BTreeMap<NaiveDate, Vec<AssetView>>,
+    ties: &'a [TieOut],
+    inputs: &'a Inputs<'a>,
+    dates: &'a [NaiveDate],
+}
+
+/// One control: the dates it is tested at and what was in force there, its population, the
+/// exceptions, the per-date picture and the overall status.
+fn evaluate_control(ctx: &Context, c: &Loaded, used: &mut [bool]) -> ControlResult {
+    let test = c.control.test;
+    let end = ctx.req.scope.end();
+    // State controls at every sample date; event and data controls once, at the end.
+    let per_event = matches!(test, TestKind::IpeTieOut | TestKind::SanitizationMethod | TestKind::CertificateCountersigned | TestKind::LeaverDevicesReturned);
+    let at: Vec<NaiveDate> = if c.control.kind == Kind::State && !per_event { ctx.dates.to_vec() } else { vec![end] };
+    let max_age = assets::param_days(c, "max_evidence_age_days", 35);
+    let checks: BTreeMap<NaiveDate, Check> = at
+        .iter()
+        .map(|d| {
+            let mut ch = evidence::check(ctx.inputs.observations, evidence::needs(test), *d, max_age);
+            ch.missing.extend(evidence::missing_always(test).map(String::from));
+            // Certificates are made in evident, not ingested: none at all is a missing input.
+            if test == TestKind::CertificateCountersigned && ctx.inputs.certs.is_empty() {
+                ch.missing.push("no certificate of sanitization is in the store (`evident certificate new`, docs/certificates.md)".into());
+            }
+            (*d, ch)
+        })
+        .collect();
+    let (mut items, out_of_scope) = population(ctx, c, &checks);
+    let exceptions = apply_exceptions(&c.control.id, &mut items, ctx.req.exceptions, used);
+    let count = |o: Outcome, d: Option<NaiveDate>| items.iter().filter(|i| i.outcome == o && d.is_none_or(|d| i.date == d)).count();
+    let per_date: Vec<DateResult> = checks
+        .iter()
+        .map(|(d, ch)| {
+            // Event and data controls have one date: every item (events carry their own dates).
+            let only = (at.len() > 1).then_some(*d);
+            date_result(*d, ch, count(Outcome::Pass, only), count(Outcome::Fail, only), count(Outcome::Excepted, only))
+        })
+        .collect();
+    let expired = exceptions.iter().any(|d| d.disposition == "expired");
+    let (status, note) = overall(&per_date, count(Outcome::Fail, None) > 0 || expired, items.is_empty(), out_of_scope);
+    ControlResult {
+        id: c.control.id.clone(),
+        version: c.control.version,
+        title: c.control.title.clone(),
+        test,
+        kind: c.control.kind,
+        file: c.file.clone(),
+        sha256: c.sha256.clone(),
+        status,
+        note,
+        params: c.control.params.clone(),
+        population: items.len(),
+        passed: count(Outcome::Pass, None),
+        failed: count(Outcome::Fail, None),
+        excepted: count(Outcome::Excepted, None),
+        out_of_scope,
+        dates: per_date,
+        items,
+        exceptions,
+    }
+}
+
+/// The members of a control's population at the dates whose evidence was in force, and how many
+/// devices were left out for their ownership.
+fn population(ctx: &Context, c: &Loaded, checks: &BTreeMap<NaiveDate, Check>) -> (Vec<Item>, usize) {
+    let end = ctx.req.scope.end();
+    let empty = Vec::new();
+    let at_end = ctx.views.get(&end).unwrap_or(&empty);
+    let in_force = |d: &NaiveDate| checks.get(d).is_some_and(|ch| ch.missing.is_empty());
+    match c.control.test {
+        _ if checks.len() == 1 && !in_force(&end) => (Vec::new(), 0),
+        TestKind::IpeTieOut => (tie_out::ipe_items(c, ctx.ties, end), 0),
+        TestKind::SanitizationMethod => (events::judge_wipes(c, at_end, &ctx.req.scope), 0),
+        TestKind::CertificateCountersigned => (events::judge_attested(at_end, &ctx.req.scope, ctx.inputs.certs), 0),
+        TestKind::LeaverDevicesReturned => (events::judge_leavers(c, ctx.views, ctx.inputs, &ctx.req.scope), 0),
+        _ => {
+            let owned = assets::param_strings(c, "ownership");
+            let owned = if owned.is_empty() { vec!["corporate".to_string(), "unknown".to_string()] } else { owned };
+            let (mut items, mut out_of_scope) = (Vec::new(), 0);
+            for d in checks.keys().filter(|d| in_force(d)) {
+                for a in ctx.views.get(d).unwrap_or(&empty) {
+                    let Some(v) = assets::judge(c, a, *d) else { continue };
+                    if !owned.contains(&a.ownership.clone().unwrap_or_else(|| "unknown".into())) {
+                        out_of_scope += 1;
+                        continue;
+                    }
+                    items.push(Item { date: *d, item: a.key.clone(), asset_tag: a.asset_tag.clone(), outcome: v.outcome(), reason: v.reason, records: a.records.clone() });
+                }
+            }
+            (items, out_of_scope)
+        }
+    }
+}
+
+/// One sample date's status: no evidence, else fail, else pass, else an empty population.
+fn date_result(date: NaiveDate, ch: &Check, passed: usize, failed: usize, excepted: usize) -> DateResult {
+    let status = if !ch.missing.is_empty() {
+        Status::NoEvidence
+    } else if failed > 0 {
+        Status::Fail
+    } else if passed + excepted > 0 {
+        Status::Pass
+    } else {
+        Status::NotApplicable
+    };
+    DateResult { date, status, population: passed + failed + excepted, passed, failed, excepted, evidence: ch.in_force.clone(), missing: ch.missing.clone() }
+}
+
+/// The control's status over the scope: a failure anywhere fails it; else a date without
+/// evidence means it has none; else pass, or not applicable when nothing was in scope.
+fn overall(per_date: &[DateResult], failed: bool, empty: bool, out_of_scope: usize) -> (Status, Option<String>) {
+    let no_evidence: Vec<String> = per_date.iter().filter(|d| d.status == Status::NoEvidence).map(|d| format!("{}: {}", d.date, d.missing.join("; "))).collect();
+    let status = if failed {
+        Status::Fail
+    } else if !no_evidence.is_empty() {
+        Status::NoEvidence
+    } else if empty {
+        Status::NotApplicable
+    } else {
+        Status::Pass
+    };
+    let note = match status {
+        _ if !no_evidence.is_empty() => Some(format!("no evidence in force at {} of {} sample dates — {}", no_evidence.len(), per_date.len(), no_evidence.join(" | "))),
+        Status::NotApplicable if out_of_scope > 0 => Some(format!("evidence in force; the population is empty ({out_of_scope} devices out of scope by ownership)")),
+        Status::NotApplicable => Some("evidence in force; the population is empty at every sample date".to_string()),
+        _ => None,
+    };
+    (status, note)
 }
 
 fn matches_item(e: &Exception, i: &Item) -> bool {
@@ -912,40 +530,6 @@ fn apply_exceptions(control: &str, items: &mut [Item], exceptions: &[Exception],
         }
     }
     out
-}
-
-/// The results regrouped by the items of one framework catalog.
-pub fn by_framework(ev: &Evaluation, lib: &Library, framework: &str) -> Option<Vec<Criterion>> {
-    let cat = lib.catalogs.get(framework)?;
-    let status_of: BTreeMap<&str, Status> = ev.controls.iter().map(|c| (c.id.as_str(), c.status)).collect();
-    let mut out = Vec::new();
-    for it in &cat.items {
-        let mut controls = Vec::new();
-        for l in &lib.controls {
-            for m in l.control.maps.iter().filter(|m| m.framework == framework && m.id == it.id) {
-                controls.push(CriterionControl {
-                    id: l.control.id.clone(),
-                    status: status_of.get(l.control.id.as_str()).copied().unwrap_or(Status::NotApplicable),
-                    relationship: m.relationship,
-                    confidence: m.confidence,
-                    pof: m.pof.clone(),
-                });
-            }
-        }
-        let any = |s: Status| controls.iter().any(|c| c.status == s);
-        // A criterion one of whose controls had no evidence is not shown as passing.
-        let status = if any(Status::Fail) {
-            "fail"
-        } else if any(Status::NoEvidence) {
-            "no_evidence"
-        } else if any(Status::Pass) {
-            "pass"
-        } else {
-            "uncovered"
-        };
-        out.push(Criterion { id: it.id.clone(), title: it.title.clone(), legacy: it.legacy.clone(), status, controls });
-    }
-    Some(out)
 }
 
 #[cfg(test)]

@@ -1,0 +1,309 @@
+//! State tests over one device at one sample date: who is in each population and what its
+//! verdict is. One function per test; the event, leaver and tie-out tests are in `events` and
+//! `tie_out`.
+
+use super::Verdict;
+use crate::controls::Loaded;
+use crate::controls::schema::TestKind;
+use crate::view::AssetView;
+use chrono::NaiveDate;
+use std::collections::BTreeMap;
+
+/// The verdict for one device under one device test; None = not in the population (or a test
+/// whose population is not devices).
+pub(super) fn judge(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<Verdict> {
+    use TestKind::*;
+    match c.control.test {
+        InventoryFields => inventory_fields(c, a, date),
+        InventoryUnique => inventory_unique(c, a, date),
+        DiskEncrypted => disk_encrypted(c, a, date),
+        RecoveryKeyEscrowed => recovery_key_escrowed(c, a, date),
+        MdmEnrolled => mdm_enrolled(c, a, date),
+        MdmCompliant => mdm_compliant(c, a, date),
+        RegisterMdmReconciled => register_mdm_reconciled(c, a, date),
+        NoEnrollmentAfterDisposal => no_enrollment_after_disposal(c, a, date),
+        DisposalSanitized => disposal_sanitized(c, a, date),
+        ItadCertified => itad_certified(c, a, date),
+        LostEncrypted => lost_encrypted(c, a, date),
+        OsSupported => os_supported(c, a, date),
+        // Judged over events, leavers or the ingests themselves (events.rs, tie_out.rs), or not
+        // at all (no supported export carries an assignment history).
+        IpeTieOut | SanitizationMethod | CertificateCountersigned | LeaverDevicesReturned | ReissueWiped => None,
+    }
+}
+
+/// In-service register assets: a usable serial, a known lifecycle and, when deployed, an owner.
+fn inventory_fields(c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdict> {
+    Some({
+        if !in_service(a) {
+            return None;
+        }
+        let require_owner = c.control.params.get("require_owner_when_deployed").and_then(|v| v.as_bool()).unwrap_or(true);
+        let mut missing = Vec::new();
+        if !usable_serial(a) {
+            missing.push(format!("usable serial ({})", a.flags.iter().find(|f| f.starts_with("serial_")).map_or("none", |f| f.as_str())));
+        }
+        if a.lifecycle.as_deref() == Some("unknown") {
+            missing.push("known lifecycle state".into());
+        }
+        if require_owner && deployed(a) && a.owner.is_none() {
+            missing.push("owner".into());
+        }
+        if missing.is_empty() { Verdict::pass("serial, lifecycle and owner present") } else { Verdict::fail(format!("missing: {}", missing.join(", "))) }
+    })
+}
+
+/// Register assets: the serial is on one register record only.
+fn inventory_unique(_c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdict> {
+    Some({
+        if a.register.is_empty() {
+            return None;
+        }
+        match a.flags.iter().find(|f| f.starts_with("duplicate_serial")) {
+            Some(f) => Verdict::fail(format!("serial {} is on {} register records ({f})", a.key, a.register.len())),
+            None => Verdict::pass("serial is unique"),
+        }
+    })
+}
+
+/// Deployed assets an MDM knows: every applicable volume encrypted, in a recent report.
+fn disk_encrypted(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<Verdict> {
+    Some({
+        // Devices no MDM knows are MDM-01's and REC-01's exceptions, not this control's.
+        if !deployed(a) || !in_mdm(a) {
+            return None;
+        }
+        let max = param_days(c, "max_report_age_days", 7);
+        let fresh = a.enrollments.iter().filter_map(|e| e.last_checkin_at.as_deref()).filter_map(|w| age_days(w, date)).min();
+        // "Not applicable" (an iPad's FileVault, a sealed APFS system volume) is neither a
+        // pass nor a failure; a device with nothing else is outside this control.
+        let applicable: Vec<_> = a.encryption.iter().filter(|e| e.state != "not_applicable").collect();
+        if a.encryption.is_empty() {
+            Verdict::fail("no encryption report for this device")
+        } else if applicable.is_empty() {
+            return None;
+        } else if let Some(bad) = applicable.iter().find(|e| e.state != "encrypted") {
+            Verdict::fail(format!("{} volume {} is {}", bad.source, bad.volume.as_deref().unwrap_or("(system)"), bad.state))
+        } else if fresh.is_none_or(|d| d > max) {
+            Verdict::fail(format!("encrypted, but the newest report is {} days old (allowed {max})", fresh.map_or("?".into(), |d| d.to_string())))
+        } else {
+            Verdict::pass(format!("all volumes encrypted, report {} days old", fresh.unwrap_or(0)))
+        }
+    })
+}
+
+/// Deployed assets with an encrypted volume whose source reports escrow: the key is escrowed.
+fn recovery_key_escrowed(_c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdict> {
+    Some({
+        let relevant: Vec<_> = a.encryption.iter().filter(|e| e.state == "encrypted" && matches!(e.recovery_key.as_deref(), Some("escrowed_valid" | "escrowed" | "invalid" | "not_escrowed"))).collect();
+        if !deployed(a) || relevant.is_empty() {
+            return None;
+        }
+        match relevant.iter().find(|e| matches!(e.recovery_key.as_deref(), Some("invalid" | "not_escrowed"))) {
+            Some(e) => Verdict::fail(format!("recovery key {}", e.recovery_key.as_deref().unwrap_or("?").replace('_', " "))),
+            None => Verdict::pass("recovery key escrowed"),
+        }
+    })
+}
+
+/// Deployed register assets: enrolled in an MDM and checked in recently.
+fn mdm_enrolled(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<Verdict> {
+    Some({
+        if !deployed(a) {
+            return None;
+        }
+        let max = param_days(c, "max_checkin_age_days", 7);
+        let enrolled: Vec<_> = a.enrollments.iter().filter(|e| e.state == "enrolled").collect();
+        if enrolled.is_empty() {
+            return Some(Verdict::fail(if a.enrollments.is_empty() { "not enrolled in any MDM" } else { "known to the MDM, but not enrolled" }));
+        }
+        let age = enrolled.iter().filter_map(|e| e.last_checkin_at.as_deref()).filter_map(|w| age_days(w, date)).min();
+        match age {
+            Some(d) if d <= max => Verdict::pass(format!("enrolled in {}, checked in {d} days before", enrolled[0].mdm)),
+            Some(d) => Verdict::fail(format!("enrolled, but last check-in {d} days before (allowed {max})")),
+            None => Verdict::fail("enrolled, but no check-in time"),
+        }
+    })
+}
+
+/// Enrolled devices with a compliance verdict (a grace period is one): compliant, and current.
+fn mdm_compliant(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<Verdict> {
+    Some({
+        use crate::model::Compliance;
+        // Typed: a device in its grace period is judged (and not yet compliant); "not
+        // evaluated" and "unknown" are no verdict at all.
+        let judged: Vec<(&crate::view::Enrolled, Compliance)> = a
+            .enrollments
+            .iter()
+            .filter(|e| e.state == "enrolled")
+            .filter_map(|e| Some((e, Compliance::parse(e.compliance.as_deref()?)?)))
+            .filter(|(_, v)| matches!(v, Compliance::Compliant | Compliance::Noncompliant | Compliance::GracePeriod))
+            .collect();
+        if judged.is_empty() {
+            return None;
+        }
+        let max = param_days(c, "max_checkin_age_days", 7);
+        let age = judged.iter().filter_map(|(e, _)| e.last_checkin_at.as_deref()).filter_map(|w| age_days(w, date)).min();
+        match judged.iter().find(|(_, v)| *v != Compliance::Compliant) {
+            Some((e, Compliance::GracePeriod)) => Verdict::fail(format!("{} says noncompliant, in its grace period", e.mdm)),
+            Some((e, v)) => Verdict::fail(format!("{} says {}", e.mdm, v.as_str())),
+            None => match age {
+                Some(d) if d <= max => Verdict::pass(format!("compliant, checked in {d} days before")),
+                Some(d) => Verdict::fail(format!("compliant at its last check-in, {d} days before (allowed {max}): no current verdict")),
+                None => Verdict::fail("compliant, but no check-in time: no current verdict"),
+            },
+        }
+    })
+}
+
+/// Devices in an MDM and deployed register assets: in both.
+fn register_mdm_reconciled(_c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdict> {
+    Some({
+        let mdm_only = a.flags.contains("not_in_register") && in_mdm(a);
+        let register_only = deployed(a) && !in_mdm(a);
+        if !(in_mdm(a) || deployed(a)) {
+            return None;
+        }
+        if mdm_only {
+            Verdict::fail("in an MDM, not in the register")
+        } else if register_only {
+            Verdict::fail("deployed in the register, in no MDM")
+        } else {
+            Verdict::pass("in the register and an MDM")
+        }
+    })
+}
+
+/// Disposed or retired register assets: no live MDM enrolment.
+fn no_enrollment_after_disposal(_c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdict> {
+    Some({
+        if !matches!(a.lifecycle.as_deref(), Some("disposed" | "retired")) {
+            return None;
+        }
+        match a.enrollments.iter().find(|e| e.state == "enrolled") {
+            Some(e) => Verdict::fail(format!("{} but still enrolled in {}", a.lifecycle.as_deref().unwrap_or(""), e.mdm)),
+            None => Verdict::pass("no live MDM enrolment"),
+        }
+    })
+}
+
+/// Register assets in a disposal lifecycle: a passing wipe or destruction record for every drive.
+fn disposal_sanitized(c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdict> {
+    Some({
+        let lifecycles = param_strings(c, "lifecycles");
+        let lifecycles = if lifecycles.is_empty() { vec!["disposed".to_string()] } else { lifecycles };
+        if a.register.is_empty() || !a.lifecycle.as_ref().is_some_and(|l| lifecycles.contains(l)) {
+            return None;
+        }
+        let ok: Vec<_> = a.wipes.iter().filter(|w| w.result == "success").collect();
+        let unwiped: Vec<&String> = a.drives.iter().filter(|d| !ok.iter().any(|w| &w.drive == *d)).collect();
+        if ok.is_empty() {
+            Verdict::fail("no passing sanitization or destruction record")
+        } else if !unwiped.is_empty() && !ok.iter().any(|w| w.nist_category.as_deref() == Some("destroy")) {
+            Verdict::fail(format!("no passing record for drive(s) {}", unwiped.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")))
+        } else {
+            Verdict::pass(format!("{} by {}", ok[0].nist_category.as_deref().unwrap_or("sanitized"), ok[0].tool))
+        }
+    })
+}
+
+/// Register assets handed to an ITAD vendor: on one of its certificate lines.
+fn itad_certified(c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdict> {
+    Some({
+        let labels = param_strings(c, "lifecycle_labels");
+        let label = a.status_label.as_deref().unwrap_or("");
+        if a.register.is_empty() || !labels.iter().any(|l| label.starts_with(l.as_str())) {
+            return None;
+        }
+        match a.wipes.iter().find(|w| w.tool == "itad_vendor") {
+            Some(w) => Verdict::pass(format!("on an ITAD certificate ({})", w.result)),
+            None => Verdict::fail("handed to ITAD, on no vendor certificate line"),
+        }
+    })
+}
+
+/// Lost or stolen register assets: encrypted at their last report.
+fn lost_encrypted(_c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdict> {
+    Some({
+        if a.lifecycle.as_deref() != Some("lost_stolen") {
+            return None;
+        }
+        if !a.encryption.is_empty() && a.encryption.iter().all(|e| e.state == "encrypted") {
+            Verdict::pass("encrypted at its last report")
+        } else {
+            Verdict::fail("not shown encrypted at its last report")
+        }
+    })
+}
+
+/// Enrolled devices of a platform with a minimum: at or above it, in a recent report.
+fn os_supported(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<Verdict> {
+    Some({
+        let min = param_map(c, "minimum");
+        let judged: Vec<_> = a.enrollments.iter().filter(|e| e.state == "enrolled").filter_map(|e| Some((e.platform.as_deref()?, e.os_version.as_deref()?))).filter(|(p, _)| min.contains_key(*p)).collect();
+        if judged.is_empty() {
+            return None;
+        }
+        let max = param_days(c, "max_checkin_age_days", 7);
+        let age = a.enrollments.iter().filter(|e| e.state == "enrolled").filter_map(|e| e.last_checkin_at.as_deref()).filter_map(|w| age_days(w, date)).min();
+        match judged.iter().find(|(p, v)| !version_at_least(v, &min[*p])) {
+            Some((p, v)) => Verdict::fail(format!("{p} {v} is below the minimum {}", min[*p])),
+            None if age.is_none_or(|d| d > max) => Verdict::fail(format!("{} {} reported {} days before (allowed {max}): not a current version", judged[0].0, judged[0].1, age.map_or("?".into(), |d| d.to_string()))),
+            None => Verdict::pass(format!("{} {}", judged[0].0, judged[0].1)),
+        }
+    })
+}
+
+pub(super) fn in_service(a: &AssetView) -> bool {
+    !a.register.is_empty() && matches!(a.lifecycle.as_deref(), Some("deployed" | "in_stock" | "pending" | "in_repair" | "on_order"))
+}
+
+pub(super) fn deployed(a: &AssetView) -> bool {
+    !a.register.is_empty() && a.lifecycle.as_deref() == Some("deployed")
+}
+
+pub(super) fn in_mdm(a: &AssetView) -> bool {
+    !a.enrollments.is_empty()
+}
+
+pub(super) fn usable_serial(a: &AssetView) -> bool {
+    !(a.key.starts_with("tag:") || a.key.starts_with("record:") || a.key.starts_with("drive:")) && !a.flags.iter().any(|f| f.starts_with("serial_"))
+}
+
+/// Days from an RFC 3339 time to the end of `date` (UTC); None if the time does not parse.
+pub(super) fn age_days(when: &str, date: NaiveDate) -> Option<i64> {
+    let t = chrono::DateTime::parse_from_rfc3339(when).ok()?.with_timezone(&chrono::Utc);
+    let end = date.and_hms_opt(23, 59, 59)?.and_utc();
+    Some((end - t).num_days())
+}
+
+pub(super) fn param_days(c: &Loaded, name: &str, default: u64) -> i64 {
+    c.control.params.get(name).and_then(|v| v.as_u64()).unwrap_or(default) as i64
+}
+
+pub(super) fn param_strings(c: &Loaded, name: &str) -> Vec<String> {
+    c.control.params.get(name).and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default()
+}
+
+pub(super) fn param_map(c: &Loaded, name: &str) -> BTreeMap<String, String> {
+    c.control.params.get(name).and_then(|v| v.as_object()).map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect()).unwrap_or_default()
+}
+
+/// Compares dotted version strings numerically (15.6.1 ≥ 14.0).
+pub(super) fn version_at_least(have: &str, min: &str) -> bool {
+    let parse = |s: &str| s.split(['.', ' ', '-']).map(|p| p.parse::<u64>().unwrap_or(0)).collect::<Vec<_>>();
+    let (mut a, mut b) = (parse(have), parse(min));
+    let n = a.len().max(b.len());
+    a.resize(n, 0);
+    b.resize(n, 0);
+    a >= b
+}
+
+pub(super) fn category_rank(c: &str) -> u8 {
+    match c {
+        "clear" => 1,
+        "purge" => 2,
+        "destroy" => 3,
+        _ => 0,
+    }
+}
