@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod certificate;
+pub mod check;
 pub mod cli;
 pub mod controls;
 pub mod diff;

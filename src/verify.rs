@@ -3,7 +3,8 @@
 //! `--since` consistency. Each failure carries its own code (docs/FORMAT.md lists them).
 
 use crate::ledger::{self, Entry};
-use crate::pack::{self, FileEntry, Manifest};
+use crate::pack::archive;
+use crate::pack::format::{self as pack, FileEntry, Manifest};
 use crate::sign::{PublicKey, Role, Standing, TrustList, Trusted};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -11,13 +12,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// One line of the verdict.
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    pub code: &'static str,
-    pub ok: bool,
-    pub detail: String,
-}
+pub use crate::check::Check;
 
 /// The verdict on a pack.
 #[derive(Debug, Serialize)]
@@ -49,7 +44,7 @@ pub enum Error {
 /// Where a pack's bytes are.
 enum Source {
     Dir { dir: PathBuf, files: Vec<String> },
-    Archive { path: PathBuf, members: Vec<pack::archive::Member> },
+    Archive { path: PathBuf, members: Vec<archive::Member> },
 }
 
 /// Small files every check needs, and the hash of every file.
@@ -129,7 +124,7 @@ impl Source {
     fn read(&self) -> Result<Contents, Error> {
         match self {
             Source::Dir { dir, files } => {
-                let open = |f: &String| pack::archive::open_regular(&dir.join(f));
+                let open = |f: &String| archive::open_regular(&dir.join(f));
                 let results = hash_all(files, |f| std::fs::symlink_metadata(dir.join(f)).map_or(0, |m| m.len()), |f| Ok(Box::new(open(f)?)));
                 let mut hashes = BTreeMap::new();
                 for (f, r) in files.iter().zip(results) {
@@ -152,7 +147,7 @@ impl Source {
                 Ok(Contents { hashes, small })
             }
             Source::Archive { path, members } => {
-                let open = |m: &pack::archive::Member| -> std::io::Result<Box<dyn Read>> {
+                let open = |m: &archive::Member| -> std::io::Result<Box<dyn Read>> {
                     use std::io::Seek;
                     let mut f = std::fs::File::open(path)?;
                     f.seek(std::io::SeekFrom::Start(m.offset))?;
@@ -198,10 +193,10 @@ impl Report {
 /// Opens a pack: a directory, or a .tar after its safety pass. `Ok(Err(..))` is an unsafe archive.
 fn open(path: &Path) -> Result<Result<Source, String>, Error> {
     if path.is_dir() {
-        return Ok(pack::archive::walk_strict(path).map_err(io(path))?.map(|files| Source::Dir { dir: path.into(), files }));
+        return Ok(archive::walk_strict(path).map_err(io(path))?.map(|files| Source::Dir { dir: path.into(), files }));
     }
     if path.is_file() {
-        return Ok(pack::archive::members(path).map_err(io(path))?.map(|members| Source::Archive { path: path.into(), members }));
+        return Ok(archive::members(path).map_err(io(path))?.map(|members| Source::Archive { path: path.into(), members }));
     }
     Err(Error::NotAPack(path.into()))
 }
@@ -266,7 +261,7 @@ pub fn pack(path: &Path, trust: &TrustList, since: Option<&Path>) -> Result<Outc
         let scope = c.small.get(pack::MANIFEST).and_then(|m| serde_json::from_slice::<Manifest>(m).ok()).map(|m| m.scope);
         match scope {
             None => r.fail("archive-not-canonical", "no readable manifest to rebuild the archive from"),
-            Some(scope) => match pack::archive::canonical(path, &scope, members).map_err(io(path))? {
+            Some(scope) => match archive::canonical(path, &scope, members).map_err(io(path))? {
                 Ok(()) => r.ok("archive-canonical", "byte for byte the archive evident writes of these files: nothing hidden, nothing extracts differently"),
                 Err(why) => r.fail("archive-not-canonical", why),
             },
@@ -330,14 +325,14 @@ fn check_certificates(c: &Contents, m: &Manifest, trust: &TrustList, r: &mut Rep
             }
             continue;
         };
-        let failed: Vec<String> = match crate::certificate::Certificate::from_slice(bytes) {
+        let failed: Vec<String> = match crate::certificate::record::Certificate::from_slice(bytes) {
             Err(e) => vec![format!("certificate-invalid ({e})")],
             Ok(cert) => {
                 let mut failed = Vec::new();
                 if cert.to_bytes() != *bytes {
                     failed.push("certificate-not-canonical".to_string());
                 }
-                let (checks, _) = crate::certificate::verify(&cert, trust);
+                let (checks, _) = crate::certificate::record::verify(&cert, trust);
                 failed.extend(checks.iter().filter(|k| !k.ok).map(|k| format!("{} ({})", k.code, k.detail)));
                 failed
             }
@@ -477,7 +472,7 @@ fn check_chain(c: &Contents, m: &Manifest, manifest_sha256: &str, since: Option<
 pub fn manifest_files(dir: &Path) -> std::io::Result<Vec<FileEntry>> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; 1 << 20];
-    for rel in pack::archive::walk(dir)? {
+    for rel in archive::walk(dir)? {
         if [pack::MANIFEST, pack::SIGNATURE, pack::SUMS].contains(&rel.as_str()) {
             continue;
         }
@@ -504,7 +499,7 @@ pub struct CertificateOutcome {
 /// byte for byte the rendering of it: so neither its attachment nor its printed pages can be
 /// swapped or edited without the verdict failing.
 pub fn certificate(path: &Path, trust: &TrustList) -> Result<CertificateOutcome, Error> {
-    use crate::certificate::{Certificate, pdf};
+    use crate::certificate::{pdf, record::Certificate};
     // Read before anything is checked: bounded (a genuine certificate is far smaller).
     let io_err = |err| Error::Io { path: path.to_path_buf(), err };
     let file = std::fs::File::open(path).map_err(io_err)?;
@@ -548,7 +543,7 @@ pub fn certificate(path: &Path, trust: &TrustList) -> Result<CertificateOutcome,
     if cert.to_bytes() != json {
         checks.push(Check { code: "certificate-not-canonical", ok: false, detail: "the file is not the canonical JSON evident writes (RFC 8785 and a newline)".into() });
     }
-    let (more, signers) = crate::certificate::verify(&cert, trust);
+    let (more, signers) = crate::certificate::record::verify(&cert, trust);
     checks.extend(more);
     // Typst runs only on a record whose hash, signatures and keys all checked out: nothing
     // expensive on bytes nobody trusted signed.

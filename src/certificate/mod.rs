@@ -5,120 +5,19 @@
 
 pub mod method;
 pub mod pdf;
+pub mod record;
 
-use crate::sign::{PublicKey, Role, SecretKey, Standing, TrustList, Trusted};
+pub use record::{AssetRef, Certificate, EncryptionState, FORMAT, Media, Record, Signature, SignatureStatus, SourceRef, canonical, verify};
+
+use crate::sign::{Role, SecretKey};
+use record::countersigned_bytes;
 use crate::store::Store;
 use crate::store::query::WipeRow;
 use crate::view::AssetView;
-use serde::{Deserialize, Serialize};
+
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-pub const FORMAT: &str = "evident-certificate/1";
-
-/// The record both people sign: Rev. 1 Appendix G fields in Rev. 2 terms.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Record {
-    pub format: String,
-    pub id: String,
-    /// drive, asset or lot.
-    pub scope: String,
-    pub lot: Option<String>,
-    pub organisation: String,
-    /// The person who performed the sanitization (Appendix G "Person performing sanitization").
-    pub performer: String,
-    pub classification: String,
-    /// Where the media went (reuse, recycling, destruction vendor, …).
-    pub destination: String,
-    pub asset: Option<AssetRef>,
-    pub media: Vec<Media>,
-    /// The asset's encryption state at its last MDM check-in before disposal.
-    pub encryption_before_disposal: Option<EncryptionState>,
-    /// The newest completion time among the media: the certificate's date.
-    pub date: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AssetRef {
-    pub key: String,
-    pub asset_tag: Option<String>,
-    pub name: Option<String>,
-    pub model: Option<String>,
-    pub lifecycle: Option<String>,
-    /// `source:file:line` of the register and MDM records of the asset.
-    pub records: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EncryptionState {
-    pub state: String,
-    pub source: String,
-    pub last_checkin_at: Option<String>,
-}
-
-/// One sanitized medium.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Media {
-    pub manufacturer: Option<String>,
-    pub model: String,
-    pub serial: String,
-    pub media_type: String,
-    pub capacity_bytes: Option<i64>,
-    /// NIST SP 800-88 category from evident's method table (docs/certificates.md), not the tool's claim.
-    pub category: String,
-    /// What the source record said the category was.
-    pub category_reported: String,
-    pub technique: String,
-    pub method: Option<String>,
-    pub tool: String,
-    pub tool_version: Option<String>,
-    /// The ITAD vendor or service that sanitized it, when not done in house.
-    pub vendor: Option<String>,
-    pub passes: Option<i64>,
-    pub verification: String,
-    pub result: String,
-    pub started_at: Option<String>,
-    pub completed_at: String,
-    pub source: SourceRef,
-}
-
-/// The wipe record a medium's entry was built from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SourceRef {
-    pub source: String,
-    pub file: String,
-    pub file_sha256: String,
-    pub line: i64,
-    /// SHA-256 of the record's raw bytes in the file.
-    pub record_sha256: String,
-}
-
-/// One signature in the envelope.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Signature {
-    pub role: Role,
-    pub key_id: String,
-    /// Raw Ed25519 public key, hex.
-    pub public_key: String,
-    /// Hex of the 64-byte signature.
-    pub signature: String,
-}
-
-/// The certificate file: the record and its signatures.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Certificate {
-    pub record: Record,
-    pub record_sha256: String,
-    pub performer_signature: Option<Signature>,
-    pub verifier_signature: Option<Signature>,
-}
 
 /// Certificate errors (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -197,15 +96,7 @@ pub struct Built {
     pub skipped: Vec<String>,
 }
 
-/// The canonical bytes of a record (RFC 8785).
-pub fn canonical(record: &Record) -> Vec<u8> {
-    serde_jcs::to_vec(record).expect("a record serialises")
-}
 
-/// What the verifier signs: the record hash and the performer's signature, canonical.
-fn countersigned_bytes(record_sha256: &str, performer: &Signature) -> Vec<u8> {
-    serde_jcs::to_vec(&serde_json::json!({"record_sha256": record_sha256, "performer_signature": performer})).expect("serialises")
-}
 
 fn key_norm(s: &str) -> String {
     crate::model::serial::Serial::new(s, None).key
@@ -454,125 +345,9 @@ impl Certificate {
         Ok(())
     }
 
-    /// The file bytes: canonical JSON with a newline (stable, so the PDF can embed it exactly).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut b = serde_jcs::to_vec(self).expect("a certificate serialises");
-        b.push(b'\n');
-        b
-    }
-
-    /// Text of the QR code: id, record hash, and the key ids that signed.
-    pub fn qr_text(&self) -> String {
-        // Upper case only, so the QR code uses its dense alphanumeric mode: a smaller code.
-        format!(
-            "EVIDENT-COS/1:{}:SHA256:{}:PERFORMER:{}:VERIFIER:{}",
-            self.record.id,
-            self.record_sha256,
-            self.performer_signature.as_ref().map_or("-", |s| s.key_id.as_str()),
-            self.verifier_signature.as_ref().map_or("-", |s| s.key_id.as_str())
-        )
-        .to_uppercase()
-    }
 }
 
-/// One verification check, as for packs.
-pub type Check = crate::verify::Check;
 
-/// Two trust-list names for one person: compared after Unicode compatibility folding, case
-/// folding and collapsing whitespace ("Sam  Lee" and "sam lee" are one person).
-fn same_person(a: &str, b: &str) -> bool {
-    use unicode_normalization::UnicodeNormalization;
-    let norm = |s: &str| s.nfkc().collect::<String>().to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ");
-    norm(a) == norm(b)
-}
-
-/// Verifies a certificate: record hash, both signatures, the keys' trust and roles, and that
-/// performer and verifier are different keys and people.
-pub fn verify(cert: &Certificate, trust: &TrustList) -> (Vec<Check>, Vec<Trusted>) {
-    let mut checks = Vec::new();
-    let mut signers = Vec::new();
-    let mut push = |code: &'static str, ok: bool, detail: String| checks.push(Check { code, ok, detail });
-    let bytes = canonical(&cert.record);
-    let sha = hex::encode(Sha256::digest(&bytes));
-    push(if sha == cert.record_sha256 { "record-hash" } else { "record-hash-mismatch" }, sha == cert.record_sha256, format!("record sha256 {sha}"));
-    if cert.record.format != FORMAT {
-        push("format-unsupported", false, format!("record format '{}'", cert.record.format));
-    }
-    // One encoding only: hex is lowercase and of its exact length, so two different files can
-    // never verify as the same certificate, and keys are compared as keys, not as text.
-    let hex_ok = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    if !hex_ok(&cert.record_sha256, 64) {
-        push("encoding-not-canonical", false, "record_sha256 is not 64 lowercase hex digits".into());
-    }
-    for sig in [&cert.performer_signature, &cert.verifier_signature].into_iter().flatten() {
-        if !hex_ok(&sig.public_key, 64) || !hex_ok(&sig.signature, 128) || !hex_ok(&sig.key_id, sig.key_id.len().max(1)) {
-            push("encoding-not-canonical", false, format!("the {} signature's key, key id or signature is not lowercase hex of its exact length", sig.role));
-        }
-    }
-    let trusted_as = |sig: &Signature, want: Role, push: &mut dyn FnMut(&'static str, bool, String)| -> Option<Trusted> {
-        let Some(key) = PublicKey::from_raw_hex(&sig.public_key) else {
-            push("key-invalid", false, format!("{} key is not an Ed25519 key", sig.role));
-            return None;
-        };
-        if key.key_id() != sig.key_id {
-            push("key-mismatch", false, format!("{} signature names key {} but carries key {}", sig.role, sig.key_id, key.key_id()));
-        }
-        match trust.standing(&key, want) {
-            Standing::Trusted(t) => {
-                push("key-trusted", true, format!("{} key {} = {}", want, t.key_id, t.name));
-                Some(t.clone())
-            }
-            Standing::Untrusted => {
-                push("key-untrusted", false, format!("{} key {} is not in the trust list", want, key.key_id()));
-                None
-            }
-            Standing::OtherRoles { name, roles } => {
-                push("key-wrong-role", false, format!("key {} ({name}) is trusted as {}, not as {want}", key.key_id(), roles.join(", ")));
-                None
-            }
-        }
-    };
-    match &cert.performer_signature {
-        None => push("signature-missing", false, "no performer signature".into()),
-        Some(p) => {
-            let ok = PublicKey::from_raw_hex(&p.public_key).is_some_and(|k| hex::decode(&p.signature).is_ok_and(|s| k.verify(&bytes, &s)));
-            push(if ok { "signature" } else { "signature-invalid" }, ok, format!("performer signature over the record by key {}", p.key_id));
-            if p.role != Role::Performer {
-                push("key-wrong-role", false, format!("the first signature claims role {}", p.role));
-            }
-            if let Some(t) = trusted_as(p, Role::Performer, &mut push) {
-                signers.push(t);
-            }
-        }
-    }
-    match (&cert.verifier_signature, &cert.performer_signature) {
-        (None, _) => push("countersignature-missing", false, "no verifier countersignature".into()),
-        (Some(_), None) => {}
-        (Some(v), Some(p)) => {
-            let msg = countersigned_bytes(&cert.record_sha256, p);
-            let ok = PublicKey::from_raw_hex(&v.public_key).is_some_and(|k| hex::decode(&v.signature).is_ok_and(|s| k.verify(&msg, &s)));
-            push(if ok { "countersignature" } else { "countersignature-invalid" }, ok, format!("verifier signature over the record hash and the performer's signature by key {}", v.key_id));
-            if v.role != Role::Verifier {
-                push("key-wrong-role", false, format!("the countersignature claims role {}", v.role));
-            }
-            // The same key written another way (case, a different key id) is still the same key.
-            let same_key = match (PublicKey::from_raw_hex(&v.public_key), PublicKey::from_raw_hex(&p.public_key)) {
-                (Some(a), Some(b)) => a.key_id() == b.key_id(),
-                _ => v.public_key.eq_ignore_ascii_case(&p.public_key),
-            };
-            if same_key {
-                push("countersigner-not-independent", false, format!("key {} signed both as performer and as verifier", v.key_id));
-            }
-            if let Some(t) = trusted_as(v, Role::Verifier, &mut push) {
-                if signers.iter().any(|s| same_person(&s.name, &t.name)) {
-                    push("countersigner-not-independent", false, format!("{} signed both as performer and as verifier", t.name));
-                }
-                signers.push(t);
-            }
-        }
-    }
-    (checks, signers)
-}
 
 impl Certificate {
     /// Reads a certificate file, naming the file, line and column of what is wrong.
@@ -581,9 +356,6 @@ impl Certificate {
         Certificate::from_slice(&bytes).map_err(|message| Error::File { path: path.display().to_string(), message })
     }
 
-    pub fn from_slice(bytes: &[u8]) -> Result<Certificate, String> {
-        serde_json::from_slice(bytes).map_err(|e| format!("line {} column {}: not an evident certificate: {e}", e.line(), e.column()))
-    }
 
     /// Writes the file atomically (temporary file, then rename), so a crash leaves the old one.
     pub fn save(&self, path: &std::path::Path) -> Result<(), Error> {
@@ -669,4 +441,16 @@ pub fn sign_files(files: &[std::path::PathBuf], key: &SecretKey, counter: bool, 
     let pairs: Vec<(&Certificate, &std::path::PathBuf)> = signed.iter().zip(files).collect();
     parallel(&pairs, &|(c, f)| c.save(f))?;
     Ok(signed)
+}
+
+/// Renders many certificates to their PDF paths on every core. `tick` runs once per PDF.
+pub fn render_files(jobs: &[(Certificate, std::path::PathBuf)], tick: &(dyn Fn() + Sync)) -> Result<(), Error> {
+    parallel(jobs, &|(c, out)| {
+        let fail = |message: String| Error::File { path: out.display().to_string(), message };
+        let bytes = pdf::render(c).map_err(|e| fail(format!("certificate {}: {e}", c.record.id)))?;
+        std::fs::write(out, bytes).map_err(|e| fail(e.to_string()))?;
+        tick();
+        Ok(())
+    })?;
+    Ok(())
 }

@@ -2,7 +2,7 @@
 //! code of the record hash and key ids; the signed JSON attached. And the way back: the attached
 //! JSON read out of a PDF for `verify`.
 
-use super::Certificate;
+use super::record::Certificate;
 
 const TEMPLATE: &str = include_str!("../../templates/certificate.typ");
 
@@ -40,7 +40,7 @@ fn data(c: &Certificate) -> serde_json::Value {
             ["Source file SHA-256", m.source.file_sha256], ["Source record SHA-256", m.source.record_sha256],
         ]}));
     }
-    let signer = |s: &Option<super::Signature>, who: &str| s.as_ref().map_or(format!("{who}: not signed"), |s| format!("{who}: Ed25519 key id {} (public key {})", s.key_id, s.public_key));
+    let signer = |s: &Option<super::record::Signature>, who: &str| s.as_ref().map_or(format!("{who}: not signed"), |s| format!("{who}: Ed25519 key id {} (public key {})", s.key_id, s.public_key));
     sections.push(serde_json::json!({"title": "Signatures", "rows": [
         ["Performer", signer(&c.performer_signature, &r.performer)],
         ["Verifier (countersignature)", signer(&c.verifier_signature, "independent verifier")],
@@ -145,18 +145,6 @@ pub fn render_parts(c: &Certificate, attached: &[u8]) -> Result<Vec<u8>, crate::
         ident: &c.record.id,
         date,
     })
-}
-
-/// Renders many certificates to their PDF paths on every core. `tick` runs once per PDF.
-pub fn render_files(jobs: &[(Certificate, std::path::PathBuf)], tick: &(dyn Fn() + Sync)) -> Result<(), super::Error> {
-    super::parallel(jobs, &|(c, out)| {
-        let fail = |message: String| super::Error::File { path: out.display().to_string(), message };
-        let bytes = render(c).map_err(|e| fail(format!("certificate {}: {e}", c.record.id)))?;
-        std::fs::write(out, bytes).map_err(|e| fail(e.to_string()))?;
-        tick();
-        Ok(())
-    })?;
-    Ok(())
 }
 
 /// The attached certificate.json of a PDF evident rendered, if there is exactly one.

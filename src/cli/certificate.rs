@@ -107,7 +107,7 @@ fn render(a: &args::CertificateRenderArgs) -> Result<ExitCode> {
         std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
     }
     let pb = bar(jobs.len(), "rendering");
-    let done = certificate::pdf::render_files(&jobs, &|| pb.inc(1));
+    let done = certificate::render_files(&jobs, &|| pb.inc(1));
     pb.finish_and_clear();
     done.map_err(|e| anyhow!("{e}\nhint: PDFs already written are complete; run render again"))?;
     match a.format {

@@ -135,18 +135,15 @@ pub struct Attestation {
 pub(super) fn attestations(store: &Store) -> Result<Vec<Attestation>, crate::store::Error> {
     let mut out = Vec::new();
     for s in store.certificates()? {
-        let Ok(c) = crate::certificate::Certificate::from_slice(&s.body) else { continue };
-        let (checks, _) = crate::certificate::verify(&c, &crate::sign::TrustList::default());
-        let ok = |code: &str| checks.iter().any(|k| k.code == code && k.ok);
-        let hash_ok = ok("record-hash");
-        let independent = !checks.iter().any(|k| k.code == "countersigner-not-independent");
+        let Ok(c) = crate::certificate::record::Certificate::from_slice(&s.body) else { continue };
+        let status = c.signature_status();
         for m in &c.record.media {
             out.push(Attestation {
                 drive: crate::model::serial::Serial::new(&m.serial, None).key,
                 certificate: c.record.id.clone(),
-                signed: hash_ok && ok("signature"),
-                countersigned: hash_ok && ok("countersignature"),
-                independent,
+                signed: status.signed,
+                countersigned: status.countersigned,
+                independent: status.independent,
             });
         }
     }

@@ -1,7 +1,6 @@
 //! Reading exports into canonical records: format detection, one reader per source, and the
 //! bookkeeping that makes every row either a record, a counted empty row, or a named rejection.
 
-pub mod issue;
 pub mod row;
 pub mod table;
 pub mod text;
@@ -21,7 +20,7 @@ pub mod snipeit;
 
 use crate::model::{Instant, Lifecycle, Record};
 use chrono_tz::Tz;
-pub use issue::Issue;
+pub use crate::model::issue::{Issue, IssueKind, Sink, SinkError};
 use row::RowCtx;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -186,22 +185,6 @@ pub struct Report {
 
 /// How many issues of each kind a report keeps in memory for display.
 pub const SHOWN_ISSUES: usize = 200;
-
-/// Where records and issues go while a file is read (the store's open transaction).
-pub trait Sink {
-    fn record(&mut self, record: Record) -> Result<(), SinkError>;
-    fn issue(&mut self, kind: IssueKind, issue: &Issue) -> Result<(), SinkError>;
-}
-
-/// Error from a sink.
-pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
-
-/// Warning (row kept) or rejection (row not stored).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IssueKind {
-    Warning,
-    Rejection,
-}
 
 /// Reports progress through a file, in bytes (from the reader thread).
 pub trait Progress: Sync {
@@ -678,6 +661,18 @@ pub fn ingest_file(
     if report.counts.rejected > 0 && !opts.allow_rejects {
         return Err(Error::Rejected { file: shown, report: Box::new(report) }.into());
     }
-    let id = tx.commit(&report, &options_json, opts.supersedes)?;
+    let observed = crate::store::Observed {
+        source: report.source.as_str(),
+        encoding: report.encoding,
+        as_of: report.as_of.as_deref(),
+        as_of_basis: report.as_of_basis,
+        read: report.counts.read,
+        accepted: report.counts.accepted,
+        rejected: report.counts.rejected,
+        empty: report.counts.empty,
+        records: report.records,
+        warnings: report.warnings_total,
+    };
+    let id = tx.commit(&observed, &options_json, opts.supersedes)?;
     Ok(Report { ingest_id: Some(id), ..report })
 }

@@ -1,7 +1,7 @@
 //! Per-row parsing context: turns raw strings into typed values and records, and builds the
 //! issues (errors reject the row; warnings keep it) that name line and field.
 
-use super::issue::Issue;
+use crate::model::Issue;
 use crate::model::{Instant, Provenance};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;

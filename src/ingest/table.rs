@@ -1,7 +1,7 @@
 //! Generic CSV: delimiter sniffing, header aliases (case- and space-insensitive), duplicate and
 //! empty header names, per-row UTF-8 checks and field counts, and exact line numbers.
 
-use super::issue::Issue;
+use crate::model::Issue;
 use super::text::LineCounter;
 use super::{Emitter, Error, Input};
 use crate::model::Extra;

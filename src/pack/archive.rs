@@ -2,7 +2,6 @@
 //! and the safety pass a verifier runs over an archive before it reads any content: duplicate
 //! entries, `..` or absolute paths and links are refused.
 
-use super::Error;
 use crate::ledger::Scope;
 use std::path::{Component, Path, PathBuf};
 
@@ -103,12 +102,13 @@ fn stamp(scope: &Scope) -> (u64, zip::DateTime) {
     (unix, zip::DateTime::from_date_and_time(y, m, d, 0, 0, 0).expect("a valid date"))
 }
 
-/// Writes `<dir>.tar` (or `.zip`) next to the pack directory.
-pub fn write(dir: &Path, kind: Kind, scope: &Scope) -> Result<PathBuf, Error> {
+/// Writes `<dir>.tar` (or `.zip`) next to the pack directory; an error names the path it is about
+/// (an existing archive is never written over: `ErrorKind::AlreadyExists`).
+pub fn write(dir: &Path, kind: Kind, scope: &Scope) -> Result<PathBuf, (PathBuf, std::io::Error)> {
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "pack".into());
     let out = dir.with_file_name(format!("{name}.{}", kind.ext()));
-    let file = std::fs::File::create_new(&out).map_err(|e| if e.kind() == std::io::ErrorKind::AlreadyExists { Error::Exists(out.clone()) } else { Error::Io { path: out.clone(), err: e } })?;
-    let files = walk(dir).map_err(|e| Error::Io { path: dir.into(), err: e })?;
+    let file = std::fs::File::create_new(&out).map_err(|e| (out.clone(), e))?;
+    let files = walk(dir).map_err(|e| (dir.to_path_buf(), e))?;
     let open = |rel: &str| -> std::io::Result<(u64, Box<dyn std::io::Read>)> {
         let f = std::fs::File::open(dir.join(rel))?;
         Ok((f.metadata()?.len(), Box::new(f)))
@@ -118,7 +118,7 @@ pub fn write(dir: &Path, kind: Kind, scope: &Scope) -> Result<PathBuf, Error> {
         Kind::Tar => write_tar(w, &name, &files, scope, open),
         Kind::Zip => write_zip(w, &name, &files, scope, open),
     };
-    done.map_err(|e| Error::Io { path: out.clone(), err: e })?;
+    done.map_err(|e| (out.clone(), e))?;
     Ok(out)
 }
 

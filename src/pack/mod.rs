@@ -3,115 +3,21 @@
 //! and SHA-256, their Merkle root and the predecessor pack; signed with the compliance key.
 
 pub mod archive;
+pub mod format;
 pub mod merkle;
 pub mod oscal;
 mod report;
 
+pub use format::{ControlRef, FORMAT, FORMAT_DOC, FileEntry, LEDGER, MANIFEST, Manifest, SIGNATURE, SIGNER, SUMS, SourceRef, Tool, merkle_root, sums_line, sums_text};
+
 use crate::ledger::{Entry, Scope};
 use crate::sign::SecretKey;
 use crate::store::Store;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// The format this evident writes and verifies.
-pub const FORMAT: &str = "evident-pack/1";
-/// The format document shipped in every pack.
-pub const FORMAT_DOC: &str = include_str!("../../docs/FORMAT.md");
-
-pub const MANIFEST: &str = "manifest.json";
-pub const SIGNATURE: &str = "manifest.sig";
-pub const SUMS: &str = "SHA256SUMS";
-pub const SIGNER: &str = "signer.pub.pem";
-pub const LEDGER: &str = "ledger.jsonl";
-
-/// manifest.json. Serialised as RFC 8785 canonical JSON; the signature covers those exact bytes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Manifest {
-    pub format: String,
-    pub tool: Tool,
-    pub scope: Scope,
-    pub seq: u64,
-    /// SHA-256 of the previous pack's manifest.json; none for the first pack of a store.
-    pub prev: Option<String>,
-    pub key_id: String,
-    /// Every file of the pack but manifest.json, manifest.sig and SHA256SUMS, sorted by path.
-    pub files: Vec<FileEntry>,
-    /// RFC 6962 Merkle root over the SHA256SUMS lines of `files`, in order.
-    pub merkle_root: String,
-    /// The control definitions used (id@version and file hash).
-    pub controls: Vec<ControlRef>,
-    /// The raw exports, with the ingest report of each.
-    pub sources: Vec<SourceRef>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Tool {
-    pub name: String,
-    pub version: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileEntry {
-    pub path: String,
-    pub size: u64,
-    pub sha256: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ControlRef {
-    pub id: String,
-    pub version: String,
-    pub path: String,
-    pub sha256: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SourceRef {
-    pub path: String,
-    pub report: String,
-    pub source: String,
-    pub sha256: String,
-    pub as_of: Option<String>,
-}
-
-impl Manifest {
-    /// The canonical bytes that are signed.
-    pub fn to_canonical(&self) -> Vec<u8> {
-        serde_jcs::to_vec(self).expect("a manifest serialises")
-    }
-
-    /// This pack's own entry in the chain.
-    pub fn entry(&self, manifest_sha256: &str) -> Entry {
-        Entry { seq: self.seq, scope: self.scope.clone(), manifest_sha256: manifest_sha256.into(), prev: self.prev.clone(), key_id: self.key_id.clone() }
-    }
-}
-
-/// One SHA256SUMS line (`sha256sum` text mode: two spaces), newline included.
-pub fn sums_line(sha256: &str, path: &str) -> String {
-    format!("{sha256}  {path}\n")
-}
-
-/// The Merkle root over the files' SHA256SUMS lines.
-pub fn merkle_root(files: &[FileEntry]) -> String {
-    let leaves: Vec<merkle::Hash> = files.iter().map(|f| merkle::leaf(sums_line(&f.sha256, &f.path).as_bytes())).collect();
-    hex::encode(merkle::root(&leaves))
-}
-
-/// SHA256SUMS: every file of the manifest plus manifest.json itself, sorted by path.
-pub fn sums_text(files: &[FileEntry], manifest_sha256: &str) -> String {
-    let mut lines: Vec<(&str, &str)> = files.iter().map(|f| (f.path.as_str(), f.sha256.as_str())).collect();
-    lines.push((MANIFEST, manifest_sha256));
-    lines.sort();
-    lines.iter().map(|(p, h)| sums_line(h, p)).collect()
-}
 
 /// Pack errors (all "could not run": exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -274,7 +180,7 @@ pub fn build(store: &mut Store, req: &Request) -> Result<Built, Error> {
         return Err(e.into());
     }
     let archive = match req.archive {
-        Some(kind) => Some(archive::write(req.out, kind, &req.scope)?),
+        Some(kind) => Some(archive::write(req.out, kind, &req.scope).map_err(|(path, err)| if err.kind() == std::io::ErrorKind::AlreadyExists { Error::Exists(path) } else { Error::Io { path, err } })?),
         None => None,
     };
     Ok(Built { dir: req.out.into(), archive, seq, manifest_sha256, merkle_root: manifest.merkle_root, files, bytes, key_id: manifest.key_id, left_out, undated })
@@ -327,8 +233,8 @@ fn write_pack(store: &Store, req: &Request, root: &Path, ingests: &[crate::store
             })?;
         }
         let mut detail = store.ingest_detail(ing.id)?;
-        detail["warnings_list"] = serde_json::to_value(store.issues(ing.id, crate::ingest::IssueKind::Warning)?).expect("issues serialise");
-        detail["rejections"] = serde_json::to_value(store.issues(ing.id, crate::ingest::IssueKind::Rejection)?).expect("issues serialise");
+        detail["warnings_list"] = serde_json::to_value(store.issues(ing.id, crate::model::IssueKind::Warning)?).expect("issues serialise");
+        detail["rejections"] = serde_json::to_value(store.issues(ing.id, crate::model::IssueKind::Rejection)?).expect("issues serialise");
         detail["pack_path"] = serde_json::Value::String(base.clone());
         detail["report_path"] = serde_json::Value::String(report_path.clone());
         w.bytes(&report_path, &pretty(&detail))?;

@@ -1,7 +1,6 @@
 //! The embedded SQLite store: numbered migrations, raw files kept by SHA-256, one transaction
 //! per ingested file (all rows or none), and the queries the views need. Only this module has SQL.
 
-use crate::ingest::{Issue, IssueKind, Report, Sink, SinkError};
 use crate::model::*;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
@@ -398,6 +397,22 @@ fn kind_text(kind: IssueKind) -> &'static str {
     }
 }
 
+/// What an ingest found, as the store records it: which reader, how the bytes were decoded, the
+/// as-of and where it came from, and the counts (read = accepted + rejected + empty).
+#[derive(Debug, Clone, Copy)]
+pub struct Observed<'a> {
+    pub source: &'a str,
+    pub encoding: &'a str,
+    pub as_of: Option<&'a str>,
+    pub as_of_basis: &'a str,
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub empty: u64,
+    pub records: u64,
+    pub warnings: u64,
+}
+
 /// The open transaction of one ingest. Dropping it without `commit` rolls everything back.
 pub struct IngestTx<'c> {
     tx: Transaction<'c>,
@@ -426,7 +441,7 @@ impl IngestTx<'_> {
 
     /// Writes the ingest's report and commits, marking `supersedes` (a live ingest) as replaced
     /// by this one in the same transaction. Returns the ingest id.
-    pub fn commit(self, report: &Report, options_json: &str, supersedes: Option<i64>) -> Result<i64, Error> {
+    pub fn commit(self, report: &Observed, options_json: &str, supersedes: Option<i64>) -> Result<i64, Error> {
         let map = |source| Error::Sqlite { path: self.path.clone(), source };
         if let Some(old) = supersedes {
             let n = self.tx.execute("UPDATE ingest SET superseded_by = ?2 WHERE id = ?1 AND superseded_by IS NULL AND retracted IS NULL", params![old, self.ingest_id]).map_err(map)?;
@@ -441,17 +456,17 @@ impl IngestTx<'_> {
                  WHERE id = ?1",
                 params![
                     self.ingest_id,
-                    report.source.as_str(),
+                    report.source,
                     report.encoding,
                     report.as_of,
                     report.as_of_basis,
                     options_json,
-                    report.counts.read as i64,
-                    report.counts.accepted as i64,
-                    report.counts.rejected as i64,
-                    report.counts.empty as i64,
+                    report.read as i64,
+                    report.accepted as i64,
+                    report.rejected as i64,
+                    report.empty as i64,
                     report.records as i64,
-                    report.warnings_total as i64,
+                    report.warnings as i64,
                 ],
             )
             .map_err(map)?;

@@ -1,6 +1,7 @@
 //! Integration tests: the binary on fixtures, the shared corpus and the examples; the store
 //! under SIGKILL; readers under arbitrary bytes.
 
+mod architecture;
 mod assets;
 mod blancco;
 mod certificate;

@@ -1,7 +1,26 @@
-//! Problems found in an input, with the place they were found: `file:line: field 'X': what`.
+//! Problems found in an input, with the place they were found (`file:line: field 'X': what`),
+//! and the sink readers hand records and problems to: data, so the store and the readers share
+//! it without depending on each other.
 
+use super::records::Record;
 use serde::Serialize;
 use std::fmt;
+
+/// Where a reader's records and problems go (the store's open transaction, or a test).
+pub trait Sink {
+    fn record(&mut self, record: Record) -> Result<(), SinkError>;
+    fn issue(&mut self, kind: IssueKind, issue: &Issue) -> Result<(), SinkError>;
+}
+
+/// Error from a sink.
+pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Warning (row kept) or rejection (row not stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueKind {
+    Warning,
+    Rejection,
+}
 
 /// One problem with one value or row of an input file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
