@@ -480,211 +480,234 @@ impl IngestTx<'_> {
         self.insert(r).map_err(|e| Box::new(e) as SinkError)
     }
 
+    /// One record into its table (each arm is the table's column list; model/records.rs has the fields).
     fn insert(&mut self, r: &Record) -> rusqlite::Result<()> {
-        let id = self.ingest_id;
         match r {
-            Record::Asset(a) => {
-                let mut st = self.tx.prepare_cached(
-                    "INSERT INTO asset (ingest_id, line, pointer, source_record_id, raw_sha256, tz_assumed, serial_raw, serial_key,
-                        serial_quality, asset_tag, name, manufacturer, model, model_id, category, device_class, owner_email,
-                        owner_username, owner_name, assignee_kind, ownership, lifecycle, lifecycle_label, purchase_date,
-                        warranty_end, eol_date, location, last_seen_at, last_audit_at, extra)
-                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30)",
-                )?;
-                st.execute(params![
-                    id,
-                    a.prov.line as i64,
-                    a.prov.pointer,
-                    a.prov.source_record_id,
-                    a.prov.raw_sha256,
-                    a.prov.tz_assumed,
-                    a.serial.raw,
-                    a.serial.key,
-                    a.serial.quality.as_str(),
-                    a.asset_tag,
-                    a.name,
-                    a.manufacturer,
-                    a.model,
-                    a.model_id,
-                    a.category,
-                    a.device_class.as_str(),
-                    a.owner.email,
-                    a.owner.username,
-                    a.owner.display_name,
-                    a.assignee_kind.as_str(),
-                    a.ownership.as_str(),
-                    a.lifecycle.as_str(),
-                    a.lifecycle_label,
-                    opt_date(&a.purchase_date),
-                    opt_date(&a.warranty_end),
-                    opt_date(&a.eol_date),
-                    a.location,
-                    opt_time(&a.last_seen_at),
-                    opt_time(&a.last_audit_at),
-                    extra_json(&a.extra),
-                ])?;
-            }
-            Record::Enrollment(e) => {
-                let mut st = self.tx.prepare_cached(
-                    "INSERT INTO enrollment (ingest_id, line, pointer, source_record_id, raw_sha256, tz_assumed, serial_raw,
-                        serial_key, serial_quality, asset_tag, hostname, manufacturer, model, mdm, state, state_raw, method,
-                        supervised, enrolled_at, last_checkin_at, compliance, compliance_raw, platform, os_version,
-                        user_principal, ownership, extra)
-                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)",
-                )?;
-                st.execute(params![
-                    id,
-                    e.prov.line as i64,
-                    e.prov.pointer,
-                    e.prov.source_record_id,
-                    e.prov.raw_sha256,
-                    e.prov.tz_assumed,
-                    e.serial.raw,
-                    e.serial.key,
-                    e.serial.quality.as_str(),
-                    e.asset_tag,
-                    e.hostname,
-                    e.manufacturer,
-                    e.model,
-                    e.mdm.as_str(),
-                    e.state.as_str(),
-                    e.state_raw,
-                    e.method.as_str(),
-                    e.supervised,
-                    opt_time(&e.enrolled_at),
-                    opt_time(&e.last_checkin_at),
-                    e.compliance.as_str(),
-                    e.compliance_raw,
-                    e.platform.as_str(),
-                    e.os_version,
-                    e.user_principal,
-                    e.ownership.as_str(),
-                    extra_json(&e.extra),
-                ])?;
-            }
-            Record::Encryption(e) => {
-                let mut st = self.tx.prepare_cached(
-                    "INSERT INTO encryption (ingest_id, line, pointer, source_record_id, raw_sha256, tz_assumed, serial_raw,
-                        serial_key, serial_quality, source_kind, scope, volume, state, state_raw, method, cipher, percent,
-                        recovery_key, key_type, observed_at)
-                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
-                )?;
-                st.execute(params![
-                    id,
-                    e.prov.line as i64,
-                    e.prov.pointer,
-                    e.prov.source_record_id,
-                    e.prov.raw_sha256,
-                    e.prov.tz_assumed,
-                    e.serial.raw,
-                    e.serial.key,
-                    e.serial.quality.as_str(),
-                    e.source_kind,
-                    e.scope.as_str(),
-                    e.volume,
-                    e.state.as_str(),
-                    e.state_raw,
-                    e.method.as_str(),
-                    e.cipher,
-                    e.percent,
-                    e.recovery_key.as_str(),
-                    e.key_type.as_str(),
-                    opt_time(&e.observed_at),
-                ])?;
-            }
-            Record::Wipe(w) => {
-                let mut st = self.tx.prepare_cached(
-                    "INSERT INTO wipe (ingest_id, line, pointer, source_record_id, raw_sha256, tz_assumed, media_serial_raw,
-                        media_serial_key, media_serial_quality, host_serial_raw, host_serial_key, host_serial_quality, asset_tag,
-                        device_name, media_type, media_model, media_manufacturer, capacity_bytes, tool, tool_version, method_raw,
-                        technique, nist_category, passes, verification, verification_raw, result, result_raw, started_at,
-                        completed_at, operator, organisation, vendor, certificate_id, lot, report_id, hpa_dco, errors, extra)
-                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,
-                             ?28,?29,?30,?31,?32,?33,?34,?35,?36,?37,?38,?39)",
-                )?;
-                st.execute(params![
-                    id,
-                    w.prov.line as i64,
-                    w.prov.pointer,
-                    w.prov.source_record_id,
-                    w.prov.raw_sha256,
-                    w.prov.tz_assumed,
-                    w.media_serial.raw,
-                    w.media_serial.key,
-                    w.media_serial.quality.as_str(),
-                    w.host_serial.raw,
-                    w.host_serial.key,
-                    w.host_serial.quality.as_str(),
-                    w.asset_tag,
-                    w.device_name,
-                    w.media_type.as_str(),
-                    w.media_model,
-                    w.media_manufacturer,
-                    w.capacity_bytes,
-                    w.tool.as_str(),
-                    w.tool_version,
-                    w.method_raw,
-                    w.technique.as_str(),
-                    w.nist_category.as_str(),
-                    w.passes,
-                    w.verification.as_str(),
-                    w.verification_raw,
-                    w.result.as_str(),
-                    w.result_raw,
-                    opt_time(&w.started_at),
-                    opt_time(&w.completed_at),
-                    w.operator,
-                    w.organisation,
-                    w.vendor,
-                    w.certificate_id,
-                    w.lot,
-                    w.report_id,
-                    w.hpa_dco.as_str(),
-                    w.errors,
-                    extra_json(&w.extra),
-                ])?;
-            }
-            Record::MediaLink(m) => {
-                let mut st = self.tx.prepare_cached(
-                    "INSERT INTO media_link (ingest_id, line, pointer, source_record_id, raw_sha256, media_serial_raw,
-                        media_serial_key, media_serial_quality, host_serial_key, host_serial_quality, media_model)
-                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
-                )?;
-                st.execute(params![
-                    id,
-                    m.prov.line as i64,
-                    m.prov.pointer,
-                    m.prov.source_record_id,
-                    m.prov.raw_sha256,
-                    m.media_serial.raw,
-                    m.media_serial.key,
-                    m.media_serial.quality.as_str(),
-                    m.host_serial.key,
-                    m.host_serial.quality.as_str(),
-                    m.media_model,
-                ])?;
-            }
-            Record::Leaver(l) => {
-                let mut st = self.tx.prepare_cached(
-                    "INSERT INTO leaver (ingest_id, line, pointer, source_record_id, raw_sha256, employee_id, email, username,
-                        display_name, termination_date, extra)
-                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
-                )?;
-                st.execute(params![
-                    id,
-                    l.prov.line as i64,
-                    l.prov.pointer,
-                    l.prov.source_record_id,
-                    l.prov.raw_sha256,
-                    l.employee_id,
-                    l.email,
-                    l.username,
-                    l.display_name,
-                    l.termination_date.format("%Y-%m-%d").to_string(),
-                    extra_json(&l.extra),
-                ])?;
-            }
+            Record::Asset(x) => self.insert_asset(x),
+            Record::Enrollment(x) => self.insert_enrollment(x),
+            Record::Encryption(x) => self.insert_encryption(x),
+            Record::Wipe(x) => self.insert_wipe(x),
+            Record::MediaLink(x) => self.insert_media_link(x),
+            Record::Leaver(x) => self.insert_leaver(x),
         }
+    }
+
+    fn insert_asset(&self, a: &Asset) -> rusqlite::Result<()> {
+        let id = self.ingest_id;
+        let mut st = self.tx.prepare_cached(
+            "INSERT INTO asset (ingest_id, line, pointer, source_record_id, raw_sha256, tz_assumed, serial_raw, serial_key,
+                serial_quality, asset_tag, name, manufacturer, model, model_id, category, device_class, owner_email,
+                owner_username, owner_name, assignee_kind, ownership, lifecycle, lifecycle_label, purchase_date,
+                warranty_end, eol_date, location, last_seen_at, last_audit_at, extra)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30)",
+        )?;
+        st.execute(params![
+            id,
+            a.prov.line as i64,
+            a.prov.pointer,
+            a.prov.source_record_id,
+            a.prov.raw_sha256,
+            a.prov.tz_assumed,
+            a.serial.raw,
+            a.serial.key,
+            a.serial.quality.as_str(),
+            a.asset_tag,
+            a.name,
+            a.manufacturer,
+            a.model,
+            a.model_id,
+            a.category,
+            a.device_class.as_str(),
+            a.owner.email,
+            a.owner.username,
+            a.owner.display_name,
+            a.assignee_kind.as_str(),
+            a.ownership.as_str(),
+            a.lifecycle.as_str(),
+            a.lifecycle_label,
+            opt_date(&a.purchase_date),
+            opt_date(&a.warranty_end),
+            opt_date(&a.eol_date),
+            a.location,
+            opt_time(&a.last_seen_at),
+            opt_time(&a.last_audit_at),
+            extra_json(&a.extra),
+        ])?;
+        Ok(())
+    }
+
+    fn insert_enrollment(&self, e: &Enrollment) -> rusqlite::Result<()> {
+        let id = self.ingest_id;
+        let mut st = self.tx.prepare_cached(
+            "INSERT INTO enrollment (ingest_id, line, pointer, source_record_id, raw_sha256, tz_assumed, serial_raw,
+                serial_key, serial_quality, asset_tag, hostname, manufacturer, model, mdm, state, state_raw, method,
+                supervised, enrolled_at, last_checkin_at, compliance, compliance_raw, platform, os_version,
+                user_principal, ownership, extra)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)",
+        )?;
+        st.execute(params![
+            id,
+            e.prov.line as i64,
+            e.prov.pointer,
+            e.prov.source_record_id,
+            e.prov.raw_sha256,
+            e.prov.tz_assumed,
+            e.serial.raw,
+            e.serial.key,
+            e.serial.quality.as_str(),
+            e.asset_tag,
+            e.hostname,
+            e.manufacturer,
+            e.model,
+            e.mdm.as_str(),
+            e.state.as_str(),
+            e.state_raw,
+            e.method.as_str(),
+            e.supervised,
+            opt_time(&e.enrolled_at),
+            opt_time(&e.last_checkin_at),
+            e.compliance.as_str(),
+            e.compliance_raw,
+            e.platform.as_str(),
+            e.os_version,
+            e.user_principal,
+            e.ownership.as_str(),
+            extra_json(&e.extra),
+        ])?;
+        Ok(())
+    }
+
+    fn insert_encryption(&self, e: &Encryption) -> rusqlite::Result<()> {
+        let id = self.ingest_id;
+        let mut st = self.tx.prepare_cached(
+            "INSERT INTO encryption (ingest_id, line, pointer, source_record_id, raw_sha256, tz_assumed, serial_raw,
+                serial_key, serial_quality, source_kind, scope, volume, state, state_raw, method, cipher, percent,
+                recovery_key, key_type, observed_at)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
+        )?;
+        st.execute(params![
+            id,
+            e.prov.line as i64,
+            e.prov.pointer,
+            e.prov.source_record_id,
+            e.prov.raw_sha256,
+            e.prov.tz_assumed,
+            e.serial.raw,
+            e.serial.key,
+            e.serial.quality.as_str(),
+            e.source_kind,
+            e.scope.as_str(),
+            e.volume,
+            e.state.as_str(),
+            e.state_raw,
+            e.method.as_str(),
+            e.cipher,
+            e.percent,
+            e.recovery_key.as_str(),
+            e.key_type.as_str(),
+            opt_time(&e.observed_at),
+        ])?;
+        Ok(())
+    }
+
+    fn insert_wipe(&self, w: &Wipe) -> rusqlite::Result<()> {
+        let id = self.ingest_id;
+        let mut st = self.tx.prepare_cached(
+            "INSERT INTO wipe (ingest_id, line, pointer, source_record_id, raw_sha256, tz_assumed, media_serial_raw,
+                media_serial_key, media_serial_quality, host_serial_raw, host_serial_key, host_serial_quality, asset_tag,
+                device_name, media_type, media_model, media_manufacturer, capacity_bytes, tool, tool_version, method_raw,
+                technique, nist_category, passes, verification, verification_raw, result, result_raw, started_at,
+                completed_at, operator, organisation, vendor, certificate_id, lot, report_id, hpa_dco, errors, extra)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,
+                     ?28,?29,?30,?31,?32,?33,?34,?35,?36,?37,?38,?39)",
+        )?;
+        st.execute(params![
+            id,
+            w.prov.line as i64,
+            w.prov.pointer,
+            w.prov.source_record_id,
+            w.prov.raw_sha256,
+            w.prov.tz_assumed,
+            w.media_serial.raw,
+            w.media_serial.key,
+            w.media_serial.quality.as_str(),
+            w.host_serial.raw,
+            w.host_serial.key,
+            w.host_serial.quality.as_str(),
+            w.asset_tag,
+            w.device_name,
+            w.media_type.as_str(),
+            w.media_model,
+            w.media_manufacturer,
+            w.capacity_bytes,
+            w.tool.as_str(),
+            w.tool_version,
+            w.method_raw,
+            w.technique.as_str(),
+            w.nist_category.as_str(),
+            w.passes,
+            w.verification.as_str(),
+            w.verification_raw,
+            w.result.as_str(),
+            w.result_raw,
+            opt_time(&w.started_at),
+            opt_time(&w.completed_at),
+            w.operator,
+            w.organisation,
+            w.vendor,
+            w.certificate_id,
+            w.lot,
+            w.report_id,
+            w.hpa_dco.as_str(),
+            w.errors,
+            extra_json(&w.extra),
+        ])?;
+        Ok(())
+    }
+
+    fn insert_media_link(&self, m: &MediaLink) -> rusqlite::Result<()> {
+        let id = self.ingest_id;
+        let mut st = self.tx.prepare_cached(
+            "INSERT INTO media_link (ingest_id, line, pointer, source_record_id, raw_sha256, media_serial_raw,
+                media_serial_key, media_serial_quality, host_serial_key, host_serial_quality, media_model)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+        )?;
+        st.execute(params![
+            id,
+            m.prov.line as i64,
+            m.prov.pointer,
+            m.prov.source_record_id,
+            m.prov.raw_sha256,
+            m.media_serial.raw,
+            m.media_serial.key,
+            m.media_serial.quality.as_str(),
+            m.host_serial.key,
+            m.host_serial.quality.as_str(),
+            m.media_model,
+        ])?;
+        Ok(())
+    }
+
+    fn insert_leaver(&self, l: &Leaver) -> rusqlite::Result<()> {
+        let id = self.ingest_id;
+        let mut st = self.tx.prepare_cached(
+            "INSERT INTO leaver (ingest_id, line, pointer, source_record_id, raw_sha256, employee_id, email, username,
+                display_name, termination_date, extra)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+        )?;
+        st.execute(params![
+            id,
+            l.prov.line as i64,
+            l.prov.pointer,
+            l.prov.source_record_id,
+            l.prov.raw_sha256,
+            l.employee_id,
+            l.email,
+            l.username,
+            l.display_name,
+            l.termination_date.format("%Y-%m-%d").to_string(),
+            extra_json(&l.extra),
+        ])?;
         Ok(())
     }
 }
