@@ -211,17 +211,64 @@ type Written = (Manifest, String, u64, usize);
 
 fn write_pack(store: &Store, req: &Request, root: &Path, ingests: &[crate::store::IngestRow], chain: &[Entry], seq: u64, prev: Option<String>) -> Result<Written, Error> {
     let mut w = Writer { root: root.into(), files: Vec::new() };
+    let (sources, tie_out) = write_sources(&mut w, store, ingests)?;
+    let mut controls = Vec::new();
+    if let Some((lib, ev)) = req.controls {
+        controls = write_results(&mut w, req, lib, ev, ingests, &sources, seq)?;
+    }
+    let certificates = write_certificates(&mut w, store, &req.scope)?;
+    let end = req.scope.end().format("%Y-%m-%d").to_string();
+    let assets = crate::view::assets_until(store, &end)?;
+    w.bytes("results/assets.json", &pretty(&assets))?;
+    w.bytes("docs/FORMAT.md", FORMAT_DOC.as_bytes())?;
+    w.bytes(LEDGER, &crate::ledger::to_jsonl(chain))?;
+    let public = req.key.public();
+    w.bytes(SIGNER, public.to_pem().as_bytes())?;
+    let history: Vec<(u64, serde_json::Value)> = store.pack_evaluations()?.into_iter().filter_map(|(s, b)| Some((s, serde_json::from_slice(&b?).ok()?))).collect();
+    let page = report::Page { scope: &req.scope, seq, prev: prev.as_deref(), key_id: &public.key_id(), sources: &tie_out, assets: &assets, evaluation: req.controls, history: &history, certificates };
+    w.bytes("report/index.html", report::render(&page).as_bytes())?;
+    let mut files = w.files;
+    files.sort();
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        tool: Tool { name: "evident".into(), version: env!("CARGO_PKG_VERSION").into() },
+        scope: req.scope.clone(),
+        seq,
+        prev,
+        key_id: public.key_id(),
+        merkle_root: merkle_root(&files),
+        files,
+        controls,
+        sources,
+    };
+    sign(root, manifest, req.key)
+}
+
+/// Writes manifest.json, SHA256SUMS and manifest.sig: the pack is complete.
+fn sign(root: &Path, manifest: Manifest, key: &SecretKey) -> Result<Written, Error> {
+    let bytes = manifest.to_canonical();
+    let manifest_sha256 = hex::encode(Sha256::digest(&bytes));
+    let put = |name: &str, data: &[u8]| std::fs::write(root.join(name), data).map_err(io(&root.join(name)));
+    put(MANIFEST, &bytes)?;
+    put(SUMS, sums_text(&manifest.files, &manifest_sha256).as_bytes())?;
+    put(SIGNATURE, &key.sign(&bytes))?;
+    let total = manifest.files.iter().map(|f| f.size).sum::<u64>() + bytes.len() as u64;
+    let count = manifest.files.len() + 3;
+    Ok((manifest, manifest_sha256, total, count))
+}
+
+/// Each raw export byte for byte under sources/, and one ingest report per ingest: the same
+/// bytes recorded again (another as-of, other options) are one file with one report per ingest.
+fn write_sources(w: &mut Writer, store: &Store, ingests: &[crate::store::IngestRow]) -> Result<(Vec<SourceRef>, Vec<serde_json::Value>), Error> {
     let mut sources = Vec::new();
     let mut tie_out = Vec::new();
     let mut written: BTreeMap<String, usize> = BTreeMap::new();
     for ing in ingests {
         let base = format!("sources/{}-{}", &ing.sha256[..12], safe_name(&ing.file_name));
-        // The same bytes recorded again (another as-of, other options) are one file with one
-        // report per ingest.
         let seen = written.entry(base.clone()).or_insert(0);
         *seen += 1;
         let report_path = if *seen == 1 { format!("{base}.ingest.json") } else { format!("{base}.{}.ingest.json", *seen) };
-        let file_path = root.join(&base);
+        let file_path = w.root.join(&base);
         if *seen == 1 {
             w.with(&base, |out| {
                 store.blob_to(&ing.sha256, out)?;
@@ -241,46 +288,54 @@ fn write_pack(store: &Store, req: &Request, root: &Path, ingests: &[crate::store
         tie_out.push(detail);
         sources.push(SourceRef { path: base, report: report_path, source: ing.source.clone(), sha256: ing.sha256.clone(), as_of: ing.as_of.clone() });
     }
+    Ok((sources, tie_out))
+}
+
+/// The controls used, the catalogs, each control's result, the evaluation summary, the OSCAL
+/// files and the framework views. Returns the manifest's control references.
+fn write_results(w: &mut Writer, req: &Request, lib: &crate::controls::Library, ev: &crate::evaluate::Evaluation, ingests: &[crate::store::IngestRow], sources: &[SourceRef], seq: u64) -> Result<Vec<ControlRef>, Error> {
     let mut controls = Vec::new();
-    if let Some((lib, ev)) = req.controls {
-        for l in &lib.controls {
-            let path = format!("controls/{}", safe_name(&l.file));
-            w.bytes(&path, &l.bytes)?;
-            controls.push(ControlRef { id: l.control.id.clone(), version: l.control.version.to_string(), path, sha256: l.sha256.clone() });
-        }
-        for (rel, bytes) in &lib.catalog_files {
-            let name = rel.strip_prefix("frameworks/").unwrap_or(rel);
-            w.bytes(&format!("controls/frameworks/{}", safe_name(name)), bytes)?;
-        }
-        for r in &ev.controls {
-            w.bytes(&format!("results/controls/{}.json", safe_name(&r.id)), &pretty(r))?;
-        }
-        let summary = serde_json::json!({
-            "organisation": ev.organisation,
-            "scope": ev.scope,
-            "sample_dates": ev.sample_dates,
-            "controls": ev.controls.iter().map(|c| serde_json::json!({
-                "id": c.id, "version": c.version, "status": c.status, "note": c.note,
-                "population": c.population, "passed": c.passed, "failed": c.failed, "excepted": c.excepted,
-                "out_of_scope": c.out_of_scope, "dates": c.dates,
-            })).collect::<Vec<_>>(),
-            "tie_out": ev.tie_out,
-            "withdrawn": ev.withdrawn,
-            "unused_exceptions": ev.unused_exceptions,
-        });
-        w.bytes("results/evaluation.json", &pretty(&summary))?;
-        let oscal_sources: Vec<oscal::Source> = ingests.iter().zip(&sources).map(|(i, s)| oscal::Source { file_name: &i.file_name, path: &s.path, sha256: &s.sha256, kind: &s.source }).collect();
-        w.bytes("results/oscal-assessment-results.json", &pretty(&oscal::assessment_results(ev, lib, &oscal_sources, seq)))?;
-        w.bytes("results/oscal-mapping-collection.json", &pretty(&oscal::mapping_collection(lib, &format!("{}T23:59:59Z", req.scope.end()))))?;
-        for fw in lib.catalogs.keys() {
-            if let Some(g) = crate::evaluate::by_framework(ev, lib, fw) {
-                w.bytes(&format!("results/frameworks/{}.json", safe_name(fw)), &pretty(&g))?;
-            }
+    for l in &lib.controls {
+        let path = format!("controls/{}", safe_name(&l.file));
+        w.bytes(&path, &l.bytes)?;
+        controls.push(ControlRef { id: l.control.id.clone(), version: l.control.version.to_string(), path, sha256: l.sha256.clone() });
+    }
+    for (rel, bytes) in &lib.catalog_files {
+        let name = rel.strip_prefix("frameworks/").unwrap_or(rel);
+        w.bytes(&format!("controls/frameworks/{}", safe_name(name)), bytes)?;
+    }
+    for r in &ev.controls {
+        w.bytes(&format!("results/controls/{}.json", safe_name(&r.id)), &pretty(r))?;
+    }
+    let summary = serde_json::json!({
+        "organisation": ev.organisation,
+        "scope": ev.scope,
+        "sample_dates": ev.sample_dates,
+        "controls": ev.controls.iter().map(|c| serde_json::json!({
+            "id": c.id, "version": c.version, "status": c.status, "note": c.note,
+            "population": c.population, "passed": c.passed, "failed": c.failed, "excepted": c.excepted,
+            "out_of_scope": c.out_of_scope, "dates": c.dates,
+        })).collect::<Vec<_>>(),
+        "tie_out": ev.tie_out,
+        "withdrawn": ev.withdrawn,
+        "unused_exceptions": ev.unused_exceptions,
+    });
+    w.bytes("results/evaluation.json", &pretty(&summary))?;
+    let oscal_sources: Vec<oscal::Source> = ingests.iter().zip(sources).map(|(i, s)| oscal::Source { file_name: &i.file_name, path: &s.path, sha256: &s.sha256, kind: &s.source }).collect();
+    w.bytes("results/oscal-assessment-results.json", &pretty(&oscal::assessment_results(ev, lib, &oscal_sources, seq)))?;
+    w.bytes("results/oscal-mapping-collection.json", &pretty(&oscal::mapping_collection(lib, &format!("{}T23:59:59Z", req.scope.end()))))?;
+    for fw in lib.catalogs.keys() {
+        if let Some(g) = crate::evaluate::by_framework(ev, lib, fw) {
+            w.bytes(&format!("results/frameworks/{}.json", safe_name(fw)), &pretty(&g))?;
         }
     }
-    let end = req.scope.end().format("%Y-%m-%d").to_string();
-    // Certificates of sanitization dated in the scope (a date: every one up to it), as signed.
-    let start = req.scope.start().map(|d| d.format("%Y-%m-%d").to_string());
+    Ok(controls)
+}
+
+/// Certificates of sanitization dated in the scope (a date: every one up to it), as signed.
+fn write_certificates(w: &mut Writer, store: &Store, scope: &Scope) -> Result<usize, Error> {
+    let end = scope.end().format("%Y-%m-%d").to_string();
+    let start = scope.start().map(|d| d.format("%Y-%m-%d").to_string());
     let mut certificates = 0;
     for c in store.certificates()? {
         let day = c.date.get(..10).unwrap_or("");
@@ -289,38 +344,5 @@ fn write_pack(store: &Store, req: &Request, root: &Path, ingests: &[crate::store
             certificates += 1;
         }
     }
-    let assets = crate::view::assets_until(store, &end)?;
-    w.bytes("results/assets.json", &pretty(&assets))?;
-    w.bytes("docs/FORMAT.md", FORMAT_DOC.as_bytes())?;
-    w.bytes(LEDGER, &crate::ledger::to_jsonl(chain))?;
-    let public = req.key.public();
-    w.bytes(SIGNER, public.to_pem().as_bytes())?;
-    let history: Vec<(u64, serde_json::Value)> = store.pack_evaluations()?.into_iter().filter_map(|(s, b)| Some((s, serde_json::from_slice(&b?).ok()?))).collect();
-    let page = report::Page { scope: &req.scope, seq, prev: prev.as_deref(), key_id: &public.key_id(), sources: &tie_out, assets: &assets, evaluation: req.controls, history: &history, certificates };
-    let html = report::render(&page);
-    w.bytes("report/index.html", html.as_bytes())?;
-
-    let mut files = w.files;
-    files.sort();
-    let manifest = Manifest {
-        format: FORMAT.into(),
-        tool: Tool { name: "evident".into(), version: env!("CARGO_PKG_VERSION").into() },
-        scope: req.scope.clone(),
-        seq,
-        prev,
-        key_id: public.key_id(),
-        merkle_root: merkle_root(&files),
-        files,
-        controls,
-        sources,
-    };
-    let bytes = manifest.to_canonical();
-    let manifest_sha256 = hex::encode(Sha256::digest(&bytes));
-    let put = |name: &str, data: &[u8]| std::fs::write(root.join(name), data).map_err(io(&root.join(name)));
-    put(MANIFEST, &bytes)?;
-    put(SUMS, sums_text(&manifest.files, &manifest_sha256).as_bytes())?;
-    put(SIGNATURE, &req.key.sign(&bytes))?;
-    let total = manifest.files.iter().map(|f| f.size).sum::<u64>() + bytes.len() as u64;
-    let count = manifest.files.len() + 3;
-    Ok((manifest, manifest_sha256, total, count))
+    Ok(certificates)
 }
