@@ -187,22 +187,7 @@ pub fn render(p: &Page) -> String {
     ctx.insert("key_id", p.key_id);
     ctx.insert("prev", p.prev.unwrap_or("none (first pack)"));
     ctx.insert("certificates", &p.certificates);
-    let sources: Vec<serde_json::Value> = p
-        .sources
-        .iter()
-        .map(|s| {
-            let rows = &s["rows"];
-            serde_json::json!({
-                "path": s["pack_path"], "report": s["report_path"], "file_name": s["file_name"], "source": s["source"], "as_of": s["as_of"],
-                "state": match (s["retracted"].as_str(), s["superseded_by"].is_null()) {
-                    (Some(why), _) => format!("retracted: {why}"),
-                    (None, false) => "superseded by a correction".to_string(),
-                    (None, true) => String::new(),
-                },
-                "read": rows["read"], "accepted": rows["accepted"], "rejected": rows["rejected"], "empty": rows["empty"], "warnings": s["warnings"],
-            })
-        })
-        .collect();
+    let sources: Vec<serde_json::Value> = p.sources.iter().map(source_row).collect();
     ctx.insert("sources", &sources);
     let findings: Vec<&AssetView> = p.assets.iter().filter(|a| !a.flags.is_empty()).collect();
     ctx.insert("findings", &findings);
@@ -218,39 +203,7 @@ pub fn render(p: &Page) -> String {
         for c in &ev.controls {
             *counts.entry(match c.status.as_str() { "pass" => "pass", "fail" => "fail", "no_evidence" => "no_evidence", _ => "na" }).or_default() += 1;
             let now = if c.population > 0 { rate(c.passed + c.excepted, c.population) } else { None };
-            controls.push(ControlRow {
-                id: &c.id,
-                version: c.version,
-                status: c.status.as_str(),
-                population: c.population,
-                passed: c.passed,
-                failed: c.failed,
-                excepted: c.excepted,
-                rate: now.map(|r| format!("{r:.1}")),
-                title: &c.title,
-                note: c.note.as_deref(),
-                items: c.items.iter().map(|i| ItemRow { date: i.date.to_string(), item: &i.item, asset_tag: i.asset_tag.as_deref(), outcome: i.outcome.as_str(), reason: &i.reason, records: &i.records }).collect(),
-                spark: spark(&c.id, p.history, p.seq, now),
-                dates: ev
-                    .sample_dates
-                    .iter()
-                    .map(|d| match c.dates.iter().find(|x| x.date == *d) {
-                        Some(x) => DateCell {
-                            date: d.to_string(),
-                            status: x.status.as_str(),
-                            population: x.population,
-                            failed: x.failed,
-                            detail: if x.missing.is_empty() {
-                                x.evidence.iter().map(|e| format!("{}: {} as of {}", e.kind.describe(), e.file, e.as_of.map_or("(undated)".into(), |a| a.to_string()))).collect::<Vec<_>>().join("; ")
-                            } else {
-                                x.missing.join("; ")
-                            },
-                        },
-                        None => DateCell { date: d.to_string(), status: "", population: 0, failed: 0, detail: "an event control: judged once, over the events in scope".into() },
-                    })
-                    .collect(),
-                out_of_scope: c.out_of_scope,
-            });
+            controls.push(control_row(c, ev, p, now));
             for d in &c.exceptions {
                 let e = &d.exception;
                 exceptions.push(serde_json::json!({"control": e.control, "item": e.item, "disposition": d.disposition, "reason": e.reason, "approved_by": e.approved_by, "ticket": e.ticket, "expires": e.expires.to_string()}));
@@ -281,4 +234,55 @@ pub fn render(p: &Page) -> String {
     let mut tera = tera::Tera::default();
     tera.add_raw_template("report.html", TEMPLATE).expect("the report template parses");
     tera.render("report.html", &ctx).expect("the report template renders with its own data")
+}
+
+/// One source's row in the tie-out table, with what became of it.
+fn source_row(s: &serde_json::Value) -> serde_json::Value {
+    let rows = &s["rows"];
+    serde_json::json!({
+        "path": s["pack_path"], "report": s["report_path"], "file_name": s["file_name"], "source": s["source"], "as_of": s["as_of"],
+        "state": match (s["retracted"].as_str(), s["superseded_by"].is_null()) {
+            (Some(why), _) => format!("retracted: {why}"),
+            (None, false) => "superseded by a correction".to_string(),
+            (None, true) => String::new(),
+        },
+        "read": rows["read"], "accepted": rows["accepted"], "rejected": rows["rejected"], "empty": rows["empty"], "warnings": s["warnings"],
+    })
+}
+
+/// One control's row: counts, rate, its trend across the chain, its items and its sample dates.
+fn control_row<'a>(c: &'a crate::evaluate::ControlResult, ev: &Evaluation, p: &Page, now: Option<f64>) -> ControlRow<'a> {
+    ControlRow {
+        id: &c.id,
+        version: c.version,
+        status: c.status.as_str(),
+        population: c.population,
+        passed: c.passed,
+        failed: c.failed,
+        excepted: c.excepted,
+        rate: now.map(|r| format!("{r:.1}")),
+        title: &c.title,
+        note: c.note.as_deref(),
+        items: c.items.iter().map(|i| ItemRow { date: i.date.to_string(), item: &i.item, asset_tag: i.asset_tag.as_deref(), outcome: i.outcome.as_str(), reason: &i.reason, records: &i.records }).collect(),
+        spark: spark(&c.id, p.history, p.seq, now),
+        dates: ev
+            .sample_dates
+            .iter()
+            .map(|d| match c.dates.iter().find(|x| x.date == *d) {
+                Some(x) => DateCell {
+                    date: d.to_string(),
+                    status: x.status.as_str(),
+                    population: x.population,
+                    failed: x.failed,
+                    detail: if x.missing.is_empty() {
+                        x.evidence.iter().map(|e| format!("{}: {} as of {}", e.kind.describe(), e.file, e.as_of.map_or("(undated)".into(), |a| a.to_string()))).collect::<Vec<_>>().join("; ")
+                    } else {
+                        x.missing.join("; ")
+                    },
+                },
+                None => DateCell { date: d.to_string(), status: "", population: 0, failed: 0, detail: "an event control: judged once, over the events in scope".into() },
+            })
+            .collect(),
+        out_of_scope: c.out_of_scope,
+    }
 }
