@@ -71,103 +71,16 @@ pub fn assessment_results(ev: &Evaluation, lib: &Library, sources: &[Source], se
     let end = format!("{}T23:59:59Z", scope.end());
     let start = format!("{}T00:00:00Z", scope.start().unwrap_or(scope.end()));
     let scope_text = scope.to_string();
-    let resources: Vec<Value> = sources
-        .iter()
-        .map(|s| {
-            json!({
-                "uuid": uuid(&["resource", s.sha256, s.path]),
-                "title": text(s.file_name),
-                "description": format!("{} export, kept byte for byte in the pack", s.kind),
-                "rlinks": [{"href": s.path, "media-type": media_type(s.file_name), "hashes": [{"algorithm": "SHA-256", "value": s.sha256}]}],
-            })
-        })
-        .collect();
-    let by_file: BTreeMap<&str, String> = sources.iter().map(|s| (s.file_name, uuid(&["resource", s.sha256, s.path]))).collect();
-    // Inventory: every item any control judged, once.
-    let mut inventory: BTreeMap<String, (Option<String>, String)> = BTreeMap::new();
-    for c in &ev.controls {
-        for i in &c.items {
-            inventory.entry(i.item.clone()).or_insert_with(|| (i.asset_tag.clone(), uuid(&["item", &i.item])));
-        }
-    }
-    let items: Vec<Value> = inventory
-        .iter()
-        .map(|(key, (tag, id))| {
-            let mut props = Vec::new();
-            let (kind, what) = match key.split_once(':') {
-                Some(("drive", d)) => ("drive", d),
-                Some(("tag", t)) => ("asset tag only", t),
-                Some(("record", r)) => ("record", r),
-                _ if key.contains('.') => ("source file", key.as_str()),
-                _ => ("device", key.as_str()),
-            };
-            if let Some(t) = tag {
-                props.push(prop("asset-tag", t));
-            }
-            props.push(prop("asset-id", key));
-            if kind == "device" || kind == "drive" {
-                props.push(ours("serial-number", what));
-            }
-            props.push(ours("item-kind", kind));
-            json!({"uuid": id, "description": format!("{kind} {what}"), "props": props})
-        })
-        .collect();
+    let resources: Vec<Value> = sources.iter().map(resource).collect();
+    // A record reference names its export by the first 12 hex digits of its SHA-256.
+    let by_sha: BTreeMap<&str, String> = sources.iter().map(|s| (s.sha256.get(..12).unwrap_or(s.sha256), uuid(&["resource", s.sha256, s.path]))).collect();
+    let inventory = inventory(ev);
+    let items: Vec<Value> = inventory.iter().map(|(key, (tag, id))| inventory_item(key, tag.as_deref(), id)).collect();
     let mut observations = Vec::new();
     let mut findings = Vec::new();
     for c in &ev.controls {
-        let mut related = Vec::new();
-        for (n, i) in c.items.iter().enumerate() {
-            let id = uuid(&["observation", &scope_text, &c.id, &i.item, &i.date.to_string(), &n.to_string()]);
-            let evidence: Vec<Value> = i
-                .records
-                .iter()
-                .filter_map(|r| {
-                    let file = r.split(':').nth(1)?;
-                    let res = by_file.get(file)?;
-                    Some(json!({"href": format!("#{res}"), "description": text(r)}))
-                })
-                .collect();
-            let outcome = i.outcome.as_str();
-            let mut o = json!({
-                "uuid": id,
-                "title": format!("{} on {}", c.id, i.item),
-                "description": text(&i.reason),
-                "props": [ours("control", &c.id), ours("outcome", outcome), ours("sample-date", &i.date.to_string())],
-                "methods": ["TEST"],
-                "types": ["control-objective"],
-                "subjects": [{"subject-uuid": inventory[&i.item].1, "type": "inventory-item"}],
-                "collected": format!("{}T23:59:59Z", i.date),
-            });
-            if !evidence.is_empty() {
-                o["relevant-evidence"] = Value::Array(evidence);
-            }
-            observations.push(o);
-            related.push(json!({"observation-uuid": id}));
-        }
-        let (state, reason) = match c.status {
-            Status::Pass => ("satisfied", "pass"),
-            Status::Fail => ("not-satisfied", "fail"),
-            Status::NoEvidence | Status::NotApplicable => ("not-satisfied", "other"),
-        };
-        // The per-date picture: a period is only as good as its worst sample date.
-        let props: Vec<Value> = [ours("status", c.status.as_str()), ours("population", &c.population.to_string())]
-            .into_iter()
-            .chain(c.dates.iter().map(|d| {
-                let what = if d.missing.is_empty() { format!("{} tested, {} failed", d.population, d.failed) } else { d.missing.join("; ") };
-                ours("sample-date-status", &format!("{} {}: {what}", d.date, d.status.as_str()))
-            }))
-            .collect();
-        let statement = lib.get(&c.id).map_or(c.title.clone(), |l| l.control.statement.clone());
-        let mut f = json!({
-            "uuid": uuid(&["finding", &scope_text, &c.id]),
-            "title": format!("{}@{}: {}", c.id, c.version, c.title),
-            "description": format!("{} Population {}: {} pass, {} fail, {} excepted.{}", text(&statement), c.population, c.passed, c.failed, c.excepted, c.note.as_deref().map(|n| format!(" {}: {n}.", if c.status == Status::NoEvidence { "No evidence in force" } else { "Note" })).unwrap_or_default()),
-            "props": props,
-            "target": {"type": "objective-id", "target-id": format!("{}_obj", control_id(&c.id)), "status": {"state": state, "reason": reason}},
-        });
-        if !related.is_empty() {
-            f["related-observations"] = Value::Array(related);
-        }
+        let (mut obs, f) = control_results(c, lib, &scope_text, &inventory, &by_sha);
+        observations.append(&mut obs);
         findings.push(f);
     }
     let mut result = json!({
@@ -208,6 +121,107 @@ pub fn assessment_results(ev: &Evaluation, lib: &Library, sources: &[Source], se
         ar["back-matter"] = json!({"resources": resources});
     }
     json!({"assessment-results": ar})
+}
+
+/// One raw export as a back-matter resource, with its SHA-256.
+fn resource(s: &Source) -> Value {
+    json!({
+        "uuid": uuid(&["resource", s.sha256, s.path]),
+        "title": text(s.file_name),
+        "description": format!("{} export, kept byte for byte in the pack", s.kind),
+        "rlinks": [{"href": s.path, "media-type": media_type(s.file_name), "hashes": [{"algorithm": "SHA-256", "value": s.sha256}]}],
+    })
+}
+
+/// Every item any control judged, once: its asset tag and its uuid.
+fn inventory(ev: &Evaluation) -> BTreeMap<String, (Option<String>, String)> {
+    let mut inventory = BTreeMap::new();
+    for c in &ev.controls {
+        for i in &c.items {
+            inventory.entry(i.item.clone()).or_insert_with(|| (i.asset_tag.clone(), uuid(&["item", &i.item])));
+        }
+    }
+    inventory
+}
+
+fn inventory_item(key: &str, tag: Option<&str>, id: &str) -> Value {
+    let mut props = Vec::new();
+    let (kind, what) = match key.split_once(':') {
+        Some(("drive", d)) => ("drive", d),
+        Some(("tag", t)) => ("asset tag only", t),
+        Some(("record", r)) => ("record", r),
+        _ if key.contains('.') => ("source file", key),
+        _ => ("device", key),
+    };
+    if let Some(t) = tag {
+        props.push(prop("asset-tag", t));
+    }
+    props.push(prop("asset-id", key));
+    if kind == "device" || kind == "drive" {
+        props.push(ours("serial-number", what));
+    }
+    props.push(ours("item-kind", kind));
+    json!({"uuid": id, "description": format!("{kind} {what}"), "props": props})
+}
+
+/// One control: an observation per population member (with the records behind it as relevant
+/// evidence) and its finding, with one `sample-date-status` prop per sample date.
+fn control_results(c: &crate::evaluate::ControlResult, lib: &Library, scope_text: &str, inventory: &BTreeMap<String, (Option<String>, String)>, by_sha: &BTreeMap<&str, String>) -> (Vec<Value>, Value) {
+    let mut observations = Vec::new();
+    let mut related = Vec::new();
+    for (n, i) in c.items.iter().enumerate() {
+        let id = uuid(&["observation", scope_text, &c.id, &i.item, &i.date.to_string(), &n.to_string()]);
+        // `source:file@sha12:line[:pointer]`: the export is found by its hash.
+        let evidence: Vec<Value> = i
+            .records
+            .iter()
+            .filter_map(|r| {
+                let (_, sha) = r.split(':').nth(1)?.rsplit_once('@')?;
+                Some(json!({"href": format!("#{}", by_sha.get(sha)?), "description": text(r)}))
+            })
+            .collect();
+        let mut o = json!({
+            "uuid": id,
+            "title": format!("{} on {}", c.id, i.item),
+            "description": text(&i.reason),
+            "props": [ours("control", &c.id), ours("outcome", i.outcome.as_str()), ours("sample-date", &i.date.to_string())],
+            "methods": ["TEST"],
+            "types": ["control-objective"],
+            "subjects": [{"subject-uuid": inventory[&i.item].1, "type": "inventory-item"}],
+            "collected": format!("{}T23:59:59Z", i.date),
+        });
+        if !evidence.is_empty() {
+            o["relevant-evidence"] = Value::Array(evidence);
+        }
+        observations.push(o);
+        related.push(json!({"observation-uuid": id}));
+    }
+    let (state, reason) = match c.status {
+        Status::Pass => ("satisfied", "pass"),
+        Status::Fail => ("not-satisfied", "fail"),
+        Status::NoEvidence | Status::NotApplicable => ("not-satisfied", "other"),
+    };
+    // The per-date picture: a period is only as good as its worst sample date.
+    let props: Vec<Value> = [ours("status", c.status.as_str()), ours("population", &c.population.to_string())]
+        .into_iter()
+        .chain(c.dates.iter().map(|d| {
+            let what = if d.missing.is_empty() { format!("{} tested, {} failed", d.population, d.failed) } else { d.missing.join("; ") };
+            ours("sample-date-status", &format!("{} {}: {what}", d.date, d.status.as_str()))
+        }))
+        .collect();
+    let statement = lib.get(&c.id).map_or(c.title.clone(), |l| l.control.statement.clone());
+    let note = c.note.as_deref().map(|n| format!(" {}: {n}.", if c.status == Status::NoEvidence { "No evidence in force" } else { "Note" })).unwrap_or_default();
+    let mut f = json!({
+        "uuid": uuid(&["finding", scope_text, &c.id]),
+        "title": format!("{}@{}: {}", c.id, c.version, c.title),
+        "description": format!("{} Population {}: {} pass, {} fail, {} excepted.{note}", text(&statement), c.population, c.passed, c.failed, c.excepted),
+        "props": props,
+        "target": {"type": "objective-id", "target-id": format!("{}_obj", control_id(&c.id)), "status": {"state": state, "reason": reason}},
+    });
+    if !related.is_empty() {
+        f["related-observations"] = Value::Array(related);
+    }
+    (observations, f)
 }
 
 /// Our crosswalk (controls/*.yaml `maps`) as an OSCAL mapping collection, one mapping per framework.

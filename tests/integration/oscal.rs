@@ -58,6 +58,17 @@ fn assessment_results_and_mapping_collection_validate_against_nists_schemas() {
     want.sort();
     got.sort();
     assert_eq!(got, want);
+    // Every observation's relevant evidence points at one of those resources, and each record
+    // behind an item is cited (by the export's hash, so same-named exports stay apart).
+    let resource_ids: std::collections::BTreeSet<String> = ar["assessment-results"]["back-matter"]["resources"].as_array().unwrap().iter().map(|r| format!("#{}", r["uuid"].as_str().unwrap())).collect();
+    let observations = result["observations"].as_array().unwrap();
+    let cited: usize = observations.iter().map(|o| o["relevant-evidence"].as_array().map_or(0, |e| e.len())).sum();
+    assert!(cited >= observations.len(), "every observation cites its records ({cited} for {})", observations.len());
+    for o in observations {
+        for e in o["relevant-evidence"].as_array().into_iter().flatten() {
+            assert!(resource_ids.contains(e["href"].as_str().unwrap()), "{e}");
+        }
+    }
     // The crosswalk: every mapping of every control, nothing more.
     let maps: usize = mc["mapping-collection"]["mappings"].as_array().unwrap().iter().map(|m| m["maps"].as_array().unwrap().len()).sum();
     let lib = evident::controls::Library::builtin();
