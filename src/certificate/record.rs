@@ -187,8 +187,31 @@ pub fn verify(cert: &Certificate, trust: &TrustList) -> (Vec<Check>, Vec<Trusted
     if cert.record.format != FORMAT {
         push("format-unsupported", false, format!("record format '{}'", cert.record.format));
     }
-    // One encoding only: hex is lowercase and of its exact length, so two different files can
-    // never verify as the same certificate, and keys are compared as keys, not as text.
+    check_encoding(cert, &mut push);
+    match &cert.performer_signature {
+        None => push("signature-missing", false, "no performer signature".into()),
+        Some(p) => {
+            let ok = PublicKey::from_raw_hex(&p.public_key).is_some_and(|k| hex::decode(&p.signature).is_ok_and(|s| k.verify(&bytes, &s)));
+            push(if ok { "signature" } else { "signature-invalid" }, ok, format!("performer signature over the record by key {}", p.key_id));
+            if p.role != Role::Performer {
+                push("key-wrong-role", false, format!("the first signature claims role {}", p.role));
+            }
+            if let Some(t) = trusted_as(trust, p, Role::Performer, &mut push) {
+                signers.push(t);
+            }
+        }
+    }
+    match (&cert.verifier_signature, &cert.performer_signature) {
+        (None, _) => push("countersignature-missing", false, "no verifier countersignature".into()),
+        (Some(_), None) => {}
+        (Some(v), Some(p)) => check_countersignature(cert, v, p, trust, &mut signers, &mut push),
+    }
+    (checks, signers)
+}
+
+/// One encoding only: hex is lowercase and of its exact length, so two different files can
+/// never verify as the same certificate, and keys are compared as keys, not as text.
+fn check_encoding(cert: &Certificate, push: &mut dyn FnMut(&'static str, bool, String)) {
     let hex_ok = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     if !hex_ok(&cert.record_sha256, 64) {
         push("encoding-not-canonical", false, "record_sha256 is not 64 lowercase hex digits".into());
@@ -198,67 +221,54 @@ pub fn verify(cert: &Certificate, trust: &TrustList) -> (Vec<Check>, Vec<Trusted
             push("encoding-not-canonical", false, format!("the {} signature's key, key id or signature is not lowercase hex of its exact length", sig.role));
         }
     }
-    let trusted_as = |sig: &Signature, want: Role, push: &mut dyn FnMut(&'static str, bool, String)| -> Option<Trusted> {
-        let Some(key) = PublicKey::from_raw_hex(&sig.public_key) else {
-            push("key-invalid", false, format!("{} key is not an Ed25519 key", sig.role));
-            return None;
-        };
-        if key.key_id() != sig.key_id {
-            push("key-mismatch", false, format!("{} signature names key {} but carries key {}", sig.role, sig.key_id, key.key_id()));
-        }
-        match trust.standing(&key, want) {
-            Standing::Trusted(t) => {
-                push("key-trusted", true, format!("{} key {} = {}", want, t.key_id, t.name));
-                Some(t.clone())
-            }
-            Standing::Untrusted => {
-                push("key-untrusted", false, format!("{} key {} is not in the trust list", want, key.key_id()));
-                None
-            }
-            Standing::OtherRoles { name, roles } => {
-                push("key-wrong-role", false, format!("key {} ({name}) is trusted as {}, not as {want}", key.key_id(), roles.join(", ")));
-                None
-            }
-        }
+}
+
+/// The countersignature over the record hash and the performer's signature, its role, and that
+/// it comes from another key and another person.
+fn check_countersignature(cert: &Certificate, v: &Signature, p: &Signature, trust: &TrustList, signers: &mut Vec<Trusted>, push: &mut dyn FnMut(&'static str, bool, String)) {
+    let msg = countersigned_bytes(&cert.record_sha256, p);
+    let ok = PublicKey::from_raw_hex(&v.public_key).is_some_and(|k| hex::decode(&v.signature).is_ok_and(|s| k.verify(&msg, &s)));
+    push(if ok { "countersignature" } else { "countersignature-invalid" }, ok, format!("verifier signature over the record hash and the performer's signature by key {}", v.key_id));
+    if v.role != Role::Verifier {
+        push("key-wrong-role", false, format!("the countersignature claims role {}", v.role));
+    }
+    // The same key written another way (case, a different key id) is still the same key.
+    let same_key = match (PublicKey::from_raw_hex(&v.public_key), PublicKey::from_raw_hex(&p.public_key)) {
+        (Some(a), Some(b)) => a.key_id() == b.key_id(),
+        _ => v.public_key.eq_ignore_ascii_case(&p.public_key),
     };
-    match &cert.performer_signature {
-        None => push("signature-missing", false, "no performer signature".into()),
-        Some(p) => {
-            let ok = PublicKey::from_raw_hex(&p.public_key).is_some_and(|k| hex::decode(&p.signature).is_ok_and(|s| k.verify(&bytes, &s)));
-            push(if ok { "signature" } else { "signature-invalid" }, ok, format!("performer signature over the record by key {}", p.key_id));
-            if p.role != Role::Performer {
-                push("key-wrong-role", false, format!("the first signature claims role {}", p.role));
-            }
-            if let Some(t) = trusted_as(p, Role::Performer, &mut push) {
-                signers.push(t);
-            }
+    if same_key {
+        push("countersigner-not-independent", false, format!("key {} signed both as performer and as verifier", v.key_id));
+    }
+    if let Some(t) = trusted_as(trust, v, Role::Verifier, push) {
+        if signers.iter().any(|s| same_person(&s.name, &t.name)) {
+            push("countersigner-not-independent", false, format!("{} signed both as performer and as verifier", t.name));
+        }
+        signers.push(t);
+    }
+}
+
+/// Whether a signature's key is valid, matches its key id, and is trusted in the role it signed in.
+fn trusted_as(trust: &TrustList, sig: &Signature, want: Role, push: &mut dyn FnMut(&'static str, bool, String)) -> Option<Trusted> {
+    let Some(key) = PublicKey::from_raw_hex(&sig.public_key) else {
+        push("key-invalid", false, format!("{} key is not an Ed25519 key", sig.role));
+        return None;
+    };
+    if key.key_id() != sig.key_id {
+        push("key-mismatch", false, format!("{} signature names key {} but carries key {}", sig.role, sig.key_id, key.key_id()));
+    }
+    match trust.standing(&key, want) {
+        Standing::Trusted(t) => {
+            push("key-trusted", true, format!("{} key {} = {}", want, t.key_id, t.name));
+            Some(t.clone())
+        }
+        Standing::Untrusted => {
+            push("key-untrusted", false, format!("{} key {} is not in the trust list", want, key.key_id()));
+            None
+        }
+        Standing::OtherRoles { name, roles } => {
+            push("key-wrong-role", false, format!("key {} ({name}) is trusted as {}, not as {want}", key.key_id(), roles.join(", ")));
+            None
         }
     }
-    match (&cert.verifier_signature, &cert.performer_signature) {
-        (None, _) => push("countersignature-missing", false, "no verifier countersignature".into()),
-        (Some(_), None) => {}
-        (Some(v), Some(p)) => {
-            let msg = countersigned_bytes(&cert.record_sha256, p);
-            let ok = PublicKey::from_raw_hex(&v.public_key).is_some_and(|k| hex::decode(&v.signature).is_ok_and(|s| k.verify(&msg, &s)));
-            push(if ok { "countersignature" } else { "countersignature-invalid" }, ok, format!("verifier signature over the record hash and the performer's signature by key {}", v.key_id));
-            if v.role != Role::Verifier {
-                push("key-wrong-role", false, format!("the countersignature claims role {}", v.role));
-            }
-            // The same key written another way (case, a different key id) is still the same key.
-            let same_key = match (PublicKey::from_raw_hex(&v.public_key), PublicKey::from_raw_hex(&p.public_key)) {
-                (Some(a), Some(b)) => a.key_id() == b.key_id(),
-                _ => v.public_key.eq_ignore_ascii_case(&p.public_key),
-            };
-            if same_key {
-                push("countersigner-not-independent", false, format!("key {} signed both as performer and as verifier", v.key_id));
-            }
-            if let Some(t) = trusted_as(v, Role::Verifier, &mut push) {
-                if signers.iter().any(|s| same_person(&s.name, &t.name)) {
-                    push("countersigner-not-independent", false, format!("{} signed both as performer and as verifier", t.name));
-                }
-                signers.push(t);
-            }
-        }
-    }
-    (checks, signers)
 }
