@@ -166,40 +166,10 @@ fn entry(rows: &[ViewRow], members: &[usize]) -> AssetView {
     // By where each record came from, not by ingest order: the same exports ingested in any
     // order give the same entry (ids only order the records of one file, which is stable).
     rs.sort_by(|a, b| (&a.source, &a.file_name, &a.file_sha256, a.line, &a.pointer, a.table, a.id).cmp(&(&b.source, &b.file_name, &b.file_sha256, b.line, &b.pointer, b.table, b.id)));
-    let serial = rs.iter().find(|r| r.serial_quality == "ok" && r.table != "media_link").map(|r| r.serial_key.clone());
-    let tag = rs.iter().find_map(|r| r.asset_tag.clone().filter(|t| !t.trim().is_empty()));
-    let drive = rs.iter().find_map(|r| r.media_key.clone().filter(|_| r.table == "wipe"));
-    let key = match (&serial, &tag, &drive) {
-        (Some(s), _, _) => s.clone(),
-        (None, Some(t), _) => format!("tag:{t}"),
-        (None, None, Some(d)) => format!("drive:{d}"),
-        // Neither serial, tag nor drive: the record's own place is its key (unique, even for two
-        // serial-less devices on one minified line).
-        _ => format!("record:{}", rs[0].reference()),
-    };
+    let (serial, tag, key) = identity(&rs);
     let registers: Vec<&&ViewRow> = rs.iter().filter(|r| r.table == "asset").collect();
     let enrollments: Vec<&&ViewRow> = rs.iter().filter(|r| r.table == "enrollment").collect();
-    let mut flags = BTreeSet::new();
-    let mut per_source: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    for r in rs.iter().filter(|r| r.table == "asset" || r.table == "enrollment") {
-        *per_source.entry((r.table, r.source.as_str())).or_default() += 1;
-    }
-    for ((table, source), count) in per_source {
-        if count > 1 && serial.is_some() {
-            flags.insert(format!("duplicate_{}:{source}", if table == "asset" { "serial" } else { "enrollment" }));
-        }
-    }
-    if serial.is_none() {
-        for q in rs.iter().filter(|r| r.table != "media_link" && r.table != "wipe").map(|r| r.serial_quality.as_str()) {
-            flags.insert(format!("serial_{q}"));
-        }
-    }
-    if !enrollments.is_empty() && registers.is_empty() {
-        flags.insert("not_in_register".into());
-    }
-    if !registers.is_empty() && enrollments.is_empty() {
-        flags.insert("not_in_mdm".into());
-    }
+    let flags = flags(&rs, serial.is_some(), !registers.is_empty(), !enrollments.is_empty());
     let reg = registers.first();
     AssetView {
         key,
@@ -253,4 +223,46 @@ fn entry(rows: &[ViewRow], members: &[usize]) -> AssetView {
         flags,
         records: rs.iter().map(|r| r.reference()).collect(),
     }
+}
+
+/// An entry's usable serial, asset tag and key: the serial, else `tag:…`, else `drive:…`, else
+/// the record's own place (unique, even for two serial-less devices on one minified line).
+fn identity(rs: &[&ViewRow]) -> (Option<String>, Option<String>, String) {
+    let serial = rs.iter().find(|r| r.serial_quality == "ok" && r.table != "media_link").map(|r| r.serial_key.clone());
+    let tag = rs.iter().find_map(|r| r.asset_tag.clone().filter(|t| !t.trim().is_empty()));
+    let drive = rs.iter().find_map(|r| r.media_key.clone().filter(|_| r.table == "wipe"));
+    let key = match (&serial, &tag, &drive) {
+        (Some(s), _, _) => s.clone(),
+        (None, Some(t), _) => format!("tag:{t}"),
+        (None, None, Some(d)) => format!("drive:{d}"),
+        _ => format!("record:{}", rs[0].reference()),
+    };
+    (serial, tag, key)
+}
+
+/// The data-quality findings of the join: duplicates per source, unusable serials, a device in
+/// only the register or only an MDM.
+fn flags(rs: &[&ViewRow], has_serial: bool, in_register: bool, in_mdm: bool) -> BTreeSet<String> {
+    let mut flags = BTreeSet::new();
+    let mut per_source: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for r in rs.iter().filter(|r| r.table == "asset" || r.table == "enrollment") {
+        *per_source.entry((r.table, r.source.as_str())).or_default() += 1;
+    }
+    for ((table, source), count) in per_source {
+        if count > 1 && has_serial {
+            flags.insert(format!("duplicate_{}:{source}", if table == "asset" { "serial" } else { "enrollment" }));
+        }
+    }
+    if !has_serial {
+        for q in rs.iter().filter(|r| r.table != "media_link" && r.table != "wipe").map(|r| r.serial_quality.as_str()) {
+            flags.insert(format!("serial_{q}"));
+        }
+    }
+    if in_mdm && !in_register {
+        flags.insert("not_in_register".into());
+    }
+    if in_register && !in_mdm {
+        flags.insert("not_in_mdm".into());
+    }
+    flags
 }
