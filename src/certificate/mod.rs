@@ -142,40 +142,7 @@ pub fn build(store: &Store, sel: &Selection, issue: &Issue) -> Result<Built, Err
     let wipes = store.wipes()?;
     let views = crate::view::assets(store)?;
     let assets = Assets::new(&views);
-    // A drive wiped twice: the newest record is the one that counts.
-    let mut newest: BTreeMap<&str, &WipeRow> = BTreeMap::new();
-    for w in &wipes {
-        let e = newest.entry(w.media_serial_key.as_str()).or_insert(w);
-        if w.completed_at >= e.completed_at {
-            *e = w;
-        }
-    }
-    let mut chosen: Vec<&WipeRow> = Vec::new();
-    fn take<'a>(chosen: &mut Vec<&'a WipeRow>, what: String, found: Vec<&'a WipeRow>) -> Result<(), Error> {
-        if found.is_empty() {
-            return Err(Error::NoMatch(what));
-        }
-        chosen.extend(found);
-        Ok(())
-    }
-    let newest_list: Vec<&WipeRow> = newest.values().copied().collect();
-    if sel.all {
-        take(&mut chosen, "the store".into(), newest_list.clone())?;
-    }
-    for d in &sel.drives {
-        let k = key_norm(d);
-        take(&mut chosen, format!("drive {d}"), newest.get(k.as_str()).copied().into_iter().collect())?;
-    }
-    for l in &sel.lots {
-        take(&mut chosen, format!("lot {l}"), newest_list.iter().copied().filter(|w| w.lot.as_deref() == Some(l.as_str())).collect())?;
-    }
-    for a in &sel.assets {
-        let view = assets.find(a);
-        let k = key_norm(a);
-        take(&mut chosen, format!("asset {a}"), newest_list.iter().copied().filter(|w| view.is_some_and(|v| assets.of(w).is_some_and(|x| std::ptr::eq(x, v))) || (!w.host_serial_key.is_empty() && w.host_serial_key == k)).collect())?;
-    }
-    let mut seen = HashSet::new();
-    chosen.retain(|w| seen.insert(w.id));
+    let mut chosen = select(&wipes, sel, &assets)?;
     let mut built = Built::default();
     if sel.skip_failed {
         chosen.retain(|w| {
@@ -222,44 +189,50 @@ pub fn build(store: &Store, sel: &Selection, issue: &Issue) -> Result<Built, Err
     Ok(built)
 }
 
+/// The wipe records the selection names, newest per drive (a drive wiped twice: the newest
+/// record is the one that counts), each once. A name that matches nothing is an error.
+fn select<'a>(wipes: &'a [WipeRow], sel: &Selection, assets: &Assets) -> Result<Vec<&'a WipeRow>, Error> {
+    let mut newest: BTreeMap<&str, &WipeRow> = BTreeMap::new();
+    for w in wipes {
+        let e = newest.entry(w.media_serial_key.as_str()).or_insert(w);
+        if w.completed_at >= e.completed_at {
+            *e = w;
+        }
+    }
+    let mut chosen: Vec<&WipeRow> = Vec::new();
+    fn take<'a>(chosen: &mut Vec<&'a WipeRow>, what: String, found: Vec<&'a WipeRow>) -> Result<(), Error> {
+        if found.is_empty() {
+            return Err(Error::NoMatch(what));
+        }
+        chosen.extend(found);
+        Ok(())
+    }
+    let newest_list: Vec<&WipeRow> = newest.values().copied().collect();
+    if sel.all {
+        take(&mut chosen, "the store".into(), newest_list.clone())?;
+    }
+    for d in &sel.drives {
+        let k = key_norm(d);
+        take(&mut chosen, format!("drive {d}"), newest.get(k.as_str()).copied().into_iter().collect())?;
+    }
+    for l in &sel.lots {
+        take(&mut chosen, format!("lot {l}"), newest_list.iter().copied().filter(|w| w.lot.as_deref() == Some(l.as_str())).collect())?;
+    }
+    for a in &sel.assets {
+        let view = assets.find(a);
+        let k = key_norm(a);
+        take(&mut chosen, format!("asset {a}"), newest_list.iter().copied().filter(|w| view.is_some_and(|v| assets.of(w).is_some_and(|x| std::ptr::eq(x, v))) || (!w.host_serial_key.is_empty() && w.host_serial_key == k)).collect())?;
+    }
+    let mut seen = HashSet::new();
+    chosen.retain(|w| seen.insert(w.id));
+    Ok(chosen)
+}
+
 fn build_one(what: &str, per: Per, wipes: &[&WipeRow], assets: &Assets, issue: &Issue, table: &method::Table) -> Result<Certificate, Error> {
     let mut missing = Vec::new();
     let mut media = Vec::new();
     for w in wipes {
-        if w.result != "success" {
-            return Err(Error::NotSanitized { what: format!("drive {}", w.media_serial), result: format!("{} ({} line {})", w.result, w.file_name, w.line) });
-        }
-        let m = table.category(&w.technique, &w.media_type);
-        let mut need = |field: &str, ok: bool| {
-            if !ok {
-                missing.push(format!("{field} of drive {} ({} line {})", if w.media_serial.is_empty() { "?" } else { &w.media_serial }, w.file_name, w.line));
-            }
-        };
-        need("media serial", !w.media_serial.trim().is_empty());
-        need("media model", w.media_model.is_some());
-        need("completion time", w.completed_at.is_some());
-        need(&format!("a technique that sanitizes {} media ({} is '{m}' in the method table)", w.media_type, w.technique), m != "none");
-        need("a known media type", w.media_type != "unknown" || matches!(m, "destroy"));
-        media.push(Media {
-            manufacturer: w.media_manufacturer.clone(),
-            model: w.media_model.clone().unwrap_or_default(),
-            serial: w.media_serial.clone(),
-            media_type: w.media_type.clone(),
-            capacity_bytes: w.capacity_bytes,
-            category: m.to_string(),
-            category_reported: w.nist_category.clone(),
-            technique: w.technique.clone(),
-            method: w.method_raw.clone(),
-            tool: w.tool.clone(),
-            tool_version: w.tool_version.clone(),
-            vendor: w.vendor.clone(),
-            passes: w.passes,
-            verification: w.verification.clone(),
-            result: w.result.clone(),
-            started_at: w.started_at.clone(),
-            completed_at: w.completed_at.clone().unwrap_or_default(),
-            source: SourceRef { source: w.source.clone(), file: w.file_name.clone(), file_sha256: w.file_sha256.clone(), line: w.line, record_sha256: w.raw_sha256.clone() },
-        });
+        media.push(media_of(w, table, &mut missing)?);
     }
     let first = wipes[0];
     // What the record says wins; the flags fill what it lacks (an nwipe log names no operator).
@@ -313,6 +286,45 @@ fn build_one(what: &str, per: Per, wipes: &[&WipeRow], assets: &Assets, issue: &
     };
     let record_sha256 = hex::encode(Sha256::digest(canonical(&record)));
     Ok(Certificate { record, record_sha256, performer_signature: None, verifier_signature: None })
+}
+
+/// One drive of a certificate, from its wipe record: the Clear/Purge/Destroy category from the
+/// method table, and each Appendix G field it lacks added to `missing`.
+fn media_of(w: &WipeRow, table: &method::Table, missing: &mut Vec<String>) -> Result<Media, Error> {
+    if w.result != "success" {
+        return Err(Error::NotSanitized { what: format!("drive {}", w.media_serial), result: format!("{} ({} line {})", w.result, w.file_name, w.line) });
+    }
+    let m = table.category(&w.technique, &w.media_type);
+    let mut need = |field: &str, ok: bool| {
+        if !ok {
+            missing.push(format!("{field} of drive {} ({} line {})", if w.media_serial.is_empty() { "?" } else { &w.media_serial }, w.file_name, w.line));
+        }
+    };
+    need("media serial", !w.media_serial.trim().is_empty());
+    need("media model", w.media_model.is_some());
+    need("completion time", w.completed_at.is_some());
+    need(&format!("a technique that sanitizes {} media ({} is '{m}' in the method table)", w.media_type, w.technique), m != "none");
+    need("a known media type", w.media_type != "unknown" || matches!(m, "destroy"));
+    Ok(Media {
+        manufacturer: w.media_manufacturer.clone(),
+        model: w.media_model.clone().unwrap_or_default(),
+        serial: w.media_serial.clone(),
+        media_type: w.media_type.clone(),
+        capacity_bytes: w.capacity_bytes,
+        category: m.to_string(),
+        category_reported: w.nist_category.clone(),
+        technique: w.technique.clone(),
+        method: w.method_raw.clone(),
+        tool: w.tool.clone(),
+        tool_version: w.tool_version.clone(),
+        vendor: w.vendor.clone(),
+        passes: w.passes,
+        verification: w.verification.clone(),
+        result: w.result.clone(),
+        started_at: w.started_at.clone(),
+        completed_at: w.completed_at.clone().unwrap_or_default(),
+        source: SourceRef { source: w.source.clone(), file: w.file_name.clone(), file_sha256: w.file_sha256.clone(), line: w.line, record_sha256: w.raw_sha256.clone() },
+    })
 }
 
 fn signature(role: Role, key: &SecretKey, msg: &[u8]) -> Signature {
