@@ -1,7 +1,7 @@
 //! ITAD vendor certificate-of-destruction CSV: no standard exists, so headers are matched by
 //! alias and the date format must be declared when it is ambiguous (`20/02/2025`).
 
-use super::row::{RowCtx, non_empty};
+use super::row::{RowCtx, RowResult, non_empty};
 use super::table::{Row, Table};
 use super::{Emitter, Error};
 use crate::model::*;
@@ -141,45 +141,10 @@ pub fn read(table: &Table, em: &mut Emitter) -> Result<(), Error> {
         if technique == Technique::Unknown {
             ctx.warn(&h(method_c, "sanitization_method"), "method not recognised; technique and category recorded as unknown", Some(method));
         }
-        let declared_raw = row.get(category);
-        let nist = match declared_raw.to_lowercase().as_str() {
-            "" => derived,
-            "clear" => NistCategory::Clear,
-            "purge" => NistCategory::Purge,
-            "destroy" | "destruction" => NistCategory::Destroy,
-            other => {
-                let other = other.to_string();
-                ctx.warn(&h(category, "nist_category"), "category not Clear, Purge or Destroy; the method's category is used", Some(&other));
-                derived
-            }
-        };
-        if derived != NistCategory::Unknown && nist != derived && !declared_raw.is_empty() {
-            ctx.warn(
-                &h(category, "nist_category"),
-                format!("vendor declares {nist} but the method reads as {derived} (NIST SP 800-88); recorded as declared"),
-                Some(declared_raw),
-            );
-        }
+        let nist = declared_category(ctx, &h(category, "nist_category"), row.get(category), derived);
         let date_raw = row.get(date_c);
         let date_field = h(date_c, "completed_at");
-        ctx.unambiguous_date(&date_field, date_raw, date_fmt.as_deref())?;
-        let mut formats = vec!["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"];
-        let with_midnight;
-        if let Some(f) = &date_fmt {
-            formats.insert(0, f.as_str());
-        }
-        let is_date_only = formats.iter().all(|f| chrono::NaiveDateTime::parse_from_str(date_raw, f).is_err());
-        let completed_at = if is_date_only && !date_raw.is_empty() {
-            let mut dfmts = vec!["%Y-%m-%d"];
-            if let Some(f) = &date_fmt {
-                dfmts.insert(0, f.as_str());
-            }
-            let d = ctx.date(&date_field, date_raw, &dfmts)?;
-            with_midnight = d.map(|d| d.format("%Y-%m-%d 00:00:00").to_string()).unwrap_or_default();
-            ctx.local(&date_field, &with_midnight, &["%Y-%m-%d %H:%M:%S"])?
-        } else {
-            ctx.local(&date_field, date_raw, &formats)?
-        };
+        let completed_at = completed(ctx, &date_field, date_raw, date_fmt.as_deref())?;
         if completed_at.is_none() {
             return Err(ctx.issue(&date_field, "completion date is required", None));
         }
@@ -226,6 +191,46 @@ pub fn read(table: &Table, em: &mut Emitter) -> Result<(), Error> {
     })
 }
 
+/// The NIST category the vendor declares, checked against the one its method reads as: an
+/// unrecognised or contradicting declaration is warned about (the declaration is kept).
+fn declared_category(ctx: &mut RowCtx, field: &str, declared_raw: &str, derived: NistCategory) -> NistCategory {
+    let nist = match declared_raw.to_lowercase().as_str() {
+        "" => derived,
+        "clear" => NistCategory::Clear,
+        "purge" => NistCategory::Purge,
+        "destroy" | "destruction" => NistCategory::Destroy,
+        other => {
+            let other = other.to_string();
+            ctx.warn(field, "category not Clear, Purge or Destroy; the method's category is used", Some(&other));
+            derived
+        }
+    };
+    if derived != NistCategory::Unknown && nist != derived && !declared_raw.is_empty() {
+        ctx.warn(field, format!("vendor declares {nist} but the method reads as {derived} (NIST SP 800-88); recorded as declared"), Some(declared_raw));
+    }
+    nist
+}
+
+/// The completion time: a date and time in the source's time zone, or a date alone meaning its
+/// midnight there. A day/month order that cannot be told apart needs `--date-format`.
+fn completed(ctx: &mut RowCtx, field: &str, raw: &str, date_fmt: Option<&str>) -> RowResult<Option<crate::model::Instant>> {
+    ctx.unambiguous_date(field, raw, date_fmt)?;
+    let mut formats = vec!["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"];
+    if let Some(f) = date_fmt {
+        formats.insert(0, f);
+    }
+    let is_date_only = formats.iter().all(|f| chrono::NaiveDateTime::parse_from_str(raw, f).is_err());
+    if !is_date_only || raw.is_empty() {
+        return ctx.local(field, raw, &formats);
+    }
+    let mut dfmts = vec!["%Y-%m-%d"];
+    if let Some(f) = date_fmt {
+        dfmts.insert(0, f);
+    }
+    let d = ctx.date(field, raw, &dfmts)?;
+    let with_midnight = d.map(|d| d.format("%Y-%m-%d 00:00:00").to_string()).unwrap_or_default();
+    ctx.local(field, &with_midnight, &["%Y-%m-%d %H:%M:%S"])
+}
 
 #[cfg(test)]
 mod tests {
