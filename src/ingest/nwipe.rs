@@ -70,17 +70,50 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<(), Error> {
             Some("pass --source-tz with the wiping machine's zone, e.g. --source-tz Europe/Berlin"),
         ));
     }
-    let mut drives: BTreeMap<String, Drive> = BTreeMap::new();
-    let mut order: Vec<String> = Vec::new();
-    let mut version: Option<String> = None;
-    let mut mode: Option<String> = None;
-    let mut in_status = false;
-    let mut get = |drives: &mut BTreeMap<String, Drive>, dev: &str, line: u64| {
-        if !drives.contains_key(dev) {
-            order.push(dev.to_string());
-            drives.insert(dev.to_string(), Drive { dev: dev.to_string(), first_line: line, ..Default::default() });
-        }
+    let log = parse_log(text);
+    if log.drives.is_empty() {
+        return Err(Error::bad_file(input.file, 1, None, "no drive found in the log (no 'Found /dev/…' line and no Drive Status table)", None));
+    }
+    let verification = match log.mode.as_deref().and_then(|m| m.rsplit('+').next()) {
+        Some("VL") => Verification::LastPass,
+        Some("VA") => Verification::AllPasses,
+        Some("NV") => Verification::None,
+        _ => Verification::Unknown,
     };
+    let lines: Vec<&str> = text.lines().collect();
+    for dev in &log.order {
+        let d = &log.drives[dev];
+        let raw: String = d.lines.iter().filter_map(|l| lines.get(*l as usize - 1)).copied().collect::<Vec<_>>().join("\n");
+        let mut ctx = em.ctx(d.first_line, Some(dev.clone()), raw.as_bytes());
+        let result = drive_record(d, &mut ctx, verification, log.mode.as_deref(), log.version.as_deref());
+        em.row(ctx, result.map(|w| vec![Record::Wipe(w)]))?;
+    }
+    Ok(())
+}
+
+/// What one log says: each drive it names (in order of first mention), nwipe's version and the
+/// verification mode of the `Total Throughput` line.
+#[derive(Default)]
+struct Log {
+    drives: BTreeMap<String, Drive>,
+    order: Vec<String>,
+    version: Option<String>,
+    mode: Option<String>,
+}
+
+impl Log {
+    fn drive(&mut self, dev: &str, line: u64) -> &mut Drive {
+        if !self.drives.contains_key(dev) {
+            self.order.push(dev.to_string());
+        }
+        self.drives.entry(dev.to_string()).or_insert_with(|| Drive { dev: dev.to_string(), first_line: line, ..Default::default() })
+    }
+}
+
+/// Reads a log's lines into drives: stamped messages, and the rows of the Drive Status table.
+fn parse_log(text: &str) -> Log {
+    let mut log = Log::default();
+    let mut in_status = false;
     for (i, line) in text.lines().enumerate() {
         let n = i as u64 + 1;
         if line.contains("Drive Status") {
@@ -90,9 +123,7 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<(), Error> {
         let Some((t, rest)) = parse_stamp(line) else {
             if in_status {
                 if let Some((dev, status, id)) = status_row(line) {
-                    let dev = format!("/dev/{dev}");
-                    get(&mut drives, &dev, n);
-                    let d = drives.get_mut(&dev).expect("inserted");
+                    let d = log.drive(&format!("/dev/{dev}"), n);
                     d.status = Some((n, status));
                     d.table_id = Some(id);
                     d.lines.push(n);
@@ -103,72 +134,59 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<(), Error> {
         in_status = false;
         let msg = rest.split_once(':').map(|(_, m)| m.trim()).unwrap_or(rest);
         if let Some(tp) = rest.strip_prefix("Total Throughput") {
-            mode = tp.rsplit(", ").next().map(str::to_string);
+            log.mode = tp.rsplit(", ").next().map(str::to_string);
             continue;
         }
-        if version.is_none() {
+        if log.version.is_none() {
             if let Some(v) = msg.strip_prefix("nwipe ").and_then(|v| v.split_whitespace().next()) {
                 if v.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-                    version = Some(v.to_string());
+                    log.version = Some(v.to_string());
                 }
             }
         }
         let Some(dev) = device_in(msg) else { continue };
-        get(&mut drives, &dev, n);
-        let d = drives.get_mut(&dev).expect("inserted");
+        let d = log.drive(&dev, n);
         d.lines.push(n);
         d.last = Some((n, t));
-        if let Some(found) = msg.strip_prefix("Found ") {
-            if let Some((left, serial)) = found.rsplit_once(", S/N=") {
-                let mut parts = left.splitn(3, ", ");
-                let _dev = parts.next();
-                d.bus = parts.next().map(str::to_string);
-                if let Some(rest) = parts.next() {
-                    match rest.rsplit_once(", ") {
-                        Some((model, size)) => {
-                            d.model = non_empty(model);
-                            d.size = non_empty(size);
-                        }
-                        None => d.model = non_empty(rest),
+        apply(d, msg, n, t);
+    }
+    log
+}
+
+/// One stamped message about a drive: its identity, method, passes, blanking and verification.
+fn apply(d: &mut Drive, msg: &str, n: u64, t: NaiveDateTime) {
+    if let Some(found) = msg.strip_prefix("Found ") {
+        if let Some((left, serial)) = found.rsplit_once(", S/N=") {
+            let mut parts = left.splitn(3, ", ");
+            let _dev = parts.next();
+            d.bus = parts.next().map(str::to_string);
+            if let Some(rest) = parts.next() {
+                match rest.rsplit_once(", ") {
+                    Some((model, size)) => {
+                        d.model = non_empty(model);
+                        d.size = non_empty(size);
                     }
+                    None => d.model = non_empty(rest),
                 }
-                d.serial = non_empty(serial);
             }
-        } else if let Some(s) = msg.split_once(" has serial number ").map(|(_, s)| s) {
-            if d.serial.is_none() {
-                d.serial = non_empty(s);
-            }
-        } else if let Some(m) = msg.strip_prefix("Invoking method '") {
-            d.method = m.split_once('\'').map(|(m, _)| m.to_string());
-            d.started = Some((n, t));
-        } else if let Some(p) = msg.strip_prefix("Starting pass ") {
-            d.passes = p.split(',').next().and_then(|x| x.split('/').nth(1)).and_then(|x| x.trim().parse().ok());
-        } else if msg.starts_with("Blanking device") {
-            d.blanked = true;
-        } else if msg.starts_with("[SUCCESS] Verified") {
-            d.verified = Some(true);
-        } else if msg.starts_with("[FAILURE]") {
-            d.verified = Some(false);
+            d.serial = non_empty(serial);
         }
+    } else if let Some(s) = msg.split_once(" has serial number ").map(|(_, s)| s) {
+        if d.serial.is_none() {
+            d.serial = non_empty(s);
+        }
+    } else if let Some(m) = msg.strip_prefix("Invoking method '") {
+        d.method = m.split_once('\'').map(|(m, _)| m.to_string());
+        d.started = Some((n, t));
+    } else if let Some(p) = msg.strip_prefix("Starting pass ") {
+        d.passes = p.split(',').next().and_then(|x| x.split('/').nth(1)).and_then(|x| x.trim().parse().ok());
+    } else if msg.starts_with("Blanking device") {
+        d.blanked = true;
+    } else if msg.starts_with("[SUCCESS] Verified") {
+        d.verified = Some(true);
+    } else if msg.starts_with("[FAILURE]") {
+        d.verified = Some(false);
     }
-    if drives.is_empty() {
-        return Err(Error::bad_file(input.file, 1, None, "no drive found in the log (no 'Found /dev/…' line and no Drive Status table)", None));
-    }
-    let verification = match mode.as_deref().and_then(|m| m.rsplit('+').next()) {
-        Some("VL") => Verification::LastPass,
-        Some("VA") => Verification::AllPasses,
-        Some("NV") => Verification::None,
-        _ => Verification::Unknown,
-    };
-    for dev in order {
-        let d = &drives[&dev];
-        let lines: Vec<&str> = text.lines().collect();
-        let raw: String = d.lines.iter().filter_map(|l| lines.get(*l as usize - 1)).copied().collect::<Vec<_>>().join("\n");
-        let mut ctx = em.ctx(d.first_line, Some(dev.clone()), raw.as_bytes());
-        let result = drive_record(d, &mut ctx, verification, mode.as_deref(), version.as_deref());
-        em.row(ctx, result.map(|w| vec![Record::Wipe(w)]))?;
-    }
-    Ok(())
 }
 
 /// A Drive Status row: `       sda | Erased |  118MB/s | 02:35:25 | MODEL/SERIAL`.
