@@ -183,30 +183,8 @@ pub fn read_csv(table: &Table, em: &mut Emitter) -> Result<(), Error> {
         }
         let (label, meta) = split_status(get(status));
         let lc = lifecycle(ctx, &h(status, "Status"), label, meta, &opts.status_map);
-        let user = non_empty(get(username));
-        let mail = non_empty(get(email));
-        let display = non_empty(get(full)).or_else(|| {
-            let n = format!("{} {}", get(first), get(last));
-            non_empty(&n)
-        });
-        let kind_v = get(kind).to_lowercase();
-        let assignee_kind = match kind_v.as_str() {
-            "user" => AssigneeKind::User,
-            "location" => AssigneeKind::Location,
-            "asset" => AssigneeKind::Asset,
-            "" if user.is_some() || mail.is_some() => AssigneeKind::User,
-            "" if !get(checked_out).is_empty() => AssigneeKind::User,
-            "" => AssigneeKind::None,
-            other => {
-                ctx.warn(&h(kind, "Type"), "checkout type not user, location or asset; recorded as none", Some(other));
-                AssigneeKind::None
-            }
-        };
-        let owner = if assignee_kind == AssigneeKind::User {
-            Owner { email: mail, username: user, display_name: display.or_else(|| non_empty(get(checked_out))) }
-        } else {
-            Owner::default()
-        };
+        let display = non_empty(get(full)).or_else(|| non_empty(&format!("{} {}", get(first), get(last))));
+        let (assignee_kind, owner) = assignee(ctx, &h(kind, "Type"), get(kind), non_empty(get(username)), non_empty(get(email)), display, get(checked_out));
         let byod_v = ctx.boolean(&h(byod, "BYOD"), get(byod), &["1", "yes", "true"], &["0", "no", "false"])?;
         let df = date_fmt.as_deref();
         let asset = Asset {
@@ -234,6 +212,26 @@ pub fn read_csv(table: &Table, em: &mut Emitter) -> Result<(), Error> {
         };
         Ok(vec![Record::Asset(asset)])
     })
+}
+
+/// Who an asset is checked out to: a user (by username, email and name), a location, another
+/// asset, or nobody. An empty type with a user named means a user.
+fn assignee(ctx: &mut RowCtx, field: &str, kind_raw: &str, user: Option<String>, mail: Option<String>, display: Option<String>, checked_out: &str) -> (AssigneeKind, Owner) {
+    let kind_v = kind_raw.to_lowercase();
+    let kind = match kind_v.as_str() {
+        "user" => AssigneeKind::User,
+        "location" => AssigneeKind::Location,
+        "asset" => AssigneeKind::Asset,
+        "" if user.is_some() || mail.is_some() => AssigneeKind::User,
+        "" if !checked_out.is_empty() => AssigneeKind::User,
+        "" => AssigneeKind::None,
+        other => {
+            ctx.warn(field, "checkout type not user, location or asset; recorded as none", Some(other));
+            AssigneeKind::None
+        }
+    };
+    let owner = if kind == AssigneeKind::User { Owner { email: mail, username: user, display_name: display.or_else(|| non_empty(checked_out)) } } else { Owner::default() };
+    (kind, owner)
 }
 
 /// Decodes the HTML entities Snipe-IT's API puts in strings (`&quot;`, `&amp;`).

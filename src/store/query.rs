@@ -63,49 +63,7 @@ impl Store {
     /// and the undated ones.
     pub fn view_rows_until(&self, until: Option<&str>) -> Result<Vec<ViewRow>, Error> {
         let until = until.unwrap_or("9999-12-31");
-        let queries: [(&'static str, String); 5] = [
-            (
-                "asset",
-                "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, r.asset_tag, NULL, NULL,
-                        r.name, r.model, r.lifecycle, COALESCE(r.owner_email, r.owner_username, r.owner_name), NULL,
-                        r.lifecycle_label, COALESCE(r.source_record_id, r.serial_key || '|' || COALESCE(r.asset_tag, '')) AS ident, g.as_of, g.id AS ingest, r.pointer, r.lifecycle_label AS more,
-                        lower(COALESCE(r.owner_email, '') || '|' || COALESCE(r.owner_username, '')) AS owner_ids, r.ownership, g.sha256
-                 FROM asset r JOIN g ON g.id = r.ingest_id"
-                    .into(),
-            ),
-            (
-                "enrollment",
-                "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, r.asset_tag, NULL, NULL,
-                        r.hostname, r.model, r.state, r.mdm, r.last_checkin_at, r.compliance,
-                        COALESCE(r.source_record_id, r.serial_key || '|' || COALESCE(r.hostname, '')) AS ident, g.as_of, g.id AS ingest, r.pointer, r.platform || '|' || COALESCE(r.os_version, '') AS more, NULL, r.ownership, g.sha256
-                 FROM enrollment r JOIN g ON g.id = r.ingest_id"
-                    .into(),
-            ),
-            (
-                "encryption",
-                "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, NULL, NULL, NULL,
-                        r.volume, NULL, r.state, r.scope, r.recovery_key, r.source_kind,
-                        COALESCE(r.source_record_id, r.serial_key) || '|' || r.scope || '|' || COALESCE(r.volume, '') AS ident, g.as_of, g.id AS ingest, r.pointer, NULL AS more, NULL, NULL, g.sha256
-                 FROM encryption r JOIN g ON g.id = r.ingest_id"
-                    .into(),
-            ),
-            (
-                "wipe",
-                "SELECT r.id, g.source, g.file_name, r.line, r.host_serial_key, r.host_serial_quality, r.asset_tag,
-                        r.media_serial_key, r.media_serial_quality, r.media_model, r.method_raw, r.result, r.tool,
-                        r.completed_at, r.nist_category, CAST(r.id AS TEXT) AS ident, g.as_of, g.id AS ingest, r.pointer, r.media_type AS more, NULL, NULL, g.sha256
-                 FROM wipe r JOIN g ON g.id = r.ingest_id"
-                    .into(),
-            ),
-            (
-                "media_link",
-                "SELECT r.id, g.source, g.file_name, r.line, r.host_serial_key, r.host_serial_quality, NULL,
-                        r.media_serial_key, r.media_serial_quality, r.media_model, NULL, '', NULL, NULL, NULL,
-                        COALESCE(r.source_record_id, r.host_serial_key) || '|' || r.media_serial_key AS ident, g.as_of, g.id AS ingest, r.pointer, NULL AS more, NULL, NULL, g.sha256
-                 FROM media_link r JOIN g ON g.id = r.ingest_id"
-                    .into(),
-            ),
-        ];
+        let queries = view_queries();
         let mut out = Vec::new();
         for (table, body) in queries {
             // Snapshot sources: per source and record identity, keep the copies from the newest
@@ -155,6 +113,49 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// One SELECT per record table, each giving the columns of a `ViewRow` (the column mapping of
+/// the view: a table, not logic).
+fn view_queries() -> [(&'static str, &'static str); 5] {
+    [
+        (
+            "asset",
+            "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, r.asset_tag, NULL, NULL,
+                    r.name, r.model, r.lifecycle, COALESCE(r.owner_email, r.owner_username, r.owner_name), NULL,
+                    r.lifecycle_label, COALESCE(r.source_record_id, r.serial_key || '|' || COALESCE(r.asset_tag, '')) AS ident, g.as_of, g.id AS ingest, r.pointer, r.lifecycle_label AS more,
+                    lower(COALESCE(r.owner_email, '') || '|' || COALESCE(r.owner_username, '')) AS owner_ids, r.ownership, g.sha256
+             FROM asset r JOIN g ON g.id = r.ingest_id"
+        ),
+        (
+            "enrollment",
+            "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, r.asset_tag, NULL, NULL,
+                    r.hostname, r.model, r.state, r.mdm, r.last_checkin_at, r.compliance,
+                    COALESCE(r.source_record_id, r.serial_key || '|' || COALESCE(r.hostname, '')) AS ident, g.as_of, g.id AS ingest, r.pointer, r.platform || '|' || COALESCE(r.os_version, '') AS more, NULL, r.ownership, g.sha256
+             FROM enrollment r JOIN g ON g.id = r.ingest_id"
+        ),
+        (
+            "encryption",
+            "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, NULL, NULL, NULL,
+                    r.volume, NULL, r.state, r.scope, r.recovery_key, r.source_kind,
+                    COALESCE(r.source_record_id, r.serial_key) || '|' || r.scope || '|' || COALESCE(r.volume, '') AS ident, g.as_of, g.id AS ingest, r.pointer, NULL AS more, NULL, NULL, g.sha256
+             FROM encryption r JOIN g ON g.id = r.ingest_id"
+        ),
+        (
+            "wipe",
+            "SELECT r.id, g.source, g.file_name, r.line, r.host_serial_key, r.host_serial_quality, r.asset_tag,
+                    r.media_serial_key, r.media_serial_quality, r.media_model, r.method_raw, r.result, r.tool,
+                    r.completed_at, r.nist_category, CAST(r.id AS TEXT) AS ident, g.as_of, g.id AS ingest, r.pointer, r.media_type AS more, NULL, NULL, g.sha256
+             FROM wipe r JOIN g ON g.id = r.ingest_id"
+        ),
+        (
+            "media_link",
+            "SELECT r.id, g.source, g.file_name, r.line, r.host_serial_key, r.host_serial_quality, NULL,
+                    r.media_serial_key, r.media_serial_quality, r.media_model, NULL, '', NULL, NULL, NULL,
+                    COALESCE(r.source_record_id, r.host_serial_key) || '|' || r.media_serial_key AS ident, g.as_of, g.id AS ingest, r.pointer, NULL AS more, NULL, NULL, g.sha256
+             FROM media_link r JOIN g ON g.id = r.ingest_id"
+        ),
+    ]
 }
 
 /// A stored wipe record with its provenance: what a certificate of sanitization is built from.
