@@ -2,6 +2,7 @@
 //! per device. Joins by serial key (quality ok only), then asset tag for records without a usable
 //! serial, and drives to their host through Jamf's disk list or a wipe record's host serial.
 
+use crate::model::{Compliance, EncryptionScope, EncryptionState, EnrollmentState, Instant, Lifecycle, MediaType, Mdm, NistCategory, Ownership, Platform, RecoveryKey, WipeResult, WipeTool};
 use crate::store::{self, Store, query::ViewRow};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -15,7 +16,7 @@ pub struct AssetView {
     pub name: Option<String>,
     pub model: Option<String>,
     /// Register lifecycle (from the register record, if any).
-    pub lifecycle: Option<String>,
+    pub lifecycle: Option<Lifecycle>,
     /// The register's own status label (e.g. Snipe-IT's "Sent to ITAD").
     pub status_label: Option<String>,
     pub owner: Option<String>,
@@ -23,7 +24,7 @@ pub struct AssetView {
     #[serde(skip)]
     pub owner_ids: Vec<String>,
     /// Corporate or personal, from the register or else an MDM; None when nobody says.
-    pub ownership: Option<String>,
+    pub ownership: Option<Ownership>,
     pub sources: BTreeSet<String>,
     pub register: Vec<String>,
     pub enrollments: Vec<Enrolled>,
@@ -38,32 +39,35 @@ pub struct AssetView {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Enrolled {
-    pub mdm: String,
-    pub state: String,
-    pub last_checkin_at: Option<String>,
-    pub compliance: Option<String>,
-    pub platform: Option<String>,
+    pub mdm: Mdm,
+    pub state: EnrollmentState,
+    #[serde(serialize_with = "instant_text")]
+    pub last_checkin_at: Option<Instant>,
+    pub compliance: Option<Compliance>,
+    pub platform: Option<Platform>,
     pub os_version: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Encrypted {
+    /// The reader's own name for what reported it (`intune_graph`, `osquery_bitlocker_info`).
     pub source: String,
-    pub scope: String,
+    pub scope: EncryptionScope,
     pub volume: Option<String>,
-    pub state: String,
-    pub recovery_key: Option<String>,
+    pub state: EncryptionState,
+    pub recovery_key: Option<RecoveryKey>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Wiped {
     pub drive: String,
-    pub tool: String,
+    pub tool: WipeTool,
     pub method: Option<String>,
-    pub result: String,
-    pub nist_category: Option<String>,
-    pub completed_at: Option<String>,
-    pub media_type: Option<String>,
+    pub result: WipeResult,
+    pub nist_category: Option<NistCategory>,
+    #[serde(serialize_with = "instant_text")]
+    pub completed_at: Option<Instant>,
+    pub media_type: Option<MediaType>,
 }
 
 struct Dsu(Vec<usize>);
@@ -176,7 +180,7 @@ fn entry(rows: &[ViewRow], members: &[usize]) -> AssetView {
         asset_tag: tag,
         name: reg.and_then(|r| r.name.clone()).or_else(|| enrollments.first().and_then(|r| r.name.clone())),
         model: reg.and_then(|r| r.model.clone()).or_else(|| enrollments.first().and_then(|r| r.model.clone())),
-        lifecycle: reg.map(|r| r.status.clone()),
+        lifecycle: reg.map(|r| Lifecycle::parse(&r.status).unwrap_or(Lifecycle::Unknown)),
         status_label: reg.and_then(|r| r.more.clone()),
         owner: reg.and_then(|r| r.detail.clone()),
         owner_ids: reg.and_then(|r| r.owner_ids.as_deref()).map(|ids| ids.split('|').filter(|s| !s.is_empty()).map(str::to_string).collect()).unwrap_or_default(),
@@ -184,15 +188,22 @@ fn entry(rows: &[ViewRow], members: &[usize]) -> AssetView {
             .iter()
             .filter(|r| r.table == "asset")
             .chain(rs.iter().filter(|r| r.table == "enrollment"))
-            .filter_map(|r| r.ownership.clone())
-            .find(|o| o != "unknown"),
+            .filter_map(|r| r.ownership.as_deref().and_then(Ownership::parse))
+            .find(|o| *o != Ownership::Unknown),
         sources: rs.iter().filter(|r| r.table != "media_link").map(|r| r.source.clone()).collect(),
         register: registers.iter().map(|r| format!("{} ({})", r.status, r.extra1.clone().unwrap_or_default())).collect(),
         enrollments: enrollments
             .iter()
             .map(|r| {
-                let (platform, os) = r.more.as_deref().and_then(|m| m.split_once('|')).map_or((None, None), |(p, o)| (Some(p.to_string()), (!o.is_empty()).then(|| o.to_string())));
-                Enrolled { mdm: r.detail.clone().unwrap_or_default(), state: r.status.clone(), last_checkin_at: r.when.clone(), compliance: r.extra1.clone(), platform, os_version: os }
+                let (platform, os) = r.more.as_deref().and_then(|m| m.split_once('|')).map_or((None, None), |(p, o)| (Platform::parse(p), (!o.is_empty()).then(|| o.to_string())));
+                Enrolled {
+                    mdm: r.detail.as_deref().and_then(Mdm::parse).unwrap_or(Mdm::Other),
+                    state: EnrollmentState::parse(&r.status).unwrap_or(EnrollmentState::Unknown),
+                    last_checkin_at: instant(r.when.as_deref()),
+                    compliance: r.extra1.as_deref().and_then(Compliance::parse),
+                    platform,
+                    os_version: os,
+                }
             })
             .collect(),
         encryption: rs
@@ -200,10 +211,10 @@ fn entry(rows: &[ViewRow], members: &[usize]) -> AssetView {
             .filter(|r| r.table == "encryption")
             .map(|r| Encrypted {
                 source: r.extra1.clone().unwrap_or_default(),
-                scope: r.detail.clone().unwrap_or_default(),
+                scope: r.detail.as_deref().and_then(EncryptionScope::parse).unwrap_or(EncryptionScope::Device),
                 volume: r.name.clone(),
-                state: r.status.clone(),
-                recovery_key: r.when.clone(),
+                state: EncryptionState::parse(&r.status).unwrap_or(EncryptionState::Unknown),
+                recovery_key: r.when.as_deref().and_then(RecoveryKey::parse),
             })
             .collect(),
         drives: rs.iter().filter_map(|r| r.media_key.clone().filter(|m| !m.is_empty())).collect(),
@@ -212,12 +223,12 @@ fn entry(rows: &[ViewRow], members: &[usize]) -> AssetView {
             .filter(|r| r.table == "wipe")
             .map(|r| Wiped {
                 drive: r.media_key.clone().unwrap_or_default(),
-                tool: r.detail.clone().unwrap_or_default(),
+                tool: r.detail.as_deref().and_then(WipeTool::parse).unwrap_or(WipeTool::Other),
                 method: r.model.clone(),
-                result: r.status.clone(),
-                nist_category: r.extra1.clone(),
-                completed_at: r.when.clone(),
-                media_type: r.more.clone(),
+                result: WipeResult::parse(&r.status).unwrap_or(WipeResult::Unknown),
+                nist_category: r.extra1.as_deref().and_then(NistCategory::parse),
+                completed_at: instant(r.when.as_deref()),
+                media_type: r.more.as_deref().and_then(MediaType::parse),
             })
             .collect(),
         flags,
@@ -265,4 +276,17 @@ fn flags(rs: &[&ViewRow], has_serial: bool, in_register: bool, in_mdm: bool) -> 
         flags.insert("not_in_mdm".into());
     }
     flags
+}
+
+/// A stored time (RFC 3339, as the store writes it).
+fn instant(text: Option<&str>) -> Option<Instant> {
+    chrono::DateTime::parse_from_rfc3339(text?).ok().map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// Times print as the store keeps them, so JSON outputs keep their shape.
+fn instant_text<S: serde::Serializer>(t: &Option<Instant>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&crate::model::instant_text(t)),
+        None => s.serialize_none(),
+    }
 }

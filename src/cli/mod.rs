@@ -592,8 +592,9 @@ fn print_assets(view: &[crate::view::AssetView]) {
     for a in view {
         let mdm: Vec<String> = a.enrollments.iter().map(|e| format!("{}:{}", e.mdm, e.state)).collect();
         // Device and boot-volume state first; data volumes only when nothing else reports (osquery on a Mac).
-        let whole = a.encryption.iter().any(|e| e.scope != "data_volume");
-        let enc: Vec<String> = a.encryption.iter().filter(|e| !whole || e.scope != "data_volume").map(|e| format!("{}:{}", e.source, e.state)).collect();
+        let data = crate::model::EncryptionScope::DataVolume;
+        let whole = a.encryption.iter().any(|e| e.scope != data);
+        let enc: Vec<String> = a.encryption.iter().filter(|e| !whole || e.scope != data).map(|e| format!("{}:{}", e.source, e.state)).collect();
         let wipe: Vec<String> = a.wipes.iter().map(|w| format!("{}:{}", w.tool, w.result)).collect();
         let flags: Vec<&str> = a.flags.iter().map(String::as_str).collect();
         println!(
@@ -601,7 +602,7 @@ fn print_assets(view: &[crate::view::AssetView]) {
             clip(&a.key, 16),
             clip(a.asset_tag.as_deref().unwrap_or("-"), 10),
             clip(a.name.as_deref().unwrap_or("-"), 18),
-            a.lifecycle.as_deref().unwrap_or("-"),
+            a.lifecycle.map_or("-", |l| l.as_str()),
             clip(&or_dash(mdm.join(",")), 24),
             clip(&or_dash(enc.join(",")), 26),
             clip(&or_dash(wipe.join(",")), 22),

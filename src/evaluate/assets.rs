@@ -5,6 +5,7 @@
 use super::Verdict;
 use crate::controls::Loaded;
 use crate::controls::schema::TestKind;
+use crate::model::{Compliance, EncryptionState, EnrollmentState, Instant, Lifecycle, NistCategory, RecoveryKey, WipeResult, WipeTool};
 use crate::view::AssetView;
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
@@ -43,7 +44,7 @@ fn inventory_fields(c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdi
         if !usable_serial(a) {
             missing.push(format!("usable serial ({})", a.flags.iter().find(|f| f.starts_with("serial_")).map_or("none", |f| f.as_str())));
         }
-        if a.lifecycle.as_deref() == Some("unknown") {
+        if a.lifecycle == Some(Lifecycle::Unknown) {
             missing.push("known lifecycle state".into());
         }
         if require_owner && deployed(a) && a.owner.is_none() {
@@ -74,15 +75,15 @@ fn disk_encrypted(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<Verdict>
             return None;
         }
         let max = param_days(c, "max_report_age_days", 7);
-        let fresh = a.enrollments.iter().filter_map(|e| e.last_checkin_at.as_deref()).filter_map(|w| age_days(w, date)).min();
+        let fresh = a.enrollments.iter().filter_map(|e| e.last_checkin_at.as_ref()).map(|w| age_days(w, date)).min();
         // "Not applicable" (an iPad's FileVault, a sealed APFS system volume) is neither a
         // pass nor a failure; a device with nothing else is outside this control.
-        let applicable: Vec<_> = a.encryption.iter().filter(|e| e.state != "not_applicable").collect();
+        let applicable: Vec<_> = a.encryption.iter().filter(|e| e.state != EncryptionState::NotApplicable).collect();
         if a.encryption.is_empty() {
             Verdict::fail("no encryption report for this device")
         } else if applicable.is_empty() {
             return None;
-        } else if let Some(bad) = applicable.iter().find(|e| e.state != "encrypted") {
+        } else if let Some(bad) = applicable.iter().find(|e| e.state != EncryptionState::Encrypted) {
             Verdict::fail(format!("{} volume {} is {}", bad.source, bad.volume.as_deref().unwrap_or("(system)"), bad.state))
         } else if fresh.is_none_or(|d| d > max) {
             Verdict::fail(format!("encrypted, but the newest report is {} days old (allowed {max})", fresh.map_or("?".into(), |d| d.to_string())))
@@ -95,12 +96,12 @@ fn disk_encrypted(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<Verdict>
 /// Deployed assets with an encrypted volume whose source reports escrow: the key is escrowed.
 fn recovery_key_escrowed(_c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdict> {
     Some({
-        let relevant: Vec<_> = a.encryption.iter().filter(|e| e.state == "encrypted" && matches!(e.recovery_key.as_deref(), Some("escrowed_valid" | "escrowed" | "invalid" | "not_escrowed"))).collect();
+        let relevant: Vec<_> = a.encryption.iter().filter(|e| e.state == EncryptionState::Encrypted && matches!(e.recovery_key, Some(RecoveryKey::EscrowedValid | RecoveryKey::Escrowed | RecoveryKey::Invalid | RecoveryKey::NotEscrowed))).collect();
         if !deployed(a) || relevant.is_empty() {
             return None;
         }
-        match relevant.iter().find(|e| matches!(e.recovery_key.as_deref(), Some("invalid" | "not_escrowed"))) {
-            Some(e) => Verdict::fail(format!("recovery key {}", e.recovery_key.as_deref().unwrap_or("?").replace('_', " "))),
+        match relevant.iter().find(|e| matches!(e.recovery_key, Some(RecoveryKey::Invalid | RecoveryKey::NotEscrowed))) {
+            Some(e) => Verdict::fail(format!("recovery key {}", e.recovery_key.map_or("?", |k| k.as_str()).replace('_', " "))),
             None => Verdict::pass("recovery key escrowed"),
         }
     })
@@ -113,11 +114,11 @@ fn mdm_enrolled(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<Verdict> {
             return None;
         }
         let max = param_days(c, "max_checkin_age_days", 7);
-        let enrolled: Vec<_> = a.enrollments.iter().filter(|e| e.state == "enrolled").collect();
+        let enrolled: Vec<_> = a.enrollments.iter().filter(|e| e.state == EnrollmentState::Enrolled).collect();
         if enrolled.is_empty() {
             return Some(Verdict::fail(if a.enrollments.is_empty() { "not enrolled in any MDM" } else { "known to the MDM, but not enrolled" }));
         }
-        let age = enrolled.iter().filter_map(|e| e.last_checkin_at.as_deref()).filter_map(|w| age_days(w, date)).min();
+        let age = enrolled.iter().filter_map(|e| e.last_checkin_at.as_ref()).map(|w| age_days(w, date)).min();
         match age {
             Some(d) if d <= max => Verdict::pass(format!("enrolled in {}, checked in {d} days before", enrolled[0].mdm)),
             Some(d) => Verdict::fail(format!("enrolled, but last check-in {d} days before (allowed {max})")),
@@ -129,21 +130,20 @@ fn mdm_enrolled(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<Verdict> {
 /// Enrolled devices with a compliance verdict (a grace period is one): compliant, and current.
 fn mdm_compliant(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<Verdict> {
     Some({
-        use crate::model::Compliance;
         // Typed: a device in its grace period is judged (and not yet compliant); "not
         // evaluated" and "unknown" are no verdict at all.
         let judged: Vec<(&crate::view::Enrolled, Compliance)> = a
             .enrollments
             .iter()
-            .filter(|e| e.state == "enrolled")
-            .filter_map(|e| Some((e, Compliance::parse(e.compliance.as_deref()?)?)))
+            .filter(|e| e.state == EnrollmentState::Enrolled)
+            .filter_map(|e| Some((e, e.compliance?)))
             .filter(|(_, v)| matches!(v, Compliance::Compliant | Compliance::Noncompliant | Compliance::GracePeriod))
             .collect();
         if judged.is_empty() {
             return None;
         }
         let max = param_days(c, "max_checkin_age_days", 7);
-        let age = judged.iter().filter_map(|(e, _)| e.last_checkin_at.as_deref()).filter_map(|w| age_days(w, date)).min();
+        let age = judged.iter().filter_map(|(e, _)| e.last_checkin_at.as_ref()).map(|w| age_days(w, date)).min();
         match judged.iter().find(|(_, v)| *v != Compliance::Compliant) {
             Some((e, Compliance::GracePeriod)) => Verdict::fail(format!("{} says noncompliant, in its grace period", e.mdm)),
             Some((e, v)) => Verdict::fail(format!("{} says {}", e.mdm, v.as_str())),
@@ -177,11 +177,11 @@ fn register_mdm_reconciled(_c: &Loaded, a: &AssetView, _date: NaiveDate) -> Opti
 /// Disposed or retired register assets: no live MDM enrolment.
 fn no_enrollment_after_disposal(_c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdict> {
     Some({
-        if !matches!(a.lifecycle.as_deref(), Some("disposed" | "retired")) {
+        if !matches!(a.lifecycle, Some(Lifecycle::Disposed | Lifecycle::Retired)) {
             return None;
         }
-        match a.enrollments.iter().find(|e| e.state == "enrolled") {
-            Some(e) => Verdict::fail(format!("{} but still enrolled in {}", a.lifecycle.as_deref().unwrap_or(""), e.mdm)),
+        match a.enrollments.iter().find(|e| e.state == EnrollmentState::Enrolled) {
+            Some(e) => Verdict::fail(format!("{} but still enrolled in {}", a.lifecycle.map_or("", |l| l.as_str()), e.mdm)),
             None => Verdict::pass("no live MDM enrolment"),
         }
     })
@@ -192,17 +192,17 @@ fn disposal_sanitized(c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Ver
     Some({
         let lifecycles = param_strings(c, "lifecycles");
         let lifecycles = if lifecycles.is_empty() { vec!["disposed".to_string()] } else { lifecycles };
-        if a.register.is_empty() || !a.lifecycle.as_ref().is_some_and(|l| lifecycles.contains(l)) {
+        if a.register.is_empty() || !a.lifecycle.is_some_and(|l| lifecycles.iter().any(|x| x == l.as_str())) {
             return None;
         }
-        let ok: Vec<_> = a.wipes.iter().filter(|w| w.result == "success").collect();
+        let ok: Vec<_> = a.wipes.iter().filter(|w| w.result == WipeResult::Success).collect();
         let unwiped: Vec<&String> = a.drives.iter().filter(|d| !ok.iter().any(|w| &w.drive == *d)).collect();
         if ok.is_empty() {
             Verdict::fail("no passing sanitization or destruction record")
-        } else if !unwiped.is_empty() && !ok.iter().any(|w| w.nist_category.as_deref() == Some("destroy")) {
+        } else if !unwiped.is_empty() && !ok.iter().any(|w| w.nist_category == Some(NistCategory::Destroy)) {
             Verdict::fail(format!("no passing record for drive(s) {}", unwiped.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")))
         } else {
-            Verdict::pass(format!("{} by {}", ok[0].nist_category.as_deref().unwrap_or("sanitized"), ok[0].tool))
+            Verdict::pass(format!("{} by {}", ok[0].nist_category.map_or("sanitized", |c| c.as_str()), ok[0].tool))
         }
     })
 }
@@ -215,7 +215,7 @@ fn itad_certified(c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdict
         if a.register.is_empty() || !labels.iter().any(|l| label.starts_with(l.as_str())) {
             return None;
         }
-        match a.wipes.iter().find(|w| w.tool == "itad_vendor") {
+        match a.wipes.iter().find(|w| w.tool == WipeTool::ItadVendor) {
             Some(w) => Verdict::pass(format!("on an ITAD certificate ({})", w.result)),
             None => Verdict::fail("handed to ITAD, on no vendor certificate line"),
         }
@@ -225,10 +225,10 @@ fn itad_certified(c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdict
 /// Lost or stolen register assets: encrypted at their last report.
 fn lost_encrypted(_c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdict> {
     Some({
-        if a.lifecycle.as_deref() != Some("lost_stolen") {
+        if a.lifecycle != Some(Lifecycle::LostStolen) {
             return None;
         }
-        if !a.encryption.is_empty() && a.encryption.iter().all(|e| e.state == "encrypted") {
+        if !a.encryption.is_empty() && a.encryption.iter().all(|e| e.state == EncryptionState::Encrypted) {
             Verdict::pass("encrypted at its last report")
         } else {
             Verdict::fail("not shown encrypted at its last report")
@@ -240,12 +240,12 @@ fn lost_encrypted(_c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdic
 fn os_supported(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<Verdict> {
     Some({
         let min = param_map(c, "minimum");
-        let judged: Vec<_> = a.enrollments.iter().filter(|e| e.state == "enrolled").filter_map(|e| Some((e.platform.as_deref()?, e.os_version.as_deref()?))).filter(|(p, _)| min.contains_key(*p)).collect();
+        let judged: Vec<_> = a.enrollments.iter().filter(|e| e.state == EnrollmentState::Enrolled).filter_map(|e| Some((e.platform?.as_str(), e.os_version.as_deref()?))).filter(|(p, _)| min.contains_key(*p)).collect();
         if judged.is_empty() {
             return None;
         }
         let max = param_days(c, "max_checkin_age_days", 7);
-        let age = a.enrollments.iter().filter(|e| e.state == "enrolled").filter_map(|e| e.last_checkin_at.as_deref()).filter_map(|w| age_days(w, date)).min();
+        let age = a.enrollments.iter().filter(|e| e.state == EnrollmentState::Enrolled).filter_map(|e| e.last_checkin_at.as_ref()).map(|w| age_days(w, date)).min();
         match judged.iter().find(|(p, v)| !version_at_least(v, &min[*p])) {
             Some((p, v)) => Verdict::fail(format!("{p} {v} is below the minimum {}", min[*p])),
             None if age.is_none_or(|d| d > max) => Verdict::fail(format!("{} {} reported {} days before (allowed {max}): not a current version", judged[0].0, judged[0].1, age.map_or("?".into(), |d| d.to_string()))),
@@ -255,11 +255,11 @@ fn os_supported(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<Verdict> {
 }
 
 pub(super) fn in_service(a: &AssetView) -> bool {
-    !a.register.is_empty() && matches!(a.lifecycle.as_deref(), Some("deployed" | "in_stock" | "pending" | "in_repair" | "on_order"))
+    !a.register.is_empty() && matches!(a.lifecycle, Some(Lifecycle::Deployed | Lifecycle::InStock | Lifecycle::Pending | Lifecycle::InRepair | Lifecycle::OnOrder))
 }
 
 pub(super) fn deployed(a: &AssetView) -> bool {
-    !a.register.is_empty() && a.lifecycle.as_deref() == Some("deployed")
+    !a.register.is_empty() && a.lifecycle == Some(Lifecycle::Deployed)
 }
 
 pub(super) fn in_mdm(a: &AssetView) -> bool {
@@ -270,11 +270,10 @@ pub(super) fn usable_serial(a: &AssetView) -> bool {
     !(a.key.starts_with("tag:") || a.key.starts_with("record:") || a.key.starts_with("drive:")) && !a.flags.iter().any(|f| f.starts_with("serial_"))
 }
 
-/// Days from an RFC 3339 time to the end of `date` (UTC); None if the time does not parse.
-pub(super) fn age_days(when: &str, date: NaiveDate) -> Option<i64> {
-    let t = chrono::DateTime::parse_from_rfc3339(when).ok()?.with_timezone(&chrono::Utc);
-    let end = date.and_hms_opt(23, 59, 59)?.and_utc();
-    Some((end - t).num_days())
+/// Whole days from a time to the end of `date` (UTC).
+pub(super) fn age_days(when: &Instant, date: NaiveDate) -> i64 {
+    let end = date.and_hms_opt(23, 59, 59).expect("a valid time").and_utc();
+    (end - *when).num_days()
 }
 
 pub(super) fn param_days(c: &Loaded, name: &str, default: u64) -> i64 {
@@ -299,11 +298,11 @@ pub(super) fn version_at_least(have: &str, min: &str) -> bool {
     a >= b
 }
 
-pub(super) fn category_rank(c: &str) -> u8 {
+pub(super) fn category_rank(c: NistCategory) -> u8 {
     match c {
-        "clear" => 1,
-        "purge" => 2,
-        "destroy" => 3,
-        _ => 0,
+        NistCategory::Clear => 1,
+        NistCategory::Purge => 2,
+        NistCategory::Destroy => 3,
+        NistCategory::Unknown => 0,
     }
 }

@@ -7,6 +7,7 @@ use super::{Inputs, Item, Outcome, Verdict};
 use crate::controls::Loaded;
 use crate::ledger::Scope;
 use crate::store::Store;
+use crate::model::{Lifecycle, NistCategory, WipeResult};
 use crate::view::AssetView;
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,7 +19,7 @@ pub(super) fn wipe_events(views: &[AssetView], scope: &Scope, judge: &dyn Fn(&cr
     let mut out = Vec::new();
     for a in views {
         for w in &a.wipes {
-            let when = w.completed_at.as_deref().and_then(|t| t.get(..10)).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+            let when = w.completed_at.map(|t| t.date_naive());
             if when.is_some_and(|d| d > end || start.is_some_and(|s| d < s)) {
                 continue;
             }
@@ -40,12 +41,12 @@ pub(super) fn wipe_events(views: &[AssetView], scope: &Scope, judge: &dyn Fn(&cr
 pub(super) fn judge_wipes(c: &Loaded, views: &[AssetView], scope: &Scope) -> Vec<Item> {
     let min = param_map(c, "minimum");
     wipe_events(views, scope, &|w| {
-        let media = w.media_type.as_deref().unwrap_or("unknown");
+        let media = w.media_type.map_or("unknown", |m| m.as_str());
         let need = min.get(media).or_else(|| min.get("unknown")).map_or("purge", String::as_str);
-        let got = w.nist_category.as_deref().unwrap_or("unknown");
-        Some(if w.result != "success" {
+        let got = w.nist_category.unwrap_or(NistCategory::Unknown);
+        Some(if w.result != WipeResult::Success {
             Verdict::fail(format!("{} reported {} on drive {}", w.tool, w.result, w.drive))
-        } else if category_rank(got) < category_rank(need) {
+        } else if category_rank(got) < NistCategory::parse(need).map_or(0, category_rank) {
             Verdict::fail(format!("{got} on {media} media; policy needs at least {need}"))
         } else {
             Verdict::pass(format!("{got} on {media} media (policy: {need}), {}", w.tool))
@@ -79,8 +80,8 @@ pub(super) fn judge_leavers(c: &Loaded, views: &BTreeMap<NaiveDate, Vec<AssetVie
         for a in &held {
             records.extend(a.records.iter().cloned());
             let name = a.asset_tag.clone().unwrap_or_else(|| a.key.clone());
-            if a.lifecycle.as_deref() == Some("lost_stolen") {
-                if a.wipes.iter().any(|w| w.result == "success") {
+            if a.lifecycle == Some(Lifecycle::LostStolen) {
+                if a.wipes.iter().any(|w| w.result == WipeResult::Success) {
                     reasons.push(format!("{name} marked lost, wipe on record"));
                 } else {
                     pass = false;
@@ -154,7 +155,7 @@ pub(super) fn attestations(store: &Store) -> Result<Vec<Attestation>, crate::sto
 /// by two different keys.
 pub(super) fn judge_attested(views: &[AssetView], scope: &Scope, certs: &[Attestation]) -> Vec<Item> {
     wipe_events(views, scope, &|w| {
-        if w.result != "success" {
+        if w.result != WipeResult::Success {
             return None;
         }
         let mine: Vec<&Attestation> = certs.iter().filter(|c| c.drive == w.drive).collect();

@@ -441,7 +441,7 @@ fn population(ctx: &Context, c: &Loaded, checks: &BTreeMap<NaiveDate, Check>) ->
             for d in checks.keys().filter(|d| in_force(d)) {
                 for a in ctx.views.get(d).unwrap_or(&empty) {
                     let Some(v) = assets::judge(c, a, *d) else { continue };
-                    if !owned.contains(&a.ownership.clone().unwrap_or_else(|| "unknown".into())) {
+                    if !owned.iter().any(|o| o == a.ownership.map_or("unknown", |o| o.as_str())) {
                         out_of_scope += 1;
                         continue;
                     }
@@ -539,11 +539,13 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::BTreeSet;
 
-    const LIFECYCLES: [&str; 6] = ["deployed", "in_stock", "retired", "disposed", "lost_stolen", "unknown"];
+    use crate::model::{Compliance, EncryptionScope, EncryptionState, EnrollmentState, Lifecycle, MediaType, Mdm, NistCategory, Platform, RecoveryKey, WipeResult, WipeTool};
+
+    const LIFECYCLES: [Lifecycle; 6] = [Lifecycle::Deployed, Lifecycle::InStock, Lifecycle::Retired, Lifecycle::Disposed, Lifecycle::LostStolen, Lifecycle::Unknown];
 
     fn asset(i: usize, lc: usize, enrolled: u8, enc: u8, wiped: u8, flag: u8, age: i64) -> AssetView {
         let as_of = NaiveDate::from_ymd_opt(2026, 10, 31).unwrap();
-        let checkin = (as_of - chrono::Days::new(age as u64)).format("%Y-%m-%dT12:00:00Z").to_string();
+        let checkin = (as_of - chrono::Days::new(age as u64)).and_hms_opt(12, 0, 0).unwrap().and_utc();
         let mut flags = BTreeSet::new();
         match flag {
             1 => {
@@ -559,7 +561,7 @@ mod tests {
             asset_tag: Some(format!("T-{i}")),
             name: None,
             model: None,
-            lifecycle: Some(LIFECYCLES[lc].into()),
+            lifecycle: Some(LIFECYCLES[lc]),
             status_label: Some("Ready to Deploy".into()),
             owner: (i % 5 != 0).then(|| format!("u{i}@x.example")),
             owner_ids: Vec::new(),
@@ -569,22 +571,22 @@ mod tests {
             enrollments: match enrolled {
                 0 => vec![],
                 e => vec![Enrolled {
-                    mdm: "intune".into(),
-                    state: if e == 1 { "enrolled".into() } else { "unenrolled".into() },
+                    mdm: Mdm::Intune,
+                    state: if e == 1 { EnrollmentState::Enrolled } else { EnrollmentState::Unenrolled },
                     last_checkin_at: Some(checkin),
-                    compliance: Some(if e == 3 { "noncompliant".into() } else { "compliant".into() }),
-                    platform: Some("windows".into()),
+                    compliance: Some(if e == 3 { Compliance::Noncompliant } else { Compliance::Compliant }),
+                    platform: Some(Platform::Windows),
                     os_version: Some("10.0.22631".into()),
                 }],
             },
             encryption: match enc {
                 0 => vec![],
-                e => vec![Encrypted { source: "intune_graph".into(), scope: "os".into(), volume: None, state: if e == 1 { "encrypted".into() } else { "not_encrypted".into() }, recovery_key: Some("escrowed".into()) }],
+                e => vec![Encrypted { source: "intune_graph".into(), scope: EncryptionScope::Device, volume: None, state: if e == 1 { EncryptionState::Encrypted } else { EncryptionState::NotEncrypted }, recovery_key: Some(RecoveryKey::Escrowed) }],
             },
             drives: BTreeSet::new(),
             wipes: match wiped {
                 0 => vec![],
-                w => vec![Wiped { drive: format!("D{i}"), tool: "nwipe".into(), method: None, result: if w == 1 { "success".into() } else { "failed".into() }, nist_category: Some("purge".into()), completed_at: Some("2026-09-01T00:00:00Z".into()), media_type: Some("ssd".into()) }],
+                w => vec![Wiped { drive: format!("D{i}"), tool: WipeTool::Nwipe, method: None, result: if w == 1 { WipeResult::Success } else { WipeResult::Failed }, nist_category: Some(NistCategory::Purge), completed_at: NaiveDate::from_ymd_opt(2026, 9, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc()), media_type: Some(MediaType::Ssd) }],
             },
             flags,
             records: vec![format!("snipeit_csv:r.csv:{i}")],
@@ -606,13 +608,13 @@ mod tests {
 
     /// Which assets a test is about, restated from the controls' definitions.
     fn in_scope(test: TestKind, a: &AssetView) -> usize {
-        let lc = a.lifecycle.as_deref().unwrap_or("");
-        let enrolled = a.enrollments.iter().any(|e| e.state == "enrolled");
+        let lc = a.lifecycle.map_or("", |l| l.as_str());
+        let enrolled = a.enrollments.iter().any(|e| e.state == EnrollmentState::Enrolled);
         match test {
             TestKind::InventoryFields => matches!(lc, "deployed" | "in_stock") as usize,
             TestKind::InventoryUnique => 1,
             TestKind::DiskEncrypted => (lc == "deployed" && !a.enrollments.is_empty()) as usize,
-            TestKind::RecoveryKeyEscrowed => (lc == "deployed" && a.encryption.iter().any(|e| e.state == "encrypted")) as usize,
+            TestKind::RecoveryKeyEscrowed => (lc == "deployed" && a.encryption.iter().any(|e| e.state == EncryptionState::Encrypted)) as usize,
             TestKind::MdmEnrolled => (lc == "deployed") as usize,
             TestKind::MdmCompliant => enrolled as usize,
             TestKind::RegisterMdmReconciled => (lc == "deployed" || !a.enrollments.is_empty()) as usize,
