@@ -258,7 +258,7 @@ fn print_evaluation(ev: &crate::evaluate::Evaluation) {
         for i in c.items.iter().filter(|i| i.outcome != crate::evaluate::Outcome::Pass) {
             println!("        {} {} {}: {}", i.date, i.item, i.asset_tag.as_deref().unwrap_or("-"), i.reason);
         }
-        for d in c.exceptions.iter().filter(|d| d.disposition == "expired") {
+        for d in c.exceptions.iter().filter(|d| d.disposition == crate::evaluate::DispositionKind::Expired) {
             println!("        exception for {} expired on {}", d.exception.item, d.exception.expires);
         }
     }

@@ -122,7 +122,29 @@ pub struct Disposition {
     /// `applied` (excused a failing item on a date inside its window), `expired` (a failing item
     /// dated after it expired: fails the control), `not_yet_valid` (a failing item dated before
     /// `valid_from`: not covered). An exception that matched nothing is in `unused_exceptions`.
-    pub disposition: &'static str,
+    pub disposition: DispositionKind,
+}
+
+/// What an exception did for the failing items it matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DispositionKind {
+    /// Excused a failing item dated inside its window.
+    Applied,
+    /// A failing item was dated after it expired: the control fails.
+    Expired,
+    /// A failing item was dated before `valid_from`: not covered.
+    NotYetValid,
+}
+
+impl DispositionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DispositionKind::Applied => "applied",
+            DispositionKind::Expired => "expired",
+            DispositionKind::NotYetValid => "not_yet_valid",
+        }
+    }
 }
 
 /// One control's result.
@@ -397,7 +419,7 @@ fn evaluate_control(ctx: &Context, c: &Loaded, used: &mut [bool]) -> ControlResu
             date_result(*d, ch, count(Outcome::Pass, only), count(Outcome::Fail, only), count(Outcome::Excepted, only))
         })
         .collect();
-    let expired = exceptions.iter().any(|d| d.disposition == "expired");
+    let expired = exceptions.iter().any(|d| d.disposition == DispositionKind::Expired);
     let (status, note) = overall(&per_date, count(Outcome::Fail, None) > 0 || expired, items.is_empty(), out_of_scope);
     ControlResult {
         id: c.control.id.clone(),
@@ -523,7 +545,7 @@ fn apply_exceptions(control: &str, items: &mut [Item], exceptions: &[Exception],
                 items[n].reason = format!("{} — excepted until {} ({}; approved by {})", items[n].reason, e.expires, e.reason, e.approved_by);
             }
         }
-        for (on, disposition) in [(applied, "applied"), (expired, "expired"), (early, "not_yet_valid")] {
+        for (on, disposition) in [(applied, DispositionKind::Applied), (expired, DispositionKind::Expired), (early, DispositionKind::NotYetValid)] {
             if on {
                 out.push(Disposition { exception: e.clone(), disposition });
             }

@@ -206,7 +206,7 @@ pub fn render(p: &Page) -> String {
             controls.push(control_row(c, ev, p, now));
             for d in &c.exceptions {
                 let e = &d.exception;
-                exceptions.push(serde_json::json!({"control": e.control, "item": e.item, "disposition": d.disposition, "reason": e.reason, "approved_by": e.approved_by, "ticket": e.ticket, "expires": e.expires.to_string()}));
+                exceptions.push(serde_json::json!({"control": e.control, "item": e.item, "disposition": d.disposition.as_str(), "reason": e.reason, "approved_by": e.approved_by, "ticket": e.ticket, "expires": e.expires.to_string()}));
             }
         }
         for e in &ev.unused_exceptions {
