@@ -7,11 +7,76 @@ use crate::store::{self, Store, query::ViewRow};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+/// What a member of a population is. It prints (and serialises) as the key people read: the
+/// serial, `tag:…`, `drive:…`, `record:…`, `leaver:…`, or an export's file name (the tie-out);
+/// code asks its `kind`, never the text's prefix.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ItemKey {
+    text: String,
+    kind: KeyKind,
+}
+
+/// The kinds of population member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyKind {
+    /// A device with a usable serial.
+    Serial,
+    /// A device known only by its asset tag.
+    Tag,
+    /// A drive known only by its own serial.
+    Drive,
+    /// A record with neither: its place in its export.
+    Record,
+    /// A person on an HR leaver list.
+    Leaver,
+    /// An ingested export (IPE tie-out).
+    Export,
+}
+
+impl ItemKey {
+    pub fn new(kind: KeyKind, value: &str) -> ItemKey {
+        let prefix = match kind {
+            KeyKind::Serial | KeyKind::Export => "",
+            KeyKind::Tag => "tag:",
+            KeyKind::Drive => "drive:",
+            KeyKind::Record => "record:",
+            KeyKind::Leaver => "leaver:",
+        };
+        ItemKey { text: format!("{prefix}{value}"), kind }
+    }
+
+    pub fn kind(&self) -> KeyKind {
+        self.kind
+    }
+
+    /// The printed key.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The key without its kind's prefix (the serial, tag, drive or record itself).
+    pub fn value(&self) -> &str {
+        self.text.split_once(':').filter(|_| !matches!(self.kind, KeyKind::Serial | KeyKind::Export)).map_or(&self.text, |(_, v)| v)
+    }
+}
+
+impl std::fmt::Display for ItemKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Serialize for ItemKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
 /// One device as all sources together see it.
 #[derive(Debug, Clone, Serialize)]
 pub struct AssetView {
     /// The serial key, or `tag:…`, `drive:…` or `record:…` when no usable serial joins it.
-    pub key: String,
+    pub key: ItemKey,
     pub asset_tag: Option<String>,
     pub name: Option<String>,
     pub model: Option<String>,
@@ -238,15 +303,15 @@ fn entry(rows: &[ViewRow], members: &[usize]) -> AssetView {
 
 /// An entry's usable serial, asset tag and key: the serial, else `tag:…`, else `drive:…`, else
 /// the record's own place (unique, even for two serial-less devices on one minified line).
-fn identity(rs: &[&ViewRow]) -> (Option<String>, Option<String>, String) {
+fn identity(rs: &[&ViewRow]) -> (Option<String>, Option<String>, ItemKey) {
     let serial = rs.iter().find(|r| r.serial_quality == "ok" && r.table != "media_link").map(|r| r.serial_key.clone());
     let tag = rs.iter().find_map(|r| r.asset_tag.clone().filter(|t| !t.trim().is_empty()));
     let drive = rs.iter().find_map(|r| r.media_key.clone().filter(|_| r.table == "wipe"));
     let key = match (&serial, &tag, &drive) {
-        (Some(s), _, _) => s.clone(),
-        (None, Some(t), _) => format!("tag:{t}"),
-        (None, None, Some(d)) => format!("drive:{d}"),
-        _ => format!("record:{}", rs[0].reference()),
+        (Some(s), _, _) => ItemKey::new(KeyKind::Serial, s),
+        (None, Some(t), _) => ItemKey::new(KeyKind::Tag, t),
+        (None, None, Some(d)) => ItemKey::new(KeyKind::Drive, d),
+        _ => ItemKey::new(KeyKind::Record, &rs[0].reference()),
     };
     (serial, tag, key)
 }

@@ -166,7 +166,7 @@ pub fn build(store: &Store, sel: &Selection, issue: &Issue) -> Result<Built, Err
     for w in chosen {
         let key = match per {
             Per::Drive => Some(format!("drive {}", w.media_serial)),
-            Per::Asset => assets.of(w).map(|v| format!("asset {}", v.asset_tag.as_deref().unwrap_or(&v.key))).or_else(|| (!w.host_serial_key.is_empty()).then(|| format!("asset {}", w.host_serial_key))),
+            Per::Asset => assets.of(w).map(|v| format!("asset {}", v.asset_tag.as_deref().unwrap_or(v.key.as_str()))).or_else(|| (!w.host_serial_key.is_empty()).then(|| format!("asset {}", w.host_serial_key))),
             Per::Lot => w.lot.as_ref().map(|l| format!("lot {l}")),
         };
         match key {
@@ -249,7 +249,7 @@ fn build_one(what: &str, per: Per, wipes: &[&WipeRow], assets: &Assets, issue: &
     }
     // The asset: through the host serial of the wipe, or the drive's host in the joined view.
     let view = wipes.iter().find_map(|w| assets.of(w)).filter(|v| !v.register.is_empty() || !v.enrollments.is_empty());
-    let asset = view.map(|v| AssetRef { key: v.key.clone(), asset_tag: v.asset_tag.clone(), name: v.name.clone(), model: v.model.clone(), lifecycle: v.lifecycle.map(|l| l.as_str().to_string()), records: v.records.iter().filter(|r| !r.starts_with("nwipe") && !r.starts_with("itad")).cloned().collect::<std::collections::BTreeSet<_>>().into_iter().collect() });
+    let asset = view.map(|v| AssetRef { key: v.key.to_string(), asset_tag: v.asset_tag.clone(), name: v.name.clone(), model: v.model.clone(), lifecycle: v.lifecycle.map(|l| l.as_str().to_string()), records: v.records.iter().filter(|r| !r.starts_with("nwipe") && !r.starts_with("itad")).cloned().collect::<std::collections::BTreeSet<_>>().into_iter().collect() });
     let encryption_before_disposal = view.and_then(|v| {
         let e = v.encryption.first()?;
         Some(EncryptionState { state: if v.encryption.iter().all(|x| x.state == crate::model::EncryptionState::Encrypted) { "encrypted".into() } else { e.state.as_str().to_string() }, source: e.source.clone(), last_checkin_at: v.enrollments.iter().filter_map(|x| x.last_checkin_at).max().map(|t| crate::model::instant_text(&t)) })

@@ -599,7 +599,7 @@ fn print_assets(view: &[crate::view::AssetView]) {
         let flags: Vec<&str> = a.flags.iter().map(String::as_str).collect();
         println!(
             "{:<16} {:<10} {:<18} {:<10} {:<24} {:<26} {:<22} {}",
-            clip(&a.key, 16),
+            clip(a.key.as_str(), 16),
             clip(a.asset_tag.as_deref().unwrap_or("-"), 10),
             clip(a.name.as_deref().unwrap_or("-"), 18),
             a.lifecycle.map_or("-", |l| l.as_str()),

@@ -267,7 +267,7 @@ pub(super) fn in_mdm(a: &AssetView) -> bool {
 }
 
 pub(super) fn usable_serial(a: &AssetView) -> bool {
-    !(a.key.starts_with("tag:") || a.key.starts_with("record:") || a.key.starts_with("drive:")) && !a.flags.iter().any(|f| f.starts_with("serial_"))
+    a.key.kind() == crate::view::KeyKind::Serial && !a.flags.iter().any(|f| f.starts_with("serial_"))
 }
 
 /// Whole days from a time to the end of `date` (UTC).

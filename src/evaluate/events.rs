@@ -8,7 +8,7 @@ use crate::controls::Loaded;
 use crate::ledger::Scope;
 use crate::store::Store;
 use crate::model::{Lifecycle, NistCategory, WipeResult};
-use crate::view::AssetView;
+use crate::view::{AssetView, ItemKey, KeyKind};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,7 +26,7 @@ pub(super) fn wipe_events(views: &[AssetView], scope: &Scope, judge: &dyn Fn(&cr
             let Some(Verdict { pass, reason }) = judge(w) else { continue };
             out.push(Item {
                 date: when.unwrap_or(end),
-                item: format!("drive:{}", w.drive),
+                item: ItemKey::new(KeyKind::Drive, &w.drive),
                 asset_tag: a.asset_tag.clone(),
                 outcome: if pass { Outcome::Pass } else { Outcome::Fail },
                 reason,
@@ -79,7 +79,7 @@ pub(super) fn judge_leavers(c: &Loaded, views: &BTreeMap<NaiveDate, Vec<AssetVie
         let held: Vec<&AssetView> = at_end.iter().filter(theirs).collect();
         for a in &held {
             records.extend(a.records.iter().cloned());
-            let name = a.asset_tag.clone().unwrap_or_else(|| a.key.clone());
+            let name = a.asset_tag.clone().unwrap_or_else(|| a.key.to_string());
             if a.lifecycle == Some(Lifecycle::LostStolen) {
                 if a.wipes.iter().any(|w| w.result == WipeResult::Success) {
                     reasons.push(format!("{name} marked lost, wipe on record"));
@@ -98,7 +98,7 @@ pub(super) fn judge_leavers(c: &Loaded, views: &BTreeMap<NaiveDate, Vec<AssetVie
         let mut returned: BTreeSet<String> = BTreeSet::new();
         for a in before.range(..=last_day).next_back().map_or(&empty, |(_, v)| v).iter().filter(theirs) {
             if !held.iter().any(|h| h.key == a.key) {
-                returned.insert(a.asset_tag.clone().unwrap_or_else(|| a.key.clone()));
+                returned.insert(a.asset_tag.clone().unwrap_or_else(|| a.key.to_string()));
             }
         }
         for r in &returned {
@@ -112,7 +112,7 @@ pub(super) fn judge_leavers(c: &Loaded, views: &BTreeMap<NaiveDate, Vec<AssetVie
         records.retain(|r| seen.insert(r.clone()));
         out.push(Item {
             date: last_day,
-            item: format!("leaver:{who}"),
+            item: ItemKey::new(KeyKind::Leaver, &who),
             asset_tag: held.first().and_then(|a| a.asset_tag.clone()),
             outcome: if pass { Outcome::Pass } else { Outcome::Fail },
             reason: format!("left {last_day}: {}", reasons.join("; ")),

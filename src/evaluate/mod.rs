@@ -91,8 +91,8 @@ impl Verdict {
 pub struct Item {
     /// The sample date a state control was tested at.
     pub date: NaiveDate,
-    /// The device key (serial, or tag:/drive:/record:) or the ingested file.
-    pub item: String,
+    /// The device key (serial, or tag:/drive:/record:), the drive, the leaver, or the ingested file.
+    pub item: crate::view::ItemKey,
     pub asset_tag: Option<String>,
     pub outcome: Outcome,
     pub reason: String,
@@ -513,7 +513,7 @@ fn overall(per_date: &[DateResult], failed: bool, empty: bool, out_of_scope: usi
 
 fn matches_item(e: &Exception, i: &Item) -> bool {
     let want = e.item.trim();
-    i.item.eq_ignore_ascii_case(want) || i.asset_tag.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(want))
+    i.item.as_str().eq_ignore_ascii_case(want) || i.item.value().eq_ignore_ascii_case(want) || i.asset_tag.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(want))
 }
 
 /// An exception covers a failing item whose date is inside its window (`valid_from` to
@@ -579,7 +579,7 @@ mod tests {
             _ => {}
         }
         AssetView {
-            key: format!("SN{i:06}"),
+            key: crate::view::ItemKey::new(crate::view::KeyKind::Serial, &format!("SN{i:06}")),
             asset_tag: Some(format!("T-{i}")),
             name: None,
             model: None,

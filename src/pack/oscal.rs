@@ -3,6 +3,7 @@
 //! resources with the SHA-256 of every source) and our crosswalk as a mapping collection.
 //! UUIDs are derived from content, so the same pack gives the same bytes.
 
+use crate::view::{ItemKey, KeyKind};
 use crate::controls::Library;
 use crate::controls::schema::Relationship;
 use crate::evaluate::{Evaluation, Status};
@@ -134,29 +135,31 @@ fn resource(s: &Source) -> Value {
 }
 
 /// Every item any control judged, once: its asset tag and its uuid.
-fn inventory(ev: &Evaluation) -> BTreeMap<String, (Option<String>, String)> {
+fn inventory(ev: &Evaluation) -> BTreeMap<ItemKey, (Option<String>, String)> {
     let mut inventory = BTreeMap::new();
     for c in &ev.controls {
         for i in &c.items {
-            inventory.entry(i.item.clone()).or_insert_with(|| (i.asset_tag.clone(), uuid(&["item", &i.item])));
+            inventory.entry(i.item.clone()).or_insert_with(|| (i.asset_tag.clone(), uuid(&["item", i.item.as_str()])));
         }
     }
     inventory
 }
 
-fn inventory_item(key: &str, tag: Option<&str>, id: &str) -> Value {
+fn inventory_item(key: &ItemKey, tag: Option<&str>, id: &str) -> Value {
     let mut props = Vec::new();
-    let (kind, what) = match key.split_once(':') {
-        Some(("drive", d)) => ("drive", d),
-        Some(("tag", t)) => ("asset tag only", t),
-        Some(("record", r)) => ("record", r),
-        _ if key.contains('.') => ("source file", key),
-        _ => ("device", key),
+    let what = key.value();
+    let kind = match key.kind() {
+        KeyKind::Drive => "drive",
+        KeyKind::Tag => "asset tag only",
+        KeyKind::Record => "record",
+        KeyKind::Export => "source file",
+        KeyKind::Leaver => "leaver",
+        KeyKind::Serial => "device",
     };
     if let Some(t) = tag {
         props.push(prop("asset-tag", t));
     }
-    props.push(prop("asset-id", key));
+    props.push(prop("asset-id", key.as_str()));
     if kind == "device" || kind == "drive" {
         props.push(ours("serial-number", what));
     }
@@ -166,11 +169,11 @@ fn inventory_item(key: &str, tag: Option<&str>, id: &str) -> Value {
 
 /// One control: an observation per population member (with the records behind it as relevant
 /// evidence) and its finding, with one `sample-date-status` prop per sample date.
-fn control_results(c: &crate::evaluate::ControlResult, lib: &Library, scope_text: &str, inventory: &BTreeMap<String, (Option<String>, String)>, by_sha: &BTreeMap<&str, String>) -> (Vec<Value>, Value) {
+fn control_results(c: &crate::evaluate::ControlResult, lib: &Library, scope_text: &str, inventory: &BTreeMap<ItemKey, (Option<String>, String)>, by_sha: &BTreeMap<&str, String>) -> (Vec<Value>, Value) {
     let mut observations = Vec::new();
     let mut related = Vec::new();
     for (n, i) in c.items.iter().enumerate() {
-        let id = uuid(&["observation", scope_text, &c.id, &i.item, &i.date.to_string(), &n.to_string()]);
+        let id = uuid(&["observation", scope_text, &c.id, i.item.as_str(), &i.date.to_string(), &n.to_string()]);
         // `source:file@sha12:line[:pointer]`: the export is found by its hash.
         let evidence: Vec<Value> = i
             .records

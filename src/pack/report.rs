@@ -263,7 +263,7 @@ fn control_row<'a>(c: &'a crate::evaluate::ControlResult, ev: &Evaluation, p: &P
         rate: now.map(|r| format!("{r:.1}")),
         title: &c.title,
         note: c.note.as_deref(),
-        items: c.items.iter().map(|i| ItemRow { date: i.date.to_string(), item: &i.item, asset_tag: i.asset_tag.as_deref(), outcome: i.outcome.as_str(), reason: &i.reason, records: &i.records }).collect(),
+        items: c.items.iter().map(|i| ItemRow { date: i.date.to_string(), item: i.item.as_str(), asset_tag: i.asset_tag.as_deref(), outcome: i.outcome.as_str(), reason: &i.reason, records: &i.records }).collect(),
         spark: spark(&c.id, p.history, p.seq, now),
         dates: ev
             .sample_dates
