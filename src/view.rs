@@ -2,8 +2,8 @@
 //! per device. Joins by serial key (quality ok only), then asset tag for records without a usable
 //! serial, and drives to their host through Jamf's disk list or a wipe record's host serial.
 
-use crate::model::{Compliance, EncryptionScope, EncryptionState, EnrollmentState, Instant, Lifecycle, MediaType, Mdm, NistCategory, Ownership, Platform, RecoveryKey, WipeResult, WipeTool};
-use crate::store::{self, Store, query::ViewRow};
+use crate::model::{Compliance, EncryptionScope, EncryptionState, EnrollmentState, Instant, Lifecycle, MediaType, Mdm, NistCategory, Ownership, Platform, RecoveryKey, SerialQuality, WipeResult, WipeTool};
+use crate::store::{self, Store, query::{Stored, ViewRow}};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -179,11 +179,14 @@ pub fn join(rows: Vec<ViewRow>) -> Vec<AssetView> {
             by_key.insert(key, i);
         }
     };
+    let ok = SerialQuality::Ok;
     // Drives known to sit in a host (Jamf disk lists): media key → host key.
     let mut host_of: HashMap<&str, &str> = HashMap::new();
     for r in &rows {
-        if r.table == "media_link" && r.serial_quality == "ok" && r.media_quality.as_deref() == Some("ok") {
-            host_of.entry(r.media_key.as_deref().unwrap_or("")).or_insert(&r.serial_key);
+        if let Stored::MediaLink { media_key, media_quality } = &r.record {
+            if r.serial_quality == ok && *media_quality == ok {
+                host_of.entry(media_key.as_str()).or_insert(&r.serial_key);
+            }
         }
     }
     // Records made from one input row (an Intune device's enrollment and encryption) belong together.
@@ -193,7 +196,7 @@ pub fn join(rows: Vec<ViewRow>) -> Vec<AssetView> {
     // Pass 1: usable serials join. Their tags become anchors but never merge two serials.
     let mut tag_anchor: HashMap<String, usize> = HashMap::new();
     for (i, r) in rows.iter().enumerate() {
-        if r.serial_quality == "ok" {
+        if r.serial_quality == ok {
             link(&mut dsu, format!("S:{}", r.serial_key), i);
             if let Some(t) = tag_key(&r.asset_tag) {
                 tag_anchor.entry(t).or_insert(i);
@@ -202,7 +205,7 @@ pub fn join(rows: Vec<ViewRow>) -> Vec<AssetView> {
     }
     // Pass 2: records without a usable serial join by tag, drives by their host or each other.
     for (i, r) in rows.iter().enumerate() {
-        if r.serial_quality != "ok" {
+        if r.serial_quality != ok {
             if let Some(t) = tag_key(&r.asset_tag) {
                 match tag_anchor.get(&t) {
                     Some(&j) => dsu.union(i, j),
@@ -212,9 +215,9 @@ pub fn join(rows: Vec<ViewRow>) -> Vec<AssetView> {
                 }
             }
         }
-        if let (Some(m), Some("ok")) = (r.media_key.as_deref(), r.media_quality.as_deref()) {
+        if let Some((m, _)) = r.media().filter(|(_, q)| *q == ok) {
             link(&mut dsu, format!("M:{m}"), i);
-            if r.table == "wipe" && r.serial_quality != "ok" {
+            if matches!(r.record, Stored::Wipe { .. }) && r.serial_quality != ok {
                 if let Some(host) = host_of.get(m) {
                     link(&mut dsu, format!("S:{host}"), i);
                 }
@@ -234,79 +237,90 @@ fn entry(rows: &[ViewRow], members: &[usize]) -> AssetView {
     let mut rs: Vec<&ViewRow> = members.iter().map(|&i| &rows[i]).collect();
     // By where each record came from, not by ingest order: the same exports ingested in any
     // order give the same entry (ids only order the records of one file, which is stable).
-    rs.sort_by(|a, b| (&a.source, &a.file_name, &a.file_sha256, a.line, &a.pointer, a.table, a.id).cmp(&(&b.source, &b.file_name, &b.file_sha256, b.line, &b.pointer, b.table, b.id)));
+    rs.sort_by(|a, b| (&a.source, &a.file_name, &a.file_sha256, a.line, &a.pointer, a.table(), a.id).cmp(&(&b.source, &b.file_name, &b.file_sha256, b.line, &b.pointer, b.table(), b.id)));
     let (serial, tag, key) = identity(&rs);
-    let registers: Vec<&&ViewRow> = rs.iter().filter(|r| r.table == "asset").collect();
-    let enrollments: Vec<&&ViewRow> = rs.iter().filter(|r| r.table == "enrollment").collect();
-    let flags = flags(&rs, serial.is_some(), !registers.is_empty(), !enrollments.is_empty());
-    let reg = registers.first();
-    AssetView {
+    let registers: Vec<&ViewRow> = rs.iter().copied().filter(|r| matches!(r.record, Stored::Asset { .. })).collect();
+    let enrolled: Vec<&ViewRow> = rs.iter().copied().filter(|r| matches!(r.record, Stored::Enrollment { .. })).collect();
+    let flags = flags(&rs, serial.is_some(), !registers.is_empty(), !enrolled.is_empty());
+    let mut view = AssetView {
         key,
         asset_tag: tag,
-        name: reg.and_then(|r| r.name.clone()).or_else(|| enrollments.first().and_then(|r| r.name.clone())),
-        model: reg.and_then(|r| r.model.clone()).or_else(|| enrollments.first().and_then(|r| r.model.clone())),
-        lifecycle: reg.map(|r| Lifecycle::parse(&r.status).unwrap_or(Lifecycle::Unknown)),
-        status_label: reg.and_then(|r| r.more.clone()),
-        owner: reg.and_then(|r| r.detail.clone()),
-        owner_ids: reg.and_then(|r| r.owner_ids.as_deref()).map(|ids| ids.split('|').filter(|s| !s.is_empty()).map(str::to_string).collect()).unwrap_or_default(),
-        ownership: rs
-            .iter()
-            .filter(|r| r.table == "asset")
-            .chain(rs.iter().filter(|r| r.table == "enrollment"))
-            .filter_map(|r| r.ownership.as_deref().and_then(Ownership::parse))
-            .find(|o| *o != Ownership::Unknown),
-        sources: rs.iter().filter(|r| r.table != "media_link").map(|r| r.source.clone()).collect(),
-        register: registers.iter().map(|r| format!("{} ({})", r.status, r.extra1.clone().unwrap_or_default())).collect(),
-        enrollments: enrollments
-            .iter()
-            .map(|r| {
-                let (platform, os) = r.more.as_deref().and_then(|m| m.split_once('|')).map_or((None, None), |(p, o)| (Platform::parse(p), (!o.is_empty()).then(|| o.to_string())));
-                Enrolled {
-                    mdm: r.detail.as_deref().and_then(Mdm::parse).unwrap_or(Mdm::Other),
-                    state: EnrollmentState::parse(&r.status).unwrap_or(EnrollmentState::Unknown),
-                    last_checkin_at: instant(r.when.as_deref()),
-                    compliance: r.extra1.as_deref().and_then(Compliance::parse),
-                    platform,
-                    os_version: os,
-                }
-            })
-            .collect(),
-        encryption: rs
-            .iter()
-            .filter(|r| r.table == "encryption")
-            .map(|r| Encrypted {
-                source: r.extra1.clone().unwrap_or_default(),
-                scope: r.detail.as_deref().and_then(EncryptionScope::parse).unwrap_or(EncryptionScope::Device),
-                volume: r.name.clone(),
-                state: EncryptionState::parse(&r.status).unwrap_or(EncryptionState::Unknown),
-                recovery_key: r.when.as_deref().and_then(RecoveryKey::parse),
-            })
-            .collect(),
-        drives: rs.iter().filter_map(|r| r.media_key.clone().filter(|m| !m.is_empty())).collect(),
-        wipes: rs
-            .iter()
-            .filter(|r| r.table == "wipe")
-            .map(|r| Wiped {
-                drive: r.media_key.clone().unwrap_or_default(),
-                tool: r.detail.as_deref().and_then(WipeTool::parse).unwrap_or(WipeTool::Other),
-                method: r.model.clone(),
-                result: WipeResult::parse(&r.status).unwrap_or(WipeResult::Unknown),
-                nist_category: r.extra1.as_deref().and_then(NistCategory::parse),
-                completed_at: instant(r.when.as_deref()),
-                media_type: r.more.as_deref().and_then(MediaType::parse),
-            })
-            .collect(),
+        name: None,
+        model: None,
+        lifecycle: None,
+        status_label: None,
+        owner: None,
+        owner_ids: Vec::new(),
+        ownership: None,
+        sources: rs.iter().filter(|r| !matches!(r.record, Stored::MediaLink { .. })).map(|r| r.source.clone()).collect(),
+        register: Vec::new(),
+        enrollments: Vec::new(),
+        encryption: Vec::new(),
+        drives: rs.iter().filter_map(|r| r.media().map(|(m, _)| m.to_string())).filter(|m| !m.is_empty()).collect(),
+        wipes: Vec::new(),
         flags,
         records: rs.iter().map(|r| r.reference()).collect(),
+    };
+    // The register speaks first for what it holds (name, model, lifecycle, owner); an MDM fills
+    // name and model, and ownership, when the register has none.
+    for r in registers.iter().chain(&enrolled).copied() {
+        add(&mut view, r);
+    }
+    for r in rs.iter().copied().filter(|r| matches!(r.record, Stored::Encryption { .. } | Stored::Wipe { .. })) {
+        add(&mut view, r);
+    }
+    view
+}
+
+/// Adds one record's fields to the device it belongs to.
+fn add(view: &mut AssetView, r: &ViewRow) {
+    let first = |slot: &mut Option<String>, v: &Option<String>| {
+        if slot.is_none() {
+            slot.clone_from(v);
+        }
+    };
+    match &r.record {
+        Stored::Asset { name, model, lifecycle, owner, owner_ids, status_label, ownership } => {
+            if view.register.is_empty() {
+                first(&mut view.name, name);
+                first(&mut view.model, model);
+                view.lifecycle = Some(*lifecycle);
+                view.status_label.clone_from(status_label);
+                view.owner.clone_from(owner);
+                view.owner_ids.clone_from(owner_ids);
+            }
+            if view.ownership.is_none() && *ownership != Ownership::Unknown {
+                view.ownership = Some(*ownership);
+            }
+            view.register.push(format!("{lifecycle} ({})", status_label.clone().unwrap_or_default()));
+        }
+        Stored::Enrollment { hostname, model, mdm, state, last_checkin_at, compliance, platform, os_version, ownership } => {
+            first(&mut view.name, hostname);
+            first(&mut view.model, model);
+            if view.ownership.is_none() && *ownership != Ownership::Unknown {
+                view.ownership = Some(*ownership);
+            }
+            view.enrollments.push(Enrolled { mdm: *mdm, state: *state, last_checkin_at: *last_checkin_at, compliance: Some(*compliance), platform: Some(*platform), os_version: os_version.clone() });
+        }
+        Stored::Encryption { source_kind, scope, volume, state, recovery_key } => {
+            view.encryption.push(Encrypted { source: source_kind.clone(), scope: *scope, volume: volume.clone(), state: *state, recovery_key: Some(*recovery_key) });
+        }
+        Stored::Wipe { media_key, method, tool, result, completed_at, nist_category, media_type, .. } => {
+            view.wipes.push(Wiped { drive: media_key.clone(), tool: *tool, method: method.clone(), result: *result, nist_category: Some(*nist_category), completed_at: *completed_at, media_type: Some(*media_type) });
+        }
+        Stored::MediaLink { .. } => {}
     }
 }
 
 /// An entry's usable serial, asset tag and key: the serial, else `tag:…`, else `drive:…`, else
 /// the record's own place (unique, even for two serial-less devices on one minified line).
 fn identity(rs: &[&ViewRow]) -> (Option<String>, Option<String>, ItemKey) {
-    let serial = rs.iter().find(|r| r.serial_quality == "ok" && r.table != "media_link").map(|r| r.serial_key.clone());
+    let serial = rs.iter().find(|r| r.serial_quality == SerialQuality::Ok && !matches!(r.record, Stored::MediaLink { .. })).map(|r| r.serial_key.clone());
     let tag = rs.iter().find_map(|r| r.asset_tag.clone().filter(|t| !t.trim().is_empty()));
-    let drive = rs.iter().find_map(|r| r.media_key.clone().filter(|_| r.table == "wipe"));
+    let drive = rs.iter().find_map(|r| match &r.record {
+        Stored::Wipe { media_key, .. } => Some(media_key.clone()),
+        _ => None,
+    });
     let key = match (&serial, &tag, &drive) {
         (Some(s), _, _) => ItemKey::new(KeyKind::Serial, s),
         (None, Some(t), _) => ItemKey::new(KeyKind::Tag, t),
@@ -321,8 +335,8 @@ fn identity(rs: &[&ViewRow]) -> (Option<String>, Option<String>, ItemKey) {
 fn flags(rs: &[&ViewRow], has_serial: bool, in_register: bool, in_mdm: bool) -> BTreeSet<String> {
     let mut flags = BTreeSet::new();
     let mut per_source: BTreeMap<(&str, &str), usize> = BTreeMap::new();
-    for r in rs.iter().filter(|r| r.table == "asset" || r.table == "enrollment") {
-        *per_source.entry((r.table, r.source.as_str())).or_default() += 1;
+    for r in rs.iter().filter(|r| matches!(r.record, Stored::Asset { .. } | Stored::Enrollment { .. })) {
+        *per_source.entry((r.table(), r.source.as_str())).or_default() += 1;
     }
     for ((table, source), count) in per_source {
         if count > 1 && has_serial {
@@ -330,8 +344,8 @@ fn flags(rs: &[&ViewRow], has_serial: bool, in_register: bool, in_mdm: bool) -> 
         }
     }
     if !has_serial {
-        for q in rs.iter().filter(|r| r.table != "media_link" && r.table != "wipe").map(|r| r.serial_quality.as_str()) {
-            flags.insert(format!("serial_{q}"));
+        for r in rs.iter().filter(|r| matches!(r.record, Stored::Asset { .. } | Stored::Enrollment { .. } | Stored::Encryption { .. })) {
+            flags.insert(format!("serial_{}", r.serial_quality));
         }
     }
     if in_mdm && !in_register {
@@ -341,11 +355,6 @@ fn flags(rs: &[&ViewRow], has_serial: bool, in_register: bool, in_mdm: bool) -> 
         flags.insert("not_in_mdm".into());
     }
     flags
-}
-
-/// A stored time (RFC 3339, as the store writes it).
-fn instant(text: Option<&str>) -> Option<Instant> {
-    chrono::DateTime::parse_from_rfc3339(text?).ok().map(|t| t.with_timezone(&chrono::Utc))
 }
 
 /// Times print as the store keeps them, so JSON outputs keep their shape.

@@ -2,43 +2,78 @@
 //! of a record counts (a weekly re-export replaces last week's); wipe events all count.
 
 use super::{Error, Store};
+use crate::model::{Compliance, EncryptionScope, EncryptionState, EnrollmentState, Instant, Lifecycle, MediaType, Mdm, NistCategory, Ownership, Platform, RecoveryKey, SerialQuality, WipeResult, WipeTool};
 use serde::Serialize;
 
-/// A record reduced to what the per-asset view shows and joins on.
-#[derive(Debug, Clone, Serialize)]
+/// A record reduced to what the per-asset view shows and joins on: where it came from, its
+/// identity, and its kind's own typed fields.
+#[derive(Debug, Clone)]
 pub struct ViewRow {
-    pub table: &'static str,
     pub id: i64,
     pub source: String,
     pub file_name: String,
-    pub line: i64,
-    pub serial_key: String,
-    pub serial_quality: String,
-    pub asset_tag: Option<String>,
-    /// Wipes: the drive; media links: the drive.
-    pub media_key: Option<String>,
-    pub media_quality: Option<String>,
-    pub name: Option<String>,
-    pub model: Option<String>,
-    /// asset: lifecycle; enrollment: state; encryption: state; wipe: result.
-    pub status: String,
-    /// asset: owner; enrollment: mdm; encryption: scope; wipe: tool.
-    pub detail: Option<String>,
-    /// enrollment: last check-in; encryption: recovery key; wipe: completed_at.
-    pub when: Option<String>,
-    pub extra1: Option<String>,
-    /// The input record it came from (`ingest:line:pointer`): records of one row belong together.
-    pub row_key: String,
-    /// asset: status label; enrollment: `platform|os_version`; wipe: media type.
-    pub more: Option<String>,
-    /// asset: every name of the owner (`email|username`), so a leaver matches by either.
-    pub owner_ids: Option<String>,
-    /// asset, enrollment: corporate, personal or unknown.
-    pub ownership: Option<String>,
     /// The SHA-256 of the export the record came from.
     pub file_sha256: String,
+    pub line: i64,
     /// The JSON pointer of the record inside its file, when the file is JSON or XML.
     pub pointer: Option<String>,
+    /// The input record it came from (`ingest:line:pointer`): records of one row belong together.
+    pub row_key: String,
+    /// The device's serial key (a wipe's or link's host).
+    pub serial_key: String,
+    pub serial_quality: SerialQuality,
+    pub asset_tag: Option<String>,
+    pub record: Stored,
+}
+
+/// The typed fields of each record kind the view reads.
+#[derive(Debug, Clone)]
+pub enum Stored {
+    Asset {
+        name: Option<String>,
+        model: Option<String>,
+        lifecycle: Lifecycle,
+        /// Email, else username, else display name.
+        owner: Option<String>,
+        /// Every name of the owner (email, username), lower case: a leaver matches by either.
+        owner_ids: Vec<String>,
+        status_label: Option<String>,
+        ownership: Ownership,
+    },
+    Enrollment {
+        hostname: Option<String>,
+        model: Option<String>,
+        mdm: Mdm,
+        state: EnrollmentState,
+        last_checkin_at: Option<Instant>,
+        compliance: Compliance,
+        platform: Platform,
+        os_version: Option<String>,
+        ownership: Ownership,
+    },
+    Encryption {
+        /// The reader's own name for what reported it (`intune_graph`, `osquery_bitlocker_info`).
+        source_kind: String,
+        scope: EncryptionScope,
+        volume: Option<String>,
+        state: EncryptionState,
+        recovery_key: RecoveryKey,
+    },
+    Wipe {
+        media_key: String,
+        media_quality: SerialQuality,
+        media_model: Option<String>,
+        method: Option<String>,
+        tool: WipeTool,
+        result: WipeResult,
+        completed_at: Option<Instant>,
+        nist_category: NistCategory,
+        media_type: MediaType,
+    },
+    MediaLink {
+        media_key: String,
+        media_quality: SerialQuality,
+    },
 }
 
 impl ViewRow {
@@ -49,6 +84,25 @@ impl ViewRow {
         match self.pointer.as_deref().filter(|p| !p.is_empty()) {
             Some(p) => format!("{}:{}@{sha}:{}:{p}", self.source, self.file_name, self.line),
             None => format!("{}:{}@{sha}:{}", self.source, self.file_name, self.line),
+        }
+    }
+
+    /// The drive a wipe or a drive link is about, with the quality of its serial.
+    pub fn media(&self) -> Option<(&str, SerialQuality)> {
+        match &self.record {
+            Stored::Wipe { media_key, media_quality, .. } | Stored::MediaLink { media_key, media_quality } => Some((media_key, *media_quality)),
+            _ => None,
+        }
+    }
+
+    /// The table it came from (for ordering and messages).
+    pub fn table(&self) -> &'static str {
+        match self.record {
+            Stored::Asset { .. } => "asset",
+            Stored::Enrollment { .. } => "enrollment",
+            Stored::Encryption { .. } => "encryption",
+            Stored::Wipe { .. } => "wipe",
+            Stored::MediaLink { .. } => "media_link",
         }
     }
 }
@@ -81,29 +135,19 @@ impl Store {
             let mut st = self.conn().prepare(&sql).map_err(|e| self.map_err(e))?;
             let rows = st
                 .query_map([until], |r| {
+                    let pointer: Option<String> = r.get(18)?;
                     Ok(ViewRow {
-                        table,
                         id: r.get(0)?,
                         source: r.get(1)?,
                         file_name: r.get(2)?,
+                        file_sha256: r.get(22)?,
                         line: r.get(3)?,
+                        row_key: format!("{}:{}:{}", r.get::<_, i64>(17)?, r.get::<_, i64>(3)?, pointer.as_deref().unwrap_or_default()),
+                        pointer,
                         serial_key: r.get(4)?,
                         serial_quality: r.get(5)?,
                         asset_tag: r.get(6)?,
-                        media_key: r.get(7)?,
-                        media_quality: r.get(8)?,
-                        name: r.get(9)?,
-                        model: r.get(10)?,
-                        status: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
-                        detail: r.get(12)?,
-                        when: r.get(13)?,
-                        extra1: r.get(14)?,
-                        more: r.get(19)?,
-                        owner_ids: r.get(20)?,
-                        ownership: r.get(21)?,
-                        file_sha256: r.get(22)?,
-                        pointer: r.get(18)?,
-                        row_key: format!("{}:{}:{}", r.get::<_, i64>(17)?, r.get::<_, i64>(3)?, r.get::<_, Option<String>>(18)?.unwrap_or_default()),
+                        record: stored(table, r)?,
                     })
                 })
                 .map_err(|e| self.map_err(e))?;
@@ -113,6 +157,52 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// A row of one of `view_queries` as its kind's typed fields (a text no vocabulary knows, or a
+/// time that does not parse, is an error).
+fn stored(table: &str, r: &rusqlite::Row) -> rusqlite::Result<Stored> {
+    let time = |i: usize| -> rusqlite::Result<Option<Instant>> {
+        match r.get::<_, Option<String>>(i)? {
+            None => Ok(None),
+            Some(t) => chrono::DateTime::parse_from_rfc3339(&t).map(|t| Some(t.with_timezone(&chrono::Utc))).map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))),
+        }
+    };
+    Ok(match table {
+        "asset" => Stored::Asset {
+            name: r.get(9)?,
+            model: r.get(10)?,
+            lifecycle: r.get(11)?,
+            owner: r.get(12)?,
+            owner_ids: r.get::<_, Option<String>>(20)?.unwrap_or_default().split('|').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+            status_label: r.get(19)?,
+            ownership: r.get(21)?,
+        },
+        "enrollment" => Stored::Enrollment {
+            hostname: r.get(9)?,
+            model: r.get(10)?,
+            state: r.get(11)?,
+            mdm: r.get(12)?,
+            last_checkin_at: time(13)?,
+            compliance: r.get(14)?,
+            platform: r.get(19)?,
+            os_version: r.get(20)?,
+            ownership: r.get(21)?,
+        },
+        "encryption" => Stored::Encryption { volume: r.get(9)?, state: r.get(11)?, scope: r.get(12)?, recovery_key: r.get(13)?, source_kind: r.get(14)? },
+        "wipe" => Stored::Wipe {
+            media_key: r.get(7)?,
+            media_quality: r.get(8)?,
+            media_model: r.get(9)?,
+            method: r.get(10)?,
+            result: r.get(11)?,
+            tool: r.get(12)?,
+            completed_at: time(13)?,
+            nist_category: r.get(14)?,
+            media_type: r.get(19)?,
+        },
+        _ => Stored::MediaLink { media_key: r.get(7)?, media_quality: r.get(8)? },
+    })
 }
 
 /// One SELECT per record table, each giving the columns of a `ViewRow` (the column mapping of
@@ -131,7 +221,7 @@ fn view_queries() -> [(&'static str, &'static str); 5] {
             "enrollment",
             "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, r.asset_tag, NULL, NULL,
                     r.hostname, r.model, r.state, r.mdm, r.last_checkin_at, r.compliance,
-                    COALESCE(r.source_record_id, r.serial_key || '|' || COALESCE(r.hostname, '')) AS ident, g.as_of, g.id AS ingest, r.pointer, r.platform || '|' || COALESCE(r.os_version, '') AS more, NULL, r.ownership, g.sha256
+                    COALESCE(r.source_record_id, r.serial_key || '|' || COALESCE(r.hostname, '')) AS ident, g.as_of, g.id AS ingest, r.pointer, r.platform AS more, r.os_version, r.ownership, g.sha256
              FROM enrollment r JOIN g ON g.id = r.ingest_id"
         ),
         (

@@ -329,3 +329,15 @@ fn serial_less_devices_on_one_minified_line_each_get_their_own_key() {
     assert!(keys.iter().all(|k| k.starts_with("record:google_api:cloudidentity-v1-devices-user-assigned.json@c75d97406cf3:1:/devices/")), "{keys:?}");
     assert!(view.as_array().unwrap().iter().all(|a| a["ownership"] == "personal"));
 }
+
+#[test]
+fn a_stored_value_no_vocabulary_knows_is_an_error_not_a_default() {
+    let (dir, store) = store();
+    ingest(&store, &[&intune(dir.path(), "devices.json", &[device("AAA111", "PC-1", "2026-10-30T08:00:00Z", "compliant", "company")])]);
+    // What the typed read side refuses: text in the store that is not the model's (a store
+    // written by another version, or edited by hand) never reads as "unknown" or as a pass.
+    rusqlite::Connection::open(&store).unwrap().execute("UPDATE enrollment SET compliance = 'in_grace_period'", []).unwrap();
+    let r = evident(&store, &["evaluate", "--as-of", "2026-10-31"]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stderr.contains("'in_grace_period' is not a Compliance (compliant|noncompliant|grace_period|not_evaluated|unknown)"), "{}", r.stderr);
+}
