@@ -93,6 +93,21 @@ fn encryption_method(p: Platform) -> EncryptionMethod {
     }
 }
 
+/// A Graph `managedDevice` list or device: the OData context, or device fields only Intune has.
+pub fn detect(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    let Some(obj) = v.as_object() else { return false };
+    if obj.get("@odata.context").and_then(Value::as_str).is_some_and(|c| c.contains("managedDevices")) {
+        return true;
+    }
+    if let Some(Value::Array(items)) = obj.get("value") {
+        if items.iter().any(|d| d.get("managedDeviceOwnerType").is_some() || d.get("complianceState").is_some()) {
+            return true;
+        }
+    }
+    obj.get("serialNumber").is_some() && (obj.get("complianceState").is_some() || obj.get("managedDeviceOwnerType").is_some())
+}
+
 /// Reads Graph `managedDevice` JSON: `{"value": [...]}` or a single device object.
 pub fn read_graph(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
     let single;

@@ -73,6 +73,24 @@ fn platform_from_os(os: &str) -> Platform {
     if o.contains("mac") || o.is_empty() { Platform::Macos } else if o.contains("ios") { Platform::Ios } else { Platform::Other }
 }
 
+/// A Jamf Pro API inventory page (`results` with `totalCount`, or records with `hardware` or
+/// `general`), or one inventory record.
+pub fn detect_api(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    let Some(obj) = v.as_object() else { return false };
+    if let Some(Value::Array(items)) = obj.get("results") {
+        if obj.contains_key("totalCount") || items.iter().any(|r| r.get("hardware").is_some() || r.get("general").is_some()) {
+            return true;
+        }
+    }
+    obj.get("general").is_some() && obj.get("hardware").is_some() && obj.get("udid").is_some()
+}
+
+/// A Classic API `/JSSResource/computers` list or one computer.
+pub fn detect_classic(v: &serde_json::Value) -> bool {
+    v.as_object().is_some_and(|o| o.contains_key("computers") || o.get("computer").is_some_and(|c| c.get("general").is_some()))
+}
+
 /// Reads `/api/v1/computers-inventory` (`{"totalCount": N, "results": [...]}`) or one record.
 pub fn read_api(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
     let single;

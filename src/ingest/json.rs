@@ -47,52 +47,6 @@ pub fn top_keys(v: &Value) -> String {
     }
 }
 
-/// Which JSON API a document came from, by its envelope and record fields.
-pub fn detect(v: &Value) -> Option<super::SourceKind> {
-    use super::SourceKind::*;
-    if super::osquery::detect(v) {
-        return Some(OsqueryJson);
-    }
-    if super::kandji::detect(v) {
-        return Some(KandjiApi);
-    }
-    if super::fleet::detect(v) {
-        return Some(FleetApi);
-    }
-    if super::google::detect(v) {
-        return Some(GoogleApi);
-    }
-    let obj = v.as_object()?;
-    if let Some(ctx) = obj.get("@odata.context").and_then(Value::as_str) {
-        if ctx.contains("managedDevices") {
-            return Some(IntuneGraph);
-        }
-    }
-    if let Some(Value::Array(items)) = obj.get("value") {
-        if items.iter().any(|d| d.get("managedDeviceOwnerType").is_some() || d.get("complianceState").is_some()) {
-            return Some(IntuneGraph);
-        }
-    }
-    if obj.get("serialNumber").is_some() && (obj.get("complianceState").is_some() || obj.get("managedDeviceOwnerType").is_some()) {
-        return Some(IntuneGraph);
-    }
-    if obj.contains_key("rows") && obj.contains_key("total") {
-        return Some(SnipeitApi);
-    }
-    if let Some(Value::Array(items)) = obj.get("results") {
-        if obj.contains_key("totalCount") || items.iter().any(|r| r.get("hardware").is_some() || r.get("general").is_some()) {
-            return Some(JamfApi);
-        }
-    }
-    if obj.contains_key("computers") || obj.get("computer").is_some_and(|c| c.get("general").is_some()) {
-        return Some(JamfClassic);
-    }
-    if obj.get("general").is_some() && obj.get("hardware").is_some() && obj.get("udid").is_some() {
-        return Some(JamfApi);
-    }
-    None
-}
-
 /// Byte spans (with start line) of the elements of the array at `path`. A small scanner over
 /// already-validated JSON: strings, nesting and the path are all it needs to track.
 pub fn element_spans(bytes: &[u8], path: &[&str]) -> Vec<(u64, usize, usize)> {

@@ -243,6 +243,11 @@ fn html_opt(v: &Value, path: &[&str]) -> Option<String> {
     non_empty(&html(&text(v, path)))
 }
 
+/// A `/api/v1/hardware` page: `rows` and `total`.
+pub fn detect_api(v: &serde_json::Value) -> bool {
+    v.as_object().is_some_and(|o| o.contains_key("rows") && o.contains_key("total"))
+}
+
 /// Reads `/api/v1/hardware` (one page: `{"total": N, "rows": [...]}`).
 pub fn read_api(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
     let Some((rows, spans)) = doc.records(&["rows"]) else {

@@ -290,3 +290,21 @@ fn no_function_is_longer_than_80_lines_but_field_mappings() {
     }
     assert!(long.is_empty(), "functions over 80 lines: {long:?}");
 }
+
+/// Every source kind has a reader in the one table (the mapping reads through its file), and
+/// every one is named where users look: README's `--source` list and docs/ingest.md.
+#[test]
+fn every_source_kind_is_in_the_reader_table_and_the_docs() {
+    use clap::ValueEnum;
+    use evident::ingest::{SourceKind, readers::READERS};
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let ingest_doc = std::fs::read_to_string(root().join("docs/ingest.md")).unwrap();
+    for k in SourceKind::value_variants() {
+        if *k != SourceKind::Mapping {
+            assert!(READERS.iter().any(|r| r.kind == *k), "{} has no reader", k.as_str());
+        }
+        let name = format!("`{}`", k.as_str());
+        assert!(readme.contains(&name), "README does not name {name}");
+        assert!(ingest_doc.contains(k.as_str()), "docs/ingest.md does not name {}", k.as_str());
+    }
+}
