@@ -452,7 +452,7 @@ fn options(args: &IngestArgs) -> Result<Options> {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("reading --status-map {}", p.display()))?;
             let raw: std::collections::BTreeMap<String, String> =
-                serde_yaml::from_str(&text).with_context(|| format!("{}: expected a YAML map of status label: lifecycle", p.display()))?;
+                crate::controls::schema::parse(&text).map_err(|e| anyhow!("{}:{}:{}: expected a YAML map of status label: lifecycle ({})", p.display(), e.line, e.column, e.message))?;
             let mut map = std::collections::BTreeMap::new();
             for (label, lc) in raw {
                 let v = Lifecycle::parse(&lc)

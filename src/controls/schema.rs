@@ -1,5 +1,5 @@
-//! The YAML shapes of `controls/*.yaml` and `controls/frameworks/*.yaml`. All YAML parsing
-//! lives here, so that serde_yaml (unmaintained upstream) can be swapped for another parser.
+//! The YAML shapes of `controls/*.yaml` and `controls/frameworks/*.yaml`, and the one YAML
+//! parser of the crate (serde-saphyr: maintained, panic-free, with positions).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -234,11 +234,12 @@ pub struct YamlError {
 
 /// Parses YAML text into `T`, keeping the error's position.
 pub fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, YamlError> {
-    serde_yaml::from_str(text).map_err(|e| {
-        let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-        // serde_yaml appends " at line X column Y": the position is given separately.
-        let msg = e.to_string();
-        let message = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+    serde_saphyr::from_str(text).map_err(|e| {
+        let (line, column) = e.location().map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
+        // The position is given separately: the message alone, on one line, without the snippet.
+        let msg = e.without_snippet().to_string();
+        let first = msg.lines().next().unwrap_or(&msg).trim();
+        let message = first.split(" at line ").next().unwrap_or(first).to_string();
         YamlError { line, column, message }
     })
 }

@@ -152,7 +152,7 @@ impl Mapping {
     /// enum value is canonical, every field has a source.
     pub fn parse(file: &str, text: &str) -> Result<Mapping, MappingError> {
         let err = |message: String| MappingError { file: file.to_string(), message };
-        let spec: Spec = serde_yaml::from_str(text).map_err(|e| err(format!("not a mapping file: {e}")))?;
+        let spec: Spec = crate::controls::schema::parse(text).map_err(|e| err(format!("not a mapping file: line {} column {}: {}", e.line, e.column, e.message)))?;
         if spec.emits.is_empty() {
             return Err(err("`emits` names no record kind (asset, enrollment, encryption, wipe, leaver)".into()));
         }
