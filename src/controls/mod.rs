@@ -63,11 +63,6 @@ fn yaml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// The 1-based line of the first line after `after_line` that contains `needle`, for
-/// problems found after parsing (serde_yaml keeps no positions on values).
-fn line_of(text: &str, needle: &str, after_line: usize) -> usize {
-    text.lines().enumerate().skip(after_line).find(|(_, l)| l.contains(needle)).map_or(1, |(i, _)| i + 1)
-}
 
 /// The controls shipped with evident, compiled in: used when no controls directory is given
 /// and `./controls` does not exist.
@@ -135,10 +130,12 @@ impl Library {
             match schema::parse::<Catalog>(&text) {
                 Err(e) => problems.push(Problem { file: shown, line: e.line, column: e.column, message: e.message }),
                 Ok(c) => {
+                    let spans: schema::CatalogSpans = schema::parse(&text).unwrap_or(schema::CatalogSpans { items: Vec::new() });
                     let mut seen = std::collections::BTreeSet::new();
-                    for it in &c.items {
+                    for (k, it) in c.items.iter().enumerate() {
                         if !seen.insert(it.id.clone()) {
-                            problems.push(Problem { file: shown.clone(), line: line_of(&text, &it.id, 0), column: 1, message: format!("item id '{}' appears twice", it.id) });
+                            let (line, column) = spans.items.get(k).map_or((1, 1), |s| schema::at(&s.id));
+                            problems.push(Problem { file: shown.clone(), line, column, message: format!("item id '{}' appears twice", it.id) });
                         }
                     }
                     if let Some(prev) = catalogs.insert(c.framework.clone(), c) {
@@ -155,9 +152,17 @@ impl Library {
             match schema::parse::<Control>(&text) {
                 Err(e) => problems.push(Problem { file, line: e.line, column: e.column, message: e.message }),
                 Ok(c) => {
-                    check_control(&c, &text, &file, Path::new(&rel), &catalogs, &mut problems);
+                    let spans: schema::ControlSpans = match schema::parse(&text) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            problems.push(Problem { file, line: e.line, column: e.column, message: e.message });
+                            continue;
+                        }
+                    };
+                    check_control(&c, &spans, &file, Path::new(&rel), &catalogs, &mut problems);
                     if let Some(other) = controls.iter().find(|l| l.control.id == c.id) {
-                        problems.push(Problem { file: file.clone(), line: line_of(&text, "id:", 0), column: 1, message: format!("control id '{}' is already used by {}", c.id, other.file) });
+                        let (line, column) = schema::at(&spans.id);
+                        problems.push(Problem { file: file.clone(), line, column, message: format!("control id '{}' is already used by {}", c.id, other.file) });
                     }
                     controls.push(Loaded { control: c, file: rel, sha256: hex::encode(Sha256::digest(&bytes)), bytes });
                 }
@@ -174,45 +179,51 @@ impl Library {
     }
 }
 
-fn check_control(c: &Control, text: &str, file: &str, path: &Path, catalogs: &BTreeMap<String, Catalog>, problems: &mut Vec<Problem>) {
-    let mut problem = |needle: &str, after: usize, message: String| {
-        problems.push(Problem { file: file.into(), line: line_of(text, needle, after), column: 1, message });
+fn check_control(c: &Control, spans: &schema::ControlSpans, file: &str, path: &Path, catalogs: &BTreeMap<String, Catalog>, problems: &mut Vec<Problem>) {
+    let mut problem = |(line, column): (usize, usize), message: String| {
+        problems.push(Problem { file: file.into(), line, column, message });
     };
     let stem = path.file_stem().map(|s| s.to_string_lossy().to_lowercase()).unwrap_or_default();
     if stem != c.id.to_lowercase() {
-        problem("id:", 0, format!("control '{}' must live in {}.yaml (one control per file, named after its id)", c.id, c.id.to_lowercase()));
+        problem(schema::at(&spans.id), format!("control '{}' must live in {}.yaml (one control per file, named after its id)", c.id, c.id.to_lowercase()));
     }
     if c.version == 0 {
-        problem("version:", 0, "version starts at 1".into());
+        problem(schema::at(&spans.version), "version starts at 1".into());
     }
     let spec = c.test.params();
     for (k, v) in &c.params {
+        let here = schema::at(&spans.params.get(k).cloned());
         match spec.iter().find(|(name, _)| name == k) {
-            None => problem(&format!("{k}:"), 0, format!("test '{}' takes no parameter '{k}' (it takes: {})", serde_json::to_value(c.test).unwrap_or_default().as_str().unwrap_or(""), if spec.is_empty() { "none".to_string() } else { spec.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ") })),
-            Some((_, ty)) if !ty.accepts(v) => problem(&format!("{k}:"), 0, format!("parameter '{k}' must be {}", ty.describe())),
+            None => problem(here, format!("test '{}' takes no parameter '{k}' (it takes: {})", serde_json::to_value(c.test).unwrap_or_default().as_str().unwrap_or(""), if spec.is_empty() { "none".to_string() } else { spec.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ") })),
+            Some((_, ty)) if !ty.accepts(v) => problem(here, format!("parameter '{k}' must be {}", ty.describe())),
             _ => {}
         }
     }
+    let maps_at = spans.maps.as_ref().map_or((1, 1), |m| (m.referenced.line() as usize, m.referenced.column() as usize));
     if c.maps.is_empty() {
-        problem("maps:", 0, "a control must map to at least one framework item".into());
+        problem(maps_at, "a control must map to at least one framework item".into());
     }
-    let maps_line = line_of(text, "maps:", 0);
-    for m in &c.maps {
+    let no_spans = Vec::new();
+    let map_spans = spans.maps.as_ref().map_or(&no_spans, |m| &m.value);
+    for (k, m) in c.maps.iter().enumerate() {
+        let ms = map_spans.get(k);
+        let field = |f: fn(&schema::MapSpans) -> &Option<schema::At>| ms.map_or(maps_at, |s| schema::at(f(s)));
         let Some(cat) = catalogs.get(&m.framework) else {
-            problem(&format!("framework: {}", m.framework), maps_line, format!("unknown framework '{}' (catalogs: {})", m.framework, catalogs.keys().cloned().collect::<Vec<_>>().join(", ")));
+            problem(field(|s| &s.framework), format!("unknown framework '{}' (catalogs: {})", m.framework, catalogs.keys().cloned().collect::<Vec<_>>().join(", ")));
             continue;
         };
         let Some(item) = cat.items.iter().find(|i| i.id == m.id) else {
-            problem(&format!("\"{}\"", m.id), maps_line, format!("'{}' is not an item of {} ({}): a dangling mapping", m.id, m.framework, cat.title));
+            problem(field(|s| &s.id), format!("'{}' is not an item of {} ({}): a dangling mapping", m.id, m.framework, cat.title));
             continue;
         };
-        for p in &m.pof {
+        for (n, p) in m.pof.iter().enumerate() {
             if !item.pof.contains(p) {
-                problem(p, maps_line, format!("'{p}' is not a point of focus of {} {}", m.framework, m.id));
+                let here = ms.and_then(|s| s.pof.get(n)).map_or(maps_at, |a| (a.referenced.line() as usize, a.referenced.column() as usize));
+                problem(here, format!("'{p}' is not a point of focus of {} {}", m.framework, m.id));
             }
         }
         if item.confidence == Some(Confidence::Low) && m.confidence > Confidence::Low {
-            problem(&format!("\"{}\"", m.id), maps_line, format!("{} {} is itself of low confidence: a mapping to it cannot be {:?}", m.framework, m.id, m.confidence).to_lowercase());
+            problem(field(|s| &s.id), format!("{} {} is itself of low confidence: a mapping to it cannot be {:?}", m.framework, m.id, m.confidence).to_lowercase());
         }
     }
 }
@@ -222,14 +233,18 @@ pub fn load_exceptions(path: &Path, lib: &Library) -> Result<Vec<Exception>, Pro
     let text = std::fs::read_to_string(path).map_err(|e| Problems(vec![Problem { file: path.display().to_string(), line: 0, column: 0, message: format!("cannot read: {e}") }]))?;
     let file = path.display().to_string();
     let parsed: ExceptionFile = schema::parse(&text).map_err(|e| Problems(vec![Problem { file: file.clone(), line: e.line, column: e.column, message: e.message }]))?;
-    // Each list entry starts on a line whose first non-blank characters are "- ": the k-th such
-    // line is where the k-th exception starts, and its fields follow it.
-    let starts: Vec<usize> = text.lines().enumerate().filter(|(_, l)| l.trim_start().starts_with("- ")).map(|(i, _)| i).collect();
+    let spans: schema::ExceptionFileSpans = schema::parse(&text).unwrap_or(schema::ExceptionFileSpans { exceptions: Vec::new() });
     let field_line = |k: usize, field: &str| -> usize {
-        let from = starts.get(k).copied().unwrap_or(0);
-        let to = starts.get(k + 1).copied().unwrap_or(usize::MAX);
-        let key = format!("{field}:");
-        text.lines().enumerate().skip(from).take_while(|(i, _)| *i < to).find(|(_, l)| l.trim_start().trim_start_matches("- ").starts_with(&key)).map_or(from + 1, |(i, _)| i + 1)
+        let Some(e) = spans.exceptions.get(k) else { return 1 };
+        let a = match field {
+            "item" => &e.item,
+            "control" => &e.control,
+            "reason" => &e.reason,
+            "approved_by" => &e.approved_by,
+            "valid_from" => &e.valid_from,
+            _ => &e.expires,
+        };
+        schema::at(a).0
     };
     let mut problems = Vec::new();
     for (k, ex) in parsed.exceptions.iter().enumerate() {

@@ -225,6 +225,62 @@ pub struct ExceptionFile {
     pub exceptions: Vec<Exception>,
 }
 
+/// Where a value is in its file (1-based line and column).
+pub type At = serde_saphyr::Spanned<serde::de::IgnoredAny>;
+
+/// The position of a spanned value.
+pub fn at(v: &Option<At>) -> (usize, usize) {
+    v.as_ref().map_or((1, 1), |a| (a.referenced.line() as usize, a.referenced.column() as usize))
+}
+
+/// Where the fields of a control file are, read in a second pass for problems found after
+/// parsing (an unknown framework, a dangling item, a parameter of the wrong type).
+#[derive(Deserialize)]
+pub struct ControlSpans {
+    pub id: Option<At>,
+    pub version: Option<At>,
+    #[serde(default)]
+    pub params: BTreeMap<String, At>,
+    pub maps: Option<serde_saphyr::Spanned<Vec<MapSpans>>>,
+}
+
+#[derive(Deserialize)]
+pub struct MapSpans {
+    pub framework: Option<At>,
+    pub id: Option<At>,
+    #[serde(default)]
+    pub pof: Vec<At>,
+}
+
+/// Where a catalog's item ids are.
+#[derive(Deserialize)]
+pub struct CatalogSpans {
+    #[serde(default)]
+    pub items: Vec<ItemSpans>,
+}
+
+#[derive(Deserialize)]
+pub struct ItemSpans {
+    pub id: Option<At>,
+}
+
+/// Where each exception's fields are.
+#[derive(Deserialize)]
+pub struct ExceptionFileSpans {
+    #[serde(default)]
+    pub exceptions: Vec<ExceptionSpans>,
+}
+
+#[derive(Deserialize)]
+pub struct ExceptionSpans {
+    pub item: Option<At>,
+    pub control: Option<At>,
+    pub reason: Option<At>,
+    pub approved_by: Option<At>,
+    pub valid_from: Option<At>,
+    pub expires: Option<At>,
+}
+
 /// A YAML error with its position (1-based line and column) when the parser knows it.
 pub struct YamlError {
     pub line: usize,
