@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub control: Control,
+    /// The control's parameters, typed and defaulted.
+    pub params: schema::Params,
     /// Path relative to the controls directory, `/`-separated (e.g. `enc-01.yaml`).
     pub file: String,
     pub bytes: Vec<u8>,
@@ -164,7 +166,17 @@ impl Library {
                         let (line, column) = schema::at(&spans.id);
                         problems.push(Problem { file: file.clone(), line, column, message: format!("control id '{}' is already used by {}", c.id, other.file) });
                     }
-                    controls.push(Loaded { control: c, file: rel, sha256: hex::encode(Sha256::digest(&bytes)), bytes });
+                    let params = match schema::Params::load(c.test, &c.params) {
+                        Ok(p) => p,
+                        Err(message) => {
+                            // Names and types were checked above and reported there.
+                            if problems.iter().all(|p| p.file != file) {
+                                problems.push(Problem { file, line: 1, column: 1, message: format!("params: {message}") });
+                            }
+                            continue;
+                        }
+                    };
+                    controls.push(Loaded { control: c, params, file: rel, sha256: hex::encode(Sha256::digest(&bytes)), bytes });
                 }
             }
         }
@@ -287,6 +299,38 @@ fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_params_take_exactly_the_names_the_checker_allows_with_defaults() {
+        use schema::{ParamType, Params, TestKind, TestParams};
+        let all: Vec<TestKind> = serde_json::from_str(r#"["inventory_fields","inventory_unique","ipe_tie_out","disk_encrypted","recovery_key_escrowed","mdm_enrolled","mdm_compliant","register_mdm_reconciled","leaver_devices_returned","no_enrollment_after_disposal","disposal_sanitized","sanitization_method","certificate_countersigned","itad_certified","lost_encrypted","reissue_wiped","os_supported"]"#).unwrap();
+        for kind in all {
+            // Every name the checker allows, with a valid value, loads.
+            let raw: BTreeMap<String, serde_json::Value> = kind
+                .params()
+                .into_iter()
+                .map(|(name, ty)| {
+                    let v = match ty {
+                        ParamType::Bool => serde_json::json!(true),
+                        ParamType::Days => serde_json::json!(9),
+                        ParamType::Strings => serde_json::json!(["corporate"]),
+                        ParamType::StringMap => serde_json::json!({"ssd": "purge"}),
+                    };
+                    (name.to_string(), v)
+                })
+                .collect();
+            let p = Params::load(kind, &raw).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+            assert_eq!(p.max_evidence_age_days, 9, "{kind:?}");
+            // A name it does not allow is refused by the typed load too.
+            let mut extra = raw.clone();
+            extra.insert("severity".into(), serde_json::json!(1));
+            assert!(Params::load(kind, &extra).is_err(), "{kind:?} took an unknown parameter");
+        }
+        // Defaults when nothing is given.
+        let p = Params::load(TestKind::DiskEncrypted, &BTreeMap::new()).unwrap();
+        assert_eq!((p.max_evidence_age_days, p.ownership.clone(), p.test), (35, vec!["corporate".to_string(), "unknown".to_string()], TestParams::DiskEncrypted { max_report_age_days: 7 }));
+        assert_eq!(Params::load(TestKind::ItadCertified, &BTreeMap::new()).unwrap().test, TestParams::ItadCertified { lifecycle_labels: vec!["Sent to ITAD".into()] });
+    }
 
     fn lib_with(control: &str) -> Result<Library, Problems> {
         let dir = tempfile::tempdir().unwrap();

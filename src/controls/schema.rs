@@ -74,6 +74,105 @@ pub enum TestKind {
     OsSupported,
 }
 
+/// A control's parameters, checked and defaulted at load: what evaluation reads, typed. (The
+/// file's own `params` map is kept as written, for the pack.)
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    /// How old the newest export of an input may be at a sample date.
+    pub max_evidence_age_days: i64,
+    /// Which ownership values are in a device population.
+    pub ownership: Vec<String>,
+    pub test: TestParams,
+}
+
+/// Each test's own parameters, with their defaults.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "test", content = "params", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TestParams {
+    InventoryFields {
+        #[serde(default = "yes")]
+        require_owner_when_deployed: bool,
+    },
+    InventoryUnique {},
+    IpeTieOut {
+        #[serde(default)]
+        allow_rejections: bool,
+    },
+    DiskEncrypted {
+        #[serde(default = "week")]
+        max_report_age_days: i64,
+    },
+    RecoveryKeyEscrowed {},
+    MdmEnrolled {
+        #[serde(default = "week")]
+        max_checkin_age_days: i64,
+    },
+    MdmCompliant {
+        #[serde(default = "week")]
+        max_checkin_age_days: i64,
+    },
+    RegisterMdmReconciled {},
+    LeaverDevicesReturned {
+        #[serde(default = "fortnight")]
+        max_days_after_termination: i64,
+    },
+    NoEnrollmentAfterDisposal {},
+    DisposalSanitized {
+        #[serde(default = "disposed")]
+        lifecycles: Vec<String>,
+    },
+    SanitizationMethod {
+        /// Media type → the least NIST category it needs (`unknown`: any other media).
+        #[serde(default)]
+        minimum: BTreeMap<String, String>,
+    },
+    CertificateCountersigned {},
+    ItadCertified {
+        #[serde(default = "sent_to_itad")]
+        lifecycle_labels: Vec<String>,
+    },
+    LostEncrypted {},
+    ReissueWiped {},
+    OsSupported {
+        /// Platform → the oldest version allowed.
+        #[serde(default)]
+        minimum: BTreeMap<String, String>,
+        #[serde(default = "week")]
+        max_checkin_age_days: i64,
+    },
+}
+
+fn yes() -> bool {
+    true
+}
+fn week() -> i64 {
+    7
+}
+fn fortnight() -> i64 {
+    14
+}
+fn disposed() -> Vec<String> {
+    vec!["disposed".into()]
+}
+fn sent_to_itad() -> Vec<String> {
+    vec!["Sent to ITAD".into()]
+}
+
+impl Params {
+    /// The typed parameters of `test` from a control file's `params` map (already checked by
+    /// name and type: an error here names what serde found wrong).
+    pub fn load(test: TestKind, raw: &BTreeMap<String, serde_json::Value>) -> Result<Params, String> {
+        let mut own = raw.clone();
+        let max_evidence_age_days = own.remove("max_evidence_age_days").and_then(|v| v.as_i64()).unwrap_or(35);
+        let ownership = match own.remove("ownership") {
+            Some(v) => serde_json::from_value(v).map_err(|e| format!("ownership: {e}"))?,
+            None => vec!["corporate".into(), "unknown".into()],
+        };
+        let test = serde_json::from_value(serde_json::json!({"test": test, "params": own})).map_err(|e| e.to_string())?;
+        Ok(Params { max_evidence_age_days, ownership, test })
+    }
+}
+
 /// The type a parameter must have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamType {

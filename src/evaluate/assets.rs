@@ -4,11 +4,10 @@
 
 use super::Verdict;
 use crate::controls::Loaded;
-use crate::controls::schema::TestKind;
+use crate::controls::schema::{TestKind, TestParams};
 use crate::model::{Compliance, EncryptionState, EnrollmentState, Instant, Lifecycle, NistCategory, RecoveryKey, WipeResult, WipeTool};
 use crate::view::AssetView;
 use chrono::NaiveDate;
-use std::collections::BTreeMap;
 
 /// The verdict for one device under one device test; None = not in the population (or a test
 /// whose population is not devices).
@@ -39,7 +38,7 @@ fn inventory_fields(c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdi
         if !in_service(a) {
             return None;
         }
-        let require_owner = c.control.params.get("require_owner_when_deployed").and_then(|v| v.as_bool()).unwrap_or(true);
+        let TestParams::InventoryFields { require_owner_when_deployed: require_owner } = c.params.test else { return None };
         let mut missing = Vec::new();
         if !usable_serial(a) {
             missing.push(format!("usable serial ({})", a.flags.iter().find(|f| f.starts_with("serial_")).map_or("none", |f| f.as_str())));
@@ -74,7 +73,7 @@ fn disk_encrypted(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<Verdict>
         if !deployed(a) || !in_mdm(a) {
             return None;
         }
-        let max = param_days(c, "max_report_age_days", 7);
+        let TestParams::DiskEncrypted { max_report_age_days: max } = c.params.test else { return None };
         let fresh = a.enrollments.iter().filter_map(|e| e.last_checkin_at.as_ref()).map(|w| age_days(w, date)).min();
         // "Not applicable" (an iPad's FileVault, a sealed APFS system volume) is neither a
         // pass nor a failure; a device with nothing else is outside this control.
@@ -113,7 +112,7 @@ fn mdm_enrolled(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<Verdict> {
         if !deployed(a) {
             return None;
         }
-        let max = param_days(c, "max_checkin_age_days", 7);
+        let TestParams::MdmEnrolled { max_checkin_age_days: max } = c.params.test else { return None };
         let enrolled: Vec<_> = a.enrollments.iter().filter(|e| e.state == EnrollmentState::Enrolled).collect();
         if enrolled.is_empty() {
             return Some(Verdict::fail(if a.enrollments.is_empty() { "not enrolled in any MDM" } else { "known to the MDM, but not enrolled" }));
@@ -142,7 +141,7 @@ fn mdm_compliant(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<Verdict> 
         if judged.is_empty() {
             return None;
         }
-        let max = param_days(c, "max_checkin_age_days", 7);
+        let TestParams::MdmCompliant { max_checkin_age_days: max } = c.params.test else { return None };
         let age = judged.iter().filter_map(|(e, _)| e.last_checkin_at.as_ref()).map(|w| age_days(w, date)).min();
         match judged.iter().find(|(_, v)| *v != Compliance::Compliant) {
             Some((e, Compliance::GracePeriod)) => Verdict::fail(format!("{} says noncompliant, in its grace period", e.mdm)),
@@ -190,8 +189,7 @@ fn no_enrollment_after_disposal(_c: &Loaded, a: &AssetView, _date: NaiveDate) ->
 /// Register assets in a disposal lifecycle: a passing wipe or destruction record for every drive.
 fn disposal_sanitized(c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdict> {
     Some({
-        let lifecycles = param_strings(c, "lifecycles");
-        let lifecycles = if lifecycles.is_empty() { vec!["disposed".to_string()] } else { lifecycles };
+        let TestParams::DisposalSanitized { lifecycles } = &c.params.test else { return None };
         if a.register.is_empty() || !a.lifecycle.is_some_and(|l| lifecycles.iter().any(|x| x == l.as_str())) {
             return None;
         }
@@ -210,7 +208,7 @@ fn disposal_sanitized(c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Ver
 /// Register assets handed to an ITAD vendor: on one of its certificate lines.
 fn itad_certified(c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdict> {
     Some({
-        let labels = param_strings(c, "lifecycle_labels");
+        let TestParams::ItadCertified { lifecycle_labels: labels } = &c.params.test else { return None };
         let label = a.status_label.as_deref().unwrap_or("");
         if a.register.is_empty() || !labels.iter().any(|l| label.starts_with(l.as_str())) {
             return None;
@@ -239,12 +237,12 @@ fn lost_encrypted(_c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdic
 /// Enrolled devices of a platform with a minimum: at or above it, in a recent report.
 fn os_supported(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<Verdict> {
     Some({
-        let min = param_map(c, "minimum");
+        let TestParams::OsSupported { minimum: min, max_checkin_age_days: max } = &c.params.test else { return None };
+        let max = *max;
         let judged: Vec<_> = a.enrollments.iter().filter(|e| e.state == EnrollmentState::Enrolled).filter_map(|e| Some((e.platform?.as_str(), e.os_version.as_deref()?))).filter(|(p, _)| min.contains_key(*p)).collect();
         if judged.is_empty() {
             return None;
         }
-        let max = param_days(c, "max_checkin_age_days", 7);
         let age = a.enrollments.iter().filter(|e| e.state == EnrollmentState::Enrolled).filter_map(|e| e.last_checkin_at.as_ref()).map(|w| age_days(w, date)).min();
         match judged.iter().find(|(p, v)| !version_at_least(v, &min[*p])) {
             Some((p, v)) => Verdict::fail(format!("{p} {v} is below the minimum {}", min[*p])),
@@ -276,17 +274,6 @@ pub(super) fn age_days(when: &Instant, date: NaiveDate) -> i64 {
     (end - *when).num_days()
 }
 
-pub(super) fn param_days(c: &Loaded, name: &str, default: u64) -> i64 {
-    c.control.params.get(name).and_then(|v| v.as_u64()).unwrap_or(default) as i64
-}
-
-pub(super) fn param_strings(c: &Loaded, name: &str) -> Vec<String> {
-    c.control.params.get(name).and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default()
-}
-
-pub(super) fn param_map(c: &Loaded, name: &str) -> BTreeMap<String, String> {
-    c.control.params.get(name).and_then(|v| v.as_object()).map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect()).unwrap_or_default()
-}
 
 /// Compares dotted version strings numerically (15.6.1 ≥ 14.0).
 pub(super) fn version_at_least(have: &str, min: &str) -> bool {

@@ -2,7 +2,8 @@
 //! (DISP-03), every leaver whose last day is in scope (RET-01). Each event is one member of the
 //! population, dated by the event itself.
 
-use super::assets::{param_days, param_map, category_rank};
+use super::assets::category_rank;
+use crate::controls::schema::TestParams;
 use super::{Inputs, Item, Outcome, Verdict};
 use crate::controls::Loaded;
 use crate::ledger::Scope;
@@ -39,7 +40,11 @@ pub(super) fn wipe_events(views: &[AssetView], scope: &Scope, judge: &dyn Fn(&cr
 
 /// Event tests over single wipes (each sanitization is one member of the population).
 pub(super) fn judge_wipes(c: &Loaded, views: &[AssetView], scope: &Scope) -> Vec<Item> {
-    let min = param_map(c, "minimum");
+    let empty = std::collections::BTreeMap::new();
+    let min = match &c.params.test {
+        TestParams::SanitizationMethod { minimum } => minimum,
+        _ => &empty,
+    };
     wipe_events(views, scope, &|w| {
         let media = w.media_type.map_or("unknown", |m| m.as_str());
         let need = min.get(media).or_else(|| min.get("unknown")).map_or("purge", String::as_str);
@@ -61,7 +66,10 @@ pub(super) fn judge_wipes(c: &Loaded, views: &[AssetView], scope: &Scope) -> Vec
 pub(super) fn judge_leavers(c: &Loaded, views: &BTreeMap<NaiveDate, Vec<AssetView>>, inputs: &Inputs, scope: &Scope) -> Vec<Item> {
     let (leavers, before) = (inputs.leavers, inputs.on_last_day);
     let (start, end) = (scope.start(), scope.end());
-    let days = param_days(c, "max_days_after_termination", 14);
+    let days = match c.params.test {
+        TestParams::LeaverDevicesReturned { max_days_after_termination } => max_days_after_termination,
+        _ => 14,
+    };
     let empty = Vec::new();
     let at_end = views.get(&end).unwrap_or(&empty);
     let mut out = Vec::new();

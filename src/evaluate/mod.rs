@@ -395,7 +395,7 @@ fn evaluate_control(ctx: &Context, c: &Loaded, used: &mut [bool]) -> ControlResu
     // State controls at every sample date; event and data controls once, at the end.
     let per_event = matches!(test, TestKind::IpeTieOut | TestKind::SanitizationMethod | TestKind::CertificateCountersigned | TestKind::LeaverDevicesReturned);
     let at: Vec<NaiveDate> = if c.control.kind == Kind::State && !per_event { ctx.dates.to_vec() } else { vec![end] };
-    let max_age = assets::param_days(c, "max_evidence_age_days", 35);
+    let max_age = c.params.max_evidence_age_days;
     let checks: BTreeMap<NaiveDate, Check> = at
         .iter()
         .map(|d| {
@@ -457,8 +457,7 @@ fn population(ctx: &Context, c: &Loaded, checks: &BTreeMap<NaiveDate, Check>) ->
         TestKind::CertificateCountersigned => (events::judge_attested(at_end, &ctx.req.scope, ctx.inputs.certs), 0),
         TestKind::LeaverDevicesReturned => (events::judge_leavers(c, ctx.views, ctx.inputs, &ctx.req.scope), 0),
         _ => {
-            let owned = assets::param_strings(c, "ownership");
-            let owned = if owned.is_empty() { vec!["corporate".to_string(), "unknown".to_string()] } else { owned };
+            let owned = &c.params.ownership;
             let (mut items, mut out_of_scope) = (Vec::new(), 0);
             for d in checks.keys().filter(|d| in_force(d)) {
                 for a in ctx.views.get(d).unwrap_or(&empty) {

@@ -30,7 +30,7 @@ pub(super) fn tie_outs(store: &Store, end: NaiveDate) -> Result<Vec<TieOut>, cra
 }
 
 pub(super) fn ipe_items(c: &Loaded, ties: &[TieOut], date: NaiveDate) -> Vec<Item> {
-    let allow = c.control.params.get("allow_rejections").and_then(|v| v.as_bool()).unwrap_or(false);
+    let allow = matches!(c.params.test, crate::controls::schema::TestParams::IpeTieOut { allow_rejections: true });
     ties.iter()
         .map(|t| {
             let sums = t.read == t.accepted + t.rejected + t.empty;
