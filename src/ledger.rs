@@ -2,6 +2,7 @@
 //! carries the ledger of every earlier pack. These checks prove a newer chain extends an older
 //! one (no pack rewritten, dropped, forked or replayed), the idea of Certificate Transparency.
 
+use crate::check::Code;
 use serde::{Deserialize, Serialize};
 
 /// What a pack covers.
@@ -91,11 +92,11 @@ pub fn parse_jsonl(bytes: &[u8]) -> Result<Vec<Entry>, String> {
 /// A chain finding: its code (FORMAT.md lists them) and what was seen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    pub code: &'static str,
+    pub code: Code,
     pub detail: String,
 }
 
-fn finding(code: &'static str, detail: String) -> Finding {
+fn finding(code: Code, detail: String) -> Finding {
     Finding { code, detail }
 }
 
@@ -106,14 +107,14 @@ pub fn check_links(chain: &[Entry]) -> Vec<Finding> {
     for e in chain {
         let want_seq = prev.map_or(1, |p| p.seq + 1);
         if e.seq > want_seq {
-            out.push(finding("chain-gap", format!("seq {} follows seq {}: {} missing", e.seq, want_seq - 1, e.seq - want_seq)));
+            out.push(finding(Code::ChainGap, format!("seq {} follows seq {}: {} missing", e.seq, want_seq - 1, e.seq - want_seq)));
         } else if e.seq < want_seq {
-            out.push(finding("chain-rollback", format!("seq {} comes after seq {}", e.seq, want_seq - 1)));
+            out.push(finding(Code::ChainRollback, format!("seq {} comes after seq {}", e.seq, want_seq - 1)));
         }
         let want_prev = prev.map(|p| p.manifest_sha256.as_str());
         if e.prev.as_deref() != want_prev {
             out.push(finding(
-                "chain-prev-mismatch",
+                Code::ChainPrevMismatch,
                 format!("seq {} names predecessor {} but the chain has {}", e.seq, short(e.prev.as_deref()), short(want_prev)),
             ));
         }
@@ -133,21 +134,21 @@ pub fn check_extends(older: &[Entry], newer: &[Entry]) -> Vec<Finding> {
     // (Another pack at the same seq is a fork, reported below.)
     if old_head.seq > new_head.seq || old_head == new_head {
         return vec![finding(
-            "chain-rollback",
+            Code::ChainRollback,
             format!("the pack is seq {}, not newer than the trusted seq {}: --since must name an older pack or checkpoint", new_head.seq, old_head.seq),
         )];
     }
     let mut out = Vec::new();
     for o in older {
         match newer.iter().find(|n| n.seq == o.seq) {
-            None => out.push(finding("chain-gap", format!("seq {} of the trusted chain is missing from this pack's ledger", o.seq))),
+            None => out.push(finding(Code::ChainGap, format!("seq {} of the trusted chain is missing from this pack's ledger", o.seq))),
             Some(n) if n == o => {}
             Some(n) if o.seq == old_head.seq => out.push(finding(
-                "chain-fork",
+                Code::ChainFork,
                 format!("seq {} is {} here but {} in the trusted chain: two packs claim the same place", o.seq, short(Some(&n.manifest_sha256)), short(Some(&o.manifest_sha256))),
             )),
             Some(n) => out.push(finding(
-                "ledger-rewritten",
+                Code::LedgerRewritten,
                 format!("seq {} reads {} here but {} in the trusted chain", o.seq, short(Some(&n.manifest_sha256)), short(Some(&o.manifest_sha256))),
             )),
         }
@@ -175,7 +176,7 @@ mod tests {
     }
 
     fn codes(f: &[Finding]) -> Vec<&'static str> {
-        f.iter().map(|f| f.code).collect()
+        f.iter().map(|f| f.code.as_str()).collect()
     }
 
     #[test]

@@ -6,10 +6,10 @@
 
 /// The canonical records, their vocabularies, serial keys, and the problems found in an input.
 pub mod model;
+/// Verification check codes and lines (a leaf shared by packs, certificates and the chain).
+pub mod check;
 /// The chain of packs (ledger.jsonl): entries, scopes and the chain checks.
 pub mod ledger;
-/// One line of a verification verdict (a leaf shared by packs and certificates).
-pub mod check;
 /// Ed25519 keys, roles and the auditor's trust list.
 pub mod sign;
 /// Typst inside the binary: data in, PDF out (certificates).

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-pub use crate::check::Check;
+pub use crate::check::{Check, Code};
 
 /// The verdict on a pack.
 #[derive(Debug, Serialize)]
@@ -179,10 +179,10 @@ struct Report {
 }
 
 impl Report {
-    fn ok(&mut self, code: &'static str, detail: impl Into<String>) {
+    fn ok(&mut self, code: Code, detail: impl Into<String>) {
         self.checks.push(Check { code, ok: true, detail: detail.into() });
     }
-    fn fail(&mut self, code: &'static str, detail: impl Into<String>) {
+    fn fail(&mut self, code: Code, detail: impl Into<String>) {
         self.checks.push(Check { code, ok: false, detail: detail.into() });
     }
     fn failed(&self) -> bool {
@@ -235,23 +235,23 @@ pub fn pack(path: &Path, trust: &TrustList, since: Option<&Path>) -> Result<Outc
     let src = match open(path)? {
         Ok(s) => s,
         Err(why) if path.is_dir() => {
-            r.fail("path-unsafe", format!("{why}; nothing was read"));
+            r.fail(Code::PathUnsafe, format!("{why}; nothing was read"));
             out.checks = r.checks;
             return Ok(out);
         }
         Err(why) => {
-            r.fail("archive-unsafe", format!("{why}; nothing was read or extracted"));
+            r.fail(Code::ArchiveUnsafe, format!("{why}; nothing was read or extracted"));
             out.checks = r.checks;
             return Ok(out);
         }
     };
     if let Source::Archive { members, .. } = &src {
-        r.ok("archive-safe", format!("{} entries, no links, no '..' or absolute paths, no duplicates", members.len()));
+        r.ok(Code::ArchiveSafe, format!("{} entries, no links, no '..' or absolute paths, no duplicates", members.len()));
     }
     let c = src.read()?;
     for name in SMALL {
         if c.hashes.contains_key(name) && !c.small.contains_key(name) {
-            r.fail("file-too-large", format!("{name}: {} bytes, more than the {} a genuine one can have; not read", c.hashes[name].0, small_limit(name)));
+            r.fail(Code::FileTooLarge, format!("{name}: {} bytes, more than the {} a genuine one can have; not read", c.hashes[name].0, small_limit(name)));
         }
     }
     check_contents(&c, trust, since, &mut r, &mut out)?;
@@ -260,10 +260,10 @@ pub fn pack(path: &Path, trust: &TrustList, since: Option<&Path>) -> Result<Outc
         // GNU tar, unzip or Python extract the very files that were hashed, and nothing else.
         let scope = c.small.get(pack::MANIFEST).and_then(|m| serde_json::from_slice::<Manifest>(m).ok()).map(|m| m.scope);
         match scope {
-            None => r.fail("archive-not-canonical", "no readable manifest to rebuild the archive from"),
+            None => r.fail(Code::ArchiveNotCanonical, "no readable manifest to rebuild the archive from"),
             Some(scope) => match archive::canonical(path, &scope, members).map_err(io(path))? {
-                Ok(()) => r.ok("archive-canonical", "byte for byte the archive evident writes of these files: nothing hidden, nothing extracts differently"),
-                Err(why) => r.fail("archive-not-canonical", why),
+                Ok(()) => r.ok(Code::ArchiveCanonical, "byte for byte the archive evident writes of these files: nothing hidden, nothing extracts differently"),
+                Err(why) => r.fail(Code::ArchiveNotCanonical, why),
             },
         }
     }
@@ -274,7 +274,7 @@ pub fn pack(path: &Path, trust: &TrustList, since: Option<&Path>) -> Result<Outc
 
 fn check_contents(c: &Contents, trust: &TrustList, since: Option<&Path>, r: &mut Report, out: &mut Outcome) -> Result<(), Error> {
     let Some(mbytes) = c.small.get(pack::MANIFEST) else {
-        r.fail("file-missing", "manifest.json: nothing can be checked without it");
+        r.fail(Code::FileMissing, "manifest.json: nothing can be checked without it");
         return Ok(());
     };
     let manifest_sha256 = hex::encode(Sha256::digest(mbytes));
@@ -283,7 +283,7 @@ fn check_contents(c: &Contents, trust: &TrustList, since: Option<&Path>, r: &mut
     match format.as_deref() {
         Some(pack::FORMAT) => {}
         Some(other) => {
-            r.fail("format-unsupported", format!("manifest says format '{other}'; this evident reads '{}'", pack::FORMAT));
+            r.fail(Code::FormatUnsupported, format!("manifest says format '{other}'; this evident reads '{}'", pack::FORMAT));
             return Ok(());
         }
         None => {}
@@ -291,15 +291,15 @@ fn check_contents(c: &Contents, trust: &TrustList, since: Option<&Path>, r: &mut
     let manifest: Manifest = match serde_json::from_slice(mbytes) {
         Ok(m) => m,
         Err(e) => {
-            r.fail("manifest-invalid", format!("manifest.json: {e}"));
+            r.fail(Code::ManifestInvalid, format!("manifest.json: {e}"));
             return Ok(());
         }
     };
     out.seq = Some(manifest.seq);
     if manifest.to_canonical() != *mbytes {
-        r.fail("manifest-not-canonical", "manifest.json is not in RFC 8785 canonical form");
+        r.fail(Code::ManifestNotCanonical, "manifest.json is not in RFC 8785 canonical form");
     }
-    r.ok("format", format!("{} (evident {}), {}, seq {}", manifest.format, manifest.tool.version, manifest.scope, manifest.seq));
+    r.ok(Code::Format, format!("{} (evident {}), {}, seq {}", manifest.format, manifest.tool.version, manifest.scope, manifest.seq));
     check_signature(c, &manifest, mbytes, trust, r, out);
     check_files(c, &manifest, r);
     check_sums(c, &manifest, &manifest_sha256, r);
@@ -321,7 +321,7 @@ fn check_certificates(c: &Contents, m: &Manifest, trust: &TrustList, r: &mut Rep
         let Some(bytes) = c.small.get(*path) else {
             if c.hashes.contains_key(*path) {
                 bad += 1;
-                r.fail("certificate-invalid", format!("{path}: larger than {CERTIFICATE_MAX} bytes; not read"));
+                r.fail(Code::CertificateInvalid, format!("{path}: larger than {CERTIFICATE_MAX} bytes; not read"));
             }
             continue;
         };
@@ -330,7 +330,7 @@ fn check_certificates(c: &Contents, m: &Manifest, trust: &TrustList, r: &mut Rep
             Ok(cert) => {
                 let mut failed = Vec::new();
                 if cert.to_bytes() != *bytes {
-                    failed.push("certificate-not-canonical".to_string());
+                    failed.push(Code::CertificateNotCanonical.to_string());
                 }
                 let (checks, _) = crate::certificate::record::verify(&cert, trust);
                 failed.extend(checks.iter().filter(|k| !k.ok).map(|k| format!("{} ({})", k.code, k.detail)));
@@ -339,41 +339,41 @@ fn check_certificates(c: &Contents, m: &Manifest, trust: &TrustList, r: &mut Rep
         };
         if !failed.is_empty() {
             bad += 1;
-            r.fail("certificate-invalid", format!("{path}: {}", failed.join("; ")));
+            r.fail(Code::CertificateInvalid, format!("{path}: {}", failed.join("; ")));
         }
     }
     if bad == 0 {
-        r.ok("certificates", format!("{} certificates of sanitization verify: canonical, signed and countersigned by trusted keys in their roles", listed.len()));
+        r.ok(Code::Certificates, format!("{} certificates of sanitization verify: canonical, signed and countersigned by trusted keys in their roles", listed.len()));
     }
 }
 
 fn check_signature(c: &Contents, m: &Manifest, mbytes: &[u8], trust: &TrustList, r: &mut Report, out: &mut Outcome) {
     let Some(pem) = c.small.get(pack::SIGNER) else {
-        r.fail("key-missing", "signer.pub.pem is missing");
+        r.fail(Code::KeyMissing, "signer.pub.pem is missing");
         return;
     };
     let key = match std::str::from_utf8(pem).map_err(|e| e.to_string()).and_then(|t| PublicKey::from_pem(t, Path::new(pack::SIGNER)).map_err(|e| e.to_string())) {
         Ok(k) => k,
         Err(e) => {
-            r.fail("key-invalid", e);
+            r.fail(Code::KeyInvalid, e);
             return;
         }
     };
     if key.key_id() != m.key_id {
-        r.fail("key-mismatch", format!("manifest names key {} but signer.pub.pem is key {}", m.key_id, key.key_id()));
+        r.fail(Code::KeyMismatch, format!("manifest names key {} but signer.pub.pem is key {}", m.key_id, key.key_id()));
     }
     match c.small.get(pack::SIGNATURE) {
-        None => r.fail("signature-missing", "manifest.sig is missing"),
-        Some(sig) if key.verify(mbytes, sig) => r.ok("signature", format!("Ed25519 over manifest.json by key {}", key.key_id())),
-        Some(sig) => r.fail("signature-invalid", format!("manifest.sig ({} bytes) is not key {}'s signature over manifest.json", sig.len(), key.key_id())),
+        None => r.fail(Code::SignatureMissing, "manifest.sig is missing"),
+        Some(sig) if key.verify(mbytes, sig) => r.ok(Code::Signature, format!("Ed25519 over manifest.json by key {}", key.key_id())),
+        Some(sig) => r.fail(Code::SignatureInvalid, format!("manifest.sig ({} bytes) is not key {}'s signature over manifest.json", sig.len(), key.key_id())),
     }
     match trust.standing(&key, Role::Compliance) {
-        Standing::Untrusted => r.fail("key-untrusted", format!("key {} is not in the trust list", key.key_id())),
+        Standing::Untrusted => r.fail(Code::KeyUntrusted, format!("key {} is not in the trust list", key.key_id())),
         Standing::Trusted(t) => {
-            r.ok("key-trusted", format!("key {} = {} ({})", t.key_id, t.name, t.role));
+            r.ok(Code::KeyTrusted, format!("key {} = {} ({})", t.key_id, t.name, t.role));
             out.signer = Some(t.clone());
         }
-        Standing::OtherRoles { name, roles } => r.fail("key-wrong-role", format!("key {} ({name}) is trusted as {}, but packs must be signed by a compliance key", key.key_id(), roles.join(", "))),
+        Standing::OtherRoles { name, roles } => r.fail(Code::KeyWrongRole, format!("key {} ({name}) is trusted as {}, but packs must be signed by a compliance key", key.key_id(), roles.join(", "))),
     }
 }
 
@@ -383,55 +383,55 @@ fn check_files(c: &Contents, m: &Manifest, r: &mut Report) {
     let mut listed = std::collections::BTreeSet::new();
     let hex64 = |s: &str| s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     if let Some(bad) = m.files.iter().find(|f| !hex64(&f.sha256)) {
-        r.fail("manifest-invalid", format!("{}: sha256 is not 64 lowercase hex digits", bad.path.escape_debug()));
+        r.fail(Code::ManifestInvalid, format!("{}: sha256 is not 64 lowercase hex digits", bad.path.escape_debug()));
     }
     for f in &m.files {
         listed.insert(f.path.as_str());
         match c.hashes.get(&f.path) {
-            None => r.fail("file-missing", format!("{}: in the manifest, not in the pack", f.path)),
+            None => r.fail(Code::FileMissing, format!("{}: in the manifest, not in the pack", f.path)),
             Some((size, sha)) if *size != f.size || *sha != f.sha256 => {
-                r.fail("file-hash-mismatch", format!("{}: {} bytes, sha256 {} (manifest: {} bytes, {})", f.path, size, &sha[..16], f.size, f.sha256.chars().take(16).collect::<String>()))
+                r.fail(Code::FileHashMismatch, format!("{}: {} bytes, sha256 {} (manifest: {} bytes, {})", f.path, size, &sha[..16], f.size, f.sha256.chars().take(16).collect::<String>()))
             }
             Some((size, _)) => bytes += size,
         }
     }
     for p in c.hashes.keys() {
         if !listed.contains(p.as_str()) && ![pack::MANIFEST, pack::SIGNATURE, pack::SUMS].contains(&p.as_str()) {
-            r.fail("file-unexpected", format!("{p}: in the pack, not in the manifest"));
+            r.fail(Code::FileUnexpected, format!("{p}: in the pack, not in the manifest"));
         }
     }
     let mut sorted = m.files.clone();
     sorted.sort();
     sorted.dedup_by(|a, b| a.path == b.path);
     if sorted != m.files {
-        r.fail("manifest-invalid", "manifest files are not sorted by path, or repeat a path");
+        r.fail(Code::ManifestInvalid, "manifest files are not sorted by path, or repeat a path");
     }
     if r.checks.len() == before {
-        r.ok("files", format!("{} files, {} bytes, each matches its size and SHA-256", m.files.len(), bytes));
+        r.ok(Code::Files, format!("{} files, {} bytes, each matches its size and SHA-256", m.files.len(), bytes));
     }
     let root = pack::merkle_root(&m.files);
     if root == m.merkle_root {
-        r.ok("merkle-root", format!("{root} over {} files", m.files.len()));
+        r.ok(Code::MerkleRoot, format!("{root} over {} files", m.files.len()));
     } else {
-        r.fail("merkle-mismatch", format!("recomputed {root}, manifest says {}", m.merkle_root));
+        r.fail(Code::MerkleMismatch, format!("recomputed {root}, manifest says {}", m.merkle_root));
     }
 }
 
 fn check_sums(c: &Contents, m: &Manifest, manifest_sha256: &str, r: &mut Report) {
     let Some(sums) = c.small.get(pack::SUMS) else {
-        r.fail("file-missing", "SHA256SUMS is missing");
+        r.fail(Code::FileMissing, "SHA256SUMS is missing");
         return;
     };
     let want = pack::sums_text(&m.files, manifest_sha256);
     if *sums == want.as_bytes() {
-        r.ok("sums", "SHA256SUMS lists exactly the manifest's files and manifest.json");
+        r.ok(Code::Sums, "SHA256SUMS lists exactly the manifest's files and manifest.json");
         return;
     }
     let have = String::from_utf8_lossy(sums);
     let have: std::collections::BTreeSet<&str> = have.lines().collect();
     let wanted: std::collections::BTreeSet<&str> = want.lines().collect();
     let diff: Vec<String> = have.symmetric_difference(&wanted).take(3).map(|l| format!("'{l}'")).collect();
-    r.fail("sums-mismatch", format!("SHA256SUMS disagrees with manifest.json: {}", diff.join(", ")));
+    r.fail(Code::SumsMismatch, format!("SHA256SUMS disagrees with manifest.json: {}", diff.join(", ")));
 }
 
 fn check_chain(c: &Contents, m: &Manifest, manifest_sha256: &str, since: Option<&Path>, r: &mut Report) -> Result<Vec<Entry>, Error> {
@@ -439,25 +439,25 @@ fn check_chain(c: &Contents, m: &Manifest, manifest_sha256: &str, since: Option<
     let mut chain = match ledger::parse_jsonl(&ledger_bytes) {
         Ok(c) => c,
         Err(e) => {
-            r.fail("ledger-invalid", e);
+            r.fail(Code::LedgerInvalid, e);
             return Ok(Vec::new());
         }
     };
     chain.push(m.entry(manifest_sha256));
     let findings = ledger::check_links(&chain);
     if findings.is_empty() {
-        r.ok("chain", format!("seq {} with {} earlier packs, each naming its predecessor", m.seq, chain.len() - 1));
+        r.ok(Code::Chain, format!("seq {} with {} earlier packs, each naming its predecessor", m.seq, chain.len() - 1));
     }
     for f in findings {
         r.fail(f.code, f.detail);
     }
     if let Some(older) = since {
         match older_chain(older)? {
-            Err(why) => r.fail("since-invalid", format!("{}: {why}", older.display())),
+            Err(why) => r.fail(Code::SinceInvalid, format!("{}: {why}", older.display())),
             Ok(old) => {
                 let findings = ledger::check_extends(&old, &chain);
                 if findings.is_empty() {
-                    r.ok("since", format!("extends the trusted chain up to seq {} unchanged", old.last().map_or(0, |e| e.seq)));
+                    r.ok(Code::Since, format!("extends the trusted chain up to seq {} unchanged", old.last().map_or(0, |e| e.seq)));
                 }
                 for f in findings {
                     r.fail(f.code, f.detail);
@@ -510,7 +510,7 @@ pub fn certificate(path: &Path, trust: &TrustList) -> Result<CertificateOutcome,
     }
     let mut checks = Vec::new();
     if size > CERTIFICATE_FILE_MAX || bytes.len() as u64 > CERTIFICATE_FILE_MAX {
-        checks.push(Check { code: "file-too-large", ok: false, detail: format!("more than {CERTIFICATE_FILE_MAX} bytes; not read") });
+        checks.push(Check { code: Code::FileTooLarge, ok: false, detail: format!("more than {CERTIFICATE_FILE_MAX} bytes; not read") });
         let mut out = CertificateOutcome { kind: "certificate", certificate: path.display().to_string(), id: None, record_sha256: None, verified: false, signers: Vec::new(), checks: Vec::new() };
         out.checks = checks;
         return Ok(out);
@@ -520,11 +520,11 @@ pub fn certificate(path: &Path, trust: &TrustList) -> Result<CertificateOutcome,
     let json = if is_pdf {
         match pdf::attachment(&bytes) {
             Ok(j) => {
-                checks.push(Check { code: "pdf-attachment", ok: true, detail: format!("one attached certificate.json ({} bytes)", j.len()) });
+                checks.push(Check { code: Code::PdfAttachment, ok: true, detail: format!("one attached certificate.json ({} bytes)", j.len()) });
                 j
             }
             Err(e) => {
-                checks.push(Check { code: "pdf-attachment-missing", ok: false, detail: e });
+                checks.push(Check { code: Code::PdfAttachmentMissing, ok: false, detail: e });
                 out.checks = checks;
                 return Ok(out);
             }
@@ -535,25 +535,25 @@ pub fn certificate(path: &Path, trust: &TrustList) -> Result<CertificateOutcome,
     let cert = match Certificate::from_slice(&json) {
         Ok(c) => c,
         Err(e) => {
-            checks.push(Check { code: "certificate-invalid", ok: false, detail: e });
+            checks.push(Check { code: Code::CertificateInvalid, ok: false, detail: e });
             out.checks = checks;
             return Ok(out);
         }
     };
     if cert.to_bytes() != json {
-        checks.push(Check { code: "certificate-not-canonical", ok: false, detail: "the file is not the canonical JSON evident writes (RFC 8785 and a newline)".into() });
+        checks.push(Check { code: Code::CertificateNotCanonical, ok: false, detail: "the file is not the canonical JSON evident writes (RFC 8785 and a newline)".into() });
     }
     let (more, signers) = crate::certificate::record::verify(&cert, trust);
     checks.extend(more);
     // Typst runs only on a record whose hash, signatures and keys all checked out: nothing
     // expensive on bytes nobody trusted signed.
     if is_pdf && !checks.iter().all(|c| c.ok) {
-        checks.push(Check { code: "pdf-rendering-skipped", ok: false, detail: "the attached record did not verify, so its rendering was not compared".into() });
+        checks.push(Check { code: Code::PdfRenderingSkipped, ok: false, detail: "the attached record did not verify, so its rendering was not compared".into() });
     } else if is_pdf {
         match pdf::render(&cert) {
-            Ok(again) if again == bytes => checks.push(Check { code: "pdf-rendering", ok: true, detail: "the PDF is exactly the rendering of its attached record".into() }),
-            Ok(_) => checks.push(Check { code: "pdf-rendering-mismatch", ok: false, detail: "the PDF differs from the rendering of its attached record: its pages or its attachment were changed".into() }),
-            Err(e) => checks.push(Check { code: "pdf-rendering-mismatch", ok: false, detail: format!("the attached record does not render: {e}") }),
+            Ok(again) if again == bytes => checks.push(Check { code: Code::PdfRendering, ok: true, detail: "the PDF is exactly the rendering of its attached record".into() }),
+            Ok(_) => checks.push(Check { code: Code::PdfRenderingMismatch, ok: false, detail: "the PDF differs from the rendering of its attached record: its pages or its attachment were changed".into() }),
+            Err(e) => checks.push(Check { code: Code::PdfRenderingMismatch, ok: false, detail: format!("the attached record does not render: {e}") }),
         }
     }
     out.verified = checks.iter().all(|c| c.ok);

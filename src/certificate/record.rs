@@ -2,7 +2,7 @@
 //! two signatures, and the verification of a certificate against a trust list. A leaf: it knows
 //! nothing of the store, the view or how records are built, so `verify` depends on it alone.
 
-use crate::check::Check;
+use crate::check::{Check, Code};
 use crate::sign::{PublicKey, Role, Standing, TrustList, Trusted};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -153,9 +153,9 @@ impl Certificate {
     /// roles, is the auditor's `evident verify`.
     pub fn signature_status(&self) -> SignatureStatus {
         let (checks, _) = verify(self, &TrustList::default());
-        let ok = |code: &str| checks.iter().any(|k| k.code == code && k.ok);
-        let hash = ok("record-hash");
-        SignatureStatus { signed: hash && ok("signature"), countersigned: hash && ok("countersignature"), independent: !checks.iter().any(|k| k.code == "countersigner-not-independent") }
+        let ok = |code: Code| checks.iter().any(|k| k.code == code && k.ok);
+        let hash = ok(Code::RecordHash);
+        SignatureStatus { signed: hash && ok(Code::Signature), countersigned: hash && ok(Code::Countersignature), independent: !checks.iter().any(|k| k.code == Code::CountersignerNotIndependent) }
     }
 }
 
@@ -180,21 +180,21 @@ fn same_person(a: &str, b: &str) -> bool {
 pub fn verify(cert: &Certificate, trust: &TrustList) -> (Vec<Check>, Vec<Trusted>) {
     let mut checks = Vec::new();
     let mut signers = Vec::new();
-    let mut push = |code: &'static str, ok: bool, detail: String| checks.push(Check { code, ok, detail });
+    let mut push = |code: Code, ok: bool, detail: String| checks.push(Check { code, ok, detail });
     let bytes = canonical(&cert.record);
     let sha = hex::encode(Sha256::digest(&bytes));
-    push(if sha == cert.record_sha256 { "record-hash" } else { "record-hash-mismatch" }, sha == cert.record_sha256, format!("record sha256 {sha}"));
+    push(if sha == cert.record_sha256 { Code::RecordHash } else { Code::RecordHashMismatch }, sha == cert.record_sha256, format!("record sha256 {sha}"));
     if cert.record.format != FORMAT {
-        push("format-unsupported", false, format!("record format '{}'", cert.record.format));
+        push(Code::FormatUnsupported, false, format!("record format '{}'", cert.record.format));
     }
     check_encoding(cert, &mut push);
     match &cert.performer_signature {
-        None => push("signature-missing", false, "no performer signature".into()),
+        None => push(Code::SignatureMissing, false, "no performer signature".into()),
         Some(p) => {
             let ok = PublicKey::from_raw_hex(&p.public_key).is_some_and(|k| hex::decode(&p.signature).is_ok_and(|s| k.verify(&bytes, &s)));
-            push(if ok { "signature" } else { "signature-invalid" }, ok, format!("performer signature over the record by key {}", p.key_id));
+            push(if ok { Code::Signature } else { Code::SignatureInvalid }, ok, format!("performer signature over the record by key {}", p.key_id));
             if p.role != Role::Performer {
-                push("key-wrong-role", false, format!("the first signature claims role {}", p.role));
+                push(Code::KeyWrongRole, false, format!("the first signature claims role {}", p.role));
             }
             if let Some(t) = trusted_as(trust, p, Role::Performer, &mut push) {
                 signers.push(t);
@@ -202,7 +202,7 @@ pub fn verify(cert: &Certificate, trust: &TrustList) -> (Vec<Check>, Vec<Trusted
         }
     }
     match (&cert.verifier_signature, &cert.performer_signature) {
-        (None, _) => push("countersignature-missing", false, "no verifier countersignature".into()),
+        (None, _) => push(Code::CountersignatureMissing, false, "no verifier countersignature".into()),
         (Some(_), None) => {}
         (Some(v), Some(p)) => check_countersignature(cert, v, p, trust, &mut signers, &mut push),
     }
@@ -211,26 +211,26 @@ pub fn verify(cert: &Certificate, trust: &TrustList) -> (Vec<Check>, Vec<Trusted
 
 /// One encoding only: hex is lowercase and of its exact length, so two different files can
 /// never verify as the same certificate, and keys are compared as keys, not as text.
-fn check_encoding(cert: &Certificate, push: &mut dyn FnMut(&'static str, bool, String)) {
+fn check_encoding(cert: &Certificate, push: &mut dyn FnMut(Code, bool, String)) {
     let hex_ok = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     if !hex_ok(&cert.record_sha256, 64) {
-        push("encoding-not-canonical", false, "record_sha256 is not 64 lowercase hex digits".into());
+        push(Code::EncodingNotCanonical, false, "record_sha256 is not 64 lowercase hex digits".into());
     }
     for sig in [&cert.performer_signature, &cert.verifier_signature].into_iter().flatten() {
         if !hex_ok(&sig.public_key, 64) || !hex_ok(&sig.signature, 128) || !hex_ok(&sig.key_id, sig.key_id.len().max(1)) {
-            push("encoding-not-canonical", false, format!("the {} signature's key, key id or signature is not lowercase hex of its exact length", sig.role));
+            push(Code::EncodingNotCanonical, false, format!("the {} signature's key, key id or signature is not lowercase hex of its exact length", sig.role));
         }
     }
 }
 
 /// The countersignature over the record hash and the performer's signature, its role, and that
 /// it comes from another key and another person.
-fn check_countersignature(cert: &Certificate, v: &Signature, p: &Signature, trust: &TrustList, signers: &mut Vec<Trusted>, push: &mut dyn FnMut(&'static str, bool, String)) {
+fn check_countersignature(cert: &Certificate, v: &Signature, p: &Signature, trust: &TrustList, signers: &mut Vec<Trusted>, push: &mut dyn FnMut(Code, bool, String)) {
     let msg = countersigned_bytes(&cert.record_sha256, p);
     let ok = PublicKey::from_raw_hex(&v.public_key).is_some_and(|k| hex::decode(&v.signature).is_ok_and(|s| k.verify(&msg, &s)));
-    push(if ok { "countersignature" } else { "countersignature-invalid" }, ok, format!("verifier signature over the record hash and the performer's signature by key {}", v.key_id));
+    push(if ok { Code::Countersignature } else { Code::CountersignatureInvalid }, ok, format!("verifier signature over the record hash and the performer's signature by key {}", v.key_id));
     if v.role != Role::Verifier {
-        push("key-wrong-role", false, format!("the countersignature claims role {}", v.role));
+        push(Code::KeyWrongRole, false, format!("the countersignature claims role {}", v.role));
     }
     // The same key written another way (case, a different key id) is still the same key.
     let same_key = match (PublicKey::from_raw_hex(&v.public_key), PublicKey::from_raw_hex(&p.public_key)) {
@@ -238,36 +238,36 @@ fn check_countersignature(cert: &Certificate, v: &Signature, p: &Signature, trus
         _ => v.public_key.eq_ignore_ascii_case(&p.public_key),
     };
     if same_key {
-        push("countersigner-not-independent", false, format!("key {} signed both as performer and as verifier", v.key_id));
+        push(Code::CountersignerNotIndependent, false, format!("key {} signed both as performer and as verifier", v.key_id));
     }
     if let Some(t) = trusted_as(trust, v, Role::Verifier, push) {
         if signers.iter().any(|s| same_person(&s.name, &t.name)) {
-            push("countersigner-not-independent", false, format!("{} signed both as performer and as verifier", t.name));
+            push(Code::CountersignerNotIndependent, false, format!("{} signed both as performer and as verifier", t.name));
         }
         signers.push(t);
     }
 }
 
 /// Whether a signature's key is valid, matches its key id, and is trusted in the role it signed in.
-fn trusted_as(trust: &TrustList, sig: &Signature, want: Role, push: &mut dyn FnMut(&'static str, bool, String)) -> Option<Trusted> {
+fn trusted_as(trust: &TrustList, sig: &Signature, want: Role, push: &mut dyn FnMut(Code, bool, String)) -> Option<Trusted> {
     let Some(key) = PublicKey::from_raw_hex(&sig.public_key) else {
-        push("key-invalid", false, format!("{} key is not an Ed25519 key", sig.role));
+        push(Code::KeyInvalid, false, format!("{} key is not an Ed25519 key", sig.role));
         return None;
     };
     if key.key_id() != sig.key_id {
-        push("key-mismatch", false, format!("{} signature names key {} but carries key {}", sig.role, sig.key_id, key.key_id()));
+        push(Code::KeyMismatch, false, format!("{} signature names key {} but carries key {}", sig.role, sig.key_id, key.key_id()));
     }
     match trust.standing(&key, want) {
         Standing::Trusted(t) => {
-            push("key-trusted", true, format!("{} key {} = {}", want, t.key_id, t.name));
+            push(Code::KeyTrusted, true, format!("{} key {} = {}", want, t.key_id, t.name));
             Some(t.clone())
         }
         Standing::Untrusted => {
-            push("key-untrusted", false, format!("{} key {} is not in the trust list", want, key.key_id()));
+            push(Code::KeyUntrusted, false, format!("{} key {} is not in the trust list", want, key.key_id()));
             None
         }
         Standing::OtherRoles { name, roles } => {
-            push("key-wrong-role", false, format!("key {} ({name}) is trusted as {}, not as {want}", key.key_id(), roles.join(", ")));
+            push(Code::KeyWrongRole, false, format!("key {} ({name}) is trusted as {}, not as {want}", key.key_id(), roles.join(", ")));
             None
         }
     }

@@ -510,7 +510,7 @@ fn genuine_archives_verify_and_extract_with_stock_tools_to_the_verified_files() 
         std::fs::write(&file, bytes).unwrap();
         let out = evident::verify::pack(&file, &trust, None).unwrap();
         assert!(out.verified, "{:?}", out.checks);
-        assert!(out.checks.iter().any(|c| c.code == "archive-canonical" && c.ok));
+        assert!(out.checks.iter().any(|c| c.code.as_str() == "archive-canonical" && c.ok));
         assert_eq!(extract(&file, zip, &work.path().join("x")), g.files(zip));
     }
 }
