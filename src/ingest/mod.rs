@@ -24,7 +24,7 @@ pub mod snipeit;
 
 use crate::model::{Instant, Lifecycle, Record};
 use chrono_tz::Tz;
-pub use crate::model::issue::{Issue, IssueKind, Sink, SinkError};
+pub use crate::model::issue::{Counts, Issue, IssueKind, Sink, SinkError};
 use row::RowCtx;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -154,15 +154,6 @@ fn ser_tz<S: serde::Serializer>(tz: &Option<Tz>, s: S) -> Result<S::Ok, S::Error
         Some(tz) => s.serialize_str(tz.name()),
         None => s.serialize_none(),
     }
-}
-
-/// Row counts of one ingest: read = accepted + rejected + empty.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    pub read: u64,
-    pub accepted: u64,
-    pub rejected: u64,
-    pub empty: u64,
 }
 
 /// What happened to one file.

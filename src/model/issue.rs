@@ -15,6 +15,15 @@ pub trait Sink {
 /// Error from a sink.
 pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Row counts of one ingest: read = accepted + rejected + empty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub empty: u64,
+}
+
 /// Warning (row kept) or rejection (row not stored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IssueKind {

@@ -6,7 +6,7 @@ pub mod records;
 pub mod serial;
 pub mod vocab;
 
-pub use issue::{Issue, IssueKind, Sink, SinkError};
+pub use issue::{Counts, Issue, IssueKind, Sink, SinkError};
 pub use records::*;
 pub use serial::Serial;
 pub use vocab::*;
