@@ -19,6 +19,8 @@ pub fn looks_like(bytes: &[u8]) -> bool {
 #[derive(Default)]
 struct Drive {
     dev: String,
+    /// Which run of nwipe in the file (a log can hold several appended runs), from 1.
+    run: usize,
     first_line: u64,
     bus: Option<String>,
     model: Option<String>,
@@ -30,6 +32,8 @@ struct Drive {
     last: Option<(u64, NaiveDateTime)>,
     verified: Option<bool>,
     blanked: bool,
+    /// The final blanking pass completed (`Blanked device`): old logs' only word on the end of a run.
+    blank_done: bool,
     status: Option<(u64, String)>,
     table_id: Option<String>,
     lines: Vec<u64>,
@@ -42,11 +46,14 @@ fn parse_stamp(line: &str) -> Option<(NaiveDateTime, &str)> {
     Some((t, rest[close + 1..].trim_start()))
 }
 
-/// The device (`/dev/sda`) a message is about, from the known set of prefixes.
+/// The device (`/dev/sda`) a message is about, from the known set of prefixes. The entropy
+/// source (`Opened entropy source '/dev/urandom'`) and other character devices are not drives.
 fn device_in(msg: &str) -> Option<String> {
     let at = msg.find("/dev/")?;
     let dev: String = msg[at..].chars().take_while(|c| !c.is_whitespace() && *c != ',' && *c != '\'').collect();
-    Some(dev.trim_end_matches('.').to_string())
+    let dev = dev.trim_end_matches('.').to_string();
+    let not_a_drive = matches!(dev.as_str(), "/dev/urandom" | "/dev/random" | "/dev/zero" | "/dev/null" | "/dev/full") || dev.starts_with("/dev/tty") || msg.contains("entropy source");
+    (!not_a_drive).then_some(dev)
 }
 
 /// Reads one log.
@@ -81,10 +88,17 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<(), Error> {
         _ => Verification::Unknown,
     };
     let lines: Vec<&str> = text.lines().collect();
-    for dev in &log.order {
-        let d = &log.drives[dev];
+    for key in &log.order {
+        let d = &log.drives[key];
         let raw: String = d.lines.iter().filter_map(|l| lines.get(*l as usize - 1)).copied().collect::<Vec<_>>().join("\n");
-        let mut ctx = em.ctx(d.first_line, Some(dev.clone()), raw.as_bytes());
+        let place = if log.runs > 1 { format!("{} (run {} of {})", d.dev, d.run, log.runs) } else { d.dev.clone() };
+        let mut ctx = em.ctx(d.first_line, Some(place), raw.as_bytes());
+        if d.method.is_none() && d.status.is_none() {
+            // nwipe found the drive but this run never started a wipe: counted, no event.
+            ctx.warn("method", format!("{} was found but no wipe was started in this run: counted, no wipe event", d.dev), None);
+            em.row(ctx, Ok(Vec::new()))?;
+            continue;
+        }
         let result = drive_record(d, &mut ctx, verification, log.mode.as_deref(), log.version.as_deref());
         em.row(ctx, result.map(|w| vec![Record::Wipe(w)]))?;
     }
@@ -95,18 +109,23 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<(), Error> {
 /// verification mode of the `Total Throughput` line.
 #[derive(Default)]
 struct Log {
+    /// Each drive of each run, by `run:device`.
     drives: BTreeMap<String, Drive>,
     order: Vec<String>,
+    /// How many runs of nwipe the file holds (each opens its entropy source first).
+    runs: usize,
     version: Option<String>,
     mode: Option<String>,
 }
 
 impl Log {
     fn drive(&mut self, dev: &str, line: u64) -> &mut Drive {
-        if !self.drives.contains_key(dev) {
-            self.order.push(dev.to_string());
+        let run = self.runs.max(1);
+        let key = format!("{run:06}:{dev}");
+        if !self.drives.contains_key(&key) {
+            self.order.push(key.clone());
         }
-        self.drives.entry(dev.to_string()).or_insert_with(|| Drive { dev: dev.to_string(), first_line: line, ..Default::default() })
+        self.drives.entry(key).or_insert_with(|| Drive { dev: dev.to_string(), run, first_line: line, ..Default::default() })
     }
 }
 
@@ -132,7 +151,12 @@ fn parse_log(text: &str) -> Log {
             continue;
         };
         in_status = false;
-        let msg = rest.split_once(':').map(|(_, m)| m.trim()).unwrap_or(rest);
+        let msg = message(rest);
+        // Every run of nwipe opens its entropy source first: a new run of an appended log.
+        if msg.starts_with("Opened entropy source") {
+            log.runs += 1;
+            continue;
+        }
         if let Some(tp) = rest.strip_prefix("Total Throughput") {
             log.mode = tp.rsplit(", ").next().map(str::to_string);
             continue;
@@ -182,10 +206,21 @@ fn apply(d: &mut Drive, msg: &str, n: u64, t: NaiveDateTime) {
         d.passes = p.split(',').next().and_then(|x| x.split('/').nth(1)).and_then(|x| x.trim().parse().ok());
     } else if msg.starts_with("Blanking device") {
         d.blanked = true;
-    } else if msg.starts_with("[SUCCESS] Verified") {
+    } else if msg.starts_with("Blanked device") {
+        d.blank_done = true;
+    } else if msg.starts_with("[SUCCESS] Verified") || msg.starts_with("Verified that") {
         d.verified = Some(true);
     } else if msg.starts_with("[FAILURE]") {
         d.verified = Some(false);
+    }
+}
+
+/// The text of a stamped line after its level: `nwipe: notice: X`, `notice: X` or `X`.
+fn message(rest: &str) -> &str {
+    let rest = rest.strip_prefix("nwipe:").map_or(rest, str::trim_start);
+    match rest.split_once(':') {
+        Some((level, m)) if matches!(level.trim(), "notice" | "info" | "warning" | "error" | "fatal" | "debug" | "sanity" | "panic") => m.trim(),
+        _ => rest.trim(),
     }
 }
 
@@ -238,8 +273,11 @@ fn drive_record(
             };
             (r, Some(s.clone()))
         }
+        // Old nwipe (0.1x) writes no status table: its run ends `Blanked device` once the final
+        // blank (verified or not) is done. Anything short of that is not a result.
+        None if d.blank_done && d.verified != Some(false) => (WipeResult::Success, Some("Blanked device".to_string())),
         None => {
-            ctx.warn("Status", format!("no Drive Status row for {}: the log may be cut off; result recorded as unknown", d.dev), None);
+            ctx.warn("Status", format!("no Drive Status row and no completed final blank for {}: the run ends before its result (or the log is cut off); result recorded as unknown", d.dev), None);
             (WipeResult::Unknown, None)
         }
     };

@@ -129,3 +129,38 @@ fn jamf_classic_volumes_and_disks() {
     assert_eq!(count(&store, "SELECT count(*) FROM encryption WHERE scope = 'data_volume' AND state = 'not_encrypted'"), 5);
     assert_eq!(count(&store, "SELECT count(*) FROM media_link WHERE media_serial_key = 'C02706400ADGVFW1H' AND host_serial_key = 'C02T705EGTF1'"), 1);
 }
+
+/// The real nwipe logs in the corpus (research/PROVENANCE: two nwipe 0.1x logs and a truncated
+/// ShredOS 2024.11 log): every run is one row, every wipe started is one event with its own
+/// result, the entropy source is never a drive, and a run without a final result is never a
+/// success.
+#[test]
+fn every_nwipe_corpus_log_ingests_with_its_runs_and_results() {
+    let dir = corpus().join("nwipe");
+    let run = |name: &str| {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = tmp.path().join("s.db");
+        let r = evident(&store, &["ingest", "--source-tz", "UTC", "--format", "json", dir.join(name).to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        let c = rusqlite::Connection::open(&store).unwrap();
+        let mut st = c.prepare("SELECT media_serial_raw, result, method_raw, device_name FROM wipe ORDER BY id").unwrap();
+        let wipes: Vec<(String, String, Option<String>, Option<String>)> = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect();
+        (v[0]["counts"].clone(), wipes, tmp)
+    };
+    // One verified Quick Erase of one WD drive; /dev/urandom (the entropy source) is not a drive.
+    let (counts, wipes, _t) = run("nwipe-0.1x-single-quick-erase-verified.log");
+    assert_eq!(counts, serde_json::json!({"read": 1, "accepted": 1, "rejected": 0, "empty": 0}));
+    assert_eq!(wipes, [("WD-WMC1S7451918".to_string(), "success".to_string(), Some("Quick Erase".to_string()), Some("/dev/sda".to_string()))]);
+    // Eight runs appended to one file: four reach `Blanked device`, two stop while verifying, two
+    // never start a wipe. Eight rows, six events, and the two cut short are unknown, not success.
+    let (counts, wipes, _t) = run("nwipe-0.1x-concatenated-runs-some-incomplete.log");
+    assert_eq!(counts, serde_json::json!({"read": 8, "accepted": 8, "rejected": 0, "empty": 0}));
+    let results: Vec<&str> = wipes.iter().map(|w| w.1.as_str()).collect();
+    assert_eq!(results, ["success", "success", "unknown", "unknown", "success", "success"]);
+    assert!(wipes.iter().all(|w| w.0 == "WD-WMC1S7451918" && w.3.as_deref() == Some("/dev/sda")));
+    // ShredOS 2024.11 cut off before any wipe: the drive is counted, no event is made up.
+    let (counts, wipes, _t) = run("shredos-v2024.11-nwipe-0.38-issue332-header-wrapped-lines.TRUNCATED.log");
+    assert_eq!(counts["read"], 1);
+    assert!(wipes.is_empty(), "{wipes:?}");
+}
