@@ -2,7 +2,7 @@
 //! progress bar on a terminal, and the store kept in step with the files.
 
 use super::args::{self, CertificateCommand, Format};
-use super::with_hint;
+use super::{out, with_hint};
 use crate::certificate::{self, Certificate, Issue, Selection};
 use crate::store::Store;
 use anyhow::{Context, Result, anyhow};
@@ -53,16 +53,16 @@ fn new(a: &args::CertificateNewArgs, store: &mut Store) -> Result<ExitCode> {
     let targets = certificate::write_all(&built.certificates, &a.out).map_err(cert_err)?;
     certificate::keep(store, &built.certificates).map_err(cert_err)?;
     match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"certificates": targets, "skipped": built.skipped}))?),
+        Format::Json => out!("{}", serde_json::to_string_pretty(&serde_json::json!({"certificates": targets, "skipped": built.skipped}))?)?,
         Format::Human => {
             for (c, p) in built.certificates.iter().zip(&targets) {
                 let cats: Vec<&str> = c.record.media.iter().map(|m| m.category.as_str()).collect();
-                println!("{}  {} drive(s), {}  {}", c.record.id, c.record.media.len(), cats.join("/"), p.display());
+                out!("{}  {} drive(s), {}  {}", c.record.id, c.record.media.len(), cats.join("/"), p.display())?;
             }
             for s in &built.skipped {
-                println!("skipped     {s}");
+                out!("skipped     {s}")?;
             }
-            println!("{} certificate(s), unsigned: next `evident certificate sign --key PERFORMER_KEY {}`", targets.len(), a.out.display());
+            out!("{} certificate(s), unsigned: next `evident certificate sign --key PERFORMER_KEY {}`", targets.len(), a.out.display())?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -86,8 +86,8 @@ fn sign(a: &args::CertificateSignArgs, counter: bool, store: &dyn Fn() -> Result
     }
     let key_id = key.public().key_id();
     match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"key_id": key_id, "certificates": files}))?),
-        Format::Human => println!("{} {} certificate(s) with key {key_id}", if counter { "countersigned" } else { "signed" }, files.len()),
+        Format::Json => out!("{}", serde_json::to_string_pretty(&serde_json::json!({"key_id": key_id, "certificates": files}))?)?,
+        Format::Human => out!("{} {} certificate(s) with key {key_id}", if counter { "countersigned" } else { "signed" }, files.len())?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -111,7 +111,7 @@ fn render(a: &args::CertificateRenderArgs) -> Result<ExitCode> {
     pb.finish_and_clear();
     done.map_err(|e| anyhow!("{e}\nhint: PDFs already written are complete; run render again"))?;
     match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&jobs.iter().map(|(_, p)| p).collect::<Vec<_>>())?),
+        Format::Json => out!("{}", serde_json::to_string_pretty(&jobs.iter().map(|(_, p)| p).collect::<Vec<_>>())?)?,
         Format::Human => {
             for (c, p) in &jobs {
                 let state = match (&c.performer_signature, &c.verifier_signature) {
@@ -119,7 +119,7 @@ fn render(a: &args::CertificateRenderArgs) -> Result<ExitCode> {
                     (Some(_), None) => "signed, not countersigned",
                     _ => "UNSIGNED",
                 };
-                println!("{}  {state}  {}", c.record.id, p.display());
+                out!("{}  {state}  {}", c.record.id, p.display())?;
             }
         }
     }

@@ -12,6 +12,16 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// Writes one line to standard output and returns the write's result: a closed pipe or a full
+/// disk is an error the command returns (main ends a closed pipe quietly with exit 0).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+pub(crate) use out;
+
 /// Runs a parsed command line and returns the exit code.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let wait = Duration::from_secs(cli.store.wait);
@@ -42,15 +52,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 let hint = e.hint();
                 with_hint(e, hint)
             })?;
-            println!("ingest #{} retracted: it stays in the store and in later packs' audit trail, out of evaluation", a.ingest);
+            out!("ingest #{} retracted: it stays in the store and in later packs' audit trail, out of evaluation", a.ingest)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Assets(args) => {
             let store = open()?;
             let view = crate::view::assets(&store)?;
             match args.format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&view)?),
-                Format::Human => print_assets(&view),
+                Format::Json => out!("{}", serde_json::to_string_pretty(&view)?)?,
+                Format::Human => print_assets(&view)?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -58,7 +68,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let store = open()?;
             let rows = store.ingests()?;
             match f.format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+                Format::Json => out!("{}", serde_json::to_string_pretty(&rows)?)?,
                 Format::Human => {
                     for r in rows {
                         let state = match (&r.superseded_by, &r.retracted) {
@@ -66,10 +76,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                             (Some(n), None) => format!("; SUPERSEDED by #{n}"),
                             (None, None) => String::new(),
                         };
-                        println!(
+                        out!(
                             "#{:<4} {:<13} {}  as of {}  read {} = accepted {} + rejected {} + empty {}; {} warnings; sha256 {}{state}",
                             r.id, r.source, r.file_name, r.as_of.as_deref().unwrap_or("(undated)"), r.rows_read, r.rows_accepted, r.rows_rejected, r.rows_empty, r.warnings, &r.sha256[..16]
-                        );
+                        )?;
                     }
                 }
             }
@@ -105,13 +115,13 @@ fn keygen(a: &args::KeygenArgs) -> Result<ExitCode> {
         with_hint(e, h)
     })?;
     match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&files)?),
+        Format::Json => out!("{}", serde_json::to_string_pretty(&files)?)?,
         Format::Human => {
-            println!("key id      {}", files.key_id);
-            println!("role        {}", files.role);
-            println!("private key {} (mode 0600: keep it secret, never share it)", files.private_key.display());
-            println!("public key  {}", files.public_key.display());
-            println!("trust line  {} (give this to the auditor)", files.trust_file.display());
+            out!("key id      {}", files.key_id)?;
+            out!("role        {}", files.role)?;
+            out!("private key {} (mode 0600: keep it secret, never share it)", files.private_key.display())?;
+            out!("public key  {}", files.public_key.display())?;
+            out!("trust line  {} (give this to the auditor)", files.trust_file.display())?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -147,18 +157,18 @@ fn controls_cmd(c: &args::ControlsCommand) -> Result<ExitCode> {
             let lib = library(dir)?;
             let maps: usize = lib.controls.iter().map(|l| l.control.maps.len()).sum();
             let cats: Vec<String> = lib.catalogs.values().map(|c| format!("{} ({} items)", c.framework, c.items.len())).collect();
-            println!("ok: {} controls, {maps} mappings checked against {}", lib.controls.len(), cats.join(", "));
+            out!("ok: {} controls, {maps} mappings checked against {}", lib.controls.len(), cats.join(", "))?;
         }
         List { dir, format } => {
             let lib = library(dir)?;
             match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&lib.controls.iter().map(|l| &l.control).collect::<Vec<_>>())?),
+                Format::Json => out!("{}", serde_json::to_string_pretty(&lib.controls.iter().map(|l| &l.control).collect::<Vec<_>>())?)?,
                 Format::Human => {
                     for l in &lib.controls {
                         let c = &l.control;
                         let id = format!("{}@{}", c.id, c.version);
                         let test = serde_json::to_value(c.test)?.as_str().unwrap_or("").to_string();
-                        println!("{id:<14} {test:<28} {:<6} {}", serde_json::to_value(c.kind)?.as_str().unwrap_or(""), c.title);
+                        out!("{id:<14} {test:<28} {:<6} {}", serde_json::to_value(c.kind)?.as_str().unwrap_or(""), c.title)?;
                     }
                 }
             }
@@ -167,18 +177,18 @@ fn controls_cmd(c: &args::ControlsCommand) -> Result<ExitCode> {
             let lib = library(dir)?;
             let l = lib.get(id).ok_or_else(|| anyhow!("no control '{id}'\nhint: `evident controls list` shows the ids"))?;
             match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&l.control)?),
+                Format::Json => out!("{}", serde_json::to_string_pretty(&l.control)?)?,
                 Format::Human => {
                     let c = &l.control;
-                    println!("{}@{}  {}\n  file {} (sha256 {})", c.id, c.version, c.title, l.file, &l.sha256[..16]);
-                    println!("  test {}  kind {}  nature {}  frequency {}", serde_json::to_value(c.test)?, serde_json::to_value(c.kind)?, serde_json::to_value(c.nature)?, serde_json::to_value(c.frequency)?);
-                    println!("  {}", c.statement);
+                    out!("{}@{}  {}\n  file {} (sha256 {})", c.id, c.version, c.title, l.file, &l.sha256[..16])?;
+                    out!("  test {}  kind {}  nature {}  frequency {}", serde_json::to_value(c.test)?, serde_json::to_value(c.kind)?, serde_json::to_value(c.nature)?, serde_json::to_value(c.frequency)?)?;
+                    out!("  {}", c.statement)?;
                     for (k, v) in &c.params {
-                        println!("  param {k} = {v}");
+                        out!("  param {k} = {v}")?;
                     }
                     for m in &c.maps {
                         let title = lib.catalogs.get(&m.framework).and_then(|cat| cat.items.iter().find(|i| i.id == m.id)).map_or("", |i| i.title.as_str());
-                        println!("  maps {} {} {title} [{}; {}; confidence {}]{}", m.framework, m.id, serde_json::to_value(m.relationship)?.as_str().unwrap_or(""), serde_json::to_value(m.rationale)?.as_str().unwrap_or(""), serde_json::to_value(m.confidence)?.as_str().unwrap_or(""), if m.pof.is_empty() { String::new() } else { format!(" PoF: {}", m.pof.join("; ")) });
+                        out!("  maps {} {} {title} [{}; {}; confidence {}]{}", m.framework, m.id, serde_json::to_value(m.relationship)?.as_str().unwrap_or(""), serde_json::to_value(m.rationale)?.as_str().unwrap_or(""), serde_json::to_value(m.confidence)?.as_str().unwrap_or(""), if m.pof.is_empty() { String::new() } else { format!(" PoF: {}", m.pof.join("; ")) })?;
                     }
                 }
             }
@@ -210,10 +220,10 @@ fn evaluate_cmd(store: &Store, a: &args::EvaluateArgs) -> Result<ExitCode> {
         None => None,
     };
     match (a.format, &grouped) {
-        (Format::Json, None) => println!("{}", serde_json::to_string_pretty(&ev)?),
-        (Format::Json, Some(g)) => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"scope": ev.scope, "framework": a.framework.map(|f| f.key()), "criteria": g}))?),
-        (Format::Human, None) => print_evaluation(&ev),
-        (Format::Human, Some(g)) => print_criteria(g, a.soa),
+        (Format::Json, None) => out!("{}", serde_json::to_string_pretty(&ev)?)?,
+        (Format::Json, Some(g)) => out!("{}", serde_json::to_string_pretty(&serde_json::json!({"scope": ev.scope, "framework": a.framework.map(|f| f.key()), "criteria": g}))?)?,
+        (Format::Human, None) => print_evaluation(&ev)?,
+        (Format::Human, Some(g)) => print_criteria(g, a.soa)?,
     }
     let denied = match a.deny {
         None => false,
@@ -223,11 +233,11 @@ fn evaluate_cmd(store: &Store, a: &args::EvaluateArgs) -> Result<ExitCode> {
     Ok(if denied { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-fn print_evaluation(ev: &crate::evaluate::Evaluation) {
+fn print_evaluation(ev: &crate::evaluate::Evaluation) -> std::io::Result<()> {
     if let Some(o) = &ev.organisation {
-        println!("organisation {o}");
+        out!("organisation {o}")?;
     }
-    println!("evaluation {} (sample dates: {})", ev.scope, ev.sample_dates.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "));
+    out!("evaluation {} (sample dates: {})", ev.scope, ev.sample_dates.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))?;
     for c in &ev.controls {
         let times = if c.dates.len() > 1 { format!(" (items × {} sample dates)", c.dates.len()) } else { String::new() };
         let counts = format!("{} in population{times}: {} pass, {} fail, {} excepted", c.population, c.passed, c.failed, c.excepted);
@@ -244,22 +254,22 @@ fn print_evaluation(ev: &crate::evaluate::Evaluation) {
             Some(n) => n.clone(),
             None => counts,
         };
-        println!("{status:<5} {:<11} {headline}", c.id);
+        out!("{status:<5} {:<11} {headline}", c.id)?;
         if c.dates.len() > 1 {
             let row: Vec<String> = c.dates.iter().map(|d| format!("{} {} ({})", d.date, d.status.as_str(), d.population)).collect();
-            println!("        by date: {}", row.join(" | "));
+            out!("        by date: {}", row.join(" | "))?;
         }
         for d in c.dates.iter().filter(|d| !d.missing.is_empty()) {
-            println!("        {} no evidence: {}", d.date, d.missing.join("; "));
+            out!("        {} no evidence: {}", d.date, d.missing.join("; "))?;
         }
         if c.out_of_scope > 0 {
-            println!("        {} devices out of scope by ownership (not failed)", c.out_of_scope);
+            out!("        {} devices out of scope by ownership (not failed)", c.out_of_scope)?;
         }
         for i in c.items.iter().filter(|i| i.outcome != crate::evaluate::Outcome::Pass) {
-            println!("        {} {} {}: {}", i.date, i.item, i.asset_tag.as_deref().unwrap_or("-"), i.reason);
+            out!("        {} {} {}: {}", i.date, i.item, i.asset_tag.as_deref().unwrap_or("-"), i.reason)?;
         }
         for d in c.exceptions.iter().filter(|d| d.disposition == crate::evaluate::DispositionKind::Expired) {
-            println!("        exception for {} expired on {}", d.exception.item, d.exception.expires);
+            out!("        exception for {} expired on {}", d.exception.item, d.exception.expires)?;
         }
     }
     for w in &ev.withdrawn {
@@ -268,29 +278,31 @@ fn print_evaluation(ev: &crate::evaluate::Evaluation) {
             (None, Some(by)) => format!("superseded by {by}"),
             (None, None) => String::new(),
         };
-        println!("withdrawn: {} ({}, as of {}) — {why}; kept in the audit trail, not evaluated", w.file, w.source, w.as_of.as_deref().unwrap_or("undated"));
+        out!("withdrawn: {} ({}, as of {}) — {why}; kept in the audit trail, not evaluated", w.file, w.source, w.as_of.as_deref().unwrap_or("undated"))?;
     }
     for e in &ev.unused_exceptions {
-        println!("warning: exception for {} under {} matched no failing item", e.item, e.control);
+        out!("warning: exception for {} under {} matched no failing item", e.item, e.control)?;
     }
-    println!("tie-out:");
+    out!("tie-out:")?;
     for t in &ev.tie_out {
-        println!("  {:<34} {:<13} read {} = accepted {} + rejected {} + empty {}; {} records stored", t.file, t.source, t.read, t.accepted, t.rejected, t.empty, t.records_stored);
+        out!("  {:<34} {:<13} read {} = accepted {} + rejected {} + empty {}; {} records stored", t.file, t.source, t.read, t.accepted, t.rejected, t.empty, t.records_stored)?;
     }
+    Ok(())
 }
 
-fn print_criteria(g: &[crate::evaluate::Criterion], soa: bool) {
+fn print_criteria(g: &[crate::evaluate::Criterion], soa: bool) -> std::io::Result<()> {
     for c in g {
         if soa {
             let by = if c.controls.is_empty() { "not evidenced by evident".to_string() } else { format!("evidenced by {}", c.controls.iter().map(|x| format!("{} ({})", x.id, x.status.as_str())).collect::<Vec<_>>().join(", ")) };
-            println!("{:<7} {:<9} {:<60} {}", c.id, c.status, c.title, by);
+            out!("{:<7} {:<9} {:<60} {}", c.id, c.status, c.title, by)?;
         } else {
-            println!("{:<7} {:<9} {}", c.id, c.status, c.title);
+            out!("{:<7} {:<9} {}", c.id, c.status, c.title)?;
             for x in &c.controls {
-                println!("          {:<11} {:<14} {:?}/{:?}", x.id, x.status.as_str(), x.relationship, x.confidence);
+                out!("          {:<11} {:<14} {:?}/{:?}", x.id, x.status.as_str(), x.relationship, x.confidence)?;
             }
         }
     }
+    Ok(())
 }
 
 fn pack(store: &mut Store, a: &args::PackArgs) -> Result<ExitCode> {
@@ -309,21 +321,21 @@ fn pack(store: &mut Store, a: &args::PackArgs) -> Result<ExitCode> {
         with_hint(e, h)
     })?;
     match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&built)?),
+        Format::Json => out!("{}", serde_json::to_string_pretty(&built)?)?,
         Format::Human => {
-            println!("pack        {} (seq {})", built.dir.display(), built.seq);
+            out!("pack        {} (seq {})", built.dir.display(), built.seq)?;
             if let Some(ar) = &built.archive {
-                println!("archive     {}", ar.display());
+                out!("archive     {}", ar.display())?;
             }
-            println!("files       {} ({} bytes)", built.files, built.bytes);
-            println!("manifest    sha256 {}", built.manifest_sha256);
-            println!("merkle root {}", built.merkle_root);
-            println!("signed by   key {}", built.key_id);
+            out!("files       {} ({} bytes)", built.files, built.bytes)?;
+            out!("manifest    sha256 {}", built.manifest_sha256)?;
+            out!("merkle root {}", built.merkle_root)?;
+            out!("signed by   key {}", built.key_id)?;
             for f in &built.left_out {
-                println!("left out    {f}: dated after the scope's end");
+                out!("left out    {f}: dated after the scope's end")?;
             }
             for f in &built.undated {
-                println!("undated     {f}: included; its records carry no time and it was ingested without --as-of");
+                out!("undated     {f}: included; its records carry no time and it was ingested without --as-of")?;
             }
         }
     }
@@ -349,19 +361,19 @@ fn verify(a: &args::VerifyArgs) -> Result<ExitCode> {
     }
     let out = crate::verify::pack(&a.pack, &trust, a.since.as_deref())?;
     match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&out)?),
+        Format::Json => out!("{}", serde_json::to_string_pretty(&out)?)?,
         Format::Human => {
-            print_checks(&out.checks, 20);
+            print_checks(&out.checks, 20)?;
             match (&out.signer, out.verified) {
-                (Some(s), true) => println!("verified: {} seq {} signed by {} ({}, key {})", safe(&out.pack), out.seq.unwrap_or(0), safe(&s.name), s.role, s.key_id),
-                _ => println!("NOT verified: {} ({} failed checks)", safe(&out.pack), out.checks.iter().filter(|c| !c.ok).count()),
+                (Some(s), true) => out!("verified: {} seq {} signed by {} ({}, key {})", safe(&out.pack), out.seq.unwrap_or(0), safe(&s.name), s.role, s.key_id)?,
+                _ => out!("NOT verified: {} ({} failed checks)", safe(&out.pack), out.checks.iter().filter(|c| !c.ok).count())?,
             }
         }
     }
     if let (Some(path), true) = (&a.checkpoint, out.verified) {
         std::fs::write(path, crate::ledger::to_jsonl(&out.chain)).with_context(|| format!("writing the checkpoint {}", path.display()))?;
         if a.format == Format::Human {
-            println!("checkpoint: {} (seq {}; keep it, and verify the next pack with --since {})", path.display(), out.seq.unwrap_or(0), path.display());
+            out!("checkpoint: {} (seq {}; keep it, and verify the next pack with --since {})", path.display(), out.seq.unwrap_or(0), path.display())?;
         }
     }
     Ok(if out.verified { ExitCode::SUCCESS } else { ExitCode::from(1) })
@@ -370,26 +382,26 @@ fn verify(a: &args::VerifyArgs) -> Result<ExitCode> {
 fn diff(a: &args::DiffArgs) -> Result<ExitCode> {
     let d = crate::diff::diff(&a.older, &a.newer)?;
     match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&d)?),
+        Format::Json => out!("{}", serde_json::to_string_pretty(&d)?)?,
         Format::Human => {
-            println!("from {} to {}", d.older, d.newer);
+            out!("from {} to {}", d.older, d.newer)?;
             let st = |s: &Option<String>| s.clone().unwrap_or_else(|| "absent".into());
             if d.status_changed.is_empty() {
-                println!("no control changed status");
+                out!("no control changed status")?;
             }
             for c in &d.status_changed {
-                println!("  {:<11} {} -> {}  (failed {} of {} -> {} of {})", c.id, st(&c.older), st(&c.newer), c.older_failed, c.older_population, c.newer_failed, c.newer_population);
+                out!("  {:<11} {} -> {}  (failed {} of {} -> {} of {})", c.id, st(&c.older), st(&c.newer), c.older_failed, c.older_population, c.newer_failed, c.newer_population)?;
             }
             for c in &d.counts_changed {
-                println!("  {:<11} still {}; failed {} of {} -> {} of {}", c.id, st(&c.newer), c.older_failed, c.older_population, c.newer_failed, c.newer_population);
+                out!("  {:<11} still {}; failed {} of {} -> {} of {}", c.id, st(&c.newer), c.older_failed, c.older_population, c.newer_failed, c.newer_population)?;
             }
-            println!("{} item(s) became exceptions", d.became_exceptions.len());
+            out!("{} item(s) became exceptions", d.became_exceptions.len())?;
             for i in &d.became_exceptions {
-                println!("  + {:<11} {} {}: {}", i.control, i.item, i.asset_tag.as_deref().unwrap_or("-"), i.reason);
+                out!("  + {:<11} {} {}: {}", i.control, i.item, i.asset_tag.as_deref().unwrap_or("-"), i.reason)?;
             }
-            println!("{} item(s) stopped being exceptions", d.stopped_being_exceptions.len());
+            out!("{} item(s) stopped being exceptions", d.stopped_being_exceptions.len())?;
             for i in &d.stopped_being_exceptions {
-                println!("  - {:<11} {} {} (was: {})", i.control, i.item, i.asset_tag.as_deref().unwrap_or("-"), i.reason);
+                out!("  - {:<11} {} {} (was: {})", i.control, i.item, i.asset_tag.as_deref().unwrap_or("-"), i.reason)?;
             }
         }
     }
@@ -397,10 +409,11 @@ fn diff(a: &args::DiffArgs) -> Result<ExitCode> {
 }
 
 /// One line per verification check: ok/FAIL, its code, what was found.
-fn print_checks(checks: &[crate::verify::Check], width: usize) {
+fn print_checks(checks: &[crate::verify::Check], width: usize) -> std::io::Result<()> {
     for c in checks {
-        println!("{:<4}  {:<width$}  {}", if c.ok { "ok" } else { "FAIL" }, c.code, safe(&c.detail));
+        out!("{:<4}  {:<width$}  {}", if c.ok { "ok" } else { "FAIL" }, c.code, safe(&c.detail))?;
     }
+    Ok(())
 }
 
 /// Text from a pack, a certificate or a path, made safe for a terminal: control characters
@@ -419,14 +432,14 @@ fn verify_certificate(a: &args::VerifyArgs, trust: &crate::sign::TrustList) -> R
     }
     let out = crate::verify::certificate(&a.pack, trust)?;
     match a.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&out)?),
+        Format::Json => out!("{}", serde_json::to_string_pretty(&out)?)?,
         Format::Human => {
-            print_checks(&out.checks, 30);
+            print_checks(&out.checks, 30)?;
             if out.verified {
                 let who: Vec<String> = out.signers.iter().map(|s| format!("{} ({}, key {})", s.name, s.role, s.key_id)).collect();
-                println!("verified: {} {} signed by {}", safe(&out.certificate), safe(out.id.as_deref().unwrap_or("")), safe(&who.join(" and ")));
+                out!("verified: {} {} signed by {}", safe(&out.certificate), safe(out.id.as_deref().unwrap_or("")), safe(&who.join(" and ")))?;
             } else {
-                println!("NOT verified: {} ({} failed checks)", safe(&out.certificate), out.checks.iter().filter(|c| !c.ok).count());
+                out!("NOT verified: {} ({} failed checks)", safe(&out.certificate), out.checks.iter().filter(|c| !c.ok).count())?;
             }
         }
     }
@@ -510,6 +523,9 @@ impl Progress for Bar {
 fn ingest(store: &mut Store, args: &IngestArgs, opts: &Options) -> Result<ExitCode> {
     let mut failed = false;
     let mut reports = Vec::new();
+    // Every file is ingested even if nobody reads the report any more (`| head`): the store is
+    // the product, the report a courtesy. A closed pipe stops the printing, not the work.
+    let mut print = true;
     for path in &args.files {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         // Only a terminal gets a bar, and only for files big enough to wait for.
@@ -530,8 +546,13 @@ fn ingest(store: &mut Store, args: &IngestArgs, opts: &Options) -> Result<ExitCo
         }
         match result {
             Ok(report) => {
-                if args.format == Format::Human {
-                    print_report(&report);
+                if args.format == Format::Human && print {
+                    if let Err(e) = print_report(&report) {
+                        if e.kind() != std::io::ErrorKind::BrokenPipe {
+                            return Err(e.into());
+                        }
+                        print = false;
+                    }
                 }
                 reports.push(report);
             }
@@ -554,18 +575,18 @@ fn ingest(store: &mut Store, args: &IngestArgs, opts: &Options) -> Result<ExitCo
         }
     }
     if args.format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        out!("{}", serde_json::to_string_pretty(&reports)?)?;
     }
     Ok(if failed { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
-fn print_report(r: &Report) {
+fn print_report(r: &Report) -> std::io::Result<()> {
     if let Some(id) = r.already_ingested {
-        println!("{}: already ingested as #{id} (same SHA-256 {}…, same as-of and options); nothing to do", r.file, &r.sha256[..16]);
-        return;
+        out!("{}: already ingested as #{id} (same SHA-256 {}…, same as-of and options)?; nothing to do", r.file, &r.sha256[..16])?;
+        return Ok(());
     }
     let c = r.counts;
-    println!(
+    out!(
         "{}: {} — {} rows read: {} accepted, {} rejected, {} empty; {} records; ingest #{}",
         r.file,
         r.source.as_str(),
@@ -575,20 +596,21 @@ fn print_report(r: &Report) {
         c.empty,
         r.records,
         r.ingest_id.unwrap_or_default()
-    );
+    )?;
     for w in &r.rejections {
-        println!("  rejected: {}", w.in_file(&r.file));
+        out!("  rejected: {}", w.in_file(&r.file))?;
     }
     for w in &r.warnings {
-        println!("  warning: {}", w.in_file(&r.file));
+        out!("  warning: {}", w.in_file(&r.file))?;
     }
     if r.warnings_total as usize > r.warnings.len() {
-        println!("  … and {} more warnings (all are in the store)", r.warnings_total as usize - r.warnings.len());
+        out!("  … and {} more warnings (all are in the store)", r.warnings_total as usize - r.warnings.len())?;
     }
+    Ok(())
 }
 
-fn print_assets(view: &[crate::view::AssetView]) {
-    println!("{:<16} {:<10} {:<18} {:<10} {:<24} {:<26} {:<22} FLAGS", "KEY", "TAG", "NAME", "LIFECYCLE", "MDM", "ENCRYPTION", "WIPE");
+fn print_assets(view: &[crate::view::AssetView]) -> std::io::Result<()> {
+    out!("{:<16} {:<10} {:<18} {:<10} {:<24} {:<26} {:<22} FLAGS", "KEY", "TAG", "NAME", "LIFECYCLE", "MDM", "ENCRYPTION", "WIPE")?;
     for a in view {
         let mdm: Vec<String> = a.enrollments.iter().map(|e| format!("{}:{}", e.mdm, e.state)).collect();
         // Device and boot-volume state first; data volumes only when nothing else reports (osquery on a Mac).
@@ -597,7 +619,7 @@ fn print_assets(view: &[crate::view::AssetView]) {
         let enc: Vec<String> = a.encryption.iter().filter(|e| !whole || e.scope != data).map(|e| format!("{}:{}", e.source, e.state)).collect();
         let wipe: Vec<String> = a.wipes.iter().map(|w| format!("{}:{}", w.tool, w.result)).collect();
         let flags: Vec<&str> = a.flags.iter().map(String::as_str).collect();
-        println!(
+        out!(
             "{:<16} {:<10} {:<18} {:<10} {:<24} {:<26} {:<22} {}",
             clip(a.key.as_str(), 16),
             clip(a.asset_tag.as_deref().unwrap_or("-"), 10),
@@ -607,9 +629,10 @@ fn print_assets(view: &[crate::view::AssetView]) {
             clip(&or_dash(enc.join(",")), 26),
             clip(&or_dash(wipe.join(",")), 22),
             flags.join(",")
-        );
+        )?;
     }
-    println!("{} devices", view.len());
+    out!("{} devices", view.len())?;
+    Ok(())
 }
 
 fn or_dash(s: String) -> String {

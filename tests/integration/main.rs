@@ -5,6 +5,7 @@ mod architecture;
 mod assets;
 mod blancco;
 mod certificate;
+mod cli;
 mod codes;
 mod diff;
 mod corpus;
