@@ -57,6 +57,15 @@ pub enum Command {
     /// NIST SP 800-88 certificates of sanitization: new, sign, countersign, render (docs/certificates.md).
     #[command(subcommand, after_help = EXIT_CODES)]
     Certificate(CertificateCommand),
+    /// Shell completions for evident (bash, zsh, fish, elvish, powershell), on standard output.
+    #[command(after_help = "Install, e.g.: evident completions bash > ~/.local/share/bash-completion/completions/evident")]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The evident(1) man page (roff), on standard output.
+    #[command(after_help = "Install, e.g.: evident man > ~/.local/share/man/man1/evident.1")]
+    Man,
     /// What moved between two packs: controls whose status changed, items that became or stopped
     /// being exceptions. Verify both packs first; diff reads their results as they are.
     #[command(after_help = EXIT_CODES)]
@@ -188,8 +197,8 @@ pub struct ScopeArgs {
     /// The period covered: FROM..TO, both dates included.
     #[arg(long)]
     pub period: Option<String>,
-    /// How often state controls are sampled in a period.
-    #[arg(long, value_enum, default_value = "monthly")]
+    /// How often state controls are sampled in a period (only with --period).
+    #[arg(long, value_enum, default_value = "monthly", conflicts_with = "as_of")]
     pub cadence: crate::evaluate::Cadence,
     #[command(flatten)]
     pub dir: ControlsDir,
@@ -234,7 +243,7 @@ pub struct EvaluateArgs {
     #[arg(long, value_enum)]
     pub framework: Option<Framework>,
     /// With --framework iso27001: the Statement-of-Applicability view of Annex A.
-    #[arg(long)]
+    #[arg(long, requires = "framework")]
     pub soa: bool,
     /// Exit 1 when a control fails (`--deny fail`), or fails or has no evidence in force at
     /// some sample date (`--deny no-evidence`, the default when --deny is given alone).

@@ -43,18 +43,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             })?;
             ingest(&mut store, args, &opts)
         }
-        Command::Retract(a) => {
-            if a.reason.trim().is_empty() {
-                bail!("--reason is empty\nhint: say why the ingest no longer counts; the reason goes into every later pack");
-            }
-            let mut store = open()?;
-            store.retract(a.ingest, a.reason.trim()).map_err(|e| {
-                let hint = e.hint();
-                with_hint(e, hint)
-            })?;
-            out!("ingest #{} retracted: it stays in the store and in later packs' audit trail, out of evaluation", a.ingest)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Retract(a) => retract(&mut open()?, a),
         Command::Assets(args) => {
             let store = open()?;
             let view = crate::view::assets(&store)?;
@@ -98,7 +87,34 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Certificate(c) => certificate::run(c, &open, &cli.store.store),
         Command::Verify(a) => verify(a),
         Command::Diff(a) => diff(a),
+        Command::Completions { shell } => generated(Some(*shell)),
+        Command::Man => generated(None),
     }
+}
+
+/// Takes an ingest out of evaluation, with its reason.
+fn retract(store: &mut Store, a: &args::RetractArgs) -> Result<ExitCode> {
+    if a.reason.trim().is_empty() {
+        bail!("--reason is empty\nhint: say why the ingest no longer counts; the reason goes into every later pack");
+    }
+    store.retract(a.ingest, a.reason.trim()).map_err(|e| {
+        let hint = e.hint();
+        with_hint(e, hint)
+    })?;
+    out!("ingest #{} retracted: it stays in the store and in later packs' audit trail, out of evaluation", a.ingest)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Shell completions (a shell given) or the man page, generated from the argument definitions.
+fn generated(shell: Option<clap_complete::Shell>) -> Result<ExitCode> {
+    let mut cmd = <args::Cli as clap::CommandFactory>::command();
+    let mut buf = Vec::new();
+    match shell {
+        Some(shell) => clap_complete::generate(shell, &mut cmd, "evident", &mut buf),
+        None => clap_mangen::Man::new(cmd).render(&mut buf)?,
+    }
+    std::io::Write::write_all(&mut std::io::stdout().lock(), &buf)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Adds a `hint:` line under the error, as every evident error has where one helps.

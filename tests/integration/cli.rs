@@ -59,3 +59,46 @@ fn a_closed_pipe_stops_the_report_not_the_ingest() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(crate::util::count(&store, "SELECT count(*) FROM ingest"), files.len() as i64, "every file was ingested");
 }
+
+#[test]
+fn completions_and_the_man_page_come_from_the_binary_and_are_well_formed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("unused.db");
+    for shell in ["bash", "zsh", "fish"] {
+        let r = crate::util::evident(&store, &["completions", shell]);
+        assert_eq!(r.code, 0, "{shell}: {}", r.stderr);
+        assert!(r.stdout.contains("evident") && r.stdout.contains("verify") && r.stdout.contains("--checkpoint"), "{shell}");
+    }
+    let bash = dir.path().join("evident.bash");
+    std::fs::write(&bash, crate::util::evident(&store, &["completions", "bash"]).stdout).unwrap();
+    let st = std::process::Command::new("bash").arg("-n").arg(&bash).status().unwrap();
+    assert!(st.success(), "bash -n accepts the completion script");
+    let man = dir.path().join("evident.1");
+    std::fs::write(&man, crate::util::evident(&store, &["man"]).stdout).unwrap();
+    let out = std::process::Command::new("groff").args(["-man", "-Tutf8", "-ww", "-z"]).arg(&man).output().expect("groff (groff-base) is installed; .ci/run installs it");
+    assert!(out.status.success() && out.stderr.is_empty(), "groff renders the page without warnings: {}", String::from_utf8_lossy(&out.stderr));
+    let text = std::process::Command::new("groff").args(["-man", "-Tutf8", "-P", "-cbou"]).arg(&man).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("evident") && text.contains("SYNOPSIS"), "{text}");
+    assert!(!store.exists(), "completions and man need no store");
+}
+
+#[test]
+fn flags_that_would_be_ignored_are_refused_and_a_missing_store_is_one_error_and_one_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.db");
+    for (args, what) in [
+        (&["evaluate", "--as-of", "2026-10-31", "--cadence", "weekly"][..], "cannot be used with"),
+        (&["evaluate", "--as-of", "2026-10-31", "--soa"][..], "--framework"),
+    ] {
+        let r = crate::util::evident(&store, args);
+        assert_eq!(r.code, 2, "{args:?}");
+        assert!(r.stderr.contains(what), "{args:?}: {}", r.stderr);
+    }
+    let r = crate::util::evident(&dir.path().join("no-such-dir/x.db"), &["assets"]);
+    assert_eq!(r.code, 2);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", r.stderr);
+    assert!(lines[0].starts_with("error: store ") && lines[0].ends_with("does not exist"), "{}", r.stderr);
+    assert!(lines[1].starts_with("hint: "), "{}", r.stderr);
+}
