@@ -230,7 +230,16 @@ fn older_chain(path: &Path) -> Result<Result<Vec<Entry>, String>, Error> {
 
 /// Verifies the pack at `path` against the auditor's trust list.
 pub fn pack(path: &Path, trust: &TrustList, since: Option<&Path>) -> Result<Outcome, Error> {
-    let mut out = Outcome { kind: "pack", pack: path.display().to_string(), verified: false, signer: None, seq: None, manifest_sha256: None, checks: Vec::new(), chain: Vec::new() };
+    let mut out = Outcome {
+        kind: "pack",
+        pack: path.display().to_string(),
+        verified: false,
+        signer: None,
+        seq: None,
+        manifest_sha256: None,
+        checks: Vec::new(),
+        chain: Vec::new(),
+    };
     let mut r = Report { checks: Vec::new() };
     let src = match open(path)? {
         Ok(s) => s,
@@ -343,7 +352,10 @@ fn check_certificates(c: &Contents, m: &Manifest, trust: &TrustList, r: &mut Rep
         }
     }
     if bad == 0 {
-        r.ok(Code::Certificates, format!("{} certificates of sanitization verify: canonical, signed and countersigned by trusted keys in their roles", listed.len()));
+        r.ok(
+            Code::Certificates,
+            format!("{} certificates of sanitization verify: canonical, signed and countersigned by trusted keys in their roles", listed.len()),
+        );
     }
 }
 
@@ -352,7 +364,8 @@ fn check_signature(c: &Contents, m: &Manifest, mbytes: &[u8], trust: &TrustList,
         r.fail(Code::KeyMissing, "signer.pub.pem is missing");
         return;
     };
-    let key = match std::str::from_utf8(pem).map_err(|e| e.to_string()).and_then(|t| PublicKey::from_pem(t, Path::new(pack::SIGNER)).map_err(|e| e.to_string())) {
+    let key = match std::str::from_utf8(pem).map_err(|e| e.to_string()).and_then(|t| PublicKey::from_pem(t, Path::new(pack::SIGNER)).map_err(|e| e.to_string()))
+    {
         Ok(k) => k,
         Err(e) => {
             r.fail(Code::KeyInvalid, e);
@@ -373,7 +386,10 @@ fn check_signature(c: &Contents, m: &Manifest, mbytes: &[u8], trust: &TrustList,
             r.ok(Code::KeyTrusted, format!("key {} = {} ({})", t.key_id, t.name, t.role));
             out.signer = Some(t.clone());
         }
-        Standing::OtherRoles { name, roles } => r.fail(Code::KeyWrongRole, format!("key {} ({name}) is trusted as {}, but packs must be signed by a compliance key", key.key_id(), roles.join(", "))),
+        Standing::OtherRoles { name, roles } => r.fail(
+            Code::KeyWrongRole,
+            format!("key {} ({name}) is trusted as {}, but packs must be signed by a compliance key", key.key_id(), roles.join(", ")),
+        ),
     }
 }
 
@@ -389,9 +405,10 @@ fn check_files(c: &Contents, m: &Manifest, r: &mut Report) {
         listed.insert(f.path.as_str());
         match c.hashes.get(&f.path) {
             None => r.fail(Code::FileMissing, format!("{}: in the manifest, not in the pack", f.path)),
-            Some((size, sha)) if *size != f.size || *sha != f.sha256 => {
-                r.fail(Code::FileHashMismatch, format!("{}: {} bytes, sha256 {} (manifest: {} bytes, {})", f.path, size, &sha[..16], f.size, f.sha256.chars().take(16).collect::<String>()))
-            }
+            Some((size, sha)) if *size != f.size || *sha != f.sha256 => r.fail(
+                Code::FileHashMismatch,
+                format!("{}: {} bytes, sha256 {} (manifest: {} bytes, {})", f.path, size, &sha[..16], f.size, f.sha256.chars().take(16).collect::<String>()),
+            ),
             Some((size, _)) => bytes += size,
         }
     }
@@ -500,22 +517,20 @@ pub struct CertificateOutcome {
 /// swapped or edited without the verdict failing.
 pub fn certificate(path: &Path, trust: &TrustList) -> Result<CertificateOutcome, Error> {
     use crate::certificate::{pdf, record::Certificate};
-    // Read before anything is checked: bounded (a genuine certificate is far smaller).
-    let io_err = |err| Error::Io { path: path.to_path_buf(), err };
-    let file = std::fs::File::open(path).map_err(io_err)?;
-    let size = file.metadata().map_err(io_err)?.len();
-    let mut bytes = Vec::new();
-    if size <= CERTIFICATE_FILE_MAX {
-        file.take(CERTIFICATE_FILE_MAX + 1).read_to_end(&mut bytes).map_err(io_err)?;
-    }
-    let mut checks = Vec::new();
-    if size > CERTIFICATE_FILE_MAX || bytes.len() as u64 > CERTIFICATE_FILE_MAX {
-        checks.push(Check { code: Code::FileTooLarge, ok: false, detail: format!("more than {CERTIFICATE_FILE_MAX} bytes; not read") });
-        let mut out = CertificateOutcome { kind: "certificate", certificate: path.display().to_string(), id: None, record_sha256: None, verified: false, signers: Vec::new(), checks: Vec::new() };
-        out.checks = checks;
+    let mut out = CertificateOutcome {
+        kind: "certificate",
+        certificate: path.display().to_string(),
+        id: None,
+        record_sha256: None,
+        verified: false,
+        signers: Vec::new(),
+        checks: Vec::new(),
+    };
+    let Some(bytes) = read_certificate(path)? else {
+        out.checks.push(Check { code: Code::FileTooLarge, ok: false, detail: format!("more than {CERTIFICATE_FILE_MAX} bytes; not read") });
         return Ok(out);
-    }
-    let mut out = CertificateOutcome { kind: "certificate", certificate: path.display().to_string(), id: None, record_sha256: None, verified: false, signers: Vec::new(), checks: Vec::new() };
+    };
+    let mut checks = Vec::new();
     let is_pdf = bytes.starts_with(b"%PDF-");
     let json = if is_pdf {
         match pdf::attachment(&bytes) {
@@ -541,20 +556,16 @@ pub fn certificate(path: &Path, trust: &TrustList) -> Result<CertificateOutcome,
         }
     };
     if cert.to_bytes() != json {
-        checks.push(Check { code: Code::CertificateNotCanonical, ok: false, detail: "the file is not the canonical JSON evident writes (RFC 8785 and a newline)".into() });
+        checks.push(Check {
+            code: Code::CertificateNotCanonical,
+            ok: false,
+            detail: "the file is not the canonical JSON evident writes (RFC 8785 and a newline)".into(),
+        });
     }
     let (more, signers) = crate::certificate::record::verify(&cert, trust);
     checks.extend(more);
-    // Typst runs only on a record whose hash, signatures and keys all checked out: nothing
-    // expensive on bytes nobody trusted signed.
-    if is_pdf && !checks.iter().all(|c| c.ok) {
-        checks.push(Check { code: Code::PdfRenderingSkipped, ok: false, detail: "the attached record did not verify, so its rendering was not compared".into() });
-    } else if is_pdf {
-        match pdf::render(&cert) {
-            Ok(again) if again == bytes => checks.push(Check { code: Code::PdfRendering, ok: true, detail: "the PDF is exactly the rendering of its attached record".into() }),
-            Ok(_) => checks.push(Check { code: Code::PdfRenderingMismatch, ok: false, detail: "the PDF differs from the rendering of its attached record: its pages or its attachment were changed".into() }),
-            Err(e) => checks.push(Check { code: Code::PdfRenderingMismatch, ok: false, detail: format!("the attached record does not render: {e}") }),
-        }
+    if is_pdf {
+        checks.push(rendering(&cert, &bytes, checks.iter().all(|c| c.ok)));
     }
     out.verified = checks.iter().all(|c| c.ok);
     out.id = Some(cert.record.id.clone());
@@ -564,7 +575,42 @@ pub fn certificate(path: &Path, trust: &TrustList) -> Result<CertificateOutcome,
     Ok(out)
 }
 
+/// A certificate file's bytes, read only if it is not larger than a genuine one can be (None).
+fn read_certificate(path: &Path) -> Result<Option<Vec<u8>>, Error> {
+    let io_err = |err| Error::Io { path: path.to_path_buf(), err };
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    if file.metadata().map_err(io_err)?.len() > CERTIFICATE_FILE_MAX {
+        return Ok(None);
+    }
+    let mut bytes = Vec::new();
+    file.take(CERTIFICATE_FILE_MAX + 1).read_to_end(&mut bytes).map_err(io_err)?;
+    Ok((bytes.len() as u64 <= CERTIFICATE_FILE_MAX).then_some(bytes))
+}
+
+/// Whether a PDF is exactly the rendering of its attached record. Typst runs only on a record
+/// whose hash, signatures and keys all checked out: nothing expensive on bytes nobody trusted
+/// signed.
+fn rendering(cert: &crate::certificate::record::Certificate, pdf_bytes: &[u8], verified: bool) -> Check {
+    if !verified {
+        return Check { code: Code::PdfRenderingSkipped, ok: false, detail: "the attached record did not verify, so its rendering was not compared".into() };
+    }
+    match crate::certificate::pdf::render(cert) {
+        Ok(again) if again == pdf_bytes => {
+            Check { code: Code::PdfRendering, ok: true, detail: "the PDF is exactly the rendering of its attached record".into() }
+        }
+        Ok(_) => Check {
+            code: Code::PdfRenderingMismatch,
+            ok: false,
+            detail: "the PDF differs from the rendering of its attached record: its pages or its attachment were changed".into(),
+        },
+        Err(e) => Check { code: Code::PdfRenderingMismatch, ok: false, detail: format!("the attached record does not render: {e}") },
+    }
+}
+
 /// Whether a path names a certificate rather than a pack.
 pub fn is_certificate(path: &Path) -> bool {
-    path.is_file() && path.extension().is_some_and(|e| e.eq_ignore_ascii_case("pdf") || (e.eq_ignore_ascii_case("json") && path.file_name().is_some_and(|n| n != "manifest.json")))
+    path.is_file()
+        && path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("pdf") || (e.eq_ignore_ascii_case("json") && path.file_name().is_some_and(|n| n != "manifest.json")))
 }

@@ -10,14 +10,13 @@ pub mod record;
 pub use record::{AssetRef, Certificate, EncryptionState, FORMAT, Media, Record, Signature, SignatureStatus, SourceRef, canonical, verify};
 
 use crate::sign::{Role, SecretKey};
-use record::countersigned_bytes;
 use crate::store::Store;
 use crate::store::query::WipeRow;
 use crate::view::AssetView;
+use record::countersigned_bytes;
 
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
-
 
 /// Certificate errors (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -96,8 +95,6 @@ pub struct Built {
     pub skipped: Vec<String>,
 }
 
-
-
 fn key_norm(s: &str) -> String {
     crate::model::serial::Serial::new(s, None).key
 }
@@ -127,7 +124,8 @@ impl<'a> Assets<'a> {
 
     /// The asset a wipe belongs to: by its host serial, else the asset that lists the drive.
     fn of(&self, w: &WipeRow) -> Option<&'a AssetView> {
-        let i = self.by_key.get(w.host_serial_key.as_str()).filter(|_| !w.host_serial_key.is_empty()).or_else(|| self.by_drive.get(w.media_serial_key.as_str()))?;
+        let i =
+            self.by_key.get(w.host_serial_key.as_str()).filter(|_| !w.host_serial_key.is_empty()).or_else(|| self.by_drive.get(w.media_serial_key.as_str()))?;
         Some(&self.views[*i])
     }
 
@@ -166,12 +164,21 @@ pub fn build(store: &Store, sel: &Selection, issue: &Issue) -> Result<Built, Err
     for w in chosen {
         let key = match per {
             Per::Drive => Some(format!("drive {}", w.media_serial)),
-            Per::Asset => assets.of(w).map(|v| format!("asset {}", v.asset_tag.as_deref().unwrap_or(v.key.as_str()))).or_else(|| (!w.host_serial_key.is_empty()).then(|| format!("asset {}", w.host_serial_key))),
+            Per::Asset => assets
+                .of(w)
+                .map(|v| format!("asset {}", v.asset_tag.as_deref().unwrap_or(v.key.as_str())))
+                .or_else(|| (!w.host_serial_key.is_empty()).then(|| format!("asset {}", w.host_serial_key))),
             Per::Lot => w.lot.as_ref().map(|l| format!("lot {l}")),
         };
         match key {
             Some(k) => groups.entry(k).or_default().push(w),
-            None => problems.push(format!("drive {} ({} line {}) belongs to no {}", w.media_serial, w.file_name, w.line, if per == Per::Lot { "lot" } else { "asset" })),
+            None => problems.push(format!(
+                "drive {} ({} line {}) belongs to no {}",
+                w.media_serial,
+                w.file_name,
+                w.line,
+                if per == Per::Lot { "lot" } else { "asset" }
+            )),
         }
     }
     let table = issue.methods.clone().unwrap_or_else(method::Table::default_table);
@@ -221,7 +228,15 @@ fn select<'a>(wipes: &'a [WipeRow], sel: &Selection, assets: &Assets) -> Result<
     for a in &sel.assets {
         let view = assets.find(a);
         let k = key_norm(a);
-        take(&mut chosen, format!("asset {a}"), newest_list.iter().copied().filter(|w| view.is_some_and(|v| assets.of(w).is_some_and(|x| std::ptr::eq(x, v))) || (!w.host_serial_key.is_empty() && w.host_serial_key == k)).collect())?;
+        take(
+            &mut chosen,
+            format!("asset {a}"),
+            newest_list
+                .iter()
+                .copied()
+                .filter(|w| view.is_some_and(|v| assets.of(w).is_some_and(|x| std::ptr::eq(x, v))) || (!w.host_serial_key.is_empty() && w.host_serial_key == k))
+                .collect(),
+        )?;
     }
     let mut seen = HashSet::new();
     chosen.retain(|w| seen.insert(w.id));
@@ -239,7 +254,12 @@ fn build_one(what: &str, per: Per, wipes: &[&WipeRow], assets: &Assets, issue: &
     let performer = first.operator.clone().or_else(|| first.vendor.clone()).or_else(|| issue.performer.clone());
     let organisation = first.organisation.clone().or_else(|| issue.organisation.clone());
     let at = format!("{} line {}", first.file_name, first.line);
-    for (field, flag, v) in [("performer", "--performer", &performer), ("organisation", "--organisation", &organisation), ("classification", "--classification", &issue.classification), ("destination", "--destination", &issue.destination)] {
+    for (field, flag, v) in [
+        ("performer", "--performer", &performer),
+        ("organisation", "--organisation", &organisation),
+        ("classification", "--classification", &issue.classification),
+        ("destination", "--destination", &issue.destination),
+    ] {
         if v.as_deref().is_none_or(|s| s.trim().is_empty()) {
             missing.push(format!("{field}: {at} gives none; give {flag}"));
         }
@@ -249,11 +269,7 @@ fn build_one(what: &str, per: Per, wipes: &[&WipeRow], assets: &Assets, issue: &
     }
     // The asset: through the host serial of the wipe, or the drive's host in the joined view.
     let view = wipes.iter().find_map(|w| assets.of(w)).filter(|v| !v.register.is_empty() || !v.enrollments.is_empty());
-    let asset = view.map(|v| AssetRef { key: v.key.to_string(), asset_tag: v.asset_tag.clone(), name: v.name.clone(), model: v.model.clone(), lifecycle: v.lifecycle.map(|l| l.as_str().to_string()), records: v.records.iter().filter(|r| !r.starts_with("nwipe") && !r.starts_with("itad")).cloned().collect::<std::collections::BTreeSet<_>>().into_iter().collect() });
-    let encryption_before_disposal = view.and_then(|v| {
-        let e = v.encryption.first()?;
-        Some(EncryptionState { state: if v.encryption.iter().all(|x| x.state == crate::model::EncryptionState::Encrypted) { "encrypted".into() } else { e.state.as_str().to_string() }, source: e.source.clone(), last_checkin_at: v.enrollments.iter().filter_map(|x| x.last_checkin_at).max().map(|t| crate::model::instant_text(&t)) })
-    });
+    let (asset, encryption_before_disposal) = view.map_or((None, None), asset_of);
     media.sort_by(|a, b| a.serial.cmp(&b.serial));
     let date = media.iter().map(|m| m.completed_at.clone()).max().unwrap_or_default();
     let scope = match per {
@@ -286,6 +302,32 @@ fn build_one(what: &str, per: Per, wipes: &[&WipeRow], assets: &Assets, issue: &
     };
     let record_sha256 = hex::encode(Sha256::digest(canonical(&record)));
     Ok(Certificate { record, record_sha256, performer_signature: None, verifier_signature: None })
+}
+
+/// The asset a certificate's drives came from, with the records behind it, and its encryption
+/// state at its last MDM check-in.
+fn asset_of(v: &AssetView) -> (Option<AssetRef>, Option<EncryptionState>) {
+    let asset = AssetRef {
+        key: v.key.to_string(),
+        asset_tag: v.asset_tag.clone(),
+        name: v.name.clone(),
+        model: v.model.clone(),
+        lifecycle: v.lifecycle.map(|l| l.as_str().to_string()),
+        records: v
+            .records
+            .iter()
+            .filter(|r| !r.starts_with("nwipe") && !r.starts_with("itad"))
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+    };
+    let encryption = v.encryption.first().map(|e| EncryptionState {
+        state: if v.encryption.iter().all(|x| x.state == crate::model::EncryptionState::Encrypted) { "encrypted".into() } else { e.state.as_str().to_string() },
+        source: e.source.clone(),
+        last_checkin_at: v.enrollments.iter().filter_map(|x| x.last_checkin_at).max().map(|t| crate::model::instant_text(&t)),
+    });
+    (Some(asset), encryption)
 }
 
 /// One drive of a certificate, from its wipe record: the Clear/Purge/Destroy category from the
@@ -323,7 +365,13 @@ fn media_of(w: &WipeRow, table: &method::Table, missing: &mut Vec<String>) -> Re
         result: w.result.clone(),
         started_at: w.started_at.clone(),
         completed_at: w.completed_at.clone().unwrap_or_default(),
-        source: SourceRef { source: w.source.clone(), file: w.file_name.clone(), file_sha256: w.file_sha256.clone(), line: w.line, record_sha256: w.raw_sha256.clone() },
+        source: SourceRef {
+            source: w.source.clone(),
+            file: w.file_name.clone(),
+            file_sha256: w.file_sha256.clone(),
+            line: w.line,
+            record_sha256: w.raw_sha256.clone(),
+        },
     })
 }
 
@@ -356,10 +404,7 @@ impl Certificate {
         self.verifier_signature = Some(signature(Role::Verifier, key, &msg));
         Ok(())
     }
-
 }
-
-
 
 impl Certificate {
     /// Reads a certificate file, naming the file, line and column of what is wrong.
@@ -367,7 +412,6 @@ impl Certificate {
         let bytes = std::fs::read(path).map_err(|e| Error::File { path: path.display().to_string(), message: e.to_string() })?;
         Certificate::from_slice(&bytes).map_err(|message| Error::File { path: path.display().to_string(), message })
     }
-
 
     /// Writes the file atomically (temporary file, then rename), so a crash leaves the old one.
     pub fn save(&self, path: &std::path::Path) -> Result<(), Error> {
