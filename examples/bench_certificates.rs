@@ -15,12 +15,26 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// An ITAD certificate-of-destruction CSV with `n` drives on pallets of 500.
 fn itad_csv(path: &Path, n: usize) -> std::io::Result<()> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-    writeln!(f, "certificate_number,lot_number,asset_tag,device_serial,media_serial,media_type,manufacturer,model,sanitization_method,nist_category,verification,result,completed_at,technician,vendor")?;
-    let kinds = [("NVMe SSD", "Samsung", "PM9A1", "Shred 6mm", "Destroy"), ("HDD", "Seagate", "ST1000LM035", "Degauss + shred", "Destroy"), ("SSD", "Crucial", "MX500", "Crypto erase", "Purge")];
+    writeln!(
+        f,
+        "certificate_number,lot_number,asset_tag,device_serial,media_serial,media_type,manufacturer,model,sanitization_method,nist_category,verification,result,completed_at,technician,vendor"
+    )?;
+    let kinds = [
+        ("NVMe SSD", "Samsung", "PM9A1", "Shred 6mm", "Destroy"),
+        ("HDD", "Seagate", "ST1000LM035", "Degauss + shred", "Destroy"),
+        ("SSD", "Crucial", "MX500", "Crypto erase", "Purge"),
+    ];
     for i in 0..n {
         let (t, mk, md, m, c) = kinds[i % kinds.len()];
         let day = 1 + (i / 500) % 28;
-        writeln!(f, "COD-{i:06},PAL-{:04},FH-{i:06},SYS{i:08X},DRV{:010X},{t},{mk},{md},{m},{c},Visual,Pass,2026-09-{day:02} {:02}:{:02},J. Ortega,GreenLoop Recycling", i / 500, (i as u64).wrapping_mul(2654435761) & 0xFF_FFFF_FFFF, 8 + i % 9, i % 60)?;
+        writeln!(
+            f,
+            "COD-{i:06},PAL-{:04},FH-{i:06},SYS{i:08X},DRV{:010X},{t},{mk},{md},{m},{c},Visual,Pass,2026-09-{day:02} {:02}:{:02},J. Ortega,GreenLoop Recycling",
+            i / 500,
+            (i as u64).wrapping_mul(2654435761) & 0xFF_FFFF_FFFF,
+            8 + i % 9,
+            i % 60
+        )?;
     }
     f.flush()
 }
@@ -53,7 +67,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let all = Instant::now();
     let t = Instant::now();
     let sel = evident::certificate::Selection { all: true, ..Default::default() };
-    let issue = evident::certificate::Issue { organisation: Some("Fernhill Ltd".into()), classification: Some("Confidential".into()), destination: Some("Recycled by GreenLoop Recycling".into()), ..Default::default() };
+    let issue = evident::certificate::Issue {
+        organisation: Some("Fernhill Ltd".into()),
+        classification: Some("Confidential".into()),
+        destination: Some("Recycled by GreenLoop Recycling".into()),
+        ..Default::default()
+    };
     let built = evident::certificate::build(&store, &sel, &issue)?;
     let out = work.join("certs");
     std::fs::create_dir_all(&out)?;

@@ -12,7 +12,9 @@ use std::time::Instant;
 
 fn generate(path: &std::path::Path, rows: usize) -> std::io::Result<()> {
     let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-    f.write_all("\u{feff}Company,Asset Name,Asset Tag,Model,Category,Manufacturer,Serial,Purchased,Location,Checked Out,Type,Username,Email,Status,Notes\n".as_bytes())?;
+    f.write_all(
+        "\u{feff}Company,Asset Name,Asset Tag,Model,Category,Manufacturer,Serial,Purchased,Location,Checked Out,Type,Username,Email,Status,Notes\n".as_bytes(),
+    )?;
     let models = ["Latitude 7440", "MacBook Pro 14\"\" M3", "ThinkPad T14 Gen 4", "OptiPlex 7010"];
     let status = ["Ready to Deploy (deployed)", "Ready to Deploy (deployable)", "Out for Repair (undeployable)", "Disposed (archived)"];
     for i in 0..rows {
@@ -78,6 +80,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("evident ingest  : {ours:7.2} s  {:>10.0} rows/s (median of {rounds})", rows as f64 / ours);
     println!("ratio (evident / raw import rate): {:.2}  (target >= 0.50)", raw / ours);
     println!("evident peak RSS: {:.0} MiB (whole process, all rounds; target <= 512 MiB)", rss as f64 / 1024.0);
-    if std::env::var_os("KEEP").is_none() { std::fs::remove_dir_all(&dir)?; }
+    if std::env::var_os("KEEP").is_none() {
+        std::fs::remove_dir_all(&dir)?;
+    }
     Ok(())
 }

@@ -53,7 +53,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut store = evident::store::Store::open(&work.join("s.db"), std::time::Duration::from_secs(5))?;
     let tz: chrono_tz::Tz = "Europe/Berlin".parse()?;
     let opts = evident::ingest::Options { source_tz: Some(tz), ..Default::default() };
-    for f in ["intune-managed-devices.json", "jamf-computers-inventory.json", "kandji-devices.json", "osquery-results.log", "nwipe-2026-09-14.log", "itad-certificates.csv", "blancco-FH-LOT-2610.xml", "hr-leavers.csv"] {
+    for f in [
+        "intune-managed-devices.json",
+        "jamf-computers-inventory.json",
+        "kandji-devices.json",
+        "osquery-results.log",
+        "nwipe-2026-09-14.log",
+        "itad-certificates.csv",
+        "blancco-FH-LOT-2610.xml",
+        "hr-leavers.csv",
+    ] {
         evident::ingest::ingest_file(&mut store, &root.join("examples").join(f), &opts, &())?;
     }
     let keys = evident::sign::keygen(evident::sign::Role::Compliance, "Bench", &work.join("keys"))?;
@@ -92,7 +101,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("evident verify : {ours:6.2} s  {:7.0} MiB/s (median of 3, {} threads)", mib / ours, std::thread::available_parallelism().map_or(1, |n| n.get()));
     println!("sha256sum -c   : {stock:6.2} s  {:7.0} MiB/s (median of 3)", mib / stock);
     println!("ratio (evident / sha256sum throughput): {:.2}  (target >= 1.5)", stock / ours);
-    println!("RSS before verify {:.0} MiB, peak {:.0} MiB: verify reads with a 1 MiB buffer per thread", rss_before as f64 / 1024.0, vm("VmHWM:") as f64 / 1024.0);
+    println!(
+        "RSS before verify {:.0} MiB, peak {:.0} MiB: verify reads with a 1 MiB buffer per thread",
+        rss_before as f64 / 1024.0,
+        vm("VmHWM:") as f64 / 1024.0
+    );
     if std::env::var_os("KEEP").is_none() {
         std::fs::remove_dir_all(&work)?;
     }

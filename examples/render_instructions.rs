@@ -17,16 +17,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let work = tempfile::tempdir()?;
     let csv = work.path().join("itad.csv");
     let mut f = std::fs::File::create(&csv)?;
-    writeln!(f, "certificate_number,lot_number,asset_tag,device_serial,media_serial,media_type,manufacturer,model,sanitization_method,nist_category,verification,result,completed_at,technician,vendor")?;
+    writeln!(
+        f,
+        "certificate_number,lot_number,asset_tag,device_serial,media_serial,media_type,manufacturer,model,sanitization_method,nist_category,verification,result,completed_at,technician,vendor"
+    )?;
     for i in 0..30 {
-        writeln!(f, "COD-{i:06},PAL-0001,FH-{i:06},SYS{i:08X},DRV{:010X},SSD,Crucial,MX500,Crypto erase,Purge,Visual,Pass,2026-09-01 10:{:02},J. Ortega,GreenLoop Recycling", i * 7919, i % 60)?;
+        writeln!(
+            f,
+            "COD-{i:06},PAL-0001,FH-{i:06},SYS{i:08X},DRV{:010X},SSD,Crucial,MX500,Crypto erase,Purge,Visual,Pass,2026-09-01 10:{:02},J. Ortega,GreenLoop Recycling",
+            i * 7919,
+            i % 60
+        )?;
     }
     drop(f);
     let mut store = evident::store::Store::open(&work.path().join("s.db"), std::time::Duration::from_secs(5))?;
     let opts = evident::ingest::Options { source_tz: Some("UTC".parse()?), ..Default::default() };
     evident::ingest::ingest_file(&mut store, &csv, &opts, &())?;
     let sel = evident::certificate::Selection { all: true, ..Default::default() };
-    let issue = evident::certificate::Issue { organisation: Some("Fernhill Ltd".into()), classification: Some("Confidential".into()), destination: Some("Recycled".into()), ..Default::default() };
+    let issue = evident::certificate::Issue {
+        organisation: Some("Fernhill Ltd".into()),
+        classification: Some("Confidential".into()),
+        destination: Some("Recycled".into()),
+        ..Default::default()
+    };
     let built = evident::certificate::build(&store, &sel, &issue)?;
     for c in built.certificates.iter().take(count) {
         std::hint::black_box(evident::certificate::pdf::render(c)?);

@@ -104,7 +104,9 @@ struct Results {
 
 fn results(path: &Path) -> Result<Results, Error> {
     let pack = Pack::open(path)?;
-    let ev = pack.json("results/evaluation.json")?.ok_or_else(|| Error::Pack { path: path.display().to_string(), message: "no results/evaluation.json: not a pack with an evaluation".into() })?;
+    let ev = pack
+        .json("results/evaluation.json")?
+        .ok_or_else(|| Error::Pack { path: path.display().to_string(), message: "no results/evaluation.json: not a pack with an evaluation".into() })?;
     let manifest = pack.json("manifest.json")?.unwrap_or_default();
     let scope = &ev["scope"];
     let s = |k: &str| scope[k].as_str().unwrap_or("?").to_string();
@@ -151,7 +153,12 @@ pub fn diff(older: &Path, newer: &Path) -> Result<Diff, Error> {
             counts_changed.push(ch);
         }
     }
-    let change = |k: &(String, String), v: &(Option<String>, String)| ItemChange { control: k.0.clone(), item: k.1.clone(), asset_tag: v.0.clone(), reason: v.1.clone() };
+    let change = |k: &(String, String), v: &(Option<String>, String)| ItemChange {
+        control: k.0.clone(),
+        item: k.1.clone(),
+        asset_tag: v.0.clone(),
+        reason: v.1.clone(),
+    };
     let became_exceptions = b.exceptions.iter().filter(|(k, _)| !a.exceptions.contains_key(*k)).map(|(k, v)| change(k, v)).collect();
     let stopped_being_exceptions = a.exceptions.iter().filter(|(k, _)| !b.exceptions.contains_key(*k)).map(|(k, v)| change(k, v)).collect();
     Ok(Diff { older: a.label, newer: b.label, status_changed, counts_changed, became_exceptions, stopped_being_exceptions })

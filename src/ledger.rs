@@ -145,7 +145,12 @@ pub fn check_extends(older: &[Entry], newer: &[Entry]) -> Vec<Finding> {
             Some(n) if n == o => {}
             Some(n) if o.seq == old_head.seq => out.push(finding(
                 Code::ChainFork,
-                format!("seq {} is {} here but {} in the trusted chain: two packs claim the same place", o.seq, short(Some(&n.manifest_sha256)), short(Some(&o.manifest_sha256))),
+                format!(
+                    "seq {} is {} here but {} in the trusted chain: two packs claim the same place",
+                    o.seq,
+                    short(Some(&n.manifest_sha256)),
+                    short(Some(&o.manifest_sha256))
+                ),
             )),
             Some(n) => out.push(finding(
                 Code::LedgerRewritten,

@@ -64,7 +64,11 @@ impl World for Doc {
         if id == self.main.id() { Ok(self.main.clone()) } else { Err(FileError::NotFound(std::path::PathBuf::from("only the template is source"))) }
     }
     fn file(&self, id: FileId) -> FileResult<Bytes> {
-        self.files.iter().find(|(f, _)| *f == id).map(|(_, b)| b.clone()).ok_or_else(|| FileError::NotFound(std::path::PathBuf::from("not provided to the template")))
+        self.files
+            .iter()
+            .find(|(f, _)| *f == id)
+            .map(|(_, b)| b.clone())
+            .ok_or_else(|| FileError::NotFound(std::path::PathBuf::from("not provided to the template")))
     }
     fn font(&self, index: usize) -> Option<Font> {
         fonts().font(index)
@@ -94,7 +98,8 @@ pub struct Request<'a> {
 pub fn pdf(req: &Request) -> Result<Vec<u8>, Error> {
     use chrono::{Datelike, Timelike};
     let d = req.date;
-    let when = Datetime::from_ymd_hms(d.year(), d.month() as u8, d.day() as u8, d.hour() as u8, d.minute() as u8, d.second() as u8).ok_or_else(|| Error(format!("date {d} out of range")))?;
+    let when = Datetime::from_ymd_hms(d.year(), d.month() as u8, d.day() as u8, d.hour() as u8, d.minute() as u8, d.second() as u8)
+        .ok_or_else(|| Error(format!("date {d} out of range")))?;
     let doc = Doc {
         main: source(req.template),
         files: req.files.iter().map(|(p, b)| (file_id(p), Bytes::new(b.clone()))).collect(),

@@ -263,7 +263,10 @@ pub enum Standing<'a> {
     Trusted(&'a Trusted),
     Untrusted,
     /// Listed, but only for other roles.
-    OtherRoles { name: &'a str, roles: Vec<&'static str> },
+    OtherRoles {
+        name: &'a str,
+        roles: Vec<&'static str>,
+    },
 }
 
 #[cfg(test)]

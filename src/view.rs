@@ -2,8 +2,14 @@
 //! per device. Joins by serial key (quality ok only), then asset tag for records without a usable
 //! serial, and drives to their host through Jamf's disk list or a wipe record's host serial.
 
-use crate::model::{Compliance, EncryptionScope, EncryptionState, EnrollmentState, Instant, Lifecycle, MediaType, Mdm, NistCategory, Ownership, Platform, RecoveryKey, SerialQuality, WipeResult, WipeTool};
-use crate::store::{self, Store, query::{Stored, ViewRow}};
+use crate::model::{
+    Compliance, EncryptionScope, EncryptionState, EnrollmentState, Instant, Lifecycle, Mdm, MediaType, NistCategory, Ownership, Platform, RecoveryKey,
+    SerialQuality, WipeResult, WipeTool,
+};
+use crate::store::{
+    self, Store,
+    query::{Stored, ViewRow},
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -237,7 +243,17 @@ fn entry(rows: &[ViewRow], members: &[usize]) -> AssetView {
     let mut rs: Vec<&ViewRow> = members.iter().map(|&i| &rows[i]).collect();
     // By where each record came from, not by ingest order: the same exports ingested in any
     // order give the same entry (ids only order the records of one file, which is stable).
-    rs.sort_by(|a, b| (&a.source, &a.file_name, &a.file_sha256, a.line, &a.pointer, a.table(), a.id).cmp(&(&b.source, &b.file_name, &b.file_sha256, b.line, &b.pointer, b.table(), b.id)));
+    rs.sort_by(|a, b| {
+        (&a.source, &a.file_name, &a.file_sha256, a.line, &a.pointer, a.table(), a.id).cmp(&(
+            &b.source,
+            &b.file_name,
+            &b.file_sha256,
+            b.line,
+            &b.pointer,
+            b.table(),
+            b.id,
+        ))
+    });
     let (serial, tag, key) = identity(&rs);
     let registers: Vec<&ViewRow> = rs.iter().copied().filter(|r| matches!(r.record, Stored::Asset { .. })).collect();
     let enrolled: Vec<&ViewRow> = rs.iter().copied().filter(|r| matches!(r.record, Stored::Enrollment { .. })).collect();
@@ -300,13 +316,34 @@ fn add(view: &mut AssetView, r: &ViewRow) {
             if view.ownership.is_none() && *ownership != Ownership::Unknown {
                 view.ownership = Some(*ownership);
             }
-            view.enrollments.push(Enrolled { mdm: *mdm, state: *state, last_checkin_at: *last_checkin_at, compliance: Some(*compliance), platform: Some(*platform), os_version: os_version.clone() });
+            view.enrollments.push(Enrolled {
+                mdm: *mdm,
+                state: *state,
+                last_checkin_at: *last_checkin_at,
+                compliance: Some(*compliance),
+                platform: Some(*platform),
+                os_version: os_version.clone(),
+            });
         }
         Stored::Encryption { source_kind, scope, volume, state, recovery_key } => {
-            view.encryption.push(Encrypted { source: source_kind.clone(), scope: *scope, volume: volume.clone(), state: *state, recovery_key: Some(*recovery_key) });
+            view.encryption.push(Encrypted {
+                source: source_kind.clone(),
+                scope: *scope,
+                volume: volume.clone(),
+                state: *state,
+                recovery_key: Some(*recovery_key),
+            });
         }
         Stored::Wipe { media_key, method, tool, result, completed_at, nist_category, media_type, .. } => {
-            view.wipes.push(Wiped { drive: media_key.clone(), tool: *tool, method: method.clone(), result: *result, nist_category: Some(*nist_category), completed_at: *completed_at, media_type: Some(*media_type) });
+            view.wipes.push(Wiped {
+                drive: media_key.clone(),
+                tool: *tool,
+                method: method.clone(),
+                result: *result,
+                nist_category: Some(*nist_category),
+                completed_at: *completed_at,
+                media_type: Some(*media_type),
+            });
         }
         Stored::MediaLink { .. } => {}
     }

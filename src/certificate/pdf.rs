@@ -21,7 +21,10 @@ fn data(c: &Certificate) -> serde_json::Value {
         ["Record SHA-256", c.record_sha256],
     ]}));
     if let Some(a) = &r.asset {
-        let enc = r.encryption_before_disposal.as_ref().map_or("—".to_string(), |e| format!("{} ({}, last check-in {})", e.state, e.source, e.last_checkin_at.as_deref().unwrap_or("—")));
+        let enc = r
+            .encryption_before_disposal
+            .as_ref()
+            .map_or("—".to_string(), |e| format!("{} ({}, last check-in {})", e.state, e.source, e.last_checkin_at.as_deref().unwrap_or("—")));
         sections.push(serde_json::json!({"title": "Source asset", "rows": [
             ["Asset tag", or_dash(&a.asset_tag)], ["System serial", a.key], ["Name", or_dash(&a.name)], ["Model", or_dash(&a.model)],
             ["Lifecycle", or_dash(&a.lifecycle)], ["Encryption at last check-in", enc], ["Asset records", a.records.join(", ")],
@@ -40,7 +43,9 @@ fn data(c: &Certificate) -> serde_json::Value {
             ["Source file SHA-256", m.source.file_sha256], ["Source record SHA-256", m.source.record_sha256],
         ]}));
     }
-    let signer = |s: &Option<super::record::Signature>, who: &str| s.as_ref().map_or(format!("{who}: not signed"), |s| format!("{who}: Ed25519 key id {} (public key {})", s.key_id, s.public_key));
+    let signer = |s: &Option<super::record::Signature>, who: &str| {
+        s.as_ref().map_or(format!("{who}: not signed"), |s| format!("{who}: Ed25519 key id {} (public key {})", s.key_id, s.public_key))
+    };
     sections.push(serde_json::json!({"title": "Signatures", "rows": [
         ["Performer", signer(&c.performer_signature, &r.performer)],
         ["Verifier (countersignature)", signer(&c.verifier_signature, "independent verifier")],
@@ -99,9 +104,14 @@ fn title_case(s: &str) -> String {
 /// The mask is fixed rather than chosen by penalty score: any of the eight masks decodes, and
 /// scoring all eight took a third of a certificate's rendering time (measured with perf).
 fn qr_pixels(text: &str) -> Result<(usize, Vec<u8>), crate::render::Error> {
-    use qrcode::{EcLevel, bits, canvas::{Canvas, MaskPattern}, ec};
+    use qrcode::{
+        EcLevel, bits,
+        canvas::{Canvas, MaskPattern},
+        ec,
+    };
     // A record id too long for a QR code is an error to report, not a panic.
-    let bits = bits::encode_auto(text.as_bytes(), EcLevel::M).map_err(|e| crate::render::Error(format!("the QR code cannot hold {} bytes: {e:?}", text.len())))?;
+    let bits =
+        bits::encode_auto(text.as_bytes(), EcLevel::M).map_err(|e| crate::render::Error(format!("the QR code cannot hold {} bytes: {e:?}", text.len())))?;
     let version = bits.version();
     let data = bits.into_bytes();
     let (encoded, ecc) = ec::construct_codewords(&data, version, EcLevel::M).map_err(|e| crate::render::Error(format!("QR code: {e:?}")))?;
@@ -137,11 +147,7 @@ pub fn render_parts(c: &Certificate, attached: &[u8]) -> Result<Vec<u8>, crate::
     data["qr_side"] = side.into();
     crate::render::pdf(&crate::render::Request {
         template: TEMPLATE,
-        files: vec![
-            ("/data.json", serde_json::to_vec(&data).expect("serialises")),
-            ("/certificate.json", attached.to_vec()),
-            ("/qr.raw", qr),
-        ],
+        files: vec![("/data.json", serde_json::to_vec(&data).expect("serialises")), ("/certificate.json", attached.to_vec()), ("/qr.raw", qr)],
         ident: &c.record.id,
         date,
     })
@@ -179,7 +185,8 @@ pub fn attachment(pdf: &[u8]) -> Result<Vec<u8>, String> {
         let raw = raw.as_slice();
         // Inflated with a ceiling: a few hundred bytes of zlib can claim gigabytes.
         let bytes = if find(dict, b"/FlateDecode").is_some() {
-            miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(raw, ATTACHMENT_MAX).map_err(|e| format!("attachment does not inflate within {ATTACHMENT_MAX} bytes: {:?}", e.status))?
+            miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(raw, ATTACHMENT_MAX)
+                .map_err(|e| format!("attachment does not inflate within {ATTACHMENT_MAX} bytes: {:?}", e.status))?
         } else {
             raw.to_vec()
         };

@@ -155,7 +155,11 @@ impl Certificate {
         let (checks, _) = verify(self, &TrustList::default());
         let ok = |code: Code| checks.iter().any(|k| k.code == code && k.ok);
         let hash = ok(Code::RecordHash);
-        SignatureStatus { signed: hash && ok(Code::Signature), countersigned: hash && ok(Code::Countersignature), independent: !checks.iter().any(|k| k.code == Code::CountersignerNotIndependent) }
+        SignatureStatus {
+            signed: hash && ok(Code::Signature),
+            countersigned: hash && ok(Code::Countersignature),
+            independent: !checks.iter().any(|k| k.code == Code::CountersignerNotIndependent),
+        }
     }
 }
 
@@ -225,10 +229,21 @@ fn check_encoding(cert: &Certificate, push: &mut dyn FnMut(Code, bool, String)) 
 
 /// The countersignature over the record hash and the performer's signature, its role, and that
 /// it comes from another key and another person.
-fn check_countersignature(cert: &Certificate, v: &Signature, p: &Signature, trust: &TrustList, signers: &mut Vec<Trusted>, push: &mut dyn FnMut(Code, bool, String)) {
+fn check_countersignature(
+    cert: &Certificate,
+    v: &Signature,
+    p: &Signature,
+    trust: &TrustList,
+    signers: &mut Vec<Trusted>,
+    push: &mut dyn FnMut(Code, bool, String),
+) {
     let msg = countersigned_bytes(&cert.record_sha256, p);
     let ok = PublicKey::from_raw_hex(&v.public_key).is_some_and(|k| hex::decode(&v.signature).is_ok_and(|s| k.verify(&msg, &s)));
-    push(if ok { Code::Countersignature } else { Code::CountersignatureInvalid }, ok, format!("verifier signature over the record hash and the performer's signature by key {}", v.key_id));
+    push(
+        if ok { Code::Countersignature } else { Code::CountersignatureInvalid },
+        ok,
+        format!("verifier signature over the record hash and the performer's signature by key {}", v.key_id),
+    );
     if v.role != Role::Verifier {
         push(Code::KeyWrongRole, false, format!("the countersignature claims role {}", v.role));
     }

@@ -46,7 +46,9 @@ pub enum Command {
     #[command(subcommand, after_help = EXIT_CODES)]
     Controls(ControlsCommand),
     /// Evaluate every control at a date (Type I) or over a period (Type II).
-    #[command(after_help = "Exit codes: 0 = ran (and, with --deny, nothing it denies happened); 1 = --deny was given and a control failed (or, with --deny alone or --deny no-evidence, had no evidence in force); 2 = could not run (e.g. the store does not exist).")]
+    #[command(
+        after_help = "Exit codes: 0 = ran (and, with --deny, nothing it denies happened); 1 = --deny was given and a control failed (or, with --deny alone or --deny no-evidence, had no evidence in force); 2 = could not run (e.g. the store does not exist)."
+    )]
     Evaluate(EvaluateArgs),
     /// Make an Ed25519 key pair: NAME.key.pem (PKCS#8, mode 0600), NAME.pub.pem and a trust line.
     #[command(after_help = EXIT_CODES)]
@@ -71,7 +73,9 @@ pub enum Command {
     #[command(after_help = EXIT_CODES)]
     Diff(DiffArgs),
     /// Verify offline: a pack (directory, .tar or .zip), or a certificate (.json or .pdf).
-    #[command(after_help = "Exit codes: 0 = verified; 1 = checked, and something failed (each failure has a code); 2 = could not run (unreadable pack or trust list, usage).")]
+    #[command(
+        after_help = "Exit codes: 0 = verified; 1 = checked, and something failed (each failure has a code); 2 = could not run (unreadable pack or trust list, usage)."
+    )]
     Verify(VerifyArgs),
 }
 

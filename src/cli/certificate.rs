@@ -46,7 +46,13 @@ fn new(a: &args::CertificateNewArgs, store: &mut Store) -> Result<ExitCode> {
         }
         None => None,
     };
-    let issue = Issue { performer: a.performer.clone(), organisation: a.organisation.clone(), classification: a.classification.clone(), destination: a.destination.clone(), methods };
+    let issue = Issue {
+        performer: a.performer.clone(),
+        organisation: a.organisation.clone(),
+        classification: a.classification.clone(),
+        destination: a.destination.clone(),
+        methods,
+    };
     let sel = Selection { drives: a.drive.clone(), assets: a.asset.clone(), lots: a.lot.clone(), all: a.all, per: a.per, skip_failed: a.skip_failed };
     let built = certificate::build(store, &sel, &issue).map_err(cert_err)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;

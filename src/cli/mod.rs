@@ -4,7 +4,7 @@ pub mod args;
 mod certificate;
 
 use crate::ingest::{self, Options, Progress, Report};
-use crate::model::{Lifecycle, Instant};
+use crate::model::{Instant, Lifecycle};
 use crate::store::Store;
 use anyhow::{Context, Result, anyhow, bail};
 use args::{Cli, Command, Format, IngestArgs};
@@ -67,7 +67,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                         };
                         out!(
                             "#{:<4} {:<13} {}  as of {}  read {} = accepted {} + rejected {} + empty {}; {} warnings; sha256 {}{state}",
-                            r.id, r.source, r.file_name, r.as_of.as_deref().unwrap_or("(undated)"), r.rows_read, r.rows_accepted, r.rows_rejected, r.rows_empty, r.warnings, &r.sha256[..16]
+                            r.id,
+                            r.source,
+                            r.file_name,
+                            r.as_of.as_deref().unwrap_or("(undated)"),
+                            r.rows_read,
+                            r.rows_accepted,
+                            r.rows_rejected,
+                            r.rows_empty,
+                            r.warnings,
+                            &r.sha256[..16]
                         )?;
                     }
                 }
@@ -151,7 +160,8 @@ fn scope(a: &args::ScopeArgs) -> Result<crate::ledger::Scope> {
         Ok(t.format("%Y-%m-%d").to_string())
     });
     let epoch_date = epoch_date.transpose()?;
-    crate::ledger::Scope::parse(a.as_of.as_deref().or(epoch_date.as_deref()), a.period.as_deref()).map_err(|e| anyhow!("{e}\nhint: packs are dated by the records, never by the clock"))
+    crate::ledger::Scope::parse(a.as_of.as_deref().or(epoch_date.as_deref()), a.period.as_deref())
+        .map_err(|e| anyhow!("{e}\nhint: packs are dated by the records, never by the clock"))
 }
 
 fn library(dir: &args::ControlsDir) -> Result<crate::controls::Library> {
@@ -197,14 +207,28 @@ fn controls_cmd(c: &args::ControlsCommand) -> Result<ExitCode> {
                 Format::Human => {
                     let c = &l.control;
                     out!("{}@{}  {}\n  file {} (sha256 {})", c.id, c.version, c.title, l.file, &l.sha256[..16])?;
-                    out!("  test {}  kind {}  nature {}  frequency {}", serde_json::to_value(c.test)?, serde_json::to_value(c.kind)?, serde_json::to_value(c.nature)?, serde_json::to_value(c.frequency)?)?;
+                    out!(
+                        "  test {}  kind {}  nature {}  frequency {}",
+                        serde_json::to_value(c.test)?,
+                        serde_json::to_value(c.kind)?,
+                        serde_json::to_value(c.nature)?,
+                        serde_json::to_value(c.frequency)?
+                    )?;
                     out!("  {}", c.statement)?;
                     for (k, v) in &c.params {
                         out!("  param {k} = {v}")?;
                     }
                     for m in &c.maps {
                         let title = lib.catalogs.get(&m.framework).and_then(|cat| cat.items.iter().find(|i| i.id == m.id)).map_or("", |i| i.title.as_str());
-                        out!("  maps {} {} {title} [{}; {}; confidence {}]{}", m.framework, m.id, serde_json::to_value(m.relationship)?.as_str().unwrap_or(""), serde_json::to_value(m.rationale)?.as_str().unwrap_or(""), serde_json::to_value(m.confidence)?.as_str().unwrap_or(""), if m.pof.is_empty() { String::new() } else { format!(" PoF: {}", m.pof.join("; ")) })?;
+                        out!(
+                            "  maps {} {} {title} [{}; {}; confidence {}]{}",
+                            m.framework,
+                            m.id,
+                            serde_json::to_value(m.relationship)?.as_str().unwrap_or(""),
+                            serde_json::to_value(m.rationale)?.as_str().unwrap_or(""),
+                            serde_json::to_value(m.confidence)?.as_str().unwrap_or(""),
+                            if m.pof.is_empty() { String::new() } else { format!(" PoF: {}", m.pof.join("; ")) }
+                        )?;
                     }
                 }
             }
@@ -237,7 +261,9 @@ fn evaluate_cmd(store: &Store, a: &args::EvaluateArgs) -> Result<ExitCode> {
     };
     match (a.format, &grouped) {
         (Format::Json, None) => out!("{}", serde_json::to_string_pretty(&ev)?)?,
-        (Format::Json, Some(g)) => out!("{}", serde_json::to_string_pretty(&serde_json::json!({"scope": ev.scope, "framework": a.framework.map(|f| f.key()), "criteria": g}))?)?,
+        (Format::Json, Some(g)) => {
+            out!("{}", serde_json::to_string_pretty(&serde_json::json!({"scope": ev.scope, "framework": a.framework.map(|f| f.key()), "criteria": g}))?)?
+        }
         (Format::Human, None) => print_evaluation(&ev)?,
         (Format::Human, Some(g)) => print_criteria(g, a.soa)?,
     }
@@ -301,7 +327,16 @@ fn print_evaluation(ev: &crate::evaluate::Evaluation) -> std::io::Result<()> {
     }
     out!("tie-out:")?;
     for t in &ev.tie_out {
-        out!("  {:<34} {:<13} read {} = accepted {} + rejected {} + empty {}; {} records stored", t.file, t.source, t.read, t.accepted, t.rejected, t.empty, t.records_stored)?;
+        out!(
+            "  {:<34} {:<13} read {} = accepted {} + rejected {} + empty {}; {} records stored",
+            t.file,
+            t.source,
+            t.read,
+            t.accepted,
+            t.rejected,
+            t.empty,
+            t.records_stored
+        )?;
     }
     Ok(())
 }
@@ -309,7 +344,11 @@ fn print_evaluation(ev: &crate::evaluate::Evaluation) -> std::io::Result<()> {
 fn print_criteria(g: &[crate::evaluate::Criterion], soa: bool) -> std::io::Result<()> {
     for c in g {
         if soa {
-            let by = if c.controls.is_empty() { "not evidenced by evident".to_string() } else { format!("evidenced by {}", c.controls.iter().map(|x| format!("{} ({})", x.id, x.status.as_str())).collect::<Vec<_>>().join(", ")) };
+            let by = if c.controls.is_empty() {
+                "not evidenced by evident".to_string()
+            } else {
+                format!("evidenced by {}", c.controls.iter().map(|x| format!("{} ({})", x.id, x.status.as_str())).collect::<Vec<_>>().join(", "))
+            };
             out!("{:<7} {:<9} {:<60} {}", c.id, c.status, c.title, by)?;
         } else {
             out!("{:<7} {:<9} {}", c.id, c.status, c.title)?;
@@ -323,7 +362,9 @@ fn print_criteria(g: &[crate::evaluate::Criterion], soa: bool) -> std::io::Resul
 
 fn pack(store: &mut Store, a: &args::PackArgs) -> Result<ExitCode> {
     if a.scope.organisation.as_deref().is_none_or(|o| o.trim().is_empty()) {
-        bail!("a pack names whose evidence it is: --organisation is missing\nhint: --organisation \"Fernhill Labs GmbH\" (or EVIDENT_ORGANISATION); it goes into the results, the report and the OSCAL files");
+        bail!(
+            "a pack names whose evidence it is: --organisation is missing\nhint: --organisation \"Fernhill Labs GmbH\" (or EVIDENT_ORGANISATION); it goes into the results, the report and the OSCAL files"
+        );
     }
     let (lib, ev) = run_evaluation(store, &a.scope)?;
     let scope = ev.scope.clone();
@@ -366,7 +407,9 @@ fn verify(a: &args::VerifyArgs) -> Result<ExitCode> {
     let is_certificate = crate::verify::is_certificate(&a.pack);
     match (a.expect, is_certificate) {
         (Some(args::Expect::Pack), true) => bail!("{} is a certificate, not a pack (--expect pack)", safe(&a.pack.display().to_string())),
-        (Some(args::Expect::Certificate), false) => bail!("{} is not a certificate (.json or .pdf) (--expect certificate)", safe(&a.pack.display().to_string())),
+        (Some(args::Expect::Certificate), false) => {
+            bail!("{} is not a certificate (.json or .pdf) (--expect certificate)", safe(&a.pack.display().to_string()))
+        }
         _ => {}
     }
     if is_certificate {
@@ -381,7 +424,9 @@ fn verify(a: &args::VerifyArgs) -> Result<ExitCode> {
         Format::Human => {
             print_checks(&out.checks, 20)?;
             match (&out.signer, out.verified) {
-                (Some(s), true) => out!("verified: {} seq {} signed by {} ({}, key {})", safe(&out.pack), out.seq.unwrap_or(0), safe(&s.name), s.role, s.key_id)?,
+                (Some(s), true) => {
+                    out!("verified: {} seq {} signed by {} ({}, key {})", safe(&out.pack), out.seq.unwrap_or(0), safe(&s.name), s.role, s.key_id)?
+                }
                 _ => out!("NOT verified: {} ({} failed checks)", safe(&out.pack), out.checks.iter().filter(|c| !c.ok).count())?,
             }
         }
@@ -406,10 +451,27 @@ fn diff(a: &args::DiffArgs) -> Result<ExitCode> {
                 out!("no control changed status")?;
             }
             for c in &d.status_changed {
-                out!("  {:<11} {} -> {}  (failed {} of {} -> {} of {})", c.id, st(&c.older), st(&c.newer), c.older_failed, c.older_population, c.newer_failed, c.newer_population)?;
+                out!(
+                    "  {:<11} {} -> {}  (failed {} of {} -> {} of {})",
+                    c.id,
+                    st(&c.older),
+                    st(&c.newer),
+                    c.older_failed,
+                    c.older_population,
+                    c.newer_failed,
+                    c.newer_population
+                )?;
             }
             for c in &d.counts_changed {
-                out!("  {:<11} still {}; failed {} of {} -> {} of {}", c.id, st(&c.newer), c.older_failed, c.older_population, c.newer_failed, c.newer_population)?;
+                out!(
+                    "  {:<11} still {}; failed {} of {} -> {} of {}",
+                    c.id,
+                    st(&c.newer),
+                    c.older_failed,
+                    c.older_population,
+                    c.newer_failed,
+                    c.newer_population
+                )?;
             }
             out!("{} item(s) became exceptions", d.became_exceptions.len())?;
             for i in &d.became_exceptions {
@@ -480,8 +542,8 @@ fn options(args: &IngestArgs) -> Result<Options> {
     let status_map = match &args.status_map {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("reading --status-map {}", p.display()))?;
-            let raw: std::collections::BTreeMap<String, String> =
-                crate::controls::schema::parse(&text).map_err(|e| anyhow!("{}:{}:{}: expected a YAML map of status label: lifecycle ({})", p.display(), e.line, e.column, e.message))?;
+            let raw: std::collections::BTreeMap<String, String> = crate::controls::schema::parse(&text)
+                .map_err(|e| anyhow!("{}:{}:{}: expected a YAML map of status label: lifecycle ({})", p.display(), e.line, e.column, e.message))?;
             let mut map = std::collections::BTreeMap::new();
             for (label, lc) in raw {
                 let v = Lifecycle::parse(&lc)
@@ -555,7 +617,10 @@ fn ingest(store: &mut Store, args: &IngestArgs, opts: &Options) -> Result<ExitCo
         } else {
             None
         };
-        let progress: &dyn Progress = match &bar { Some(b) => b, None => &() };
+        let progress: &dyn Progress = match &bar {
+            Some(b) => b,
+            None => &(),
+        };
         let result = ingest::ingest_file(store, path, opts, progress);
         if let Some(b) = &bar {
             b.0.finish_and_clear();

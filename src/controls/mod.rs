@@ -65,7 +65,6 @@ fn yaml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-
 /// The controls shipped with evident, compiled in: used when no controls directory is given
 /// and `./controls` does not exist.
 const BUILTIN: &[(&str, &str)] = &[
@@ -118,7 +117,8 @@ impl Library {
 
     /// The controls compiled into evident.
     pub fn builtin() -> Library {
-        Library::from_files("controls", BUILTIN.iter().map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())).collect()).expect("the built-in controls are checked by the tests")
+        Library::from_files("controls", BUILTIN.iter().map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())).collect())
+            .expect("the built-in controls are checked by the tests")
     }
 
     /// Checks controls and catalogs given as (path under the controls directory, bytes).
@@ -141,7 +141,12 @@ impl Library {
                         }
                     }
                     if let Some(prev) = catalogs.insert(c.framework.clone(), c) {
-                        problems.push(Problem { file: shown, line: 1, column: 1, message: format!("framework '{}' is defined by two catalogs", prev.framework) });
+                        problems.push(Problem {
+                            file: shown,
+                            line: 1,
+                            column: 1,
+                            message: format!("framework '{}' is defined by two catalogs", prev.framework),
+                        });
                     }
                     catalog_files.push((rel.clone(), bytes.clone()));
                 }
@@ -164,7 +169,12 @@ impl Library {
                     check_control(&c, &spans, &file, Path::new(&rel), &catalogs, &mut problems);
                     if let Some(other) = controls.iter().find(|l| l.control.id == c.id) {
                         let (line, column) = schema::at(&spans.id);
-                        problems.push(Problem { file: file.clone(), line, column, message: format!("control id '{}' is already used by {}", c.id, other.file) });
+                        problems.push(Problem {
+                            file: file.clone(),
+                            line,
+                            column,
+                            message: format!("control id '{}' is already used by {}", c.id, other.file),
+                        });
                     }
                     let params = match schema::Params::load(c.test, &c.params) {
                         Ok(p) => p,
@@ -206,7 +216,14 @@ fn check_control(c: &Control, spans: &schema::ControlSpans, file: &str, path: &P
     for (k, v) in &c.params {
         let here = schema::at(&spans.params.get(k).cloned());
         match spec.iter().find(|(name, _)| name == k) {
-            None => problem(here, format!("test '{}' takes no parameter '{k}' (it takes: {})", serde_json::to_value(c.test).unwrap_or_default().as_str().unwrap_or(""), if spec.is_empty() { "none".to_string() } else { spec.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ") })),
+            None => problem(
+                here,
+                format!(
+                    "test '{}' takes no parameter '{k}' (it takes: {})",
+                    serde_json::to_value(c.test).unwrap_or_default().as_str().unwrap_or(""),
+                    if spec.is_empty() { "none".to_string() } else { spec.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ") }
+                ),
+            ),
             Some((_, ty)) if !ty.accepts(v) => problem(here, format!("parameter '{k}' must be {}", ty.describe())),
             _ => {}
         }
@@ -221,7 +238,10 @@ fn check_control(c: &Control, spans: &schema::ControlSpans, file: &str, path: &P
         let ms = map_spans.get(k);
         let field = |f: fn(&schema::MapSpans) -> &Option<schema::At>| ms.map_or(maps_at, |s| schema::at(f(s)));
         let Some(cat) = catalogs.get(&m.framework) else {
-            problem(field(|s| &s.framework), format!("unknown framework '{}' (catalogs: {})", m.framework, catalogs.keys().cloned().collect::<Vec<_>>().join(", ")));
+            problem(
+                field(|s| &s.framework),
+                format!("unknown framework '{}' (catalogs: {})", m.framework, catalogs.keys().cloned().collect::<Vec<_>>().join(", ")),
+            );
             continue;
         };
         let Some(item) = cat.items.iter().find(|i| i.id == m.id) else {
@@ -235,16 +255,21 @@ fn check_control(c: &Control, spans: &schema::ControlSpans, file: &str, path: &P
             }
         }
         if item.confidence == Some(Confidence::Low) && m.confidence > Confidence::Low {
-            problem(field(|s| &s.id), format!("{} {} is itself of low confidence: a mapping to it cannot be {:?}", m.framework, m.id, m.confidence).to_lowercase());
+            problem(
+                field(|s| &s.id),
+                format!("{} {} is itself of low confidence: a mapping to it cannot be {:?}", m.framework, m.id, m.confidence).to_lowercase(),
+            );
         }
     }
 }
 
 /// Reads an exceptions register (YAML: `exceptions: [{item, control, reason, approved_by, ticket, expires}]`).
 pub fn load_exceptions(path: &Path, lib: &Library) -> Result<Vec<Exception>, Problems> {
-    let text = std::fs::read_to_string(path).map_err(|e| Problems(vec![Problem { file: path.display().to_string(), line: 0, column: 0, message: format!("cannot read: {e}") }]))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Problems(vec![Problem { file: path.display().to_string(), line: 0, column: 0, message: format!("cannot read: {e}") }]))?;
     let file = path.display().to_string();
-    let parsed: ExceptionFile = schema::parse(&text).map_err(|e| Problems(vec![Problem { file: file.clone(), line: e.line, column: e.column, message: e.message }]))?;
+    let parsed: ExceptionFile =
+        schema::parse(&text).map_err(|e| Problems(vec![Problem { file: file.clone(), line: e.line, column: e.column, message: e.message }]))?;
     let spans: schema::ExceptionFileSpans = schema::parse(&text).unwrap_or(schema::ExceptionFileSpans { exceptions: Vec::new() });
     let field_line = |k: usize, field: &str| -> usize {
         let Some(e) = spans.exceptions.get(k) else { return 1 };
@@ -262,15 +287,30 @@ pub fn load_exceptions(path: &Path, lib: &Library) -> Result<Vec<Exception>, Pro
     for (k, ex) in parsed.exceptions.iter().enumerate() {
         if lib.get(&ex.control).is_none() {
             let hint = closest(&ex.control, lib.controls.iter().map(|l| l.control.id.as_str())).map(|c| format!(" (did you mean {c}?)")).unwrap_or_default();
-            problems.push(Problem { file: file.clone(), line: field_line(k, "control"), column: 1, message: format!("exception for '{}' names unknown control '{}'{hint}", ex.item, ex.control) });
+            problems.push(Problem {
+                file: file.clone(),
+                line: field_line(k, "control"),
+                column: 1,
+                message: format!("exception for '{}' names unknown control '{}'{hint}", ex.item, ex.control),
+            });
         }
         for (field, v) in [("item", &ex.item), ("reason", &ex.reason), ("approved_by", &ex.approved_by)] {
             if v.trim().is_empty() {
-                problems.push(Problem { file: file.clone(), line: field_line(k, field), column: 1, message: format!("exception for '{}' has an empty {field}", ex.item) });
+                problems.push(Problem {
+                    file: file.clone(),
+                    line: field_line(k, field),
+                    column: 1,
+                    message: format!("exception for '{}' has an empty {field}", ex.item),
+                });
             }
         }
         if let Some(from) = ex.valid_from.filter(|f| *f > ex.expires) {
-            problems.push(Problem { file: file.clone(), line: field_line(k, "valid_from"), column: 1, message: format!("exception for '{}': valid_from {from} is after expires {}", ex.item, ex.expires) });
+            problems.push(Problem {
+                file: file.clone(),
+                line: field_line(k, "valid_from"),
+                column: 1,
+                message: format!("exception for '{}': valid_from {from} is after expires {}", ex.item, ex.expires),
+            });
         }
     }
     if problems.is_empty() { Ok(parsed.exceptions) } else { Err(Problems(problems)) }
@@ -328,8 +368,14 @@ mod tests {
         }
         // Defaults when nothing is given.
         let p = Params::load(TestKind::DiskEncrypted, &BTreeMap::new()).unwrap();
-        assert_eq!((p.max_evidence_age_days, p.ownership.clone(), p.test), (35, vec!["corporate".to_string(), "unknown".to_string()], TestParams::DiskEncrypted { max_report_age_days: 7 }));
-        assert_eq!(Params::load(TestKind::ItadCertified, &BTreeMap::new()).unwrap().test, TestParams::ItadCertified { lifecycle_labels: vec!["Sent to ITAD".into()] });
+        assert_eq!(
+            (p.max_evidence_age_days, p.ownership.clone(), p.test),
+            (35, vec!["corporate".to_string(), "unknown".to_string()], TestParams::DiskEncrypted { max_report_age_days: 7 })
+        );
+        assert_eq!(
+            Params::load(TestKind::ItadCertified, &BTreeMap::new()).unwrap().test,
+            TestParams::ItadCertified { lifecycle_labels: vec!["Sent to ITAD".into()] }
+        );
     }
 
     fn lib_with(control: &str) -> Result<Library, Problems> {

@@ -95,7 +95,14 @@ fn disk_encrypted(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<Verdict>
 /// Deployed assets with an encrypted volume whose source reports escrow: the key is escrowed.
 fn recovery_key_escrowed(_c: &Loaded, a: &AssetView, _date: NaiveDate) -> Option<Verdict> {
     Some({
-        let relevant: Vec<_> = a.encryption.iter().filter(|e| e.state == EncryptionState::Encrypted && matches!(e.recovery_key, Some(RecoveryKey::EscrowedValid | RecoveryKey::Escrowed | RecoveryKey::Invalid | RecoveryKey::NotEscrowed))).collect();
+        let relevant: Vec<_> = a
+            .encryption
+            .iter()
+            .filter(|e| {
+                e.state == EncryptionState::Encrypted
+                    && matches!(e.recovery_key, Some(RecoveryKey::EscrowedValid | RecoveryKey::Escrowed | RecoveryKey::Invalid | RecoveryKey::NotEscrowed))
+            })
+            .collect();
         if !deployed(a) || relevant.is_empty() {
             return None;
         }
@@ -239,21 +246,34 @@ fn os_supported(c: &Loaded, a: &AssetView, date: NaiveDate) -> Option<Verdict> {
     Some({
         let TestParams::OsSupported { minimum: min, max_checkin_age_days: max } = &c.params.test else { return None };
         let max = *max;
-        let judged: Vec<_> = a.enrollments.iter().filter(|e| e.state == EnrollmentState::Enrolled).filter_map(|e| Some((e.platform?.as_str(), e.os_version.as_deref()?))).filter(|(p, _)| min.contains_key(*p)).collect();
+        let judged: Vec<_> = a
+            .enrollments
+            .iter()
+            .filter(|e| e.state == EnrollmentState::Enrolled)
+            .filter_map(|e| Some((e.platform?.as_str(), e.os_version.as_deref()?)))
+            .filter(|(p, _)| min.contains_key(*p))
+            .collect();
         if judged.is_empty() {
             return None;
         }
-        let age = a.enrollments.iter().filter(|e| e.state == EnrollmentState::Enrolled).filter_map(|e| e.last_checkin_at.as_ref()).map(|w| age_days(w, date)).min();
+        let age =
+            a.enrollments.iter().filter(|e| e.state == EnrollmentState::Enrolled).filter_map(|e| e.last_checkin_at.as_ref()).map(|w| age_days(w, date)).min();
         match judged.iter().find(|(p, v)| !version_at_least(v, &min[*p])) {
             Some((p, v)) => Verdict::fail(format!("{p} {v} is below the minimum {}", min[*p])),
-            None if age.is_none_or(|d| d > max) => Verdict::fail(format!("{} {} reported {} days before (allowed {max}): not a current version", judged[0].0, judged[0].1, age.map_or("?".into(), |d| d.to_string()))),
+            None if age.is_none_or(|d| d > max) => Verdict::fail(format!(
+                "{} {} reported {} days before (allowed {max}): not a current version",
+                judged[0].0,
+                judged[0].1,
+                age.map_or("?".into(), |d| d.to_string())
+            )),
             None => Verdict::pass(format!("{} {}", judged[0].0, judged[0].1)),
         }
     })
 }
 
 pub(super) fn in_service(a: &AssetView) -> bool {
-    !a.register.is_empty() && matches!(a.lifecycle, Some(Lifecycle::Deployed | Lifecycle::InStock | Lifecycle::Pending | Lifecycle::InRepair | Lifecycle::OnOrder))
+    !a.register.is_empty()
+        && matches!(a.lifecycle, Some(Lifecycle::Deployed | Lifecycle::InStock | Lifecycle::Pending | Lifecycle::InRepair | Lifecycle::OnOrder))
 }
 
 pub(super) fn deployed(a: &AssetView) -> bool {
@@ -273,7 +293,6 @@ pub(super) fn age_days(when: &Instant, date: NaiveDate) -> i64 {
     let end = date.and_hms_opt(23, 59, 59).expect("a valid time").and_utc();
     (end - *when).num_days()
 }
-
 
 /// Compares dotted version strings numerically (15.6.1 ≥ 14.0).
 pub(super) fn version_at_least(have: &str, min: &str) -> bool {

@@ -3,12 +3,12 @@
 //! population, dated by the event itself.
 
 use super::assets::category_rank;
-use crate::controls::schema::TestParams;
 use super::{Inputs, Item, Outcome, Verdict};
 use crate::controls::Loaded;
+use crate::controls::schema::TestParams;
 use crate::ledger::Scope;
-use crate::store::Store;
 use crate::model::{Lifecycle, NistCategory, WipeResult};
+use crate::store::Store;
 use crate::view::{AssetView, ItemKey, KeyKind};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet};

@@ -111,14 +111,23 @@ pub fn check(observations: &[Observation], needs: &[Evidence], date: NaiveDate, 
             (Some(o), _) => {
                 let age = (date - o.as_of.expect("dated")).num_days();
                 if kind.goes_stale() && age > max_age {
-                    out.missing.push(format!("the newest {} ({}, as of {}) is {age} days old on {date} (allowed {max_age})", kind.describe(), o.file, o.as_of.expect("dated")));
+                    out.missing.push(format!(
+                        "the newest {} ({}, as of {}) is {age} days old on {date} (allowed {max_age})",
+                        kind.describe(),
+                        o.file,
+                        o.as_of.expect("dated")
+                    ));
                 } else {
                     out.in_force.push(InForce { kind, file: o.file.clone(), sha256: short(&o.sha256), as_of: o.as_of, age_days: Some(age) });
                 }
             }
-            (None, Some(o)) if !kind.goes_stale() => out.in_force.push(InForce { kind, file: o.file.clone(), sha256: short(&o.sha256), as_of: None, age_days: None }),
+            (None, Some(o)) if !kind.goes_stale() => {
+                out.in_force.push(InForce { kind, file: o.file.clone(), sha256: short(&o.sha256), as_of: None, age_days: None })
+            }
             (None, Some(o)) => out.missing.push(format!("no {} dated on or before {date} ({} is undated: ingest it with --as-of)", kind.describe(), o.file)),
-            (None, None) if of_kind().next().is_some() => out.missing.push(format!("no {} dated on or before {date} (the first is dated later)", kind.describe())),
+            (None, None) if of_kind().next().is_some() => {
+                out.missing.push(format!("no {} dated on or before {date} (the first is dated later)", kind.describe()))
+            }
             (None, None) => out.missing.push(format!("no {} is ingested", kind.describe())),
         }
     }

@@ -306,7 +306,8 @@ pub fn evaluate(store: &Store, lib: &Library, req: &Request) -> Result<Evaluatio
     // The register as it stood on each leaver's last day: what they had to give back. The view
     // only changes on the days ingests are dated, so it is built once per such day (keyed by it)
     // and a last day reads the newest one on or before it.
-    let dated: BTreeSet<NaiveDate> = store.ingests()?.into_iter().filter_map(|i| i.as_of.and_then(|a| NaiveDate::parse_from_str(a.get(..10)?, "%Y-%m-%d").ok())).collect();
+    let dated: BTreeSet<NaiveDate> =
+        store.ingests()?.into_iter().filter_map(|i| i.as_of.and_then(|a| NaiveDate::parse_from_str(a.get(..10)?, "%Y-%m-%d").ok())).collect();
     let mut on_last_day: BTreeMap<NaiveDate, Vec<AssetView>> = BTreeMap::new();
     for l in &leavers {
         let Ok(d) = NaiveDate::parse_from_str(&l.termination_date, "%Y-%m-%d") else { continue };
@@ -375,7 +376,15 @@ pub fn evaluate_views(lib: &Library, req: &Request, views: &BTreeMap<NaiveDate, 
     let ctx = Context { req, views, ties: &ties, inputs, dates: &dates };
     let controls = lib.controls.iter().map(|c| evaluate_control(&ctx, c, &mut used)).collect();
     let unused_exceptions = req.exceptions.iter().zip(&used).filter(|(_, u)| !**u).map(|(e, _)| e.clone()).collect();
-    Evaluation { organisation: req.organisation.clone(), scope: req.scope.clone(), sample_dates: dates, controls, tie_out: ties, withdrawn: Vec::new(), unused_exceptions }
+    Evaluation {
+        organisation: req.organisation.clone(),
+        scope: req.scope.clone(),
+        sample_dates: dates,
+        controls,
+        tie_out: ties,
+        withdrawn: Vec::new(),
+        unused_exceptions,
+    }
 }
 
 /// What every control of one evaluation reads.
@@ -466,7 +475,14 @@ fn population(ctx: &Context, c: &Loaded, checks: &BTreeMap<NaiveDate, Check>) ->
                         out_of_scope += 1;
                         continue;
                     }
-                    items.push(Item { date: *d, item: a.key.clone(), asset_tag: a.asset_tag.clone(), outcome: v.outcome(), reason: v.reason, records: a.records.clone() });
+                    items.push(Item {
+                        date: *d,
+                        item: a.key.clone(),
+                        asset_tag: a.asset_tag.clone(),
+                        outcome: v.outcome(),
+                        reason: v.reason,
+                        records: a.records.clone(),
+                    });
                 }
             }
             (items, out_of_scope)
@@ -491,7 +507,8 @@ fn date_result(date: NaiveDate, ch: &Check, passed: usize, failed: usize, except
 /// The control's status over the scope: a failure anywhere fails it; else a date without
 /// evidence means it has none; else pass, or not applicable when nothing was in scope.
 fn overall(per_date: &[DateResult], failed: bool, empty: bool, out_of_scope: usize) -> (Status, Option<String>) {
-    let no_evidence: Vec<String> = per_date.iter().filter(|d| d.status == Status::NoEvidence).map(|d| format!("{}: {}", d.date, d.missing.join("; "))).collect();
+    let no_evidence: Vec<String> =
+        per_date.iter().filter(|d| d.status == Status::NoEvidence).map(|d| format!("{}: {}", d.date, d.missing.join("; "))).collect();
     let status = if failed {
         Status::Fail
     } else if !no_evidence.is_empty() {
@@ -502,8 +519,12 @@ fn overall(per_date: &[DateResult], failed: bool, empty: bool, out_of_scope: usi
         Status::Pass
     };
     let note = match status {
-        _ if !no_evidence.is_empty() => Some(format!("no evidence in force at {} of {} sample dates — {}", no_evidence.len(), per_date.len(), no_evidence.join(" | "))),
-        Status::NotApplicable if out_of_scope > 0 => Some(format!("evidence in force; the population is empty ({out_of_scope} devices out of scope by ownership)")),
+        _ if !no_evidence.is_empty() => {
+            Some(format!("no evidence in force at {} of {} sample dates — {}", no_evidence.len(), per_date.len(), no_evidence.join(" | ")))
+        }
+        Status::NotApplicable if out_of_scope > 0 => {
+            Some(format!("evidence in force; the population is empty ({out_of_scope} devices out of scope by ownership)"))
+        }
         Status::NotApplicable => Some("evidence in force; the population is empty at every sample date".to_string()),
         _ => None,
     };
@@ -512,7 +533,9 @@ fn overall(per_date: &[DateResult], failed: bool, empty: bool, out_of_scope: usi
 
 fn matches_item(e: &Exception, i: &Item) -> bool {
     let want = e.item.trim();
-    i.item.as_str().eq_ignore_ascii_case(want) || i.item.value().eq_ignore_ascii_case(want) || i.asset_tag.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(want))
+    i.item.as_str().eq_ignore_ascii_case(want)
+        || i.item.value().eq_ignore_ascii_case(want)
+        || i.asset_tag.as_deref().is_some_and(|t| t.eq_ignore_ascii_case(want))
 }
 
 /// An exception covers a failing item whose date is inside its window (`valid_from` to
@@ -560,9 +583,12 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::BTreeSet;
 
-    use crate::model::{Compliance, EncryptionScope, EncryptionState, EnrollmentState, Lifecycle, MediaType, Mdm, NistCategory, Platform, RecoveryKey, WipeResult, WipeTool};
+    use crate::model::{
+        Compliance, EncryptionScope, EncryptionState, EnrollmentState, Lifecycle, Mdm, MediaType, NistCategory, Platform, RecoveryKey, WipeResult, WipeTool,
+    };
 
-    const LIFECYCLES: [Lifecycle; 6] = [Lifecycle::Deployed, Lifecycle::InStock, Lifecycle::Retired, Lifecycle::Disposed, Lifecycle::LostStolen, Lifecycle::Unknown];
+    const LIFECYCLES: [Lifecycle; 6] =
+        [Lifecycle::Deployed, Lifecycle::InStock, Lifecycle::Retired, Lifecycle::Disposed, Lifecycle::LostStolen, Lifecycle::Unknown];
 
     fn asset(i: usize, lc: usize, enrolled: u8, enc: u8, wiped: u8, flag: u8, age: i64) -> AssetView {
         let as_of = NaiveDate::from_ymd_opt(2026, 10, 31).unwrap();
@@ -602,12 +628,26 @@ mod tests {
             },
             encryption: match enc {
                 0 => vec![],
-                e => vec![Encrypted { source: "intune_graph".into(), scope: EncryptionScope::Device, volume: None, state: if e == 1 { EncryptionState::Encrypted } else { EncryptionState::NotEncrypted }, recovery_key: Some(RecoveryKey::Escrowed) }],
+                e => vec![Encrypted {
+                    source: "intune_graph".into(),
+                    scope: EncryptionScope::Device,
+                    volume: None,
+                    state: if e == 1 { EncryptionState::Encrypted } else { EncryptionState::NotEncrypted },
+                    recovery_key: Some(RecoveryKey::Escrowed),
+                }],
             },
             drives: BTreeSet::new(),
             wipes: match wiped {
                 0 => vec![],
-                w => vec![Wiped { drive: format!("D{i}"), tool: WipeTool::Nwipe, method: None, result: if w == 1 { WipeResult::Success } else { WipeResult::Failed }, nist_category: Some(NistCategory::Purge), completed_at: NaiveDate::from_ymd_opt(2026, 9, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc()), media_type: Some(MediaType::Ssd) }],
+                w => vec![Wiped {
+                    drive: format!("D{i}"),
+                    tool: WipeTool::Nwipe,
+                    method: None,
+                    result: if w == 1 { WipeResult::Success } else { WipeResult::Failed },
+                    nist_category: Some(NistCategory::Purge),
+                    completed_at: NaiveDate::from_ymd_opt(2026, 9, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc()),
+                    media_type: Some(MediaType::Ssd),
+                }],
             },
             flags,
             records: vec![format!("snipeit_csv:r.csv:{i}")],
@@ -624,7 +664,13 @@ mod tests {
         let req = Request { organisation: None, scope: scope.clone(), cadence: Cadence::Monthly, exceptions: &[] };
         let fresh = |kind| Observation { kind, file: "x".into(), sha256: "00".repeat(32), as_of: Some(scope.end()) };
         let observations = [Evidence::Register, Evidence::Mdm, Evidence::Encryption, Evidence::Wipes, Evidence::Leavers].map(fresh);
-        evaluate_views(&lib, &req, &BTreeMap::from([(scope.end(), views)]), Vec::new(), &Inputs { certs: &[], leavers: &[], on_last_day: &BTreeMap::new(), observations: &observations })
+        evaluate_views(
+            &lib,
+            &req,
+            &BTreeMap::from([(scope.end(), views)]),
+            Vec::new(),
+            &Inputs { certs: &[], leavers: &[], on_last_day: &BTreeMap::new(), observations: &observations },
+        )
     }
 
     /// Which assets a test is about, restated from the controls' definitions.

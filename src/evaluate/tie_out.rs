@@ -43,7 +43,14 @@ pub(super) fn ipe_items(c: &Loaded, ties: &[TieOut], date: NaiveDate) -> Vec<Ite
             } else {
                 (true, format!("read {} = accepted {} + rejected {} + empty {}; {} records stored", t.read, t.accepted, t.rejected, t.empty, t.records_stored))
             };
-            Item { date, item: crate::view::ItemKey::new(crate::view::KeyKind::Export, &t.file), asset_tag: None, outcome: if pass { Outcome::Pass } else { Outcome::Fail }, reason, records: vec![format!("{}:{}@{}", t.source, t.file, t.sha256.get(..12).unwrap_or(&t.sha256))] }
+            Item {
+                date,
+                item: crate::view::ItemKey::new(crate::view::KeyKind::Export, &t.file),
+                asset_tag: None,
+                outcome: if pass { Outcome::Pass } else { Outcome::Fail },
+                reason,
+                records: vec![format!("{}:{}@{}", t.source, t.file, t.sha256.get(..12).unwrap_or(&t.sha256))],
+            }
         })
         .collect()
 }

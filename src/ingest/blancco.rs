@@ -54,7 +54,8 @@ fn flatten(doc: &roxmltree::Document, n: Node, prefix: &str, out: &mut Flat) {
     for c in n.children().filter(|c| c.is_element()) {
         let tag = c.tag_name().name();
         let name = if tag == "entry" || tag == "entries" { name_of(&c) } else { tag };
-        let repeats = n.children().filter(|s| s.is_element() && s.tag_name().name() == tag && (tag != "entries" && tag != "entry" || name_of(s) == name)).count() > 1;
+        let repeats =
+            n.children().filter(|s| s.is_element() && s.tag_name().name() == tag && (tag != "entries" && tag != "entry" || name_of(s) == name)).count() > 1;
         let i = seen.entry(name).or_default();
         let key = match (prefix.is_empty(), repeats) {
             (true, false) => name.to_string(),
@@ -200,7 +201,8 @@ fn map_report(doc: &roxmltree::Document, data: Node, report: Node, fields: &[(&'
             user_extra.insert(format!("user_data.{k}"), v.clone());
         }
     }
-    let erasures: Vec<Node> = children(data, "blancco_erasure_report").flat_map(|r| child_entries(r, "erasures")).flat_map(|l| child_entries(l, "erasure")).collect();
+    let erasures: Vec<Node> =
+        children(data, "blancco_erasure_report").flat_map(|r| child_entries(r, "erasures")).flat_map(|l| child_entries(l, "erasure")).collect();
     let mut out = Vec::new();
     // Every drive the machine reported links to it, so a drive left unerased is still known.
     if m.serial.join_key().is_some() {
@@ -208,7 +210,12 @@ fn map_report(doc: &roxmltree::Document, data: Node, report: Node, fields: &[(&'
             let s = d.get("serial").map(|(v, _)| v.as_str()).unwrap_or("");
             if !s.is_empty() {
                 let media_serial = ctx.serial("disks.disk.serial", s, None)?;
-                out.push(Record::MediaLink(MediaLink { prov: ctx.prov(document_id.clone()), media_serial, host_serial: m.serial.clone(), media_model: d.get("model").and_then(|(v, _)| non_empty(v)) }));
+                out.push(Record::MediaLink(MediaLink {
+                    prov: ctx.prov(document_id.clone()),
+                    media_serial,
+                    host_serial: m.serial.clone(),
+                    media_model: d.get("model").and_then(|(v, _)| non_empty(v)),
+                }));
             }
         }
     }
@@ -244,7 +251,19 @@ fn map_report(doc: &roxmltree::Document, data: Node, report: Node, fields: &[(&'
 }
 
 const ERASURE_KEYS: &[&str] = &[
-    "state", "erasure_standard_name", "start_time", "end_time", "total_errors", "overwriting_rounds", "verification", "target.serial", "target.type", "target.model", "target.vendor", "target.capacity", "target.interface_type",
+    "state",
+    "erasure_standard_name",
+    "start_time",
+    "end_time",
+    "total_errors",
+    "overwriting_rounds",
+    "verification",
+    "target.serial",
+    "target.type",
+    "target.model",
+    "target.vendor",
+    "target.capacity",
+    "target.interface_type",
 ];
 
 fn erasure(f: &Flat, m: &Machine, ctx: &mut RowCtx) -> RowResult<Wipe> {
@@ -255,7 +274,11 @@ fn erasure(f: &Flat, m: &Machine, ctx: &mut RowCtx) -> RowResult<Wipe> {
         media_raw = m.disks[0].get("serial").map(|(v, _)| v.clone()).unwrap_or_default();
     }
     if media_raw.is_empty() {
-        return Err(ctx.issue("target.serial", "the erasure names no drive serial (target.serial) and the machine has more than one disk: it cannot be tied to a drive", None));
+        return Err(ctx.issue(
+            "target.serial",
+            "the erasure names no drive serial (target.serial) and the machine has more than one disk: it cannot be tied to a drive",
+            None,
+        ));
     }
     let media = ctx.serial("target.serial", &media_raw, None)?;
     let disk = m.disks.iter().find(|d| d.get("serial").is_some_and(|(v, _)| crate::model::serial::normalize(v) == media.key));
@@ -278,7 +301,8 @@ fn erasure(f: &Flat, m: &Machine, ctx: &mut RowCtx) -> RowResult<Wipe> {
     if completed_at.is_none() && started_at.is_none() {
         return Err(ctx.issue("end_time", "the erasure has neither start_time nor end_time: it cannot be dated", None));
     }
-    let type_raw = [get("target.type"), disk_get("type"), get("target.interface_type"), disk_get("interface_type")].into_iter().find(|t| !t.is_empty()).unwrap_or("");
+    let type_raw =
+        [get("target.type"), disk_get("type"), get("target.interface_type"), disk_get("interface_type")].into_iter().find(|t| !t.is_empty()).unwrap_or("");
     let media_type = ctx.vocab("target.type", type_raw, super::itad::media_type, MediaType::Unknown);
     let capacity_raw = if get("target.capacity").is_empty() { disk_get("capacity") } else { get("target.capacity") };
     let verification_raw = get("verification");
@@ -379,7 +403,9 @@ mod tests {
 
     #[test]
     fn flattening_keeps_every_entry_and_indexes_repeats() {
-        let f = flat_of(r#"<entries name="erasure"><entry name="state">Successful</entry><entries name="target"><entry name="serial">A1</entry></entries><entries name="pass"><entry name="n">1</entry></entries><entries name="pass"><entry name="n">2</entry></entries></entries>"#);
+        let f = flat_of(
+            r#"<entries name="erasure"><entry name="state">Successful</entry><entries name="target"><entry name="serial">A1</entry></entries><entries name="pass"><entry name="n">1</entry></entries><entries name="pass"><entry name="n">2</entry></entries></entries>"#,
+        );
         let keys: Vec<_> = f.iter().map(|(k, (v, _))| format!("{k}={v}")).collect();
         assert_eq!(keys, ["pass[0].n=1", "pass[1].n=2", "state=Successful", "target.serial=A1"]);
     }

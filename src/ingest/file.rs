@@ -76,12 +76,7 @@ impl RunError {
 /// Ingests one file in one transaction: the same bytes with the same options twice is a no-op;
 /// any rejected row (without `allow_rejects`) or any file-level error leaves the store exactly as
 /// it was.
-pub fn ingest_file(
-    store: &mut crate::store::Store,
-    path: &std::path::Path,
-    opts: &Options,
-    progress: &dyn Progress,
-) -> Result<Report, RunError> {
+pub fn ingest_file(store: &mut crate::store::Store, path: &std::path::Path, opts: &Options, progress: &dyn Progress) -> Result<Report, RunError> {
     let shown = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| RunError::Read { path: shown.clone(), source })?;
     let sha256 = row::hex_digest(&bytes);
@@ -90,9 +85,8 @@ pub fn ingest_file(
     if let Some(prev) = store.same_observation(&sha256, &options_json)? {
         return Ok(already(shown, sha256, bytes.len() as u64, prev));
     }
-    let decoded = text::decode(&bytes, opts.encoding).map_err(|e| {
-        Error::bad_file(&shown, e.line, None, format!("not valid {}", e.encoding), Some("the file is damaged or in another encoding"))
-    })?;
+    let decoded = text::decode(&bytes, opts.encoding)
+        .map_err(|e| Error::bad_file(&shown, e.line, None, format!("not valid {}", e.encoding), Some("the file is damaged or in another encoding")))?;
     let input = Input { file: &shown, bytes: &decoded.bytes };
     let mut tx = store.begin_ingest(&file_name, &bytes, &sha256)?;
     let (source, em) = read_into(&mut tx, &input, opts, progress)?;

@@ -34,7 +34,22 @@ fn platform(ctx: &mut RowCtx, raw: &str) -> Platform {
                 "ipados" => Platform::Ipados,
                 "chrome" | "chromeos" => Platform::Chromeos,
                 "android" => Platform::Android,
-                "ubuntu" | "debian" | "rhel" | "centos" | "fedora" | "amzn" | "arch" | "manjaro" | "opensuse-leap" | "opensuse-tumbleweed" | "gentoo" | "nixos" | "linux" | "pop" | "kali" | "linuxmint" => Platform::Linux,
+                "ubuntu"
+                | "debian"
+                | "rhel"
+                | "centos"
+                | "fedora"
+                | "amzn"
+                | "arch"
+                | "manjaro"
+                | "opensuse-leap"
+                | "opensuse-tumbleweed"
+                | "gentoo"
+                | "nixos"
+                | "linux"
+                | "pop"
+                | "kali"
+                | "linuxmint" => Platform::Linux,
                 _ => return None,
             })
         },
@@ -227,7 +242,20 @@ fn cell(v: &str) -> &str {
 pub fn read_csv(table: &Table, em: &mut Emitter) -> Result<(), Error> {
     let id_c = Some(table.require("id", &["id"])?);
     let serial_c = Some(table.require("hardware_serial", &["hardware_serial"])?);
-    let cols = ["hostname", "display_name", "hardware_vendor", "hardware_model", "platform", "os_version", "seen_time", "last_enrolled_at", "disk_encryption_enabled", "team_name", "status"].map(|c| table.col(&[c]));
+    let cols = [
+        "hostname",
+        "display_name",
+        "hardware_vendor",
+        "hardware_model",
+        "platform",
+        "os_version",
+        "seen_time",
+        "last_enrolled_at",
+        "disk_encryption_enabled",
+        "team_name",
+        "status",
+    ]
+    .map(|c| table.col(&[c]));
     let [hostname, display, vendor, model, plat, os, seen, enrolled, disk, team, status] = cols;
     let mdm_c = table.col(&["mdm.enrollment_status", "mdm_enrollment_status", "enrollment_status"]);
     for w in table.header_warnings() {

@@ -14,7 +14,9 @@ pub fn detect(v: &Value) -> bool {
     let Some(o) = v.as_object() else { return false };
     o.get("kind").and_then(Value::as_str) == Some("admin#directory#chromeosdevices")
         || o.get("chromeosdevices").is_some_and(Value::is_array)
-        || o.get("devices").and_then(Value::as_array).is_some_and(|a| a.iter().any(|d| d.get("name").and_then(Value::as_str).is_some_and(|n| n.starts_with("devices/")) && d.get("deviceType").is_some()))
+        || o.get("devices").and_then(Value::as_array).is_some_and(|a| {
+            a.iter().any(|d| d.get("name").and_then(Value::as_str).is_some_and(|n| n.starts_with("devices/")) && d.get("deviceType").is_some())
+        })
 }
 
 /// Directory API device status → enrollment state.
@@ -160,7 +162,11 @@ fn endpoint_device(d: &Value, ctx: &mut RowCtx) -> Result<Vec<Record>, Issue> {
 type ReadDevice = fn(&Value, &mut RowCtx) -> Result<Vec<Record>, Issue>;
 
 pub fn read(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
-    let (key, each): (&str, ReadDevice) = if doc.value.get("chromeosdevices").is_some() || doc.value.get("devices").is_none() { ("chromeosdevices", chromeos_device) } else { ("devices", endpoint_device) };
+    let (key, each): (&str, ReadDevice) = if doc.value.get("chromeosdevices").is_some() || doc.value.get("devices").is_none() {
+        ("chromeosdevices", chromeos_device)
+    } else {
+        ("devices", endpoint_device)
+    };
     let Some((items, spans)) = doc.records(&[key]) else {
         // An empty page has no array at all.
         return Ok(());

@@ -7,12 +7,23 @@ use super::table::{Row, Table};
 use super::{Emitter, Error};
 use crate::model::*;
 
-const EMPLOYEE_ID: &[&str] = &["employee_id", "employee id", "employee number", "employee no", "employee #", "emp id", "worker id", "person number", "personnel number"];
+const EMPLOYEE_ID: &[&str] =
+    &["employee_id", "employee id", "employee number", "employee no", "employee #", "emp id", "worker id", "person number", "personnel number"];
 const EMAIL: &[&str] = &["email", "work email", "work_email", "email address", "e-mail", "business email", "upn"];
 const USERNAME: &[&str] = &["username", "user name", "login", "account", "user id", "userid"];
 const NAME: &[&str] = &["name", "full name", "full_name", "employee name", "display name", "display_name", "legal name"];
 const TERMINATION: &[&str] = &[
-    "termination_date", "termination date", "last day", "last working day", "last day worked", "leave date", "leaving date", "end date", "separation date", "exit date", "date of leaving",
+    "termination_date",
+    "termination date",
+    "last day",
+    "last working day",
+    "last day worked",
+    "leave date",
+    "leaving date",
+    "end date",
+    "separation date",
+    "exit date",
+    "date of leaving",
 ];
 
 /// Columns that mark a leaver list.

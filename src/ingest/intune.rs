@@ -56,13 +56,18 @@ fn enrollment_method(ctx: &mut RowCtx, raw: &str) -> EnrollmentMethod {
         raw,
         |t| {
             Some(match t {
-                "appleBulkWithUser" | "appleBulkWithoutUser" | "windowsBulkUserless" | "windowsBulkAzureDomainJoin" | "windowsCoManagement"
-                | "appleUserEnrollmentWithServiceAccount" | "azureAdJoinUsingDeviceAuth" | "androidEnterpriseDedicatedDevice"
-                | "androidEnterpriseFullyManaged" | "androidEnterpriseCorporateWorkProfile" => EnrollmentMethod::Automated,
+                "appleBulkWithUser"
+                | "appleBulkWithoutUser"
+                | "windowsBulkUserless"
+                | "windowsBulkAzureDomainJoin"
+                | "windowsCoManagement"
+                | "appleUserEnrollmentWithServiceAccount"
+                | "azureAdJoinUsingDeviceAuth"
+                | "androidEnterpriseDedicatedDevice"
+                | "androidEnterpriseFullyManaged"
+                | "androidEnterpriseCorporateWorkProfile" => EnrollmentMethod::Automated,
                 "userEnrollment" | "appleUserEnrollment" | "androidEnterpriseWorkProfile" => EnrollmentMethod::Byod,
-                "deviceEnrollmentManager" | "windowsAzureADJoin" | "windowsAutoEnrollment" | "windowsAzureADJoinUsingDeviceAuth" => {
-                    EnrollmentMethod::User
-                }
+                "deviceEnrollmentManager" | "windowsAzureADJoin" | "windowsAutoEnrollment" | "windowsAzureADJoinUsingDeviceAuth" => EnrollmentMethod::User,
                 "unknown" => EnrollmentMethod::Unknown,
                 _ => return None,
             })
@@ -72,8 +77,19 @@ fn enrollment_method(ctx: &mut RowCtx, raw: &str) -> EnrollmentMethod {
 }
 
 const AGENTS: &[&str] = &[
-    "eas", "mdm", "easMdm", "intuneClient", "easIntuneClient", "configurationManagerClient", "configurationManagerClientMdm",
-    "configurationManagerClientMdmEas", "unknown", "jamf", "googleCloudDevicePolicyController", "microsoft365ManagedMdm", "msSense",
+    "eas",
+    "mdm",
+    "easMdm",
+    "intuneClient",
+    "easIntuneClient",
+    "configurationManagerClient",
+    "configurationManagerClientMdm",
+    "configurationManagerClientMdmEas",
+    "unknown",
+    "jamf",
+    "googleCloudDevicePolicyController",
+    "microsoft365ManagedMdm",
+    "msSense",
     "intuneAosp",
 ];
 
@@ -257,15 +273,8 @@ const C_JOIN: &[&str] = &["jointype"];
 
 /// Date-times in the portal export (rendering not fixed by Microsoft: ISO with or without `T`,
 /// or US `M/D/YYYY h:mm AM/PM`). They carry no offset, so --source-tz is needed.
-const CSV_TIMES: &[&str] = &[
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%d %H:%M",
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
-];
+const CSV_TIMES: &[&str] =
+    &["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M"];
 
 /// Reads the DevicesWithInventory CSV.
 pub fn read_csv(table: &Table, em: &mut Emitter) -> Result<(), Error> {

@@ -6,11 +6,13 @@ use super::table::{Row, Table};
 use super::{Emitter, Error};
 use crate::model::*;
 
-const CERT: &[&str] = &["certificate_number", "certificate number", "certificate no.", "certificate no", "certificate #", "cod number", "cod", "certificate id"];
+const CERT: &[&str] =
+    &["certificate_number", "certificate number", "certificate no.", "certificate no", "certificate #", "cod number", "cod", "certificate id"];
 const LOT: &[&str] = &["lot_number", "lot number", "lot no.", "lot no", "lot", "lot #"];
 const TAG: &[&str] = &["asset_tag", "asset tag", "asset id", "asset number"];
 const DEVICE_SERIAL: &[&str] = &["device_serial", "device serial", "system serial", "host serial", "device serial number"];
-const MEDIA_SERIAL: &[&str] = &["media_serial", "media serial", "drive serial", "hdd serial", "disk serial", "serial no.", "serial no", "s/n", "serial number", "serial"];
+const MEDIA_SERIAL: &[&str] =
+    &["media_serial", "media serial", "drive serial", "hdd serial", "disk serial", "serial no.", "serial no", "s/n", "serial number", "serial"];
 const MEDIA_TYPE: &[&str] = &["media_type", "media type", "drive type", "media"];
 const MANUFACTURER: &[&str] = &["manufacturer", "make", "brand"];
 const MODEL: &[&str] = &["model"];
@@ -18,12 +20,14 @@ const METHOD: &[&str] = &["sanitization_method", "sanitization method", "method"
 const CATEGORY: &[&str] = &["nist_category", "nist category", "nist 800-88 category", "category"];
 const VERIFICATION: &[&str] = &["verification", "verification method", "verified"];
 const RESULT: &[&str] = &["result", "status", "outcome"];
-const COMPLETED: &[&str] = &["completed_at", "completed at", "date destroyed", "destruction date", "date sanitized", "date of destruction", "completed", "date"];
+const COMPLETED: &[&str] =
+    &["completed_at", "completed at", "date destroyed", "destruction date", "date sanitized", "date of destruction", "completed", "date"];
 const TECHNICIAN: &[&str] = &["technician", "operator", "performed by"];
 const VENDOR: &[&str] = &["vendor", "itad vendor", "processor"];
 
 /// Columns that mark an ITAD certificate CSV.
-pub const DETECT: &[&str] = &["certificate_number", "certificate number", "sanitization_method", "date destroyed", "destruction method", "nist_category", "media_serial", "cod number"];
+pub const DETECT: &[&str] =
+    &["certificate_number", "certificate number", "sanitization_method", "date destroyed", "destruction method", "nist_category", "media_serial", "cod number"];
 
 /// Technique and NIST SP 800-88 category from a vendor's free-text method (research/inputs.md §6.4).
 pub fn classify_method(method: &str) -> (Technique, NistCategory) {

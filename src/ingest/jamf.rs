@@ -70,7 +70,13 @@ fn bool_at(ctx: &RowCtx, v: &Value, path: &[&str]) -> Result<Option<bool>, Issue
 
 fn platform_from_os(os: &str) -> Platform {
     let o = os.to_lowercase();
-    if o.contains("mac") || o.is_empty() { Platform::Macos } else if o.contains("ios") { Platform::Ios } else { Platform::Other }
+    if o.contains("mac") || o.is_empty() {
+        Platform::Macos
+    } else if o.contains("ios") {
+        Platform::Ios
+    } else {
+        Platform::Other
+    }
 }
 
 /// A Jamf Pro API inventory page (`results` with `totalCount`, or records with `hardware` or
@@ -282,12 +288,9 @@ fn classic_full(c: &Value, ctx: &mut RowCtx) -> Result<Vec<Record>, Issue> {
     let dep = bool_at(ctx, &g, &["management_status", "enrolled_via_dep"])?;
     let last = ctx.instant("general.last_contact_time_utc", &text(&g, &["last_contact_time_utc"]))?;
     let mut extra = Extra::new();
-    for (k, path) in [
-        ("udid", &["udid"][..]),
-        ("model_identifier", &["model_identifier"]),
-        ("report_date_utc", &["report_date_utc"]),
-        ("site", &["site", "name"]),
-    ] {
+    for (k, path) in
+        [("udid", &["udid"][..]), ("model_identifier", &["model_identifier"]), ("report_date_utc", &["report_date_utc"]), ("site", &["site", "name"])]
+    {
         let src = if k == "model_identifier" { &hw } else { &g };
         if let Some(v) = non_empty(&text(src, path)) {
             extra.insert(k.into(), v);
@@ -432,7 +435,9 @@ pub fn read_csv(table: &Table, em: &mut Emitter) -> Result<(), Error> {
         let last = ctx.local(&h(checkin, "Last Check-in"), row.get(checkin), CSV_TIMES)?;
         let managed_v = match managed {
             // "Managed by" holds a user name in some exports; only a yes/no column is a state.
-            Some(c) if table.headers[c].eq_ignore_ascii_case("managed") => ctx.boolean(&table.headers[c], row.get(managed), YES, &["no", "false", "0", "unmanaged"])?,
+            Some(c) if table.headers[c].eq_ignore_ascii_case("managed") => {
+                ctx.boolean(&table.headers[c], row.get(managed), YES, &["no", "false", "0", "unmanaged"])?
+            }
             _ => None,
         };
         let id_v = non_empty(row.get(id));

@@ -14,7 +14,9 @@ use serde_json::Value;
 pub fn detect(v: &Value) -> bool {
     match v {
         Value::Array(items) => items.iter().any(|d| d.get("device_id").is_some() && (d.get("blueprint_id").is_some() || d.get("mdm_enabled").is_some())),
-        Value::Object(o) => o.get("general").is_some_and(|g| g.get("device_id").is_some()) && (o.contains_key("filevault") || o.contains_key("hardware_overview")),
+        Value::Object(o) => {
+            o.get("general").is_some_and(|g| g.get("device_id").is_some()) && (o.contains_key("filevault") || o.contains_key("hardware_overview"))
+        }
         _ => false,
     }
 }
@@ -58,7 +60,9 @@ fn user(ctx: &RowCtx, field: &str, v: Option<&Value>) -> Result<Option<String>, 
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
-        Some(Value::Object(o)) => Ok(o.get("email").and_then(Value::as_str).and_then(non_empty).or_else(|| o.get("name").and_then(Value::as_str).and_then(non_empty))),
+        Some(Value::Object(o)) => {
+            Ok(o.get("email").and_then(Value::as_str).and_then(non_empty).or_else(|| o.get("name").and_then(Value::as_str).and_then(non_empty)))
+        }
         Some(other) => Err(ctx.issue(field, "expected a user object or \"\"", Some(&other.to_string()))),
     }
 }
@@ -145,7 +149,12 @@ fn details_device(d: &Value, ctx: &mut RowCtx) -> Result<Vec<Record>, super::Iss
     let seen = last.max(agent_last);
     let plat = platform(ctx, &text(g, &["platform"]));
     let mut extra = Extra::new();
-    for (k, path) in [("blueprint_name", &["general", "blueprint_name"][..]), ("system_version", &["general", "system_version"]), ("model_identifier", &["hardware_overview", "model_identifier"]), ("boot_volume", &["general", "boot_volume"])] {
+    for (k, path) in [
+        ("blueprint_name", &["general", "blueprint_name"][..]),
+        ("system_version", &["general", "system_version"]),
+        ("model_identifier", &["hardware_overview", "model_identifier"]),
+        ("boot_volume", &["general", "boot_volume"]),
+    ] {
         if let Some(v) = non_empty(&text(d, path)) {
             extra.insert(k.to_string(), v);
         }
@@ -243,7 +252,11 @@ fn details_device(d: &Value, ctx: &mut RowCtx) -> Result<Vec<Record>, super::Iss
             scope: if boot.as_deref() == Some(name.as_str()) { EncryptionScope::BootVolume } else { EncryptionScope::DataVolume },
             volume: non_empty(&name),
             state,
-            state_raw: Some(format!("{}{}", text(v, &["encrypted"]), if sealed { " (sealed APFS system volume; FileVault protects the Data volume)" } else { "" })),
+            state_raw: Some(format!(
+                "{}{}",
+                text(v, &["encrypted"]),
+                if sealed { " (sealed APFS system volume; FileVault protects the Data volume)" } else { "" }
+            )),
             method: if text(v, &["format"]).starts_with("APFS") { EncryptionMethod::Apfs } else { EncryptionMethod::Other },
             cipher: None,
             percent: None,

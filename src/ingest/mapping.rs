@@ -105,23 +105,76 @@ fn fields_of(kind: Emit) -> &'static [(&'static str, Ty)] {
     use Ty::*;
     match kind {
         Emit::Asset => &[
-            ("serial", Serial), ("asset_tag", Text), ("name", Text), ("manufacturer", Text), ("model", Text), ("model_id", Text), ("category", Text),
-            ("device_class", en!(DeviceClass)), ("owner.email", Text), ("owner.username", Text), ("owner.name", Text), ("ownership", en!(Ownership)),
-            ("lifecycle", en!(Lifecycle)), ("location", Text), ("purchase_date", Date), ("warranty_end", Date), ("eol_date", Date), ("last_seen_at", Time), ("last_audit_at", Time),
+            ("serial", Serial),
+            ("asset_tag", Text),
+            ("name", Text),
+            ("manufacturer", Text),
+            ("model", Text),
+            ("model_id", Text),
+            ("category", Text),
+            ("device_class", en!(DeviceClass)),
+            ("owner.email", Text),
+            ("owner.username", Text),
+            ("owner.name", Text),
+            ("ownership", en!(Ownership)),
+            ("lifecycle", en!(Lifecycle)),
+            ("location", Text),
+            ("purchase_date", Date),
+            ("warranty_end", Date),
+            ("eol_date", Date),
+            ("last_seen_at", Time),
+            ("last_audit_at", Time),
         ],
         Emit::Enrollment => &[
-            ("serial", Serial), ("asset_tag", Text), ("hostname", Text), ("manufacturer", Text), ("model", Text), ("mdm", en!(Mdm)), ("state", en!(EnrollmentState)),
-            ("method", en!(EnrollmentMethod)), ("enrolled_at", Time), ("last_checkin_at", Time), ("compliance", en!(Compliance)), ("platform", en!(Platform)),
-            ("os_version", Text), ("user_principal", Text), ("ownership", en!(Ownership)),
+            ("serial", Serial),
+            ("asset_tag", Text),
+            ("hostname", Text),
+            ("manufacturer", Text),
+            ("model", Text),
+            ("mdm", en!(Mdm)),
+            ("state", en!(EnrollmentState)),
+            ("method", en!(EnrollmentMethod)),
+            ("enrolled_at", Time),
+            ("last_checkin_at", Time),
+            ("compliance", en!(Compliance)),
+            ("platform", en!(Platform)),
+            ("os_version", Text),
+            ("user_principal", Text),
+            ("ownership", en!(Ownership)),
         ],
         Emit::Encryption => &[
-            ("serial", Serial), ("scope", en!(EncryptionScope)), ("volume", Text), ("state", en!(EncryptionState)), ("method", en!(EncryptionMethod)), ("cipher", Text),
-            ("percent", Int), ("recovery_key", en!(RecoveryKey)), ("key_type", en!(KeyType)), ("observed_at", Time),
+            ("serial", Serial),
+            ("scope", en!(EncryptionScope)),
+            ("volume", Text),
+            ("state", en!(EncryptionState)),
+            ("method", en!(EncryptionMethod)),
+            ("cipher", Text),
+            ("percent", Int),
+            ("recovery_key", en!(RecoveryKey)),
+            ("key_type", en!(KeyType)),
+            ("observed_at", Time),
         ],
         Emit::Wipe => &[
-            ("media_serial", Serial), ("host_serial", Serial), ("asset_tag", Text), ("media_type", en!(MediaType)), ("media_model", Text), ("media_manufacturer", Text),
-            ("capacity_bytes", Int), ("method", Text), ("nist_category", en!(NistCategory)), ("passes", Int), ("verification", en!(Verification)), ("result", en!(WipeResult)),
-            ("started_at", Time), ("completed_at", Time), ("operator", Text), ("vendor", Text), ("certificate_id", Text), ("lot", Text), ("report_id", Text), ("errors", Int),
+            ("media_serial", Serial),
+            ("host_serial", Serial),
+            ("asset_tag", Text),
+            ("media_type", en!(MediaType)),
+            ("media_model", Text),
+            ("media_manufacturer", Text),
+            ("capacity_bytes", Int),
+            ("method", Text),
+            ("nist_category", en!(NistCategory)),
+            ("passes", Int),
+            ("verification", en!(Verification)),
+            ("result", en!(WipeResult)),
+            ("started_at", Time),
+            ("completed_at", Time),
+            ("operator", Text),
+            ("vendor", Text),
+            ("certificate_id", Text),
+            ("lot", Text),
+            ("report_id", Text),
+            ("errors", Int),
         ],
         Emit::Leaver => &[("employee_id", Text), ("email", Text), ("username", Text), ("display_name", Text), ("termination_date", Date)],
     }
@@ -152,14 +205,19 @@ impl Mapping {
     /// enum value is canonical, every field has a source.
     pub fn parse(file: &str, text: &str) -> Result<Mapping, MappingError> {
         let err = |message: String| MappingError { file: file.to_string(), message };
-        let spec: Spec = crate::controls::schema::parse(text).map_err(|e| err(format!("not a mapping file: line {} column {}: {}", e.line, e.column, e.message)))?;
+        let spec: Spec =
+            crate::controls::schema::parse(text).map_err(|e| err(format!("not a mapping file: line {} column {}: {}", e.line, e.column, e.message)))?;
         if spec.emits.is_empty() {
             return Err(err("`emits` names no record kind (asset, enrollment, encryption, wipe, leaver)".into()));
         }
         for (key, f) in &spec.fields {
             let ty = field_type(&spec.emits, key).ok_or_else(|| {
                 let known: Vec<&str> = spec.emits.iter().flat_map(|k| fields_of(*k).iter().map(|(n, _)| *n)).collect();
-                err(format!("field '{key}' is not a field of {}; known: {}", spec.emits.iter().map(|e| e.name()).collect::<Vec<_>>().join(", "), known.join(", ")))
+                err(format!(
+                    "field '{key}' is not a field of {}; known: {}",
+                    spec.emits.iter().map(|e| e.name()).collect::<Vec<_>>().join(", "),
+                    known.join(", ")
+                ))
             })?;
             if f.from.is_empty() && f.constant.is_none() {
                 return Err(err(format!("field '{key}' needs `from` (column names) or `const`")));
@@ -232,7 +290,8 @@ pub fn read(input: &Input, em: &mut Emitter, m: &Mapping) -> Result<(), Error> {
                 let names: Vec<String> = f.from.iter().map(|n| norm_header(n)).collect();
                 table.require(key, &names.iter().map(String::as_str).collect::<Vec<_>>())?;
             }
-            let columns: BTreeMap<&str, Option<usize>> = m.spec.fields.values().flat_map(|f| f.from.iter()).map(|n| (n.as_str(), table.col(&[&norm_header(n)]))).collect();
+            let columns: BTreeMap<&str, Option<usize>> =
+                m.spec.fields.values().flat_map(|f| f.from.iter()).map(|n| (n.as_str(), table.col(&[&norm_header(n)]))).collect();
             let used: Vec<Option<usize>> = columns.values().copied().collect();
             for w in table.header_warnings() {
                 em.warning(w)?;
@@ -471,5 +530,13 @@ fn leaver(v: &Values, extra: Extra, ctx: &mut RowCtx) -> RowResult<Record> {
     let (employee_id, email, username) = (v.text("employee_id", ctx)?, v.text("email", ctx)?.map(|e| e.to_lowercase()), v.text("username", ctx)?);
     super::hr::named(ctx, "email", [&employee_id, &email, &username])?;
     let termination_date = v.date("termination_date", ctx)?.ok_or_else(|| ctx.issue("termination_date", "termination date is required", None))?;
-    Ok(Record::Leaver(Leaver { prov: ctx.prov(employee_id.clone()), employee_id, email, username, display_name: v.text("display_name", ctx)?, termination_date, extra }))
+    Ok(Record::Leaver(Leaver {
+        prov: ctx.prov(employee_id.clone()),
+        employee_id,
+        email,
+        username,
+        display_name: v.text("display_name", ctx)?,
+        termination_date,
+        extra,
+    }))
 }

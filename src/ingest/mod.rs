@@ -1,30 +1,30 @@
 //! Reading exports into canonical records: format detection, one reader per source, and the
 //! bookkeeping that makes every row either a record, a counted empty row, or a named rejection.
 
+pub mod blancco;
+mod file;
+pub mod fleet;
+pub mod google;
+pub mod hr;
+pub mod intune;
+pub mod itad;
+pub mod jamf;
+pub mod json;
+pub mod kandji;
+pub mod mapping;
+pub mod nwipe;
+pub mod osquery;
+pub mod readers;
 pub mod row;
 pub mod table;
 pub mod text;
-pub mod json;
-pub mod itad;
-pub mod blancco;
-pub mod hr;
-pub mod mapping;
-pub mod intune;
-pub mod fleet;
-pub mod google;
-pub mod osquery;
-pub mod jamf;
-pub mod kandji;
-pub mod nwipe;
-pub mod readers;
-mod file;
 
 pub use file::{RunError, ingest_file};
 pub mod snipeit;
 
+pub use crate::model::issue::{Counts, Issue, IssueKind, Sink, SinkError};
 use crate::model::{Instant, Lifecycle, Record};
 use chrono_tz::Tz;
-pub use crate::model::issue::{Counts, Issue, IssueKind, Sink, SinkError};
 use row::RowCtx;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -214,17 +214,14 @@ impl Error {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Unrecognized { .. } => Some(
-                "name the format with --source (see `evident ingest --help` for the list); the store was not changed".into(),
-            ),
+            Error::Unrecognized { .. } => Some("name the format with --source (see `evident ingest --help` for the list); the store was not changed".into()),
             Error::NotAnAssetExport { .. } => {
                 Some("export assets (Snipe-IT: Reports > Custom Asset Report, or /api/v1/hardware); the store was not changed".into())
             }
-            Error::BadFile { hint, .. } => {
-                Some(format!("{}the store was not changed", hint.as_ref().map(|h| format!("{h}; ")).unwrap_or_default()))
-            }
+            Error::BadFile { hint, .. } => Some(format!("{}the store was not changed", hint.as_ref().map(|h| format!("{h}; ")).unwrap_or_default())),
             Error::Rejected { .. } => Some(
-                "fix the rows above and ingest again, or pass --allow-rejects to store the other rows and record each rejection; the store was not changed".into(),
+                "fix the rows above and ingest again, or pass --allow-rejects to store the other rows and record each rejection; the store was not changed"
+                    .into(),
             ),
             Error::Sink { .. } => Some("the store was not changed".into()),
         }
@@ -383,4 +380,3 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
     }
     readers::read(input, em)
 }
-

@@ -52,7 +52,9 @@ fn device_in(msg: &str) -> Option<String> {
     let at = msg.find("/dev/")?;
     let dev: String = msg[at..].chars().take_while(|c| !c.is_whitespace() && *c != ',' && *c != '\'').collect();
     let dev = dev.trim_end_matches('.').to_string();
-    let not_a_drive = matches!(dev.as_str(), "/dev/urandom" | "/dev/random" | "/dev/zero" | "/dev/null" | "/dev/full") || dev.starts_with("/dev/tty") || msg.contains("entropy source");
+    let not_a_drive = matches!(dev.as_str(), "/dev/urandom" | "/dev/random" | "/dev/zero" | "/dev/null" | "/dev/full")
+        || dev.starts_with("/dev/tty")
+        || msg.contains("entropy source");
     (!not_a_drive).then_some(dev)
 }
 
@@ -237,13 +239,7 @@ fn status_row(line: &str) -> Option<(String, String, String)> {
     Some((dev.to_string(), cols[1].trim().to_string(), cols[4].trim().to_string()))
 }
 
-fn drive_record(
-    d: &Drive,
-    ctx: &mut super::row::RowCtx,
-    verification: Verification,
-    mode: Option<&str>,
-    version: Option<&str>,
-) -> Result<Wipe, Issue> {
+fn drive_record(d: &Drive, ctx: &mut super::row::RowCtx, verification: Verification, mode: Option<&str>, version: Option<&str>) -> Result<Wipe, Issue> {
     let mut serial = d.serial.clone();
     let mut model = d.model.clone();
     if serial.is_none() {
@@ -321,7 +317,13 @@ fn drive_record(
         tool: WipeTool::Nwipe,
         tool_version: version.map(str::to_string),
         method_raw: method,
-        technique: if verify_only { Technique::Unknown } else if d.method.is_some() { Technique::Overwrite } else { Technique::Unknown },
+        technique: if verify_only {
+            Technique::Unknown
+        } else if d.method.is_some() {
+            Technique::Overwrite
+        } else {
+            Technique::Unknown
+        },
         nist_category: if verify_only || d.method.is_none() { NistCategory::Unknown } else { NistCategory::Clear },
         passes: d.passes,
         verification: match (verification, d.verified) {

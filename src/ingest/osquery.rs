@@ -25,7 +25,9 @@ pub fn detect(v: &Value) -> bool {
 pub fn looks_like_log(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(64 * 1024)];
     let Some(first) = String::from_utf8_lossy(head).lines().find(|l| !l.trim().is_empty()).map(str::to_string) else { return false };
-    serde_json::from_str::<Value>(first.trim_start_matches('\u{feff}')).ok().is_some_and(|v| (v.get("columns").is_some() || v.get("snapshot").is_some()) && (v.get("unixTime").is_some() || v.get("calendarTime").is_some()))
+    serde_json::from_str::<Value>(first.trim_start_matches('\u{feff}'))
+        .ok()
+        .is_some_and(|v| (v.get("columns").is_some() || v.get("snapshot").is_some()) && (v.get("unixTime").is_some() || v.get("calendarTime").is_some()))
 }
 
 /// `osqueryi --json` output. It has no time of its own: records are observed at `--as-of`.
@@ -137,7 +139,11 @@ fn row(r: &Value, decorations: Option<&Value>, when: Option<Instant>, ctx: &mut 
         ));
     }
     let serial = ctx.serial("hardware_serial", &raw_serial, None)?;
-    let e = if r.get("conversion_status").is_some() || r.get("protection_status").is_some() { bitlocker(r, serial, when, ctx)? } else { posix(r, serial, when, ctx) };
+    let e = if r.get("conversion_status").is_some() || r.get("protection_status").is_some() {
+        bitlocker(r, serial, when, ctx)?
+    } else {
+        posix(r, serial, when, ctx)
+    };
     Ok(vec![Record::Encryption(e)])
 }
 
@@ -253,7 +259,10 @@ fn posix(r: &Value, serial: Serial, when: Option<Instant>, ctx: &mut RowCtx) -> 
         scope: EncryptionScope::DataVolume,
         volume: name,
         state,
-        state_raw: Some(format!("encryption_status={status} encrypted={flag}{}", if fv.is_empty() { String::new() } else { format!(" filevault_status={fv}") })),
+        state_raw: Some(format!(
+            "encryption_status={status} encrypted={flag}{}",
+            if fv.is_empty() { String::new() } else { format!(" filevault_status={fv}") }
+        )),
         method,
         cipher: non_empty(&kind),
         percent: None,

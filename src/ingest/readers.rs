@@ -26,8 +26,14 @@ pub struct Reader {
 /// Every reader, in the order detection tries them within a syntax. Raw-byte readers are tried
 /// first: an nwipe log starts with `[` and an osquery results log with `{`, like JSON.
 pub const READERS: &[Reader] = &[
-    Reader { kind: SourceKind::BlanccoXml, read: Read::Bytes { detect: |b| first(b) == Some(b'<') && super::blancco::looks_like(b), read: super::blancco::read } },
-    Reader { kind: SourceKind::OsqueryJson, read: Read::Bytes { detect: |b| first(b) == Some(b'{') && super::osquery::looks_like_log(b), read: super::osquery::read_log } },
+    Reader {
+        kind: SourceKind::BlanccoXml,
+        read: Read::Bytes { detect: |b| first(b) == Some(b'<') && super::blancco::looks_like(b), read: super::blancco::read },
+    },
+    Reader {
+        kind: SourceKind::OsqueryJson,
+        read: Read::Bytes { detect: |b| first(b) == Some(b'{') && super::osquery::looks_like_log(b), read: super::osquery::read_log },
+    },
     Reader { kind: SourceKind::NwipeLog, read: Read::Bytes { detect: super::nwipe::looks_like, read: super::nwipe::read } },
     Reader { kind: SourceKind::OsqueryJson, read: Read::Json { detect: super::osquery::detect, read: super::osquery::read_rows } },
     Reader { kind: SourceKind::KandjiApi, read: Read::Json { detect: super::kandji::detect, read: super::kandji::read } },

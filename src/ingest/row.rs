@@ -27,13 +27,7 @@ impl<'o> RowCtx<'o> {
 
     /// Provenance for a record of this row.
     pub fn prov(&self, source_record_id: Option<String>) -> Provenance {
-        Provenance {
-            line: self.line,
-            pointer: self.pointer.clone(),
-            source_record_id,
-            raw_sha256: self.raw_sha256.clone(),
-            tz_assumed: self.tz_used,
-        }
+        Provenance { line: self.line, pointer: self.pointer.clone(), source_record_id, raw_sha256: self.raw_sha256.clone(), tz_assumed: self.tz_used }
     }
 
     /// An issue at this row.
@@ -143,11 +137,7 @@ impl<'o> RowCtx<'o> {
     /// An identifier (serial, asset tag) must not be an Excel-mangled number.
     pub fn identifier(&self, field: &str, raw: &str) -> RowResult<()> {
         if crate::model::serial::is_scientific_notation(raw) {
-            return Err(self.issue(
-                field,
-                "identifier is in scientific notation: Excel turned it into a number and its digits are lost",
-                Some(raw.trim()),
-            ));
+            return Err(self.issue(field, "identifier is in scientific notation: Excel turned it into a number and its digits are lost", Some(raw.trim())));
         }
         Ok(())
     }
@@ -206,10 +196,7 @@ mod tests {
         for t in ["2024-01-26 16:15:36.087016+00:00", "2024-01-26T16:15:36.087016Z", "2024-01-26T17:15:36.087016+0100"] {
             assert_eq!(crate::model::instant_text(&parse_offset_datetime(t).unwrap()), want, "{t}");
         }
-        assert_eq!(
-            crate::model::instant_text(&parse_offset_datetime("2025-02-27T07:41:12.4417263Z").unwrap()),
-            "2025-02-27T07:41:12.441726300Z"
-        );
+        assert_eq!(crate::model::instant_text(&parse_offset_datetime("2025-02-27T07:41:12.4417263Z").unwrap()), "2025-02-27T07:41:12.441726300Z");
     }
 
     #[test]

@@ -71,7 +71,11 @@ fn lifecycle(ctx: &mut RowCtx, field: &str, label: &str, meta: &str, map: &BTree
         "archived" => Lifecycle::Retired,
         _ => {
             let shown = if meta.is_empty() { label.to_string() } else { format!("{label} ({meta})") };
-            ctx.warn(field, "status label not in the status map or Snipe-IT's defaults; lifecycle recorded as unknown (add it with --status-map)", Some(&shown));
+            ctx.warn(
+                field,
+                "status label not in the status map or Snipe-IT's defaults; lifecycle recorded as unknown (add it with --status-map)",
+                Some(&shown),
+            );
             Lifecycle::Unknown
         }
     }
@@ -155,8 +159,28 @@ pub fn read_csv(table: &Table, em: &mut Emitter) -> Result<(), Error> {
         table.col(ID),
         table.col(BYOD),
     ];
-    let [name, model, model_no, category, manufacturer, status, purchased, eol, warranty, location, checked_out, kind, username, email, full, first, last, audit, id, byod] =
-        cols;
+    let [
+        name,
+        model,
+        model_no,
+        category,
+        manufacturer,
+        status,
+        purchased,
+        eol,
+        warranty,
+        location,
+        checked_out,
+        kind,
+        username,
+        email,
+        full,
+        first,
+        last,
+        audit,
+        id,
+        byod,
+    ] = cols;
     let mut used: Vec<Option<usize>> = cols.to_vec();
     used.extend([tag, serial]);
     for w in table.header_warnings() {
@@ -216,7 +240,15 @@ pub fn read_csv(table: &Table, em: &mut Emitter) -> Result<(), Error> {
 
 /// Who an asset is checked out to: a user (by username, email and name), a location, another
 /// asset, or nobody. An empty type with a user named means a user.
-fn assignee(ctx: &mut RowCtx, field: &str, kind_raw: &str, user: Option<String>, mail: Option<String>, display: Option<String>, checked_out: &str) -> (AssigneeKind, Owner) {
+fn assignee(
+    ctx: &mut RowCtx,
+    field: &str,
+    kind_raw: &str,
+    user: Option<String>,
+    mail: Option<String>,
+    display: Option<String>,
+    checked_out: &str,
+) -> (AssigneeKind, Owner) {
     let kind_v = kind_raw.to_lowercase();
     let kind = match kind_v.as_str() {
         "user" => AssigneeKind::User,
@@ -230,7 +262,11 @@ fn assignee(ctx: &mut RowCtx, field: &str, kind_raw: &str, user: Option<String>,
             AssigneeKind::None
         }
     };
-    let owner = if kind == AssigneeKind::User { Owner { email: mail, username: user, display_name: display.or_else(|| non_empty(checked_out)) } } else { Owner::default() };
+    let owner = if kind == AssigneeKind::User {
+        Owner { email: mail, username: user, display_name: display.or_else(|| non_empty(checked_out)) }
+    } else {
+        Owner::default()
+    };
     (kind, owner)
 }
 
@@ -255,7 +291,10 @@ pub fn read_api(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
     };
     let total = doc.value.get("total").and_then(Value::as_u64);
     if let Some(total) = total.filter(|t| *t as usize > rows.len()) {
-        em.incomplete("total", format!("this page holds {} of {total} assets; ingest the other pages (offset/limit) too, or the register is incomplete", rows.len()))?;
+        em.incomplete(
+            "total",
+            format!("this page holds {} of {total} assets; ingest the other pages (offset/limit) too, or the register is incomplete", rows.len()),
+        )?;
     }
     let opts = em.opts;
     for (i, r) in rows.iter().enumerate() {
@@ -341,7 +380,13 @@ fn api_row(r: &Value, ctx: &mut RowCtx, opts: &super::Options) -> Result<Asset, 
         ctx.date(key, &v, &["%Y-%m-%d"])
     };
     let byod = matches!(r.get("byod"), Some(Value::Bool(true)) | Some(Value::Number(_))) && text(r, &["byod"]) != "0";
-    let label_shown = if label.is_empty() { None } else if meta.is_empty() { Some(label.clone()) } else { Some(format!("{label} ({meta})")) };
+    let label_shown = if label.is_empty() {
+        None
+    } else if meta.is_empty() {
+        Some(label.clone())
+    } else {
+        Some(format!("{label} ({meta})"))
+    };
     Ok(Asset {
         prov: ctx.prov(non_empty(&text(r, &["id"]))),
         serial: if serial_v.trim().is_empty() { Serial::missing() } else { Serial::new(&serial_v, model.as_deref()) },

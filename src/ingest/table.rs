@@ -1,10 +1,10 @@
 //! Generic CSV: delimiter sniffing, header aliases (case- and space-insensitive), duplicate and
 //! empty header names, per-row UTF-8 checks and field counts, and exact line numbers.
 
-use crate::model::Issue;
 use super::text::LineCounter;
 use super::{Emitter, Error, Input};
 use crate::model::Extra;
+use crate::model::Issue;
 use csv::ByteRecord;
 use std::collections::HashMap;
 
@@ -46,9 +46,7 @@ impl<'a> Table<'a> {
         let delimiter = sniff_delimiter(input.bytes);
         let mut rdr = builder(delimiter).from_reader(input.bytes);
         let mut rec = ByteRecord::new();
-        let has = rdr
-            .read_byte_record(&mut rec)
-            .map_err(|e| Error::bad_file(input.file, 1, None, format!("cannot read the header row: {e}"), None))?;
+        let has = rdr.read_byte_record(&mut rec).map_err(|e| Error::bad_file(input.file, 1, None, format!("cannot read the header row: {e}"), None))?;
         if !has || rec.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
             return Err(Error::bad_file(input.file, 1, None, "file is empty: no header row", Some("export the file again")));
         }
@@ -189,11 +187,8 @@ impl<'a> Table<'a> {
             }
             let mut ctx = em.ctx(line, None, raw);
             if rec.len() != self.headers.len() {
-                let issue = ctx.issue(
-                    "",
-                    format!("row has {} fields but the header has {} (a lost quote or a stray delimiter?)", rec.len(), self.headers.len()),
-                    None,
-                );
+                let issue =
+                    ctx.issue("", format!("row has {} fields but the header has {} (a lost quote or a stray delimiter?)", rec.len(), self.headers.len()), None);
                 em.row(ctx, Err(issue))?;
                 continue;
             }

@@ -41,10 +41,7 @@ pub fn decode(bytes: &[u8], encoding: Encoding) -> Result<Decoded<'_>, DecodeErr
     if let Some(body) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         return Ok(Decoded { bytes: Cow::Borrowed(body), encoding: "utf-8-bom" });
     }
-    for (bom, enc, name) in [
-        (&b"\xFF\xFE"[..], encoding_rs::UTF_16LE, "utf-16le-bom"),
-        (&b"\xFE\xFF"[..], encoding_rs::UTF_16BE, "utf-16be-bom"),
-    ] {
+    for (bom, enc, name) in [(&b"\xFF\xFE"[..], encoding_rs::UTF_16LE, "utf-16le-bom"), (&b"\xFE\xFF"[..], encoding_rs::UTF_16BE, "utf-16be-bom")] {
         if let Some(body) = bytes.strip_prefix(bom) {
             return match enc.decode_without_bom_handling_and_without_replacement(body) {
                 Some(text) => Ok(Decoded { bytes: Cow::Owned(text.into_owned().into_bytes()), encoding: name }),

@@ -56,7 +56,8 @@ pub fn walk_strict(dir: &Path) -> std::io::Result<Result<Vec<String>, String>> {
         for e in std::fs::read_dir(dir)? {
             let e = e?;
             let p = e.path();
-            let rel = p.strip_prefix(root).expect("under root").components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/");
+            let rel =
+                p.strip_prefix(root).expect("under root").components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/");
             let t = std::fs::symlink_metadata(&p)?.file_type();
             if t.is_symlink() {
                 return Ok(Err(format!("'{rel}' is a symbolic link")));
@@ -125,7 +126,13 @@ pub fn write(dir: &Path, kind: Kind, scope: &Scope) -> Result<PathBuf, (PathBuf,
 /// The one tar evident writes of these files: POSIX ustar headers (a GNU long-name entry where a
 /// path does not fit), mode 0644, owner 0, the scope's end as mtime, entries in byte order of
 /// their paths under one top directory, no directory entries, two zero blocks at the end.
-fn write_tar<'f, W: std::io::Write>(w: W, name: &str, files: &[String], scope: &Scope, open: impl Fn(&str) -> std::io::Result<(u64, Box<dyn std::io::Read + 'f>)>) -> std::io::Result<()> {
+fn write_tar<'f, W: std::io::Write>(
+    w: W,
+    name: &str,
+    files: &[String],
+    scope: &Scope,
+    open: impl Fn(&str) -> std::io::Result<(u64, Box<dyn std::io::Read + 'f>)>,
+) -> std::io::Result<()> {
     let (mtime, _) = stamp(scope);
     let mut tar = tar::Builder::new(w);
     for rel in files {
@@ -145,9 +152,19 @@ fn write_tar<'f, W: std::io::Write>(w: W, name: &str, files: &[String], scope: &
 /// The one zip evident writes of these files: entries stored (not compressed), zip64 fields, the
 /// scope's end as their date, mode 0644, in byte order of their paths, no directory entries, no
 /// comment.
-fn write_zip<'f, W: std::io::Write + std::io::Seek>(w: W, name: &str, files: &[String], scope: &Scope, open: impl Fn(&str) -> std::io::Result<(u64, Box<dyn std::io::Read + 'f>)>) -> std::io::Result<()> {
+fn write_zip<'f, W: std::io::Write + std::io::Seek>(
+    w: W,
+    name: &str,
+    files: &[String],
+    scope: &Scope,
+    open: impl Fn(&str) -> std::io::Result<(u64, Box<dyn std::io::Read + 'f>)>,
+) -> std::io::Result<()> {
     let (_, date) = stamp(scope);
-    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored).last_modified_time(date).unix_permissions(0o644).large_file(true);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .last_modified_time(date)
+        .unix_permissions(0o644)
+        .large_file(true);
     let mut zw = zip::ZipWriter::new(w);
     for rel in files {
         let (size, data) = open(rel)?;
@@ -189,10 +206,17 @@ pub fn canonical(path: &Path, scope: &Scope, members: &[Member]) -> std::io::Res
         return Ok(Err(format!("it cannot be rebuilt from its members: {e}")));
     }
     if let Some((&from, &to)) = cmp.bad.iter().next() {
-        return Ok(Err(format!("bytes {from}..{to} differ from the archive evident writes of these {} files (headers, padding, CRCs or sizes)", members.len())));
+        return Ok(Err(format!(
+            "bytes {from}..{to} differ from the archive evident writes of these {} files (headers, padding, CRCs or sizes)",
+            members.len()
+        )));
     }
     if cmp.end != len {
-        return Ok(Err(format!("the archive is {len} bytes; the one evident writes of these {} files is {} bytes (something is hidden after or between them)", members.len(), cmp.end)));
+        return Ok(Err(format!(
+            "the archive is {len} bytes; the one evident writes of these {} files is {} bytes (something is hidden after or between them)",
+            members.len(),
+            cmp.end
+        )));
     }
     Ok(Ok(()))
 }

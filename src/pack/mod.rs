@@ -8,7 +8,9 @@ pub mod merkle;
 pub mod oscal;
 mod report;
 
-pub use format::{ControlRef, FORMAT, FORMAT_DOC, FileEntry, LEDGER, MANIFEST, Manifest, SIGNATURE, SIGNER, SUMS, SourceRef, Tool, merkle_root, sums_line, sums_text};
+pub use format::{
+    ControlRef, FORMAT, FORMAT_DOC, FileEntry, LEDGER, MANIFEST, Manifest, SIGNATURE, SIGNER, SUMS, SourceRef, Tool, merkle_root, sums_line, sums_text,
+};
 
 use crate::ledger::{Entry, Scope};
 use crate::sign::SecretKey;
@@ -40,7 +42,9 @@ impl Error {
             Error::Exists(_) => Some("choose a new --out directory".into()),
             Error::Store(e) => e.hint(),
             Error::Empty(_) => Some("ingest exports first (`evident ingest FILE`), or pick a later date".into()),
-            Error::VersionNotBumped { .. } => Some("raise its `version:` when a control's meaning changes (an id@version must always mean the same rule)".into()),
+            Error::VersionNotBumped { .. } => {
+                Some("raise its `version:` when a control's meaning changes (an id@version must always mean the same rule)".into())
+            }
             Error::Io { .. } => None,
         }
     }
@@ -180,10 +184,24 @@ pub fn build(store: &mut Store, req: &Request) -> Result<Built, Error> {
         return Err(e.into());
     }
     let archive = match req.archive {
-        Some(kind) => Some(archive::write(req.out, kind, &req.scope).map_err(|(path, err)| if err.kind() == std::io::ErrorKind::AlreadyExists { Error::Exists(path) } else { Error::Io { path, err } })?),
+        Some(kind) => Some(
+            archive::write(req.out, kind, &req.scope)
+                .map_err(|(path, err)| if err.kind() == std::io::ErrorKind::AlreadyExists { Error::Exists(path) } else { Error::Io { path, err } })?,
+        ),
         None => None,
     };
-    Ok(Built { dir: req.out.into(), archive, seq, manifest_sha256, merkle_root: manifest.merkle_root, files, bytes, key_id: manifest.key_id, left_out, undated })
+    Ok(Built {
+        dir: req.out.into(),
+        archive,
+        seq,
+        manifest_sha256,
+        merkle_root: manifest.merkle_root,
+        files,
+        bytes,
+        key_id: manifest.key_id,
+        left_out,
+        undated,
+    })
 }
 
 /// A control whose file changed since an earlier pack must carry a new version: the pack records
@@ -209,7 +227,15 @@ fn staging_dir(out: &Path) -> PathBuf {
 
 type Written = (Manifest, String, u64, usize);
 
-fn write_pack(store: &Store, req: &Request, root: &Path, ingests: &[crate::store::IngestRow], chain: &[Entry], seq: u64, prev: Option<String>) -> Result<Written, Error> {
+fn write_pack(
+    store: &Store,
+    req: &Request,
+    root: &Path,
+    ingests: &[crate::store::IngestRow],
+    chain: &[Entry],
+    seq: u64,
+    prev: Option<String>,
+) -> Result<Written, Error> {
     let mut w = Writer { root: root.into(), files: Vec::new() };
     let (sources, tie_out) = write_sources(&mut w, store, ingests)?;
     let mut controls = Vec::new();
@@ -224,8 +250,19 @@ fn write_pack(store: &Store, req: &Request, root: &Path, ingests: &[crate::store
     w.bytes(LEDGER, &crate::ledger::to_jsonl(chain))?;
     let public = req.key.public();
     w.bytes(SIGNER, public.to_pem().as_bytes())?;
-    let history: Vec<(u64, serde_json::Value)> = store.pack_evaluations()?.into_iter().filter_map(|(s, b)| Some((s, serde_json::from_slice(&b?).ok()?))).collect();
-    let page = report::Page { scope: &req.scope, seq, prev: prev.as_deref(), key_id: &public.key_id(), sources: &tie_out, assets: &assets, evaluation: req.controls, history: &history, certificates };
+    let history: Vec<(u64, serde_json::Value)> =
+        store.pack_evaluations()?.into_iter().filter_map(|(s, b)| Some((s, serde_json::from_slice(&b?).ok()?))).collect();
+    let page = report::Page {
+        scope: &req.scope,
+        seq,
+        prev: prev.as_deref(),
+        key_id: &public.key_id(),
+        sources: &tie_out,
+        assets: &assets,
+        evaluation: req.controls,
+        history: &history,
+        certificates,
+    };
     w.bytes("report/index.html", report::render(&page).as_bytes())?;
     let mut files = w.files;
     files.sort();
@@ -293,7 +330,15 @@ fn write_sources(w: &mut Writer, store: &Store, ingests: &[crate::store::IngestR
 
 /// The controls used, the catalogs, each control's result, the evaluation summary, the OSCAL
 /// files and the framework views. Returns the manifest's control references.
-fn write_results(w: &mut Writer, req: &Request, lib: &crate::controls::Library, ev: &crate::evaluate::Evaluation, ingests: &[crate::store::IngestRow], sources: &[SourceRef], seq: u64) -> Result<Vec<ControlRef>, Error> {
+fn write_results(
+    w: &mut Writer,
+    req: &Request,
+    lib: &crate::controls::Library,
+    ev: &crate::evaluate::Evaluation,
+    ingests: &[crate::store::IngestRow],
+    sources: &[SourceRef],
+    seq: u64,
+) -> Result<Vec<ControlRef>, Error> {
     let mut controls = Vec::new();
     for l in &lib.controls {
         let path = format!("controls/{}", safe_name(&l.file));
@@ -321,7 +366,8 @@ fn write_results(w: &mut Writer, req: &Request, lib: &crate::controls::Library, 
         "unused_exceptions": ev.unused_exceptions,
     });
     w.bytes("results/evaluation.json", &pretty(&summary))?;
-    let oscal_sources: Vec<oscal::Source> = ingests.iter().zip(sources).map(|(i, s)| oscal::Source { file_name: &i.file_name, path: &s.path, sha256: &s.sha256, kind: &s.source }).collect();
+    let oscal_sources: Vec<oscal::Source> =
+        ingests.iter().zip(sources).map(|(i, s)| oscal::Source { file_name: &i.file_name, path: &s.path, sha256: &s.sha256, kind: &s.source }).collect();
     w.bytes("results/oscal-assessment-results.json", &pretty(&oscal::assessment_results(ev, lib, &oscal_sources, seq)))?;
     w.bytes("results/oscal-mapping-collection.json", &pretty(&oscal::mapping_collection(lib, &format!("{}T23:59:59Z", req.scope.end()))))?;
     for fw in lib.catalogs.keys() {

@@ -3,10 +3,10 @@
 //! resources with the SHA-256 of every source) and our crosswalk as a mapping collection.
 //! UUIDs are derived from content, so the same pack gives the same bytes.
 
-use crate::view::{ItemKey, KeyKind};
 use crate::controls::Library;
 use crate::controls::schema::Relationship;
 use crate::evaluate::{Evaluation, Status};
+use crate::view::{ItemKey, KeyKind};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -169,7 +169,13 @@ fn inventory_item(key: &ItemKey, tag: Option<&str>, id: &str) -> Value {
 
 /// One control: an observation per population member (with the records behind it as relevant
 /// evidence) and its finding, with one `sample-date-status` prop per sample date.
-fn control_results(c: &crate::evaluate::ControlResult, lib: &Library, scope_text: &str, inventory: &BTreeMap<ItemKey, (Option<String>, String)>, by_sha: &BTreeMap<&str, String>) -> (Vec<Value>, Value) {
+fn control_results(
+    c: &crate::evaluate::ControlResult,
+    lib: &Library,
+    scope_text: &str,
+    inventory: &BTreeMap<ItemKey, (Option<String>, String)>,
+    by_sha: &BTreeMap<&str, String>,
+) -> (Vec<Value>, Value) {
     let mut observations = Vec::new();
     let mut related = Vec::new();
     for (n, i) in c.items.iter().enumerate() {
@@ -213,7 +219,8 @@ fn control_results(c: &crate::evaluate::ControlResult, lib: &Library, scope_text
         }))
         .collect();
     let statement = lib.get(&c.id).map_or(c.title.clone(), |l| l.control.statement.clone());
-    let note = c.note.as_deref().map(|n| format!(" {}: {n}.", if c.status == Status::NoEvidence { "No evidence in force" } else { "Note" })).unwrap_or_default();
+    let note =
+        c.note.as_deref().map(|n| format!(" {}: {n}.", if c.status == Status::NoEvidence { "No evidence in force" } else { "Note" })).unwrap_or_default();
     let mut f = json!({
         "uuid": uuid(&["finding", scope_text, &c.id]),
         "title": format!("{}@{}: {}", c.id, c.version, c.title),
@@ -239,7 +246,10 @@ pub fn mapping_collection(lib: &Library, last_modified: &str) -> Value {
                 Relationship::Intersect => "intersects-with",
                 Relationship::NoRelationship => "no-relationship",
             };
-            let mut props = vec![ours("rationale", serde_json::to_value(m.rationale).ok().and_then(|v| v.as_str().map(String::from)).as_deref().unwrap_or("unknown")), ours("confidence", serde_json::to_value(m.confidence).ok().and_then(|v| v.as_str().map(String::from)).as_deref().unwrap_or("unknown"))];
+            let mut props = vec![
+                ours("rationale", serde_json::to_value(m.rationale).ok().and_then(|v| v.as_str().map(String::from)).as_deref().unwrap_or("unknown")),
+                ours("confidence", serde_json::to_value(m.confidence).ok().and_then(|v| v.as_str().map(String::from)).as_deref().unwrap_or("unknown")),
+            ];
             for p in &m.pof {
                 props.push(ours("point-of-focus", p));
             }

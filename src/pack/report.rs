@@ -133,7 +133,9 @@ fn spark(id: &str, history: &[(u64, serde_json::Value)], seq: u64, now: Option<f
     let dots: Vec<Dot> = values
         .iter()
         .enumerate()
-        .filter_map(|(i, (s, r))| r.map(|r| Dot { x: round(3.0 + i as f64 * step), y: round(h as f64 - 3.0 - r / 100.0 * (h as f64 - 6.0)), title: format!("pack {s}: {r:.1} %") }))
+        .filter_map(|(i, (s, r))| {
+            r.map(|r| Dot { x: round(3.0 + i as f64 * step), y: round(h as f64 - 3.0 - r / 100.0 * (h as f64 - 6.0)), title: format!("pack {s}: {r:.1} %") })
+        })
         .collect();
     let points = dots.iter().map(|d| format!("{},{}", d.x, d.y)).collect::<Vec<_>>().join(" ");
     Some(Spark { width: w, height: h, points, dots })
@@ -180,10 +182,13 @@ pub fn render(p: &Page) -> String {
     ctx.insert("scope", &p.scope.to_string());
     ctx.insert("organisation", &p.evaluation.and_then(|(_, ev)| ev.organisation.clone()));
     ctx.insert("version", env!("CARGO_PKG_VERSION"));
-    ctx.insert("period", &match p.scope {
-        Scope::Period { from, to } => Some((from.to_string(), to.to_string())),
-        Scope::AsOf { .. } => None,
-    });
+    ctx.insert(
+        "period",
+        &match p.scope {
+            Scope::Period { from, to } => Some((from.to_string(), to.to_string())),
+            Scope::AsOf { .. } => None,
+        },
+    );
     ctx.insert("key_id", p.key_id);
     ctx.insert("prev", p.prev.unwrap_or("none (first pack)"));
     ctx.insert("certificates", &p.certificates);
@@ -201,7 +206,14 @@ pub fn render(p: &Page) -> String {
     if let Some((lib, ev)) = p.evaluation {
         dates = ev.sample_dates.iter().map(|d| d.to_string()).collect();
         for c in &ev.controls {
-            *counts.entry(match c.status.as_str() { "pass" => "pass", "fail" => "fail", "no_evidence" => "no_evidence", _ => "na" }).or_default() += 1;
+            *counts
+                .entry(match c.status.as_str() {
+                    "pass" => "pass",
+                    "fail" => "fail",
+                    "no_evidence" => "no_evidence",
+                    _ => "na",
+                })
+                .or_default() += 1;
             let now = if c.population > 0 { rate(c.passed + c.excepted, c.population) } else { None };
             controls.push(control_row(c, ev, p, now));
             for d in &c.exceptions {
@@ -263,7 +275,18 @@ fn control_row<'a>(c: &'a crate::evaluate::ControlResult, ev: &Evaluation, p: &P
         rate: now.map(|r| format!("{r:.1}")),
         title: &c.title,
         note: c.note.as_deref(),
-        items: c.items.iter().map(|i| ItemRow { date: i.date.to_string(), item: i.item.as_str(), asset_tag: i.asset_tag.as_deref(), outcome: i.outcome.as_str(), reason: &i.reason, records: &i.records }).collect(),
+        items: c
+            .items
+            .iter()
+            .map(|i| ItemRow {
+                date: i.date.to_string(),
+                item: i.item.as_str(),
+                asset_tag: i.asset_tag.as_deref(),
+                outcome: i.outcome.as_str(),
+                reason: &i.reason,
+                records: &i.records,
+            })
+            .collect(),
         spark: spark(&c.id, p.history, p.seq, now),
         dates: ev
             .sample_dates
@@ -275,12 +298,22 @@ fn control_row<'a>(c: &'a crate::evaluate::ControlResult, ev: &Evaluation, p: &P
                     population: x.population,
                     failed: x.failed,
                     detail: if x.missing.is_empty() {
-                        x.evidence.iter().map(|e| format!("{}: {} as of {}", e.kind.describe(), e.file, e.as_of.map_or("(undated)".into(), |a| a.to_string()))).collect::<Vec<_>>().join("; ")
+                        x.evidence
+                            .iter()
+                            .map(|e| format!("{}: {} as of {}", e.kind.describe(), e.file, e.as_of.map_or("(undated)".into(), |a| a.to_string())))
+                            .collect::<Vec<_>>()
+                            .join("; ")
                     } else {
                         x.missing.join("; ")
                     },
                 },
-                None => DateCell { date: d.to_string(), status: "", population: 0, failed: 0, detail: "an event control: judged once, over the events in scope".into() },
+                None => DateCell {
+                    date: d.to_string(),
+                    status: "",
+                    population: 0,
+                    failed: 0,
+                    detail: "an event control: judged once, over the events in scope".into(),
+                },
             })
             .collect(),
         out_of_scope: c.out_of_scope,

@@ -7,7 +7,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Numbered migrations; `PRAGMA user_version` holds how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("0001_initial.sql"), include_str!("0002_pack.sql"), include_str!("0003_certificate.sql"), include_str!("0004_pack_results.sql"), include_str!("0005_leaver.sql"), include_str!("0006_observation.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("0001_initial.sql"),
+    include_str!("0002_pack.sql"),
+    include_str!("0003_certificate.sql"),
+    include_str!("0004_pack_results.sql"),
+    include_str!("0005_leaver.sql"),
+    include_str!("0006_observation.sql"),
+];
 
 /// Size of a raw-file chunk.
 const CHUNK: usize = 4 << 20;
@@ -120,7 +127,10 @@ impl Store {
         // journal that the next open rolls back; readers wait (busy timeout) while a writer commits.
         store.conn.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get::<_, String>(0)).map_err(|e| store.err(e))?;
         // A large page cache keeps a big ingest transaction from spilling index pages over and over.
-        store.conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;").map_err(|e| store.err(e))?;
+        store
+            .conn
+            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;")
+            .map_err(|e| store.err(e))?;
         store.migrate()?;
         Ok(store)
     }
@@ -174,7 +184,11 @@ impl Store {
     /// new observation.
     pub fn same_observation(&self, sha256: &str, options_json: &str) -> Result<Option<IngestRow>, Error> {
         self.conn
-            .query_row(&format!("{INGEST_COLS} WHERE sha256 = ?1 AND options = ?2 AND retracted IS NULL ORDER BY id LIMIT 1"), [sha256, options_json], ingest_row)
+            .query_row(
+                &format!("{INGEST_COLS} WHERE sha256 = ?1 AND options = ?2 AND retracted IS NULL ORDER BY id LIMIT 1"),
+                [sha256, options_json],
+                ingest_row,
+            )
             .optional()
             .map_err(|e| self.err(e))
     }
@@ -184,7 +198,8 @@ impl Store {
         let path = self.path.clone();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| busy_or(e, &path))?;
         let map = |source| Error::Sqlite { path: path.clone(), source };
-        let state: Option<(Option<i64>, Option<String>)> = tx.query_row("SELECT superseded_by, retracted FROM ingest WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(map)?;
+        let state: Option<(Option<i64>, Option<String>)> =
+            tx.query_row("SELECT superseded_by, retracted FROM ingest WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(map)?;
         match state {
             None => return Err(Error::NoSuchIngest { path, message: format!("there is no ingest #{id}") }),
             Some((_, Some(r))) => return Err(Error::NoSuchIngest { path, message: format!("ingest #{id} is already retracted ({r})") }),
@@ -288,13 +303,22 @@ impl Store {
         let path = self.path.clone();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| busy_or(e, &path))?;
         let map = |source| Error::Sqlite { path: path.clone(), source };
-        let head: Option<(i64, String)> = tx.query_row("SELECT seq, manifest_sha256 FROM pack ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(map)?;
+        let head: Option<(i64, String)> =
+            tx.query_row("SELECT seq, manifest_sha256 FROM pack ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(map)?;
         if head.as_ref().map(|h| h.0 as u64 + 1).unwrap_or(1) != entry.seq || head.map(|h| h.1) != entry.prev {
             return Err(Error::ChainMoved { path: path.clone() });
         }
         tx.execute(
             "INSERT INTO pack (seq, manifest_sha256, prev, scope, key_id, manifest, evaluation) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![entry.seq as i64, entry.manifest_sha256, entry.prev, serde_json::to_string(&entry.scope).expect("scope serialises"), entry.key_id, manifest, evaluation],
+            params![
+                entry.seq as i64,
+                entry.manifest_sha256,
+                entry.prev,
+                serde_json::to_string(&entry.scope).expect("scope serialises"),
+                entry.key_id,
+                manifest,
+                evaluation
+            ],
         )
         .map_err(map)?;
         tx.commit().map_err(map)
@@ -344,7 +368,9 @@ impl Store {
             .prepare("SELECT line, pointer, field, message, raw FROM ingest_issue WHERE ingest_id = ?1 AND kind = ?2 ORDER BY id")
             .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map(params![ingest_id, k], |r| Ok(Issue { line: r.get::<_, i64>(0)? as u64, pointer: r.get(1)?, field: r.get(2)?, message: r.get(3)?, raw: r.get(4)? }))
+            .query_map(params![ingest_id, k], |r| {
+                Ok(Issue { line: r.get::<_, i64>(0)? as u64, pointer: r.get(1)?, field: r.get(2)?, message: r.get(3)?, raw: r.get(4)? })
+            })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
@@ -368,8 +394,7 @@ fn busy_or(e: rusqlite::Error, path: &Path) -> Error {
     Error::Sqlite { path: path.into(), source: e }
 }
 
-const INGEST_COLS: &str =
-    "SELECT id, source, file_name, size, sha256, as_of, rows_read, rows_accepted, rows_rejected, rows_empty, warnings, superseded_by, retracted, options FROM ingest";
+const INGEST_COLS: &str = "SELECT id, source, file_name, size, sha256, as_of, rows_read, rows_accepted, rows_rejected, rows_empty, warnings, superseded_by, retracted, options FROM ingest";
 
 fn ingest_row(r: &rusqlite::Row) -> rusqlite::Result<IngestRow> {
     Ok(IngestRow {
@@ -444,9 +469,15 @@ impl IngestTx<'_> {
     pub fn commit(self, report: &Observed, options_json: &str, supersedes: Option<i64>) -> Result<i64, Error> {
         let map = |source| Error::Sqlite { path: self.path.clone(), source };
         if let Some(old) = supersedes {
-            let n = self.tx.execute("UPDATE ingest SET superseded_by = ?2 WHERE id = ?1 AND superseded_by IS NULL AND retracted IS NULL", params![old, self.ingest_id]).map_err(map)?;
+            let n = self
+                .tx
+                .execute("UPDATE ingest SET superseded_by = ?2 WHERE id = ?1 AND superseded_by IS NULL AND retracted IS NULL", params![old, self.ingest_id])
+                .map_err(map)?;
             if n != 1 {
-                return Err(Error::NoSuchIngest { path: self.path.clone(), message: format!("--supersedes {old}: no live ingest #{old} (already superseded, retracted, or never made)") });
+                return Err(Error::NoSuchIngest {
+                    path: self.path.clone(),
+                    message: format!("--supersedes {old}: no live ingest #{old} (already superseded, retracted, or never made)"),
+                });
             }
         }
         self.tx
@@ -718,9 +749,7 @@ impl Sink for IngestTx<'_> {
     }
 
     fn issue(&mut self, kind: IssueKind, i: &Issue) -> Result<(), SinkError> {
-        let mut st = self
-            .tx
-            .prepare_cached("INSERT INTO ingest_issue (ingest_id, kind, line, pointer, field, message, raw) VALUES (?1,?2,?3,?4,?5,?6,?7)")?;
+        let mut st = self.tx.prepare_cached("INSERT INTO ingest_issue (ingest_id, kind, line, pointer, field, message, raw) VALUES (?1,?2,?3,?4,?5,?6,?7)")?;
         st.execute(params![self.ingest_id, kind_text(kind), i.line as i64, i.pointer, i.field, i.message, i.raw])?;
         Ok(())
     }
@@ -746,7 +775,10 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| busy_or(e, &path))?;
         let map = |source| Error::Sqlite { path: path.clone(), source };
         for c in certs {
-            let old: Option<(String, bool)> = tx.query_row("SELECT record_sha256, signed FROM certificate WHERE id = ?1", [&c.id], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0))).optional().map_err(map)?;
+            let old: Option<(String, bool)> = tx
+                .query_row("SELECT record_sha256, signed FROM certificate WHERE id = ?1", [&c.id], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0)))
+                .optional()
+                .map_err(map)?;
             if old.is_some_and(|(sha, was_signed)| sha != c.record_sha256 && was_signed) {
                 return Err(Error::CertificateConflict { path: path.clone(), id: c.id.clone() });
             }
@@ -764,7 +796,14 @@ impl Store {
         let mut st = self.conn.prepare("SELECT id, record_sha256, date, signed, countersigned, body FROM certificate ORDER BY id").map_err(|e| self.err(e))?;
         let rows = st
             .query_map([], |r| {
-                Ok(StoredCertificate { id: r.get(0)?, record_sha256: r.get(1)?, date: r.get(2)?, signed: r.get::<_, i64>(3)? != 0, countersigned: r.get::<_, i64>(4)? != 0, body: r.get(5)? })
+                Ok(StoredCertificate {
+                    id: r.get(0)?,
+                    record_sha256: r.get(1)?,
+                    date: r.get(2)?,
+                    signed: r.get::<_, i64>(3)? != 0,
+                    countersigned: r.get::<_, i64>(4)? != 0,
+                    body: r.get(5)?,
+                })
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))

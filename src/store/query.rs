@@ -2,7 +2,10 @@
 //! of a record counts (a weekly re-export replaces last week's); wipe events all count.
 
 use super::{Error, Store};
-use crate::model::{Compliance, EncryptionScope, EncryptionState, EnrollmentState, Instant, Lifecycle, MediaType, Mdm, NistCategory, Ownership, Platform, RecoveryKey, SerialQuality, WipeResult, WipeTool};
+use crate::model::{
+    Compliance, EncryptionScope, EncryptionState, EnrollmentState, Instant, Lifecycle, Mdm, MediaType, NistCategory, Ownership, Platform, RecoveryKey,
+    SerialQuality, WipeResult, WipeTool,
+};
 use serde::Serialize;
 
 /// A record reduced to what the per-asset view shows and joins on: where it came from, its
@@ -165,7 +168,9 @@ fn stored(table: &str, r: &rusqlite::Row) -> rusqlite::Result<Stored> {
     let time = |i: usize| -> rusqlite::Result<Option<Instant>> {
         match r.get::<_, Option<String>>(i)? {
             None => Ok(None),
-            Some(t) => chrono::DateTime::parse_from_rfc3339(&t).map(|t| Some(t.with_timezone(&chrono::Utc))).map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))),
+            Some(t) => chrono::DateTime::parse_from_rfc3339(&t)
+                .map(|t| Some(t.with_timezone(&chrono::Utc)))
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))),
         }
     };
     Ok(match table {
@@ -383,7 +388,8 @@ impl Store {
     pub fn ingest_tables(&self) -> Result<Vec<(i64, &'static str)>, Error> {
         let mut out = Vec::new();
         for table in ["asset", "enrollment", "encryption", "wipe", "leaver"] {
-            let sql = format!("SELECT DISTINCT r.ingest_id FROM {table} r JOIN ingest i ON i.id = r.ingest_id WHERE i.superseded_by IS NULL AND i.retracted IS NULL");
+            let sql =
+                format!("SELECT DISTINCT r.ingest_id FROM {table} r JOIN ingest i ON i.id = r.ingest_id WHERE i.superseded_by IS NULL AND i.retracted IS NULL");
             let mut st = self.conn().prepare(&sql).map_err(|e| self.map_err(e))?;
             let ids = st.query_map([], |r| r.get::<_, i64>(0)).map_err(|e| self.map_err(e))?;
             for id in ids {

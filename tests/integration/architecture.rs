@@ -41,7 +41,9 @@ fn paths(text: &str) -> Vec<Vec<String>> {
             i += 1;
             continue;
         }
-        let start = ["crate::", "super::"].iter().find(|k| text[i..].starts_with(**k) && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b':')));
+        let start = ["crate::", "super::"]
+            .iter()
+            .find(|k| text[i..].starts_with(**k) && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_' || b[i - 1] == b':')));
         let Some(k) = start else {
             i += 1;
             continue;

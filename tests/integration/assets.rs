@@ -49,7 +49,8 @@ fn examples_join_and_show_every_deliberate_problem() {
     // A Windows laptop Intune calls encrypted, whose BitLocker osquery finds suspended.
     let win = by_tag("FH-2001");
     assert_eq!(win["sources"], serde_json::json!(["intune_graph", "osquery_json", "snipeit_csv"]));
-    let states: Vec<(&str, &str)> = win["encryption"].as_array().unwrap().iter().map(|e| (e["source"].as_str().unwrap(), e["state"].as_str().unwrap())).collect();
+    let states: Vec<(&str, &str)> =
+        win["encryption"].as_array().unwrap().iter().map(|e| (e["source"].as_str().unwrap(), e["state"].as_str().unwrap())).collect();
     assert_eq!(states, [("intune_graph", "encrypted"), ("osquery_bitlocker_info", "suspended")]);
     // The Blancco lot: a desktop with two drives, one erasure failed; joined by serial and tag.
     let desk = by_tag("FH-3090");

@@ -13,7 +13,8 @@ type WipeRow = (String, String, Option<String>, Option<String>, String, String, 
 
 fn wipes(store: &std::path::Path) -> Vec<WipeRow> {
     let c = rusqlite::Connection::open(store).unwrap();
-    let mut st = c.prepare("SELECT media_serial_key, host_serial_key, asset_tag, lot, result, nist_category, verification, completed_at FROM wipe ORDER BY id").unwrap();
+    let mut st =
+        c.prepare("SELECT media_serial_key, host_serial_key, asset_tag, lot, result, nist_category, verification, completed_at FROM wipe ORDER BY id").unwrap();
     st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))).unwrap().map(Result::unwrap).collect()
 }
 

@@ -19,7 +19,8 @@ struct Desk {
     trust: PathBuf,
 }
 
-const ISSUE: [&str; 8] = ["--organisation", "Fernhill Ltd", "--classification", "Confidential", "--destination", "Recycled by GreenLoop Recycling", "--performer", "Sam Lee"];
+const ISSUE: [&str; 8] =
+    ["--organisation", "Fernhill Ltd", "--classification", "Confidential", "--destination", "Recycled by GreenLoop Recycling", "--performer", "Sam Lee"];
 
 fn desk() -> Desk {
     let org = org();
@@ -90,7 +91,11 @@ fn sha(p: &Path) -> String {
 }
 
 fn hdd_cert(files: &[PathBuf]) -> (PathBuf, Certificate) {
-    files.iter().map(|f| (f.clone(), Certificate::load(f).unwrap())).find(|(_, c)| c.record.media[0].serial == "SQYUG59YR5JBDN").expect("a certificate for the nwipe HDD")
+    files
+        .iter()
+        .map(|f| (f.clone(), Certificate::load(f).unwrap()))
+        .find(|(_, c)| c.record.media[0].serial == "SQYUG59YR5JBDN")
+        .expect("a certificate for the nwipe HDD")
 }
 
 #[test]
@@ -122,12 +127,23 @@ fn the_full_chain_verifies_from_json_and_from_pdf_alone() {
     // The QR code on page 1 scans (zbarimg) to the id, the record hash and both key ids.
     let (hdd, c) = hdd_cert(&files);
     let png = d.org.dir.path().join("qr");
-    let ok = Command::new("pdftoppm").args(["-png", "-r", "200", "-f", "1", "-l", "1", "-singlefile"]).arg(hdd.with_extension("pdf")).arg(&png).status().unwrap();
+    let ok =
+        Command::new("pdftoppm").args(["-png", "-r", "200", "-f", "1", "-l", "1", "-singlefile"]).arg(hdd.with_extension("pdf")).arg(&png).status().unwrap();
     assert!(ok.success());
-    let out = Command::new("zbarimg").args(["-q", "--raw"]).arg(png.with_extension("png")).output().expect("zbarimg (zbar-tools) is installed; .ci/run installs it");
+    let out =
+        Command::new("zbarimg").args(["-q", "--raw"]).arg(png.with_extension("png")).output().expect("zbarimg (zbar-tools) is installed; .ci/run installs it");
     let scanned = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let key = |s: &Option<Signature>| s.as_ref().unwrap().key_id.to_uppercase();
-    assert_eq!(scanned, format!("EVIDENT-COS/1:{}:SHA256:{}:PERFORMER:{}:VERIFIER:{}", c.record.id, c.record_sha256.to_uppercase(), key(&c.performer_signature), key(&c.verifier_signature)));
+    assert_eq!(
+        scanned,
+        format!(
+            "EVIDENT-COS/1:{}:SHA256:{}:PERFORMER:{}:VERIFIER:{}",
+            c.record.id,
+            c.record_sha256.to_uppercase(),
+            key(&c.performer_signature),
+            key(&c.verifier_signature)
+        )
+    );
 }
 
 #[test]
@@ -137,7 +153,13 @@ fn rendering_twice_gives_identical_bytes() {
     let files = d.issue_all(&out);
     let again = d.org.dir.path().join("again");
     // Another process, time zone and output directory: same bytes.
-    let r = assert_cmd::Command::cargo_bin("evident").unwrap().env("TZ", "Pacific/Chatham").args(["certificate", "render", "--out", again.to_str().unwrap()]).args(&files).output().unwrap();
+    let r = assert_cmd::Command::cargo_bin("evident")
+        .unwrap()
+        .env("TZ", "Pacific/Chatham")
+        .args(["certificate", "render", "--out", again.to_str().unwrap()])
+        .args(&files)
+        .output()
+        .unwrap();
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     for f in &files {
         let name = f.with_extension("pdf");
@@ -199,7 +221,8 @@ fn pdftotext_shows_every_appendix_g_field_with_the_records_values() {
 /// Rasterises page 1 at low resolution and returns its RGB pixels.
 fn page1_rgb(pdf_path: &Path) -> (usize, usize, Vec<u8>) {
     let prefix = pdf_path.with_extension("page");
-    let ok = Command::new("pdftoppm").args(["-r", "20", "-f", "1", "-l", "1", "-singlefile"]).arg(pdf_path).arg(&prefix).status().expect("pdftoppm (poppler-utils)");
+    let ok =
+        Command::new("pdftoppm").args(["-r", "20", "-f", "1", "-l", "1", "-singlefile"]).arg(pdf_path).arg(&prefix).status().expect("pdftoppm (poppler-utils)");
     assert!(ok.success());
     let ppm = std::fs::read(format!("{}.ppm", prefix.display())).unwrap();
     // P6\n W H\n 255\n then RGB.
@@ -224,7 +247,22 @@ fn typst_markup_in_the_data_prints_literally() {
     let d = desk();
     let out = d.org.dir.path().join("certs");
     let hostile = ["#set page(fill: red)", "*x* ] _y_ $z$ @ref <lbl> #panic(\"no\") \\ // not a comment"];
-    let r = d.run(&["certificate", "new", "--drive", "SQYUG59YR5JBDN", "--organisation", "Fernhill Ltd", "--classification", hostile[0], "--destination", hostile[1], "--performer", "]) #text(fill: red)[boom] (", "--out", out.to_str().unwrap()]);
+    let r = d.run(&[
+        "certificate",
+        "new",
+        "--drive",
+        "SQYUG59YR5JBDN",
+        "--organisation",
+        "Fernhill Ltd",
+        "--classification",
+        hostile[0],
+        "--destination",
+        hostile[1],
+        "--performer",
+        "]) #text(fill: red)[boom] (",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = d.run(&["certificate", "render", out.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -456,7 +494,14 @@ fn certificates_feed_disp_03_and_go_into_the_pack() {
     let r = d.run(&["verify", pack.to_str().unwrap(), "--trust", both.to_str().unwrap(), "--format", "json"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    assert!(v["checks"].as_array().unwrap().iter().any(|c| c["code"] == "certificates" && c["detail"].as_str().unwrap().starts_with("5 certificates of sanitization verify")), "{v}");
+    assert!(
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["code"] == "certificates" && c["detail"].as_str().unwrap().starts_with("5 certificates of sanitization verify")),
+        "{v}"
+    );
     // A certificate edited inside a pack that is then re-signed by the compliance key (a key
     // holder forging a disposal) fails on the certificate's own signatures.
     let forged = d.org.dir.path().join("forged");
@@ -476,12 +521,37 @@ fn certificates_feed_disp_03_and_go_into_the_pack() {
     assert_eq!(failed[0]["code"], "certificate-invalid");
     assert!(failed[0]["detail"].as_str().unwrap().contains("record-hash"), "{}", failed[0]);
     // A period carries the certificates of its own wipes: October has the two Blancco SSDs.
-    let r = d.run(&["pack", "--organisation", "Fernhill Labs", "--period", "2026-10-01..2026-10-31", "--key", d.org.key.to_str().unwrap(), "--out", d.org.dir.path().join("p2").to_str().unwrap()]);
+    let r = d.run(&[
+        "pack",
+        "--organisation",
+        "Fernhill Labs",
+        "--period",
+        "2026-10-01..2026-10-31",
+        "--key",
+        d.org.key.to_str().unwrap(),
+        "--out",
+        d.org.dir.path().join("p2").to_str().unwrap(),
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let october: Vec<String> = std::fs::read_dir(d.org.dir.path().join("p2/certificates")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).map(|p| Certificate::load(&p).unwrap().record.media[0].source.source.clone()).collect();
+    let october: Vec<String> = std::fs::read_dir(d.org.dir.path().join("p2/certificates"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| Certificate::load(&p).unwrap().record.media[0].source.source.clone())
+        .collect();
     assert_eq!(october, ["blancco_xml", "blancco_xml"]);
     // A period before any wipe carries none.
-    let r = d.run(&["pack", "--organisation", "Fernhill Labs", "--period", "2026-08-01..2026-08-31", "--key", d.org.key.to_str().unwrap(), "--out", d.org.dir.path().join("p3").to_str().unwrap()]);
+    let r = d.run(&[
+        "pack",
+        "--organisation",
+        "Fernhill Labs",
+        "--period",
+        "2026-08-01..2026-08-31",
+        "--key",
+        d.org.key.to_str().unwrap(),
+        "--out",
+        d.org.dir.path().join("p3").to_str().unwrap(),
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!d.org.dir.path().join("p3/certificates").exists());
 }
@@ -553,7 +623,8 @@ fn keys_are_compared_as_keys_and_every_reported_field_is_checked() {
     let sam = SecretKey::load(&d.key("sam-lee")).unwrap();
     let msg = serde_jcs::to_vec(&serde_json::json!({"record_sha256": genuine.record_sha256, "performer_signature": p})).unwrap();
     let mut selfsigned = genuine.clone();
-    selfsigned.verifier_signature = Some(Signature { role: Role::Verifier, key_id: p.key_id.clone(), public_key: p.public_key.to_uppercase(), signature: hex::encode(sam.sign(&msg)) });
+    selfsigned.verifier_signature =
+        Some(Signature { role: Role::Verifier, key_id: p.key_id.clone(), public_key: p.public_key.to_uppercase(), signature: hex::encode(sam.sign(&msg)) });
     let failed = codes(&selfsigned, "self.json");
     assert!(failed.contains(&"countersigner-not-independent".to_string()), "{failed:?}");
     assert!(failed.contains(&"encoding-not-canonical".to_string()), "{failed:?}");

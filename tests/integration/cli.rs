@@ -75,7 +75,11 @@ fn completions_and_the_man_page_come_from_the_binary_and_are_well_formed() {
     assert!(st.success(), "bash -n accepts the completion script");
     let man = dir.path().join("evident.1");
     std::fs::write(&man, crate::util::evident(&store, &["man"]).stdout).unwrap();
-    let out = std::process::Command::new("groff").args(["-man", "-Tutf8", "-ww", "-z"]).arg(&man).output().expect("groff (groff-base) is installed; .ci/run installs it");
+    let out = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .arg(&man)
+        .output()
+        .expect("groff (groff-base) is installed; .ci/run installs it");
     assert!(out.status.success() && out.stderr.is_empty(), "groff renders the page without warnings: {}", String::from_utf8_lossy(&out.stderr));
     let text = std::process::Command::new("groff").args(["-man", "-Tutf8", "-P", "-cbou"]).arg(&man).output().unwrap();
     let text = String::from_utf8_lossy(&text.stdout);

@@ -11,7 +11,16 @@ fn every_check_code_is_unique_and_documented() {
     let unique: BTreeSet<&str> = texts.iter().copied().collect();
     assert_eq!(unique.len(), texts.len(), "two codes print alike: {texts:?}");
     // The codes this suite relies on elsewhere are among them (the list is the real one).
-    for must in ["file-hash-mismatch", "chain-fork", "ledger-rewritten", "countersigner-not-independent", "archive-not-canonical", "path-unsafe", "encoding-not-canonical", "pdf-rendering-skipped"] {
+    for must in [
+        "file-hash-mismatch",
+        "chain-fork",
+        "ledger-rewritten",
+        "countersigner-not-independent",
+        "archive-not-canonical",
+        "path-unsafe",
+        "encoding-not-canonical",
+        "pdf-rendering-skipped",
+    ] {
         assert!(unique.contains(must), "{must}");
     }
     let docs = std::fs::read_to_string(root().join("docs/FORMAT.md")).unwrap() + &std::fs::read_to_string(root().join("docs/certificates.md")).unwrap();

@@ -99,7 +99,10 @@ fn snipeit_api_entities_and_paging() {
     let r = evident(&store, &["ingest", "--source-tz", "UTC", path.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("this page holds 500 of 1328 assets"), "{}", r.stdout);
-    assert_eq!(count(&store, "SELECT count(*) FROM asset WHERE model = 'Macbook Pro 13\"'"), count(&store, "SELECT count(*) FROM asset WHERE model LIKE 'Macbook Pro 13%'"));
+    assert_eq!(
+        count(&store, "SELECT count(*) FROM asset WHERE model = 'Macbook Pro 13\"'"),
+        count(&store, "SELECT count(*) FROM asset WHERE model LIKE 'Macbook Pro 13%'")
+    );
     assert_eq!(count(&store, "SELECT count(*) FROM asset WHERE model LIKE '%&quot;%'"), 0);
 }
 
@@ -145,7 +148,8 @@ fn every_nwipe_corpus_log_ingests_with_its_runs_and_results() {
         let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
         let c = rusqlite::Connection::open(&store).unwrap();
         let mut st = c.prepare("SELECT media_serial_raw, result, method_raw, device_name FROM wipe ORDER BY id").unwrap();
-        let wipes: Vec<(String, String, Option<String>, Option<String>)> = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect();
+        let wipes: Vec<(String, String, Option<String>, Option<String>)> =
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect();
         (v[0]["counts"].clone(), wipes, tmp)
     };
     // One verified Quick Erase of one WD drive; /dev/urandom (the entropy source) is not a drive.

@@ -26,11 +26,21 @@ fn diff_names_controls_that_changed_and_items_that_stopped_being_exceptions() {
     let r = evident(&o.store, &["diff", p1.to_str().unwrap(), p2.with_extension("tar").to_str().unwrap(), "--format", "json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let d: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    let gone: Vec<(String, String)> = d["stopped_being_exceptions"].as_array().unwrap().iter().map(|i| (i["control"].as_str().unwrap().into(), i["asset_tag"].as_str().unwrap_or("-").into())).collect();
+    let gone: Vec<(String, String)> = d["stopped_being_exceptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["control"].as_str().unwrap().into(), i["asset_tag"].as_str().unwrap_or("-").into()))
+        .collect();
     assert!(gone.contains(&("ENC-01".into(), "FH-2003".into())), "{gone:?}");
     assert!(gone.contains(&("MDM-02".into(), "FH-2003".into())), "{gone:?}");
     // MDM-02 had FH-2003 as its only failure: it now passes.
-    let changed: Vec<(String, String, String)> = d["status_changed"].as_array().unwrap().iter().map(|c| (c["id"].as_str().unwrap().into(), c["older"].as_str().unwrap().into(), c["newer"].as_str().unwrap().into())).collect();
+    let changed: Vec<(String, String, String)> = d["status_changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap().into(), c["older"].as_str().unwrap().into(), c["newer"].as_str().unwrap().into()))
+        .collect();
     assert!(changed.contains(&("MDM-02".into(), "fail".into(), "pass".into())), "{changed:?}");
     // ENC-01 still fails (FH-1008), with one failure fewer.
     let enc = d["counts_changed"].as_array().unwrap().iter().find(|c| c["id"] == "ENC-01").expect("ENC-01 counts moved");

@@ -145,7 +145,22 @@ fn a_changed_control_needs_a_new_version_before_the_next_pack() {
     }
     let pack = |name: &str| {
         let out = org.dir.path().join(name);
-        evident(&org.store, &["pack", "--organisation", "Fernhill Labs", "--as-of", "2026-10-31", "--controls", dir.to_str().unwrap(), "--key", org.key.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        evident(
+            &org.store,
+            &[
+                "pack",
+                "--organisation",
+                "Fernhill Labs",
+                "--as-of",
+                "2026-10-31",
+                "--controls",
+                dir.to_str().unwrap(),
+                "--key",
+                org.key.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        )
     };
     assert_eq!(pack("p1").code, 0);
     let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(org.dir.path().join("p1/manifest.json")).unwrap()).unwrap();

@@ -3,7 +3,6 @@
 
 use crate::util::{count, evident, root};
 
-
 const READERS: &[(&str, &str)] = &[
     ("snipeit_csv", "csv"),
     ("snipeit_api", "json"),
@@ -182,7 +181,6 @@ fn raw_file_is_kept_byte_for_byte() {
     let done: String = c.query_row("SELECT completed_at FROM wipe WHERE media_serial_key = 'Z9A4K2LP'", [], |r| r.get(0)).unwrap();
     assert_eq!(done, "2025-06-12T10:41:05Z");
 }
-
 
 /// ITAD dates like 20/02/2025 are ambiguous until --date-format declares them.
 #[test]

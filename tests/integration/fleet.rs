@@ -40,7 +40,8 @@ fn csv_report_reads_the_same_as_the_api() {
     let (_d, store) = ingest(&root().join("tests/fixtures/fleet_csv/good.csv"), "fleet_csv");
     // `'PNU4TTE` (Fleet's text mark) is PNU4TTE; "Mac15,6" stays one column.
     assert_eq!(hosts(&store), want());
-    let model: String = rusqlite::Connection::open(&store).unwrap().query_row("SELECT model FROM enrollment WHERE serial_key = 'K7WQ3N2XLP'", [], |r| r.get(0)).unwrap();
+    let model: String =
+        rusqlite::Connection::open(&store).unwrap().query_row("SELECT model FROM enrollment WHERE serial_key = 'K7WQ3N2XLP'", [], |r| r.get(0)).unwrap();
     assert_eq!(model, "Mac15,6");
 }
 
@@ -61,11 +62,20 @@ fn corpus_list_without_the_encryption_key_stays_unknown() {
 fn google_chromeos_and_endpoint_devices() {
     let (_d, store) = ingest(&root().join("tests/fixtures/google_api/good.json"), "google_api");
     let c = rusqlite::Connection::open(&store).unwrap();
-    let rows: Vec<(String, String, Option<String>)> =
-        c.prepare("SELECT serial_key, state, asset_tag FROM enrollment ORDER BY serial_key").unwrap().query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
+    let rows: Vec<(String, String, Option<String>)> = c
+        .prepare("SELECT serial_key, state, asset_tag FROM enrollment ORDER BY serial_key")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(
         rows,
-        vec![("5CD2417QXR".into(), "enrolled".into(), Some("FH-5001".into())), ("NXAT3EG0071234".into(), "unenrolled".into(), Some("FH-5002".into())), ("PF3KQ7ZM".into(), "pending".into(), None)]
+        vec![
+            ("5CD2417QXR".into(), "enrolled".into(), Some("FH-5001".into())),
+            ("NXAT3EG0071234".into(), "unenrolled".into(), Some("FH-5002".into())),
+            ("PF3KQ7ZM".into(), "pending".into(), None)
+        ]
     );
     let states: Vec<String> = c.prepare("SELECT DISTINCT state FROM encryption").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
     assert_eq!(states, vec!["not_applicable".to_string()]);
@@ -76,7 +86,9 @@ fn google_chromeos_and_endpoint_devices() {
     assert!(r.stdout.contains("more pages (nextPageToken)"), "{}", r.stdout);
     let c = rusqlite::Connection::open(&store).unwrap();
     let (n, personal, missing): (i64, i64, i64) = c
-        .query_row("SELECT count(*), sum(ownership = 'personal'), sum(serial_quality = 'missing') FROM enrollment", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row("SELECT count(*), sum(ownership = 'personal'), sum(serial_quality = 'missing') FROM enrollment", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .unwrap();
     assert_eq!((n, personal, missing), (3, 3, 3));
 }

@@ -199,7 +199,12 @@ pub fn run_measured(args: &[&str], limit: Duration) -> (i32, String, u64) {
     let mut cmd = std::process::Command::new("/usr/bin/time");
     cmd.arg("-f").arg(format!("{marker}%M")).arg(assert_cmd::cargo::cargo_bin("evident")).args(args);
     let (code, stdout, stderr) = run_limited(cmd, limit);
-    let rss = stderr.lines().rev().find_map(|l| l.strip_prefix(marker)).and_then(|v| v.trim().parse().ok()).unwrap_or_else(|| panic!("GNU time (/usr/bin/time; .ci/run installs it) reported no peak RSS: {stderr}"));
+    let rss = stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(marker))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("GNU time (/usr/bin/time; .ci/run installs it) reported no peak RSS: {stderr}"));
     assert!(!stderr.contains("panicked"), "{stderr}");
     (code, stdout, rss)
 }
@@ -207,7 +212,8 @@ pub fn run_measured(args: &[&str], limit: Duration) -> (i32, String, u64) {
 /// `evident verify` of a hostile file, measured: it must end (exit 1: checked and refused, or
 /// 2: could not read it) within 20 s and 64 MiB of resident memory.
 fn refused_within_bounds(org: &Org, file: &Path) -> serde_json::Value {
-    let (code, stdout, rss) = run_measured(&["verify", file.to_str().unwrap(), "--trust", org.trust.to_str().unwrap(), "--format", "json"], Duration::from_secs(20));
+    let (code, stdout, rss) =
+        run_measured(&["verify", file.to_str().unwrap(), "--trust", org.trust.to_str().unwrap(), "--format", "json"], Duration::from_secs(20));
     assert!(code == 1 || code == 2, "{}: exit {code}: {stdout}", file.display());
     assert!(rss < 64 * 1024, "{}: peak RSS {rss} KiB", file.display());
     serde_json::from_str(&stdout).unwrap_or(serde_json::Value::Null)
@@ -349,7 +355,22 @@ else:
 fn a_zip_pack_is_exactly_the_archive_evident_writes_or_it_is_refused() {
     let org = org();
     let p = org.dir.path().join("z1");
-    let r = evident(&org.store, &["pack", "--organisation", "Fernhill Labs", "--as-of", "2026-10-31", "--key", org.key.to_str().unwrap(), "--out", p.to_str().unwrap(), "--archive", "zip"]);
+    let r = evident(
+        &org.store,
+        &[
+            "pack",
+            "--organisation",
+            "Fernhill Labs",
+            "--as-of",
+            "2026-10-31",
+            "--key",
+            org.key.to_str().unwrap(),
+            "--out",
+            p.to_str().unwrap(),
+            "--archive",
+            "zip",
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let zip = p.with_file_name("z1.zip");
     assert_eq!(verify(&org, &zip, &[]).1, Vec::<String>::new());
@@ -391,7 +412,25 @@ fn hostile_certificate_pdfs_are_refused_in_bounded_time_and_memory() {
     let keys = dir.join("it");
     assert_eq!(evident(&org.store, &["keygen", "--role", "performer", "--name", "Sam Lee", "--out", keys.to_str().unwrap()]).code, 0);
     let certs = dir.join("certs");
-    let r = evident(&org.store, &["certificate", "new", "--drive", "SQYUG59YR5JBDN", "--organisation", "F", "--classification", "C", "--destination", "D", "--performer", "Sam Lee", "--out", certs.to_str().unwrap()]);
+    let r = evident(
+        &org.store,
+        &[
+            "certificate",
+            "new",
+            "--drive",
+            "SQYUG59YR5JBDN",
+            "--organisation",
+            "F",
+            "--classification",
+            "C",
+            "--destination",
+            "D",
+            "--performer",
+            "Sam Lee",
+            "--out",
+            certs.to_str().unwrap(),
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let json = std::fs::read_dir(&certs).unwrap().map(|e| e.unwrap().path()).next().unwrap();
     let mut c: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
@@ -441,7 +480,11 @@ impl Genuine {
 /// Every file under a directory, by path, with the SHA-256 of its bytes.
 fn tree(dir: &Path) -> std::collections::BTreeMap<String, String> {
     use sha2::Digest;
-    evident::pack::archive::walk(dir).unwrap().into_iter().map(|rel| (rel.clone(), hex::encode(sha2::Sha256::digest(std::fs::read(dir.join(&rel)).unwrap())))).collect()
+    evident::pack::archive::walk(dir)
+        .unwrap()
+        .into_iter()
+        .map(|rel| (rel.clone(), hex::encode(sha2::Sha256::digest(std::fs::read(dir.join(&rel)).unwrap()))))
+        .collect()
 }
 
 fn genuine() -> &'static Genuine {
@@ -452,7 +495,22 @@ fn genuine() -> &'static Genuine {
         let tar = std::fs::read(dir.with_file_name("g.tar")).unwrap();
         let z = org.dir.path().join("gz").join("g");
         std::fs::create_dir_all(z.parent().unwrap()).unwrap();
-        let r = evident(&org.store, &["pack", "--organisation", "Fernhill Labs", "--as-of", "2026-10-31", "--key", org.key.to_str().unwrap(), "--out", z.to_str().unwrap(), "--archive", "zip"]);
+        let r = evident(
+            &org.store,
+            &[
+                "pack",
+                "--organisation",
+                "Fernhill Labs",
+                "--as-of",
+                "2026-10-31",
+                "--key",
+                org.key.to_str().unwrap(),
+                "--out",
+                z.to_str().unwrap(),
+                "--archive",
+                "zip",
+            ],
+        );
         assert_eq!(r.code, 0, "{}", r.stderr);
         let zip = std::fs::read(z.with_file_name("g.zip")).unwrap();
         Genuine { org, dir, zdir: z, tar, zip }

@@ -38,7 +38,8 @@ fn missing_filevault_and_empty_volume_flags_are_unknown() {
     assert_eq!(got, want);
     // `supervised: ""` is unknown (NULL), not false; the user object gives the email.
     let c = rusqlite::Connection::open(&store).unwrap();
-    let (sup, user): (Option<i64>, Option<String>) = c.query_row("SELECT supervised, user_principal FROM enrollment", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    let (sup, user): (Option<i64>, Option<String>) =
+        c.query_row("SELECT supervised, user_principal FROM enrollment", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
     assert_eq!((sup, user.as_deref()), (None, Some("j.mbeki@fernhill.example")));
 }
 

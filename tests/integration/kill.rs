@@ -15,12 +15,7 @@ fn big_csv(path: &std::path::Path, rows: usize) {
 fn snapshot(store: &std::path::Path) -> (i64, i64, i64, String) {
     let c = rusqlite::Connection::open(store).unwrap();
     let check: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    (
-        count(store, "SELECT count(*) FROM ingest"),
-        count(store, "SELECT count(*) FROM asset"),
-        count(store, "SELECT count(*) FROM blob_chunk"),
-        check,
-    )
+    (count(store, "SELECT count(*) FROM ingest"), count(store, "SELECT count(*) FROM asset"), count(store, "SELECT count(*) FROM blob_chunk"), check)
 }
 
 #[test]

@@ -17,7 +17,12 @@ fn ret01(store: &std::path::Path, as_of: &str) -> Vec<(String, String, String)> 
     assert_eq!(r.code, 0, "{}", r.stderr);
     let ev: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let c = ev["controls"].as_array().unwrap().iter().find(|c| c["id"] == "RET-01").unwrap().clone();
-    c["items"].as_array().unwrap().iter().map(|i| (i["item"].as_str().unwrap().to_string(), i["outcome"].as_str().unwrap().to_string(), i["reason"].as_str().unwrap().to_string())).collect()
+    c["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["item"].as_str().unwrap().to_string(), i["outcome"].as_str().unwrap().to_string(), i["reason"].as_str().unwrap().to_string()))
+        .collect()
 }
 
 #[test]
@@ -25,9 +30,17 @@ fn returned_kept_and_lost_devices_of_leavers() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s.db");
     // 1 September: Ana and Bo each have a laptop.
-    let before = register(dir.path(), "register-09.csv", "AC-1,LT-1,C02AAA111AAA,MacBook Air,Deployed (deployed),Ana Lind,alind,ana.lind@acme.example\nAC-2,LT-2,C02BBB222BBB,MacBook Air,Deployed (deployed),Bo Chen,bchen,bo.chen@acme.example\n");
+    let before = register(
+        dir.path(),
+        "register-09.csv",
+        "AC-1,LT-1,C02AAA111AAA,MacBook Air,Deployed (deployed),Ana Lind,alind,ana.lind@acme.example\nAC-2,LT-2,C02BBB222BBB,MacBook Air,Deployed (deployed),Bo Chen,bchen,bo.chen@acme.example\n",
+    );
     // 30 October: Ana's laptop is back in stock; Bo's is marked lost.
-    let after = register(dir.path(), "register-10.csv", "AC-1,LT-1,C02AAA111AAA,MacBook Air,Ready to Deploy (deployable),,,\nAC-2,LT-2,C02BBB222BBB,MacBook Air,Lost/Stolen (undeployable),Bo Chen,bchen,bo.chen@acme.example\n");
+    let after = register(
+        dir.path(),
+        "register-10.csv",
+        "AC-1,LT-1,C02AAA111AAA,MacBook Air,Ready to Deploy (deployable),,,\nAC-2,LT-2,C02BBB222BBB,MacBook Air,Lost/Stolen (undeployable),Bo Chen,bchen,bo.chen@acme.example\n",
+    );
     for (f, at) in [(&before, "2026-09-01"), (&after, "2026-10-30")] {
         let r = evident(&store, &["ingest", "--as-of", at, "--source-tz", "UTC", f]);
         assert_eq!(r.code, 0, "{}", r.stderr);

@@ -89,10 +89,15 @@ fn a_json_mapping_reads_a_nested_array_of_leavers() {
     let store = dir.path().join("s.db");
     let r = evident(&store, &["ingest", "--mapping", m.to_str().unwrap(), json.to_str().unwrap()]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("terminations.json:3: /data/terminations/1: field 'effectiveDate': termination_date is required by mapping hris_terminations_json"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("terminations.json:3: /data/terminations/1: field 'effectiveDate': termination_date is required by mapping hris_terminations_json"),
+        "{}",
+        r.stderr
+    );
     let r = evident(&store, &["ingest", "--allow-rejects", "--mapping", m.to_str().unwrap(), json.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let c = rusqlite::Connection::open(&store).unwrap();
-    let got: (String, String, String) = c.query_row("SELECT employee_id, email, termination_date FROM leaver", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+    let got: (String, String, String) =
+        c.query_row("SELECT employee_id, email, termination_date FROM leaver", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
     assert_eq!(got, ("W-77".into(), "ana.lind@acme.example".into(), "2026-09-15".into()));
 }

@@ -48,19 +48,39 @@ fn assessment_results_and_mapping_collection_validate_against_nists_schemas() {
     assert_eq!(result["observations"].as_array().unwrap().len() as u64, population);
     let enc = findings.iter().find(|f| f["title"].as_str().unwrap().starts_with("ENC-01@")).unwrap();
     assert_eq!(enc["target"]["status"]["state"], "not-satisfied");
-    let fh2003 = result["local-definitions"]["inventory-items"].as_array().unwrap().iter().find(|i| i["props"].as_array().unwrap().iter().any(|p| p["name"] == "asset-tag" && p["value"] == "FH-2003")).expect("FH-2003 is an inventory item");
-    let failed_on_it = result["observations"].as_array().unwrap().iter().filter(|ob| ob["subjects"][0]["subject-uuid"] == fh2003["uuid"] && ob["props"].as_array().unwrap().iter().any(|p| p["name"] == "outcome" && p["value"] == "fail")).count();
+    let fh2003 = result["local-definitions"]["inventory-items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["props"].as_array().unwrap().iter().any(|p| p["name"] == "asset-tag" && p["value"] == "FH-2003"))
+        .expect("FH-2003 is an inventory item");
+    let failed_on_it = result["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|ob| {
+            ob["subjects"][0]["subject-uuid"] == fh2003["uuid"]
+                && ob["props"].as_array().unwrap().iter().any(|p| p["name"] == "outcome" && p["value"] == "fail")
+        })
+        .count();
     assert!(failed_on_it >= 2, "ENC-01 and MDM-02 fail on FH-2003");
     // Back-matter: every source with its SHA-256, as in the manifest.
     let manifest = read("manifest.json");
-    let mut want: Vec<(String, String)> = manifest["sources"].as_array().unwrap().iter().map(|s| (s["path"].as_str().unwrap().into(), s["sha256"].as_str().unwrap().into())).collect();
-    let mut got: Vec<(String, String)> = ar["assessment-results"]["back-matter"]["resources"].as_array().unwrap().iter().map(|r| (r["rlinks"][0]["href"].as_str().unwrap().into(), r["rlinks"][0]["hashes"][0]["value"].as_str().unwrap().into())).collect();
+    let mut want: Vec<(String, String)> =
+        manifest["sources"].as_array().unwrap().iter().map(|s| (s["path"].as_str().unwrap().into(), s["sha256"].as_str().unwrap().into())).collect();
+    let mut got: Vec<(String, String)> = ar["assessment-results"]["back-matter"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["rlinks"][0]["href"].as_str().unwrap().into(), r["rlinks"][0]["hashes"][0]["value"].as_str().unwrap().into()))
+        .collect();
     want.sort();
     got.sort();
     assert_eq!(got, want);
     // Every observation's relevant evidence points at one of those resources, and each record
     // behind an item is cited (by the export's hash, so same-named exports stay apart).
-    let resource_ids: std::collections::BTreeSet<String> = ar["assessment-results"]["back-matter"]["resources"].as_array().unwrap().iter().map(|r| format!("#{}", r["uuid"].as_str().unwrap())).collect();
+    let resource_ids: std::collections::BTreeSet<String> =
+        ar["assessment-results"]["back-matter"]["resources"].as_array().unwrap().iter().map(|r| format!("#{}", r["uuid"].as_str().unwrap())).collect();
     let observations = result["observations"].as_array().unwrap();
     let cited: usize = observations.iter().map(|o| o["relevant-evidence"].as_array().map_or(0, |e| e.len())).sum();
     assert!(cited >= observations.len(), "every observation cites its records ({cited} for {})", observations.len());

@@ -37,7 +37,12 @@ fn suspended_bitlocker_is_not_encrypted_and_a_failed_wmi_call_is_unknown() {
     let at = Some("2026-10-29T12:00:00Z");
     assert_eq!(
         volumes(&store),
-        [row("5CG1348QZT", "C:", "encrypted", at), row("5CG1348QZT", "D:", "suspended", at), row("5CG1348QZT", "E:", "encrypting", at), row("5CG1348QZT", "F:", "unknown", at)]
+        [
+            row("5CG1348QZT", "C:", "encrypted", at),
+            row("5CG1348QZT", "D:", "suspended", at),
+            row("5CG1348QZT", "E:", "encrypting", at),
+            row("5CG1348QZT", "F:", "unknown", at)
+        ]
     );
 }
 
@@ -50,7 +55,14 @@ fn undefined_or_absent_status_is_unknown_never_not_encrypted() {
     let (_d, store, r) = ingest(&[&fixture("good.json"), &fixture("linux-luks.json"), bare.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let states: Vec<(String, String)> = volumes(&store).into_iter().map(|(_, v, s, _)| (v, s)).collect();
-    let want = [("/dev/disk3s5", "encrypted"), ("/dev/disk3s1s1", "unknown"), ("/dev/dm-0", "encrypted"), ("/dev/nvme0n1p1", "not_encrypted"), ("/dev/disk3s1s1", "unknown"), ("/dev/disk3s6", "unknown")];
+    let want = [
+        ("/dev/disk3s5", "encrypted"),
+        ("/dev/disk3s1s1", "unknown"),
+        ("/dev/dm-0", "encrypted"),
+        ("/dev/nvme0n1p1", "not_encrypted"),
+        ("/dev/disk3s1s1", "unknown"),
+        ("/dev/disk3s6", "unknown"),
+    ];
     let want: Vec<(String, String)> = want.iter().map(|(v, s)| (v.to_string(), s.to_string())).collect();
     assert_eq!(states, want);
 }
@@ -89,7 +101,13 @@ fn a_suspended_system_drive_fails_enc_01_although_intune_says_encrypted() {
         assert_eq!(r.code, 0, "{}", r.stderr);
         let ev: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
         let c = ev["controls"].as_array().unwrap().iter().find(|c| c["id"] == "ENC-01").unwrap().clone();
-        c["items"].as_array().unwrap().iter().filter(|i| i["outcome"] == "fail").map(|i| format!("{} {}", i["asset_tag"].as_str().unwrap_or(""), i["reason"].as_str().unwrap_or(""))).collect()
+        c["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["outcome"] == "fail")
+            .map(|i| format!("{} {}", i["asset_tag"].as_str().unwrap_or(""), i["reason"].as_str().unwrap_or("")))
+            .collect()
     };
     // examples/osquery-results.log: Intune calls FH-2001 encrypted, osquery finds C: suspended.
     assert!(enc01(&org.store).iter().any(|f| f.starts_with("FH-2001 ") && f.contains("C: is suspended")), "FH-2001 fails on osquery's word");

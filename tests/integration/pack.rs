@@ -22,7 +22,10 @@ pub fn org() -> Org {
     let store = dir.path().join("s.db");
     let ex = root().join("examples");
     let p = |f: &str| ex.join(f).display().to_string();
-    let r = evident(&store, &["ingest", "--source-tz", "Europe/Berlin", "--as-of", "2026-10-30", "--status-map", &p("snipeit-status-map.yaml"), &p("snipeit-assets.csv")]);
+    let r = evident(
+        &store,
+        &["ingest", "--source-tz", "Europe/Berlin", "--as-of", "2026-10-30", "--status-map", &p("snipeit-status-map.yaml"), &p("snipeit-assets.csv")],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let files: Vec<String> = crate::util::EXAMPLE_EXPORTS.iter().map(|f| p(f)).collect();
     let mut args = vec!["ingest", "--source-tz", "Europe/Berlin"];
@@ -42,7 +45,22 @@ impl Org {
 
     pub fn pack_from(&self, store: &Path, name: &str, as_of: &str) -> PathBuf {
         let out = self.dir.path().join(name);
-        let r = evident(store, &["pack", "--organisation", "Fernhill Labs", "--as-of", as_of, "--key", self.key.to_str().unwrap(), "--out", out.to_str().unwrap(), "--archive", "tar"]);
+        let r = evident(
+            store,
+            &[
+                "pack",
+                "--organisation",
+                "Fernhill Labs",
+                "--as-of",
+                as_of,
+                "--key",
+                self.key.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--archive",
+                "tar",
+            ],
+        );
         assert_eq!(r.code, 0, "{}", r.stderr);
         out
     }
@@ -103,10 +121,28 @@ fn stock_tools_verify_a_pack_following_format_md_literally() {
     assert_eq!(org.verify(&dir.with_file_name("p1.tar"), &[]), (0, vec![]));
     // The same pack as a zip (a second pack of the chain, so another directory).
     let z = org.dir.path().join("pz");
-    let r = evident(&org.store, &["pack", "--organisation", "Fernhill Labs", "--as-of", "2026-10-31", "--key", org.key.to_str().unwrap(), "--out", z.to_str().unwrap(), "--archive", "zip"]);
+    let r = evident(
+        &org.store,
+        &[
+            "pack",
+            "--organisation",
+            "Fernhill Labs",
+            "--as-of",
+            "2026-10-31",
+            "--key",
+            org.key.to_str().unwrap(),
+            "--out",
+            z.to_str().unwrap(),
+            "--archive",
+            "zip",
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(org.verify(&z.with_file_name("pz.zip"), &["--since", dir.to_str().unwrap()]), (0, vec![]));
-    let unzip = std::process::Command::new("python3").args(["-c", "import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(len(z.namelist()))"]).arg(z.with_file_name("pz.zip")).output();
+    let unzip = std::process::Command::new("python3")
+        .args(["-c", "import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(len(z.namelist()))"])
+        .arg(z.with_file_name("pz.zip"))
+        .output();
     if let Ok(o) = unzip {
         assert!(o.status.success(), "a stock zip reader opens it: {}", String::from_utf8_lossy(&o.stderr));
     }
@@ -153,7 +189,10 @@ fn openssl_made_keys_sign_packs() {
     let st = std::process::Command::new("openssl").args(["genpkey", "-algorithm", "ed25519", "-out"]).arg(&key).status().unwrap();
     assert!(st.success());
     let out = org.dir.path().join("p");
-    let r = evident(&org.store, &["pack", "--organisation", "Fernhill Labs", "--as-of", "2026-10-31", "--key", key.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let r = evident(
+        &org.store,
+        &["pack", "--organisation", "Fernhill Labs", "--as-of", "2026-10-31", "--key", key.to_str().unwrap(), "--out", out.to_str().unwrap()],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     // Not in the trust list yet: verify says so, and names the key.
     assert_eq!(org.verify(&out, &[]).1, ["key-untrusted"]);
@@ -425,7 +464,10 @@ fn the_order_files_were_ingested_in_does_not_change_the_pack() {
         let r = evident(&other, &["ingest", "--source-tz", "Europe/Berlin", &p(f)]);
         assert_eq!(r.code, 0, "{}", r.stderr);
     }
-    let r = evident(&other, &["ingest", "--source-tz", "Europe/Berlin", "--as-of", "2026-10-30", "--status-map", &p("snipeit-status-map.yaml"), &p("snipeit-assets.csv")]);
+    let r = evident(
+        &other,
+        &["ingest", "--source-tz", "Europe/Berlin", "--as-of", "2026-10-30", "--status-map", &p("snipeit-status-map.yaml"), &p("snipeit-assets.csv")],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let a_dir = org.dir.path().join("a");
     let b_dir = org.dir.path().join("b");
@@ -455,7 +497,20 @@ fn markup_in_the_data_is_escaped_in_the_report() {
     let keys = dir.path().join("keys");
     assert_eq!(evident(&store, &["keygen", "--role", "compliance", "--name", "K", "--out", keys.to_str().unwrap()]).code, 0);
     let out = dir.path().join("p");
-    let r = evident(&store, &["pack", "--organisation", "Fernhill Labs", "--as-of", "2026-10-31", "--key", keys.join("k.key.pem").to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let r = evident(
+        &store,
+        &[
+            "pack",
+            "--organisation",
+            "Fernhill Labs",
+            "--as-of",
+            "2026-10-31",
+            "--key",
+            keys.join("k.key.pem").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
     // Tera escapes & < > " ' and / (as &#x2F;); `{{ x }}` in data is text, never a template.

@@ -82,7 +82,10 @@ fn a_period_with_evidence_only_at_its_last_date_does_not_pass() {
     for id in ["MDM-02", "OS-01"] {
         let c = control(&ev, id);
         assert_eq!(c["status"], "no_evidence", "{id} must not pass a period it saw one month of: {c}");
-        let want: Vec<(String, String)> = [("2026-07-31", "no_evidence"), ("2026-08-31", "no_evidence"), ("2026-09-30", "no_evidence"), ("2026-10-31", "pass")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let want: Vec<(String, String)> = [("2026-07-31", "no_evidence"), ("2026-08-31", "no_evidence"), ("2026-09-30", "no_evidence"), ("2026-10-31", "pass")]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
         assert_eq!(statuses(&c), want, "{id}");
         assert!(c["dates"][0]["missing"][0].as_str().unwrap().contains("no MDM device list dated on or before 2026-07-31"), "{c}");
         assert_eq!(c["dates"][3]["evidence"][0]["file"], "devices.json");
@@ -112,7 +115,11 @@ fn an_export_from_2021_evaluated_in_2026_does_not_pass() {
     }
     // The same device in a fresh export whose own check-in is five years old: in force, but the
     // device's verdict is not current evidence of compliance.
-    let f = intune(dir.path(), "fresh.json", &[device("AAA111", "PC-1", "2021-06-01T08:00:00Z", "compliant", "company"), device("BBB222", "PC-2", "2026-10-30T08:00:00Z", "compliant", "company")]);
+    let f = intune(
+        dir.path(),
+        "fresh.json",
+        &[device("AAA111", "PC-1", "2021-06-01T08:00:00Z", "compliant", "company"), device("BBB222", "PC-2", "2026-10-30T08:00:00Z", "compliant", "company")],
+    );
     ingest(&store, &[&f]);
     let ev = evaluate(&store, &["--as-of", "2026-10-31"]);
     for id in ["MDM-02", "OS-01"] {
@@ -166,7 +173,11 @@ fn an_exception_is_judged_at_each_sample_date() {
     ingest(&store, &[&sep]);
     ingest(&store, &[&oct]);
     let ex = dir.path().join("exceptions.yaml");
-    std::fs::write(&ex, "exceptions:\n  - item: AAA111\n    control: MDM-02\n    reason: awaiting a BIOS update\n    approved_by: CISO\n    expires: 2026-09-30\n").unwrap();
+    std::fs::write(
+        &ex,
+        "exceptions:\n  - item: AAA111\n    control: MDM-02\n    reason: awaiting a BIOS update\n    approved_by: CISO\n    expires: 2026-09-30\n",
+    )
+    .unwrap();
     let period = ["--period", "2026-09-01..2026-10-31", "--exceptions", ex.to_str().unwrap()];
     let c = control(&evaluate(&store, &period), "MDM-02");
     assert_eq!(statuses(&c), [("2026-09-30".to_string(), "pass".to_string()), ("2026-10-31".to_string(), "fail".to_string())]);
@@ -248,7 +259,20 @@ fn a_superseded_or_retracted_ingest_leaves_evaluation_and_stays_in_the_pack() {
     assert_eq!(unnamed.code, 2);
     assert!(unnamed.stderr.contains("--organisation is missing"), "{}", unnamed.stderr);
     assert!(!out.exists());
-    let r = evident(&store, &["pack", "--organisation", "Fernhill Labs", "--as-of", "2026-10-31", "--key", keys.join("dana-roe.key.pem").to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let r = evident(
+        &store,
+        &[
+            "pack",
+            "--organisation",
+            "Fernhill Labs",
+            "--as-of",
+            "2026-10-31",
+            "--key",
+            keys.join("dana-roe.key.pem").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let results: Value = serde_json::from_slice(&std::fs::read(out.join("results/evaluation.json")).unwrap()).unwrap();
     assert_eq!(results["withdrawn"].as_array().unwrap().len(), 1);
@@ -256,7 +280,12 @@ fn a_superseded_or_retracted_ingest_leaves_evaluation_and_stays_in_the_pack() {
     let ar: Value = serde_json::from_slice(&std::fs::read(out.join("results/oscal-assessment-results.json")).unwrap()).unwrap();
     assert_eq!(ar["assessment-results"]["metadata"]["parties"][0]["name"], "Fernhill Labs");
     let manifest: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
-    let reports: Vec<Value> = manifest["sources"].as_array().unwrap().iter().map(|s| serde_json::from_slice(&std::fs::read(out.join(s["report"].as_str().unwrap())).unwrap()).unwrap()).collect();
+    let reports: Vec<Value> = manifest["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| serde_json::from_slice(&std::fs::read(out.join(s["report"].as_str().unwrap())).unwrap()).unwrap())
+        .collect();
     assert_eq!(reports.iter().filter(|r| r["superseded_by"].is_i64()).count(), 1, "{reports:?}");
     let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
     assert!(html.contains("superseded by a correction</strong> — kept in the audit trail, not evaluated"));
@@ -274,8 +303,22 @@ fn a_superseded_or_retracted_ingest_leaves_evaluation_and_stays_in_the_pack() {
 #[test]
 fn two_months_of_same_named_minified_files_give_different_references() {
     let (dir, store) = store();
-    let sep = intune(&dir.path().join("sep"), "devices.json", &[device("AAA111", "PC-1", "2026-09-29T08:00:00Z", "noncompliant", "company"), device("BBB222", "PC-2", "2026-09-29T08:00:00Z", "noncompliant", "company")]);
-    let oct = intune(&dir.path().join("oct"), "devices.json", &[device("AAA111", "PC-1", "2026-10-30T08:00:00Z", "noncompliant", "company"), device("BBB222", "PC-2", "2026-10-30T08:00:00Z", "noncompliant", "company")]);
+    let sep = intune(
+        &dir.path().join("sep"),
+        "devices.json",
+        &[
+            device("AAA111", "PC-1", "2026-09-29T08:00:00Z", "noncompliant", "company"),
+            device("BBB222", "PC-2", "2026-09-29T08:00:00Z", "noncompliant", "company"),
+        ],
+    );
+    let oct = intune(
+        &dir.path().join("oct"),
+        "devices.json",
+        &[
+            device("AAA111", "PC-1", "2026-10-30T08:00:00Z", "noncompliant", "company"),
+            device("BBB222", "PC-2", "2026-10-30T08:00:00Z", "noncompliant", "company"),
+        ],
+    );
     ingest(&store, &[&sep]);
     ingest(&store, &[&oct]);
     let c = control(&evaluate(&store, &["--period", "2026-09-01..2026-10-31"]), "MDM-02");
