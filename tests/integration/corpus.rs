@@ -168,3 +168,30 @@ fn every_nwipe_corpus_log_ingests_with_its_runs_and_results() {
     assert_eq!(counts["read"], 1);
     assert!(wipes.is_empty(), "{wipes:?}");
 }
+
+/// The osquery results logs in the corpus hold no encryption rows: every line is read, counted
+/// as accepted and reported with a warning saying why it made no record; none is dropped.
+#[test]
+fn every_osquery_corpus_log_counts_and_reports_each_row() {
+    let mut checked = 0;
+    for path in files("osquery") {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let lines = std::fs::read_to_string(&path).unwrap().lines().filter(|l| !l.trim().is_empty()).count() as u64;
+        let tmp = tempfile::tempdir().unwrap();
+        let store = tmp.path().join("s.db");
+        let r = evident(&store, &["ingest", "--format", "json", path.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v[0]["source"], "osquery_json", "{name}");
+        let c = &v[0]["counts"];
+        assert_eq!(c["read"].as_u64().unwrap(), lines, "{name}: one row per result line");
+        assert_eq!(c["accepted"].as_u64().unwrap() + c["rejected"].as_u64().unwrap() + c["empty"].as_u64().unwrap(), lines, "{name}: {c}");
+        assert_eq!(v[0]["records"], 0, "{name}: no encryption rows, so no records");
+        // Each row without a record says why, and the store keeps every one of those warnings.
+        assert_eq!(v[0]["warnings_total"].as_u64().unwrap(), lines, "{name}: a warning per row without a record");
+        assert_eq!(count(&store, "SELECT count(*) FROM ingest_issue WHERE kind = 'warning'") as u64, lines, "{name}");
+        assert_eq!(count(&store, "SELECT warnings FROM ingest") as u64, lines, "{name}");
+        checked += 1;
+    }
+    assert_eq!(checked, 3, "every corpus file of osquery/ was checked");
+}
