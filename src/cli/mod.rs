@@ -65,8 +65,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                             (Some(n), None) => format!("; SUPERSEDED by #{n}"),
                             (None, None) => String::new(),
                         };
+                        let unread = r.unread.as_ref().map(|u| format!("; {} {} not read", u.len(), columns(u.len()))).unwrap_or_default();
                         out!(
-                            "#{:<4} {:<13} {}  as of {}  read {} = accepted {} + rejected {} + empty {}; {} warnings; sha256 {}{state}",
+                            "#{:<4} {:<13} {}  as of {}  read {} = accepted {} + rejected {} + empty {}; {} warnings{unread}; sha256 {}{state}",
                             r.id,
                             r.source,
                             r.file_name,
@@ -661,6 +662,10 @@ fn ingest(store: &mut Store, args: &IngestArgs, opts: &Options) -> Result<ExitCo
     Ok(if failed { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
+fn columns(n: usize) -> &'static str {
+    if n == 1 { "column" } else { "columns" }
+}
+
 fn print_report(r: &Report) -> std::io::Result<()> {
     if let Some(id) = r.already_ingested {
         out!("{}: already ingested as #{id} (same SHA-256 {}…, same as-of and options)?; nothing to do", r.file, &r.sha256[..16])?;
@@ -686,6 +691,9 @@ fn print_report(r: &Report) -> std::io::Result<()> {
     }
     if r.warnings_total as usize > r.warnings.len() {
         out!("  … and {} more warnings (all are in the store)", r.warnings_total as usize - r.warnings.len())?;
+    }
+    if let Some(unread) = r.unread.as_ref().filter(|u| !u.is_empty()) {
+        out!("  not read: {} {}: {} (the file is kept whole in the store)", unread.len(), columns(unread.len()), safe(&unread.join(", ")))?;
     }
     Ok(())
 }

@@ -50,6 +50,7 @@ struct Summary {
     warnings: Vec<Issue>,
     rejections: Vec<Issue>,
     newest: Option<Instant>,
+    unread: Option<Vec<String>>,
 }
 
 /// Why a file could not be ingested (file content, reading, or the store).
@@ -108,6 +109,7 @@ pub fn ingest_file(store: &mut crate::store::Store, path: &std::path::Path, opts
         warnings_total: em.warnings_total,
         warnings: em.warnings,
         rejections: em.rejections,
+        unread: em.unread,
         already_ingested: None,
         ingest_id: None,
     };
@@ -133,6 +135,7 @@ fn already(file: String, sha256: String, size: u64, prev: crate::store::IngestRo
         warnings_total: prev.warnings as u64,
         warnings: Vec::new(),
         rejections: Vec::new(),
+        unread: prev.unread,
         already_ingested: Some(prev.id),
         ingest_id: Some(prev.id),
     }
@@ -155,6 +158,7 @@ fn read_into(tx: &mut crate::store::IngestTx, input: &Input, opts: &Options, pro
                 warnings: std::mem::take(&mut em.warnings),
                 rejections: std::mem::take(&mut em.rejections),
                 newest: em.newest,
+                unread: std::mem::take(&mut em.unread),
             };
             drop(em);
             let flushed = sink.flush();
@@ -196,5 +200,6 @@ fn observed(r: &Report) -> crate::store::Observed<'_> {
         empty: r.counts.empty,
         records: r.records,
         warnings: r.warnings_total,
+        unread: r.unread.as_deref(),
     }
 }

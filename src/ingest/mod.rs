@@ -173,6 +173,8 @@ pub struct Report {
     /// The first warnings (all are in the store).
     pub warnings: Vec<Issue>,
     pub rejections: Vec<Issue>,
+    /// Columns of a CSV that no field was read from, in file order (`None` for JSON and logs).
+    pub unread: Option<Vec<String>>,
     /// Set when the same bytes were ingested before: nothing was done.
     pub already_ingested: Option<i64>,
     pub ingest_id: Option<i64>,
@@ -248,6 +250,8 @@ pub struct Emitter<'a> {
     pub warnings: Vec<Issue>,
     pub rejections: Vec<Issue>,
     pub newest: Option<Instant>,
+    /// Columns of a CSV that no field was read from (set by the reader table after reading).
+    pub unread: Option<Vec<String>>,
     /// First line of each (record kind, usable serial) seen, to report duplicates in one export.
     seen: foldhash::HashMap<(u8, String), u64>,
 }
@@ -265,6 +269,7 @@ impl<'a> Emitter<'a> {
             warnings: Vec::new(),
             rejections: Vec::new(),
             newest: None,
+            unread: None,
             seen: foldhash::HashMap::default(),
         }
     }

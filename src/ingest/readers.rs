@@ -95,6 +95,7 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
         if let Read::Csv { detect, read } = r.read {
             if forced.is_some() || detect(&table) {
                 read(&table, em)?;
+                em.unread = Some(table.unread());
                 return Ok(r.kind);
             }
         }

@@ -18,6 +18,8 @@ pub struct Table<'a> {
     index: HashMap<String, Vec<usize>>,
     /// Key of each column in `extra` (`(column N)` for an empty or repeated header).
     extra_keys: Vec<String>,
+    /// Columns a reader looked up (`col`), so that the ones it did not read can be reported.
+    read: Vec<std::cell::Cell<bool>>,
 }
 
 /// One data row: its fields as UTF-8, with where it is.
@@ -75,12 +77,24 @@ impl<'a> Table<'a> {
                 if h.is_empty() || !first { format!("{h} (column {})", i + 1) } else { h.clone() }
             })
             .collect();
-        Ok(Table { input, delimiter, headers, index, extra_keys })
+        let read = vec![std::cell::Cell::new(false); headers.len()];
+        Ok(Table { input, delimiter, headers, index, extra_keys, read })
     }
 
     /// The first column whose header is one of `aliases` (already normalised).
+    /// The column counts as read from then on.
     pub fn col(&self, aliases: &[&str]) -> Option<usize> {
-        aliases.iter().filter_map(|a| self.index.get(*a).and_then(|v| v.first().copied())).min()
+        let c = aliases.iter().filter_map(|a| self.index.get(*a).and_then(|v| v.first().copied())).min();
+        if let Some(c) = c {
+            self.read[c].set(true);
+        }
+        c
+    }
+
+    /// The columns no reader looked up, by the name `extra` gives them (`(column N)` for an empty
+    /// or repeated header), in file order: what the user must be told evident did not read.
+    pub fn unread(&self) -> Vec<String> {
+        self.read.iter().enumerate().filter(|(_, r)| !r.get()).map(|(i, _)| self.extra_keys[i].trim_start().to_string()).collect()
     }
 
     pub fn has_any(&self, aliases: &[&str]) -> bool {

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0004_pack_results.sql"),
     include_str!("0005_leaver.sql"),
     include_str!("0006_observation.sql"),
+    include_str!("0007_unread.sql"),
 ];
 
 /// Size of a raw-file chunk.
@@ -90,6 +91,8 @@ pub struct IngestRow {
     /// The options it was read with (JSON), part of what makes it an observation.
     #[serde(skip)]
     pub options: String,
+    /// CSV columns no field was read from (`None` where nobody counted: JSON, logs, older ingests).
+    pub unread: Option<Vec<String>>,
 }
 
 impl IngestRow {
@@ -330,7 +333,7 @@ impl Store {
             .query_row(
                 "SELECT source, file_name, size, sha256, encoding, as_of, as_of_basis, options, tool_version,
                         rows_read, rows_accepted, rows_rejected, rows_empty, records, warnings,
-                        superseded_by, retracted FROM ingest WHERE id = ?1",
+                        superseded_by, retracted, unread FROM ingest WHERE id = ?1",
                 [id],
                 |r| {
                     let options: String = r.get(7)?;
@@ -354,6 +357,7 @@ impl Store {
                         "warnings": r.get::<_, i64>(14)?,
                         "superseded_by": r.get::<_, Option<i64>>(15)?,
                         "retracted": r.get::<_, Option<String>>(16)?,
+                        "unread": r.get::<_, Option<String>>(17)?.and_then(|u| serde_json::from_str::<serde_json::Value>(&u).ok()),
                     }))
                 },
             )
@@ -394,7 +398,7 @@ fn busy_or(e: rusqlite::Error, path: &Path) -> Error {
     Error::Sqlite { path: path.into(), source: e }
 }
 
-const INGEST_COLS: &str = "SELECT id, source, file_name, size, sha256, as_of, rows_read, rows_accepted, rows_rejected, rows_empty, warnings, superseded_by, retracted, options FROM ingest";
+const INGEST_COLS: &str = "SELECT id, source, file_name, size, sha256, as_of, rows_read, rows_accepted, rows_rejected, rows_empty, warnings, superseded_by, retracted, options, unread FROM ingest";
 
 fn ingest_row(r: &rusqlite::Row) -> rusqlite::Result<IngestRow> {
     Ok(IngestRow {
@@ -412,6 +416,7 @@ fn ingest_row(r: &rusqlite::Row) -> rusqlite::Result<IngestRow> {
         superseded_by: r.get(11)?,
         retracted: r.get(12)?,
         options: r.get(13)?,
+        unread: r.get::<_, Option<String>>(14)?.and_then(|u| serde_json::from_str(&u).ok()),
     })
 }
 
@@ -436,6 +441,7 @@ pub struct Observed<'a> {
     pub empty: u64,
     pub records: u64,
     pub warnings: u64,
+    pub unread: Option<&'a [String]>,
 }
 
 /// The open transaction of one ingest. Dropping it without `commit` rolls everything back.
@@ -483,7 +489,7 @@ impl IngestTx<'_> {
         self.tx
             .execute(
                 "UPDATE ingest SET source = ?2, encoding = ?3, as_of = ?4, as_of_basis = ?5, options = ?6,
-                        rows_read = ?7, rows_accepted = ?8, rows_rejected = ?9, rows_empty = ?10, records = ?11, warnings = ?12
+                        rows_read = ?7, rows_accepted = ?8, rows_rejected = ?9, rows_empty = ?10, records = ?11, warnings = ?12, unread = ?13
                  WHERE id = ?1",
                 params![
                     self.ingest_id,
@@ -498,6 +504,7 @@ impl IngestTx<'_> {
                     report.empty as i64,
                     report.records as i64,
                     report.warnings as i64,
+                    report.unread.map(|u| serde_json::to_string(u).expect("names serialise")),
                 ],
             )
             .map_err(map)?;

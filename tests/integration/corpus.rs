@@ -195,3 +195,40 @@ fn every_osquery_corpus_log_counts_and_reports_each_row() {
     }
     assert_eq!(checked, 3, "every corpus file of osquery/ was checked");
 }
+
+/// A CSV's columns that evident does not read are named once per file, in the report, in the
+/// JSON report and in `ingests`; JSON exports, where nobody counts columns, say nothing.
+#[test]
+fn unread_csv_columns_are_reported_once_per_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s.db");
+    let pat = corpus().join("snipeit/snipeit-import-csv-generated-from-pat-tests-invalid-month-dates.csv");
+    let r = evident(&store, &["ingest", "--source-tz", "UTC", pat.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.matches("not read:").count(), 1, "{}", r.stdout);
+    assert!(r.stdout.contains("not read: 2 columns: Next Audit Date, PatTest_Result"), "{}", r.stdout);
+
+    // An empty header is named by its position; a repeated header's second column is unread.
+    let blanks = corpus().join("snipeit/import-assets-sample-BLANKS-cr-line-endings.csv");
+    let r = evident(&store, &["ingest", "--allow-rejects", "--encoding", "windows-1252", "--source-tz", "UTC", "--format", "json", blanks.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let unread: Vec<&str> = v[0]["unread"].as_array().unwrap().iter().map(|u| u.as_str().unwrap()).collect();
+    assert_eq!(unread, ["(column 5)", "(column 9)", "(column 14)", "Notes", "Purchase Cost", "Company", "Warranty", "Supplier"]);
+
+    let api = corpus().join("snipeit/api-v1-hardware-response-2020-05-demo-page1.json");
+    let r = evident(&store, &["ingest", "--source-tz", "UTC", "--format", "json", api.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(v[0]["unread"].is_null(), "JSON: columns are not counted: {}", v[0]["unread"]);
+
+    let list: serde_json::Value = serde_json::from_str(&evident(&store, &["ingests", "--format", "json"]).stdout).unwrap();
+    assert_eq!(list[0]["unread"], serde_json::json!(["Next Audit Date", "PatTest_Result"]));
+    assert_eq!(list[1]["unread"].as_array().unwrap().len(), 8);
+    assert!(list[2]["unread"].is_null());
+    let text = evident(&store, &["ingests"]).stdout;
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].contains("; 2 columns not read;"), "{text}");
+    assert!(lines[1].contains("; 8 columns not read;"), "{text}");
+    assert!(!lines[2].contains("not read"), "{text}");
+}
