@@ -73,7 +73,15 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
     }
     let json = READERS.iter().filter(mine).any(|r| matches!(r.read, Read::Json { .. }));
     if json && matches!(first(input.bytes), Some(b'{' | b'[')) {
-        let doc = Doc::parse(input)?;
+        let doc = match Doc::parse(input) {
+            Err(_) if forced.is_none() && timestamped_log(input.bytes) => {
+                return Err(Error::Unrecognized {
+                    file: input.file.to_string(),
+                    detail: format!("a timestamped text log that is not an nwipe log; its first line is '{}'", first_line(input.bytes)),
+                });
+            }
+            doc => doc?,
+        };
         for r in READERS.iter().filter(mine) {
             if let Read::Json { detect, read } = r.read {
                 if forced.is_some() || detect(&doc.value) {
@@ -103,7 +111,39 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
     if table.has_all(&["first name", "last name"]) || table.has_all(&["username", "email"]) {
         return Err(Error::NotAnAssetExport { file: input.file.into(), what: "a user list (no asset tag or serial column)".into() });
     }
-    Err(Error::Unrecognized { file: input.file.into(), detail: format!("CSV with columns {}", table.header_summary()) })
+    Err(Error::Unrecognized { file: input.file.into(), detail: looks_like(input.bytes, &table) })
+}
+
+/// What an unrecognised file looks like, for the error: a table with several columns is named by
+/// its columns; one column and no delimiter is plain text, named by its first line.
+fn looks_like(bytes: &[u8], table: &Table) -> String {
+    if table.headers.len() > 1 {
+        return format!("CSV with columns {}", table.header_summary());
+    }
+    format!("plain text, not a known export; its first line is '{}'", first_line(bytes))
+}
+
+/// The first non-blank line, shortened and without control characters, for a message.
+fn first_line(bytes: &[u8]) -> String {
+    let line = String::from_utf8_lossy(bytes.split(|b| *b == b'\n').find(|l| !l.trim_ascii().is_empty()).unwrap_or_default());
+    line.trim().chars().take(60).map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+/// A first line opening with a bracketed date and time (`[2021/11/19 07:27:06]`,
+/// `[2024-03-01T10:00:00Z]`): a log's leading `[`, not a JSON array.
+fn timestamped_log(bytes: &[u8]) -> bool {
+    let line = first_line(bytes);
+    let b = line.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    b.first() == Some(&b'[')
+        && digits(1..5)
+        && matches!(b.get(5), Some(b'/' | b'-'))
+        && digits(6..8)
+        && b.get(8) == b.get(5)
+        && digits(9..11)
+        && matches!(b.get(11), Some(b' ' | b'T'))
+        && digits(12..14)
+        && b.get(14) == Some(&b':')
 }
 
 /// Snipe-IT's licence import looks like an asset CSV to a column check: refused as a whole.

@@ -235,3 +235,40 @@ fn fleet_csv() {
 fn google_api() {
     check_reader("google_api", "json");
 }
+
+/// A file that is no known export says what it looks like: plain text by its first line, a
+/// bracket-timestamped log as a log (its leading `[` does not make it JSON), a table by its
+/// columns; the store is left empty each time.
+#[test]
+fn an_unknown_file_is_named_for_what_it_looks_like() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s.db");
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "notes.txt",
+            "Meeting notes: wipe the spare laptops\nthen recycle\n",
+            "(plain text, not a known export; its first line is 'Meeting notes: wipe the spare laptops')",
+        ),
+        (
+            "app.log",
+            "[2021/11/19 07:27:06] service started\n[2021/11/19 07:27:07] ready\n",
+            "(a timestamped text log that is not an nwipe log; its first line is '[2021/11/19 07:27:06] service started')",
+        ),
+        ("iso.log", "\n[2024-03-01T10:00:00Z] INFO boot\n", "(a timestamped text log that is not an nwipe log"),
+        ("budget.csv", "Quarter,Cost Centre,Amount\nQ1,IT,1200\n", "(CSV with columns Quarter, Cost Centre, Amount)"),
+    ];
+    for (name, body, expected) in cases {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        let r = evident(&store, &["ingest", path.to_str().unwrap()]);
+        assert_eq!(r.code, 2, "{name}: {}", r.stdout);
+        assert!(r.stderr.contains(&format!("{name}: cannot tell which export this is {expected}")), "{name}: {}", r.stderr);
+        assert_eq!(count(&store, "SELECT count(*) FROM ingest"), 0, "{name}: the store is unchanged");
+    }
+    // Real JSON that is cut off is still reported as JSON, with its line.
+    let cut = tmp.path().join("cut.json");
+    std::fs::write(&cut, "[{\"serial\": \"C02X\"},\n").unwrap();
+    let r = evident(&store, &["ingest", cut.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("not valid JSON"), "{}", r.stderr);
+}
