@@ -44,4 +44,18 @@ mod tests {
         assert_eq!(t.category("degauss", "ssd"), "none");
         assert_eq!(t.category("shred", "unknown"), "destroy");
     }
+
+    /// nwipe's SANITIZE actions (block erase, crypto erase/scramble, sanitize overwrite) reach
+    /// every physical block, flash included: Purge on every media type; a host overwrite of the
+    /// same drive stays Clear.
+    #[test]
+    fn each_sanitize_technique_by_media() {
+        let t = super::Table::default_table();
+        for media in ["hdd", "ssd", "nvme", "usb", "unknown"] {
+            for technique in ["block_erase", "crypto_erase", "sanitize"] {
+                assert_eq!(t.category(technique, media), "purge", "{technique}/{media}");
+            }
+            assert_eq!(t.category("overwrite", media), "clear", "overwrite/{media}");
+        }
+    }
 }

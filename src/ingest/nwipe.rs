@@ -1,6 +1,7 @@
 //! nwipe / ShredOS logs: one log holds many drives. Identity comes from the `Found …` line
 //! (the status table truncates models), the result from the Drive Status table, the verify
-//! mode from the `Total Throughput` line. Times are local and need --source-tz.
+//! mode from the `Total Throughput` line, SANITIZE actions (0.43+) as wipes of their own. Times
+//! are local and need --source-tz.
 
 use super::row::non_empty;
 use super::{Emitter, Error, Input, Issue};
@@ -37,6 +38,40 @@ struct Drive {
     status: Option<(u64, String)>,
     table_id: Option<String>,
     lines: Vec<u64>,
+    /// ATA/NVMe SANITIZE actions run on the drive (nwipe 0.43+), in log order.
+    sanitize: Vec<Sanitize>,
+}
+
+/// One `SANITIZE action '<label>' was successful. / has failed. / has completed.` line.
+#[derive(Clone)]
+struct Sanitize {
+    action: String,
+    outcome: String,
+    at: NaiveDateTime,
+}
+
+/// A destructive SANITIZE action, its technique; `Exit Failure Mode` and `Exit Media
+/// Verification` only change the device's state and erase nothing.
+fn sanitize_technique(action: &str) -> Option<Technique> {
+    match action {
+        "Block Erase" => Some(Technique::BlockErase),
+        "Crypto Erase" | "Crypto Scramble" => Some(Technique::CryptoErase),
+        "Overwrite" => Some(Technique::Sanitize),
+        _ => None,
+    }
+}
+
+/// `/dev/nvme0: SANITIZE action 'Block Erase' was successful.` → (path, action, outcome).
+fn sanitize_line(msg: &str) -> Option<(&str, &str, &str)> {
+    let (path, rest) = msg.split_once(": SANITIZE action '")?;
+    let (action, outcome) = rest.split_once("' ")?;
+    Some((path.trim(), action, outcome.trim_end_matches('.').trim()))
+}
+
+/// An NVMe controller (`/dev/nvme0`), not a namespace (`/dev/nvme0n1`): nwipe sanitizes through
+/// the controller, which erases every namespace on it; the drives are its namespaces.
+fn nvme_controller(dev: &str) -> bool {
+    dev.strip_prefix("/dev/nvme").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn parse_stamp(line: &str) -> Option<(NaiveDateTime, &str)> {
@@ -51,7 +86,7 @@ fn parse_stamp(line: &str) -> Option<(NaiveDateTime, &str)> {
 fn device_in(msg: &str) -> Option<String> {
     let at = msg.find("/dev/")?;
     let dev: String = msg[at..].chars().take_while(|c| !c.is_whitespace() && *c != ',' && *c != '\'').collect();
-    let dev = dev.trim_end_matches('.').to_string();
+    let dev = dev.trim_end_matches(['.', ':']).to_string();
     let not_a_drive = matches!(dev.as_str(), "/dev/urandom" | "/dev/random" | "/dev/zero" | "/dev/null" | "/dev/full")
         || dev.starts_with("/dev/tty")
         || msg.contains("entropy source");
@@ -95,14 +130,26 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<(), Error> {
         let raw: String = d.lines.iter().filter_map(|l| lines.get(*l as usize - 1)).copied().collect::<Vec<_>>().join("\n");
         let place = if log.runs > 1 { format!("{} (run {} of {})", d.dev, d.run, log.runs) } else { d.dev.clone() };
         let mut ctx = em.ctx(d.first_line, Some(place), raw.as_bytes());
-        if d.method.is_none() && d.status.is_none() {
+        let sanitized: Vec<&Sanitize> = d.sanitize.iter().filter(|s| sanitize_technique(&s.action).is_some()).collect();
+        if d.method.is_none() && d.status.is_none() && sanitized.is_empty() {
             // nwipe found the drive but this run never started a wipe: counted, no event.
             ctx.warn("method", format!("{} was found but no wipe was started in this run: counted, no wipe event", d.dev), None);
             em.row(ctx, Ok(Vec::new()))?;
             continue;
         }
-        let result = drive_record(d, &mut ctx, verification, log.mode.as_deref(), log.version.as_deref());
-        em.row(ctx, result.map(|w| vec![Record::Wipe(w)]))?;
+        // Each SANITIZE action is its own wipe event; an overwrite after it is another, so
+        // that a drive sanitized and then overwritten keeps both (the method table rates each).
+        let result = (|| {
+            let mut out = Vec::new();
+            for s in &sanitized {
+                out.push(Record::Wipe(sanitize_record(d, s, &mut ctx, log.version.as_deref())?));
+            }
+            if d.method.is_some() || d.status.is_some() {
+                out.push(Record::Wipe(drive_record(d, &mut ctx, verification, log.mode.as_deref(), log.version.as_deref())?));
+            }
+            Ok(out)
+        })();
+        em.row(ctx, result)?;
     }
     Ok(())
 }
@@ -128,6 +175,29 @@ impl Log {
             self.order.push(key.clone());
         }
         self.drives.entry(key).or_insert_with(|| Drive { dev: dev.to_string(), run, first_line: line, ..Default::default() })
+    }
+}
+
+impl Log {
+    /// A SANITIZE line: on an ATA drive, that drive; on an NVMe controller, each of its
+    /// namespaces this run found (or the controller itself, which then has no serial).
+    fn sanitize(&mut self, path: &str, s: Sanitize, n: u64) {
+        let run = self.runs.max(1);
+        let mut targets: Vec<String> = if nvme_controller(path) {
+            self.drives.iter().filter(|(_, d)| d.run == run && d.dev.strip_prefix(path).is_some_and(|r| r.starts_with('n'))).map(|(k, _)| k.clone()).collect()
+        } else {
+            Vec::new()
+        };
+        if targets.is_empty() {
+            self.drive(path, n);
+            targets.push(format!("{run:06}:{path}"));
+        }
+        for key in targets {
+            let d = self.drives.get_mut(&key).expect("a drive of this log");
+            d.lines.push(n);
+            d.last = Some((n, s.at));
+            d.sanitize.push(s.clone());
+        }
     }
 }
 
@@ -170,7 +240,14 @@ fn parse_log(text: &str) -> Log {
                 }
             }
         }
+        if let Some((path, action, outcome)) = sanitize_line(msg) {
+            log.sanitize(path, Sanitize { action: action.to_string(), outcome: outcome.to_string(), at: t }, n);
+            continue;
+        }
         let Some(dev) = device_in(msg) else { continue };
+        if nvme_controller(&dev) {
+            continue; // controller lines (capabilities, progress): the drives are its namespaces
+        }
         let d = log.drive(&dev, n);
         d.lines.push(n);
         d.last = Some((n, t));
@@ -239,12 +316,13 @@ fn status_row(line: &str) -> Option<(String, String, String)> {
     Some((dev.to_string(), cols[1].trim().to_string(), cols[4].trim().to_string()))
 }
 
-fn drive_record(d: &Drive, ctx: &mut super::row::RowCtx, verification: Verification, mode: Option<&str>, version: Option<&str>) -> Result<Wipe, Issue> {
+/// The drive's serial and model: from its `Found` or `has serial number` line, else from the
+/// Drive Status table (whose model is cut at 17 characters).
+fn identity(d: &Drive, ctx: &mut super::row::RowCtx) -> Result<(String, Option<String>), Issue> {
     let mut serial = d.serial.clone();
     let mut model = d.model.clone();
     if serial.is_none() {
         if let Some(id) = &d.table_id {
-            // The status table cuts the model at 17 characters; the serial after '/' is whole.
             if let Some((m, s)) = id.rsplit_once('/') {
                 ctx.warn("Model/Serial Number", "identity taken from the Drive Status table (no 'Found' line); the model may be truncated", Some(id));
                 serial = non_empty(s);
@@ -256,6 +334,11 @@ fn drive_record(d: &Drive, ctx: &mut super::row::RowCtx, verification: Verificat
         return Err(ctx.issue("S/N", format!("no serial for {}: neither a 'Found … S/N=' line nor a Drive Status row names it", d.dev), None));
     };
     ctx.identifier("S/N", &serial)?;
+    Ok((serial, model))
+}
+
+fn drive_record(d: &Drive, ctx: &mut super::row::RowCtx, verification: Verification, mode: Option<&str>, version: Option<&str>) -> Result<Wipe, Issue> {
+    let (serial, model) = identity(d, ctx)?;
     let (result, result_raw) = match &d.status {
         Some((_, s)) => {
             let r = match s.trim_matches(|c: char| c == '-' || c.is_whitespace()).to_uppercase().as_str() {
@@ -334,6 +417,66 @@ fn drive_record(d: &Drive, ctx: &mut super::row::RowCtx, verification: Verificat
         result: if d.verified == Some(false) && result == WipeResult::Success { WipeResult::Failed } else { result },
         result_raw,
         started_at,
+        completed_at,
+        operator: None,
+        organisation: None,
+        vendor: None,
+        certificate_id: None,
+        lot: None,
+        report_id: None,
+        hpa_dco: HpaDco::Unknown,
+        errors: None,
+        extra,
+    })
+}
+
+/// A SANITIZE action as a wipe: block erase, crypto erase/scramble or sanitize overwrite, with
+/// the device's own outcome. `has completed` means the device reported neither success nor
+/// failure: not a success.
+fn sanitize_record(d: &Drive, s: &Sanitize, ctx: &mut super::row::RowCtx, version: Option<&str>) -> Result<Wipe, Issue> {
+    let (serial, model) = identity(d, ctx)?;
+    let result = match s.outcome.as_str() {
+        "was successful" => WipeResult::Success,
+        "has failed" => WipeResult::Failed,
+        other => {
+            ctx.warn(
+                "SANITIZE",
+                format!("the device reported neither success nor failure of SANITIZE {} ({other}); result recorded as unknown", s.action),
+                Some(other),
+            );
+            WipeResult::Unknown
+        }
+    };
+    let completed_at = ctx.local("timestamp", &s.at.format("%Y-%m-%d %H:%M:%S").to_string(), &["%Y-%m-%d %H:%M:%S"])?;
+    let mut extra = Extra::new();
+    extra.insert("sanitize_action".into(), s.action.clone());
+    if let Some(v) = &d.size {
+        extra.insert("size".into(), v.clone());
+    }
+    if let Some(b) = &d.bus {
+        extra.insert("bus".into(), b.clone());
+    }
+    Ok(Wipe {
+        prov: ctx.prov(None),
+        media_serial: Serial::new(&serial, None),
+        host_serial: Serial::missing(),
+        asset_tag: None,
+        device_name: Some(d.dev.clone()),
+        media_type: media_type(d.bus.as_deref(), model.as_deref()),
+        media_model: model,
+        media_manufacturer: None,
+        capacity_bytes: None,
+        tool: WipeTool::Nwipe,
+        tool_version: version.map(str::to_string),
+        method_raw: Some(format!("SANITIZE {}", s.action)),
+        technique: sanitize_technique(&s.action).unwrap_or(Technique::Unknown),
+        nist_category: NistCategory::Purge,
+        passes: None,
+        verification: Verification::Unknown,
+        verification_raw: None,
+        result,
+        result_raw: Some(s.outcome.clone()),
+        started_at: None,
         completed_at,
         operator: None,
         organisation: None,

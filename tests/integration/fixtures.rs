@@ -272,3 +272,35 @@ fn an_unknown_file_is_named_for_what_it_looks_like() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("not valid JSON"), "{}", r.stderr);
 }
+
+/// nwipe 0.43 Sanitize, from the messages of nwipe's src/se_ata_gui.c and src/se_nvme_gui.c:
+/// each destructive SANITIZE action is its own wipe event with its technique, a PRNG pass after
+/// it is another; an NVMe controller's action reaches the namespace the log found; `has failed`
+/// is a failure, `has completed` (no verdict from the device) is unknown, never success;
+/// `Exit Failure Mode` erases nothing.
+#[test]
+fn nwipe_sanitize_actions_are_their_own_wipes() {
+    let dir = root().join("tests/fixtures/nwipe_log/sanitize");
+    let rows = |file: &str, expect_read: u64| -> Vec<(String, String, String, String, String, String)> {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = tmp.path().join("s.db");
+        let r = evident(&store, &["ingest", "--source-tz", "Europe/Berlin", "--format", "json", dir.join(file).to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{file}: {}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v[0]["counts"]["read"], expect_read, "{file}: one row per drive");
+        let c = rusqlite::Connection::open(&store).unwrap();
+        let mut st = c.prepare("SELECT media_serial_raw, media_type, technique, nist_category, result, completed_at FROM wipe ORDER BY completed_at").unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))).unwrap().map(Result::unwrap).collect()
+    };
+    let s =
+        |v: &[&str; 6]| -> (String, String, String, String, String, String) { (v[0].into(), v[1].into(), v[2].into(), v[3].into(), v[4].into(), v[5].into()) };
+    assert_eq!(
+        rows("nvme-block-erase-then-prng.log", 1),
+        [
+            s(&["S5GXNF0R412873K", "nvme", "block_erase", "purge", "success", "2026-10-02T12:04:55Z"]),
+            s(&["S5GXNF0R412873K", "nvme", "overwrite", "clear", "success", "2026-10-02T12:52:17Z"]),
+        ]
+    );
+    assert_eq!(rows("ata-crypto-scramble-failed.log", 1), [s(&["2231E6A1B2C3", "ssd", "crypto_erase", "purge", "failed", "2026-10-03T07:14:09Z"])]);
+    assert_eq!(rows("nvme-overwrite-no-verdict.log", 2), [s(&["22517F804411", "nvme", "sanitize", "purge", "unknown", "2026-10-04T14:22:31Z"])]);
+}
