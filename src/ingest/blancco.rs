@@ -156,6 +156,36 @@ fn document_id(data: Node) -> Option<String> {
     data.descendants().find(|n| n.is_element() && n.tag_name().name() == "document_id").and_then(|n| n.text()).and_then(non_empty)
 }
 
+/// The first value named `name` under `under` (a `<name>` element or an `<entry name="name">`):
+/// Blancco writes report metadata both ways across versions.
+fn named(under: Option<Node>, name: &str) -> Option<String> {
+    under?
+        .descendants()
+        .find(|n| n.is_element() && (n.tag_name().name() == name || (n.tag_name().name() == "entry" && name_of(n) == name)))
+        .and_then(|n| n.text())
+        .and_then(non_empty)
+}
+
+/// What the report says of itself (Appendix G of SP 800-88: who, with which tool and version,
+/// and whether the report was verified): product name and version from the document log,
+/// the erasure person from the company information, `verified` from the description.
+struct Meta {
+    product: Option<String>,
+    version: Option<String>,
+    person: Option<String>,
+    verified: Option<String>,
+}
+
+fn meta(data: Node) -> Meta {
+    let description = children(data, "description").next();
+    Meta {
+        product: named(description, "product_name"),
+        version: named(description, "product_version"),
+        person: named(Some(data), "erasure_person"),
+        verified: named(description, "verified"),
+    }
+}
+
 struct Machine {
     serial: Serial,
     disks: Vec<Flat>,
@@ -193,12 +223,19 @@ fn map_report(doc: &roxmltree::Document, data: Node, report: Node, fields: &[(&'
         ctx.identifier(&format!("user_data.{k}"), v)?;
     }
     let lot = pick("lot");
-    let operator = pick("operator");
+    let meta = meta(data);
+    // A technician typed into user_data (or named by --user-field) wins; else the report's own.
+    let operator = pick("operator").or_else(|| meta.person.clone().map(|p| ("erasure_person".to_string(), p)));
     let used: Vec<&String> = [&asset_tag, &lot, &operator].into_iter().flatten().map(|(k, _)| k).collect();
     let mut user_extra = Extra::new();
     for (k, (v, _)) in &user {
         if !used.contains(&k) {
             user_extra.insert(format!("user_data.{k}"), v.clone());
+        }
+    }
+    for (k, v) in [("product_name", &meta.product), ("report_verified", &meta.verified), ("erasure_person", &meta.person)] {
+        if let Some(v) = v {
+            user_extra.insert(k.to_string(), v.clone());
         }
     }
     let erasures: Vec<Node> =
@@ -237,6 +274,7 @@ fn map_report(doc: &roxmltree::Document, data: Node, report: Node, fields: &[(&'
             lot: lot.as_ref().map(|(_, v)| v.clone()),
             operator: operator.as_ref().map(|(_, v)| v.clone()),
             report_id: document_id.clone(),
+            tool_version: meta.version.clone().or(wipe.tool_version),
             extra: {
                 let mut x = wipe.extra;
                 x.extend(user_extra.clone());

@@ -116,3 +116,61 @@ fn an_erasure_without_state_or_drive_is_refused_and_nothing_is_stored() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("XML that is not a Blancco erasure report"), "{}", r.stderr);
 }
+
+/// What a Blancco report says of itself reaches the wipe record: the product version (tool
+/// version), the erasure person (operator, unless user data names a technician), the product
+/// name and the report's `verified` flag, and the document id as the report id.
+#[test]
+fn report_metadata_reaches_the_wipe_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("report.xml");
+    let report = |user: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<root><report><blancco_data>
+  <description>
+    <document_id>d41c7a3e-0b52-4f7e-9a61-2c8e5f7b9d04</document_id>
+    <document_log><log_entry>
+      <author><product_name id="51">Blancco Drive Eraser</product_name><product_version>7.9.1</product_version></author>
+      <date>2026-03-02T15:41:12+0100</date>
+    </log_entry></document_log>
+    <description_entries><entry name="verified" type="string">true</entry></description_entries>
+  </description>
+  <entries name="company_information">
+    <entry name="business_name" type="string">GreenLoop Recycling</entry>
+    <entry name="erasure_person" type="string">M. Keller</entry>
+  </entries>
+  <blancco_hardware_report><entries name="system"><entry name="serial" type="string">PF3ZK8QD</entry></entries></blancco_hardware_report>
+  <blancco_erasure_report><entries name="erasures"><entries name="erasure">
+    <entry name="state" type="string">Successful</entry>
+    <entry name="erasure_standard_name" type="string">NIST 800-88 Purge</entry>
+    <entry name="end_time" type="string">2026-03-02T15:40:09+0100</entry>
+    <entries name="target"><entry name="serial" type="string">S69ENX0T118452</entry><entry name="type" type="string">NVMe</entry></entries>
+  </entries></entries></blancco_erasure_report>
+</blancco_data>{user}</report></root>"#
+        )
+    };
+    let read = |store: &std::path::Path| -> (Option<String>, Option<String>, Option<String>, String) {
+        let c = rusqlite::Connection::open(store).unwrap();
+        c.query_row("SELECT operator, tool_version, report_id, extra FROM wipe", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap()
+    };
+    std::fs::write(&file, report("")).unwrap();
+    let store = tmp.path().join("a.db");
+    let r = evident(&store, &["ingest", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (operator, version, id, extra) = read(&store);
+    assert_eq!(operator.as_deref(), Some("M. Keller"));
+    assert_eq!(version.as_deref(), Some("7.9.1"));
+    assert_eq!(id.as_deref(), Some("d41c7a3e-0b52-4f7e-9a61-2c8e5f7b9d04"));
+    assert!(extra.contains(r#""product_name":"Blancco Drive Eraser""#), "{extra}");
+    assert!(extra.contains(r#""report_verified":"true""#), "{extra}");
+
+    // A technician in the customer's user data is the operator; the report's person is kept.
+    let user = r#"<user_data><entries name="fields"><entry name="Technician" type="string">J. Ortega</entry></entries></user_data>"#;
+    std::fs::write(&file, report(user)).unwrap();
+    let store = tmp.path().join("b.db");
+    assert_eq!(evident(&store, &["ingest", file.to_str().unwrap()]).code, 0);
+    let (operator, _, _, extra) = read(&store);
+    assert_eq!(operator.as_deref(), Some("J. Ortega"));
+    assert!(extra.contains(r#""erasure_person":"M. Keller""#), "{extra}");
+}
