@@ -319,6 +319,11 @@ fn status_row(line: &str) -> Option<(String, String, String)> {
 /// The drive's serial and model: from its `Found` or `has serial number` line, else from the
 /// Drive Status table (whose model is cut at 17 characters).
 fn identity(d: &Drive, ctx: &mut super::row::RowCtx) -> Result<(String, Option<String>), Issue> {
+    let virtual_dev = ["/dev/loop", "/dev/ram", "/dev/zram"].iter().find(|p| d.dev.strip_prefix(**p).is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())));
+    if virtual_dev.is_some() {
+        // A loop device is a file, a ram disk memory: wiping them sanitizes no medium.
+        return Err(ctx.issue("device", format!("{} is a virtual block device, not a drive: it is not certified", d.dev), Some(&d.dev)));
+    }
     let mut serial = d.serial.clone();
     let mut model = d.model.clone();
     if serial.is_none() {

@@ -304,3 +304,20 @@ fn nwipe_sanitize_actions_are_their_own_wipes() {
     assert_eq!(rows("ata-crypto-scramble-failed.log", 1), [s(&["2231E6A1B2C3", "ssd", "crypto_erase", "purge", "failed", "2026-10-03T07:14:09Z"])]);
     assert_eq!(rows("nvme-overwrite-no-verdict.log", 2), [s(&["22517F804411", "nvme", "sanitize", "purge", "unknown", "2026-10-04T14:22:31Z"])]);
 }
+
+/// A loop device nwipe "wiped" is a file, not a drive: rejected with the reason, never certified,
+/// while the real drive of the same run is stored.
+#[test]
+fn nwipe_loop_device_is_rejected_with_its_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s.db");
+    let log = root().join("tests/fixtures/nwipe_log/generations/loop-device.log");
+    let strict = evident(&store, &["ingest", "--source-tz", "UTC", log.to_str().unwrap()]);
+    assert_eq!(strict.code, 2);
+    assert!(strict.stderr.contains("loop-device.log:3: /dev/loop0: field 'device': /dev/loop0 is a virtual block device, not a drive"), "{}", strict.stderr);
+    assert_eq!(count(&store, "SELECT count(*) FROM wipe"), 0);
+    let lenient = evident(&store, &["ingest", "--allow-rejects", "--source-tz", "UTC", log.to_str().unwrap()]);
+    assert_eq!(lenient.code, 0, "{}", lenient.stderr);
+    assert_eq!(count(&store, "SELECT count(*) FROM wipe WHERE media_serial_raw = 'WDEBJ4K1' AND result = 'success'"), 1);
+    assert_eq!(count(&store, "SELECT count(*) FROM wipe"), 1);
+}
