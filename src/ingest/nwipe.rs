@@ -361,8 +361,8 @@ fn drive_record(d: &Drive, ctx: &mut super::row::RowCtx, verification: Verificat
         // blank (verified or not) is done. Anything short of that is not a result.
         None if d.blank_done && d.verified != Some(false) => (WipeResult::Success, Some("Blanked device".to_string())),
         None => {
-            ctx.warn("Status", format!("no Drive Status row and no completed final blank for {}: the run ends before its result (or the log is cut off); result recorded as unknown", d.dev), None);
-            (WipeResult::Unknown, None)
+            ctx.warn("Status", format!("no Drive Status row and no completed final blank for {}: the run ends before its result (or the log is cut off); result recorded as incomplete", d.dev), None);
+            (WipeResult::Incomplete, None)
         }
     };
     let method = d.method.clone();

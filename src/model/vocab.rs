@@ -153,7 +153,7 @@ vocab! {
 
 vocab! {
     /// Outcome of a sanitization.
-    WipeResult { Success = "success", Failed = "failed", Aborted = "aborted", Unknown = "unknown" }
+    WipeResult { Success = "success", Failed = "failed", Aborted = "aborted", Incomplete = "incomplete", Unknown = "unknown" }
 }
 
 vocab! {

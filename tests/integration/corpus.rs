@@ -157,11 +157,11 @@ fn every_nwipe_corpus_log_ingests_with_its_runs_and_results() {
     assert_eq!(counts, serde_json::json!({"read": 1, "accepted": 1, "rejected": 0, "empty": 0}));
     assert_eq!(wipes, [("WD-WMC1S7451918".to_string(), "success".to_string(), Some("Quick Erase".to_string()), Some("/dev/sda".to_string()))]);
     // Eight runs appended to one file: four reach `Blanked device`, two stop while verifying, two
-    // never start a wipe. Eight rows, six events, and the two cut short are unknown, not success.
+    // never start a wipe. Eight rows, six events, and the two cut short are incomplete, not success.
     let (counts, wipes, _t) = run("nwipe-0.1x-concatenated-runs-some-incomplete.log");
     assert_eq!(counts, serde_json::json!({"read": 8, "accepted": 8, "rejected": 0, "empty": 0}));
     let results: Vec<&str> = wipes.iter().map(|w| w.1.as_str()).collect();
-    assert_eq!(results, ["success", "success", "unknown", "unknown", "success", "success"]);
+    assert_eq!(results, ["success", "success", "incomplete", "incomplete", "success", "success"]);
     assert!(wipes.iter().all(|w| w.0 == "WD-WMC1S7451918" && w.3.as_deref() == Some("/dev/sda")));
     // ShredOS 2024.11 cut off before any wipe: the drive is counted, no event is made up.
     let (counts, wipes, _t) = run("shredos-v2024.11-nwipe-0.38-issue332-header-wrapped-lines.TRUNCATED.log");
