@@ -40,6 +40,28 @@ struct Drive {
     lines: Vec<u64>,
     /// ATA/NVMe SANITIZE actions run on the drive (nwipe 0.43+), in log order.
     sanitize: Vec<Sanitize>,
+    /// The machine the run wiped in: nwipe logs `dmidecode -s` keywords (`system-serial-number
+    /// = …`) once per run, so a drive joins to its asset.
+    host: BTreeMap<String, String>,
+}
+
+/// The `dmidecode -s` keywords nwipe logs that identify the machine.
+const HOST_KEYS: &[&str] = &["system-serial-number", "system-uuid", "chassis-serial-number", "chassis-asset-tag", "baseboard-serial-number"];
+
+/// A host value nwipe anonymised (`-q`) is a row of X, not a serial.
+fn anonymised(v: &str) -> bool {
+    v.len() >= 8 && v.bytes().all(|b| b == b'X')
+}
+
+/// The host serial of a drive's run, and the other identity lines for `extra`.
+fn host_of(d: &Drive, extra: &mut Extra) -> Serial {
+    for (k, v) in &d.host {
+        extra.insert(k.replace('-', "_"), if anonymised(v) { "anonymised (nwipe -q)".to_string() } else { v.clone() });
+    }
+    match d.host.get("system-serial-number").or_else(|| d.host.get("chassis-serial-number")) {
+        Some(v) if !anonymised(v) => Serial::new(v, None),
+        _ => Serial::missing(),
+    }
 }
 
 /// One `SANITIZE action '<label>' was successful. / has failed. / has completed.` line.
@@ -165,6 +187,8 @@ struct Log {
     runs: usize,
     version: Option<String>,
     mode: Option<String>,
+    /// The machine's identity lines, per run.
+    hosts: BTreeMap<usize, BTreeMap<String, String>>,
 }
 
 impl Log {
@@ -205,6 +229,7 @@ impl Log {
 fn parse_log(text: &str) -> Log {
     let mut log = Log::default();
     let mut in_status = false;
+    let mut host = BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
         let n = i as u64 + 1;
         if line.contains("Drive Status") {
@@ -224,9 +249,15 @@ fn parse_log(text: &str) -> Log {
         };
         in_status = false;
         let msg = message(rest);
+        // nwipe logs the machine before it opens its entropy source: these lines open the next run.
+        if let Some((k, v)) = msg.split_once(" = ").filter(|(k, _)| HOST_KEYS.contains(k)) {
+            host.entry(k.to_string()).or_insert_with(|| v.trim().to_string());
+            continue;
+        }
         // Every run of nwipe opens its entropy source first: a new run of an appended log.
         if msg.starts_with("Opened entropy source") {
             log.runs += 1;
+            log.hosts.insert(log.runs, std::mem::take(&mut host));
             continue;
         }
         if let Some(tp) = rest.strip_prefix("Total Throughput") {
@@ -252,6 +283,12 @@ fn parse_log(text: &str) -> Log {
         d.lines.push(n);
         d.last = Some((n, t));
         apply(d, msg, n, t);
+    }
+    if !host.is_empty() {
+        log.hosts.entry(log.runs.max(1)).or_default().extend(host);
+    }
+    for d in log.drives.values_mut() {
+        d.host = log.hosts.get(&d.run).cloned().unwrap_or_default();
     }
     log
 }
@@ -380,6 +417,7 @@ fn drive_record(d: &Drive, ctx: &mut super::row::RowCtx, verification: Verificat
     let started_at = local(ctx, d.started)?;
     let completed_at = local(ctx, d.last)?;
     let mut extra = Extra::new();
+    let host_serial = host_of(d, &mut extra);
     if let Some(m) = mode {
         extra.insert("mode".into(), m.into());
     }
@@ -395,7 +433,7 @@ fn drive_record(d: &Drive, ctx: &mut super::row::RowCtx, verification: Verificat
     Ok(Wipe {
         prov: ctx.prov(None),
         media_serial: Serial::new(&serial, None),
-        host_serial: Serial::missing(),
+        host_serial,
         asset_tag: None,
         device_name: Some(d.dev.clone()),
         media_type,
@@ -454,6 +492,7 @@ fn sanitize_record(d: &Drive, s: &Sanitize, ctx: &mut super::row::RowCtx, versio
     };
     let completed_at = ctx.local("timestamp", &s.at.format("%Y-%m-%d %H:%M:%S").to_string(), &["%Y-%m-%d %H:%M:%S"])?;
     let mut extra = Extra::new();
+    let host_serial = host_of(d, &mut extra);
     extra.insert("sanitize_action".into(), s.action.clone());
     if let Some(v) = &d.size {
         extra.insert("size".into(), v.clone());
@@ -464,7 +503,7 @@ fn sanitize_record(d: &Drive, s: &Sanitize, ctx: &mut super::row::RowCtx, versio
     Ok(Wipe {
         prov: ctx.prov(None),
         media_serial: Serial::new(&serial, None),
-        host_serial: Serial::missing(),
+        host_serial,
         asset_tag: None,
         device_name: Some(d.dev.clone()),
         media_type: media_type(d.bus.as_deref(), model.as_deref()),

@@ -321,3 +321,21 @@ fn nwipe_loop_device_is_rejected_with_its_reason() {
     assert_eq!(count(&store, "SELECT count(*) FROM wipe WHERE media_serial_raw = 'WDEBJ4K1' AND result = 'success'"), 1);
     assert_eq!(count(&store, "SELECT count(*) FROM wipe"), 1);
 }
+
+/// nwipe logs the machine (`dmidecode -s` keywords) before each run opens its entropy source:
+/// each run's drives carry that run's host serial, so they join to their asset; a run logged
+/// with `-q` (anonymised, a row of X) has no host serial rather than a false one.
+#[test]
+fn nwipe_host_identity_per_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s.db");
+    let log = root().join("tests/fixtures/nwipe_log/generations/host-identity-two-runs.log");
+    let r = evident(&store, &["ingest", "--source-tz", "UTC", log.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let c = rusqlite::Connection::open(&store).unwrap();
+    let mut st =
+        c.prepare("SELECT media_serial_raw, host_serial_raw, host_serial_quality, json_extract(extra, '$.chassis_asset_tag') FROM wipe ORDER BY id").unwrap();
+    let rows: Vec<(String, String, String, Option<String>)> =
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect();
+    assert_eq!(rows, [("Z5M3K8QAS".into(), "4KQ8XW2".into(), "ok".into(), Some("A-000412".into())), ("W2AEQ1RT".into(), "".into(), "missing".into(), None),]);
+}
