@@ -38,6 +38,8 @@ struct Drive {
     status: Option<(u64, String)>,
     table_id: Option<String>,
     lines: Vec<u64>,
+    /// Pass, verification and fdatasync error counts from the Error Summary table.
+    errors: Option<Vec<i64>>,
     /// ATA/NVMe SANITIZE actions run on the drive (nwipe 0.43+), in log order.
     sanitize: Vec<Sanitize>,
     /// The machine the run wiped in: nwipe logs `dmidecode -s` keywords (`system-serial-number
@@ -229,11 +231,12 @@ impl Log {
 fn parse_log(text: &str) -> Log {
     let mut log = Log::default();
     let mut in_status = false;
+    let mut in_errors = false;
     let mut host = BTreeMap::new();
     for (i, line) in text.lines().enumerate() {
         let n = i as u64 + 1;
-        if line.contains("Drive Status") {
-            in_status = true;
+        if line.contains("Drive Status") || line.contains("Error Summary") {
+            (in_status, in_errors) = (line.contains("Drive Status"), line.contains("Error Summary"));
             continue;
         }
         let Some((t, rest)) = parse_stamp(line) else {
@@ -244,10 +247,14 @@ fn parse_log(text: &str) -> Log {
                     d.table_id = Some(id);
                     d.lines.push(n);
                 }
+            } else if let Some((dev, counts)) = in_errors.then(|| error_row(line)).flatten() {
+                let d = log.drive(&format!("/dev/{dev}"), n);
+                d.errors = Some(counts);
+                d.lines.push(n);
             }
             continue;
         };
-        in_status = false;
+        (in_status, in_errors) = (false, false);
         let msg = message(rest);
         // nwipe logs the machine before it opens its entropy source: these lines open the next run.
         if let Some((k, v)) = msg.split_once(" = ").filter(|(k, _)| HOST_KEYS.contains(k)) {
@@ -340,6 +347,15 @@ fn message(rest: &str) -> &str {
     }
 }
 
+/// An Error Summary row: `!    sda |           3 |                    0 |                    0`
+/// (pass, verification and, since 0.35, fdatasync errors).
+fn error_row(line: &str) -> Option<(String, Vec<i64>)> {
+    let cols: Vec<&str> = line.split('|').collect();
+    let dev = cols.first()?.trim().trim_start_matches('!').trim();
+    let counts: Vec<i64> = cols[1..].iter().map(|c| c.trim().parse().ok()).collect::<Option<_>>()?;
+    (!dev.is_empty() && (2..=3).contains(&counts.len())).then(|| (dev.to_string(), counts))
+}
+
 /// A Drive Status row: `       sda | Erased |  118MB/s | 02:35:25 | MODEL/SERIAL`.
 fn status_row(line: &str) -> Option<(String, String, String)> {
     let cols: Vec<&str> = line.split('|').collect();
@@ -418,6 +434,13 @@ fn drive_record(d: &Drive, ctx: &mut super::row::RowCtx, verification: Verificat
     let completed_at = local(ctx, d.last)?;
     let mut extra = Extra::new();
     let host_serial = host_of(d, &mut extra);
+    let errors: i64 = d.errors.as_ref().map_or(0, |e| e.iter().sum());
+    for (k, v) in ["pass_errors", "verify_errors", "fdatasync_errors"].iter().zip(d.errors.iter().flatten()) {
+        extra.insert((*k).into(), v.to_string());
+    }
+    if errors > 0 && result == WipeResult::Success {
+        ctx.warn("Error Summary", format!("{errors} errors in the Error Summary table although the drive status says erased: recorded as failed"), None);
+    }
     if let Some(m) = mode {
         extra.insert("mode".into(), m.into());
     }
@@ -457,7 +480,7 @@ fn drive_record(d: &Drive, ctx: &mut super::row::RowCtx, verification: Verificat
             (v, _) => v,
         },
         verification_raw: d.verified.map(|v| if v { "verified".to_string() } else { "verification failed".to_string() }),
-        result: if d.verified == Some(false) && result == WipeResult::Success { WipeResult::Failed } else { result },
+        result: if (d.verified == Some(false) || errors > 0) && result == WipeResult::Success { WipeResult::Failed } else { result },
         result_raw,
         started_at,
         completed_at,
@@ -468,7 +491,7 @@ fn drive_record(d: &Drive, ctx: &mut super::row::RowCtx, verification: Verificat
         lot: None,
         report_id: None,
         hpa_dco: HpaDco::Unknown,
-        errors: None,
+        errors: d.errors.as_ref().map(|e| e.iter().sum()),
         extra,
     })
 }

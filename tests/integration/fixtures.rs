@@ -339,3 +339,24 @@ fn nwipe_host_identity_per_run() {
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect();
     assert_eq!(rows, [("Z5M3K8QAS".into(), "4KQ8XW2".into(), "ok".into(), Some("A-000412".into())), ("W2AEQ1RT".into(), "".into(), "missing".into(), None),]);
 }
+
+/// The Error Summary table, with (0.35+) and without the fdatasync column: the counts are the
+/// record's errors, each kept by name; a drive with errors is never a success.
+#[test]
+fn nwipe_error_summary_with_and_without_fdatasync() {
+    let read = |file: &str| -> Vec<(String, String, Option<i64>, Option<String>)> {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = tmp.path().join("s.db");
+        let log = root().join("tests/fixtures/nwipe_log/generations").join(file);
+        let r = evident(&store, &["ingest", "--source-tz", "UTC", log.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let c = rusqlite::Connection::open(&store).unwrap();
+        let mut st = c.prepare("SELECT media_serial_raw, result, errors, json_extract(extra, '$.fdatasync_errors') FROM wipe ORDER BY id").unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(
+        read("error-summary-fdatasync.log"),
+        [("WL1HQ3V7".into(), "success".into(), Some(0), Some("0".into())), ("WXA1A98K2201".into(), "failed".into(), Some(3), Some("1".into()))]
+    );
+    assert_eq!(read("error-summary-two-columns.log"), [("TEA51B3LJ4ZK2M".into(), "success".into(), Some(0), None)]);
+}
