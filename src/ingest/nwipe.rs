@@ -348,7 +348,7 @@ fn message(rest: &str) -> &str {
 }
 
 /// An Error Summary row: `!    sda |           3 |                    0 |                    0`
-/// (pass, verification and, since 0.35, fdatasync errors).
+/// (pass, verification and, in newer versions, fdatasync errors).
 fn error_row(line: &str) -> Option<(String, Vec<i64>)> {
     let cols: Vec<&str> = line.split('|').collect();
     let dev = cols.first()?.trim().trim_start_matches('!').trim();
