@@ -140,7 +140,8 @@ pub fn build(store: &Store, sel: &Selection, issue: &Issue) -> Result<Built, Err
     let wipes = store.wipes()?;
     let views = crate::view::assets(store)?;
     let assets = Assets::new(&views);
-    let mut chosen = select(&wipes, sel, &assets)?;
+    let table = issue.methods.clone().unwrap_or_else(method::Table::default_table);
+    let mut chosen = select(&wipes, sel, &assets, &table)?;
     let mut built = Built::default();
     if sel.skip_failed {
         chosen.retain(|w| {
@@ -181,7 +182,6 @@ pub fn build(store: &Store, sel: &Selection, issue: &Issue) -> Result<Built, Err
             )),
         }
     }
-    let table = issue.methods.clone().unwrap_or_else(method::Table::default_table);
     for (what, ws) in &groups {
         match build_one(what, per, ws, &assets, issue, &table) {
             Ok(c) => built.certificates.push(c),
@@ -198,12 +198,28 @@ pub fn build(store: &Store, sel: &Selection, issue: &Issue) -> Result<Built, Err
 
 /// The wipe records the selection names, newest per drive (a drive wiped twice: the newest
 /// record is the one that counts), each once. A name that matches nothing is an error.
-fn select<'a>(wipes: &'a [WipeRow], sel: &Selection, assets: &Assets) -> Result<Vec<&'a WipeRow>, Error> {
+/// Actions of one source row (an nwipe run that sanitized, then overwrote) are one sanitization:
+/// its strongest successful action by the method table counts, so a later overwrite does not
+/// hide an earlier Purge.
+fn select<'a>(wipes: &'a [WipeRow], sel: &Selection, assets: &Assets, table: &method::Table) -> Result<Vec<&'a WipeRow>, Error> {
     let mut newest: BTreeMap<&str, &WipeRow> = BTreeMap::new();
     for w in wipes {
         let e = newest.entry(w.media_serial_key.as_str()).or_insert(w);
         if w.completed_at >= e.completed_at {
             *e = w;
+        }
+    }
+    let rank = |w: &WipeRow| ["none", "clear", "purge", "destroy"].iter().position(|c| *c == table.category(&w.technique, &w.media_type)).unwrap_or(0);
+    for e in newest.values_mut() {
+        let same_row = wipes.iter().filter(|w| {
+            w.media_serial_key == e.media_serial_key
+                && w.file_sha256 == e.file_sha256
+                && w.line == e.line
+                && w.raw_sha256 == e.raw_sha256
+                && w.result == "success"
+        });
+        if let Some(best) = same_row.max_by(|a, b| rank(a).cmp(&rank(b)).then(a.completed_at.cmp(&b.completed_at))) {
+            *e = best;
         }
     }
     let mut chosen: Vec<&WipeRow> = Vec::new();

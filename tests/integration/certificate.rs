@@ -663,3 +663,36 @@ fn keys_are_compared_as_keys_and_every_reported_field_is_checked() {
     let file = std::fs::read_dir(&one).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "json")).unwrap();
     assert!(d.verify_with(&file, &trust).1.contains(&"countersigner-not-independent".to_string()));
 }
+
+/// One nwipe run that block-erased an NVMe drive with SANITIZE and then overwrote it: the
+/// certificate states the Purge, not only the later overwrite's Clear; a run whose sanitize
+/// failed before a successful overwrite is certified Clear by the overwrite.
+#[test]
+fn a_sanitize_then_overwrite_run_is_certified_by_its_strongest_success() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = crate::util::root().join("tests/fixtures/nwipe_log/sanitize");
+    let certify = |name: &str, log: &Path| -> serde_json::Value {
+        let store = tmp.path().join(format!("{name}.db"));
+        let r = evident(&store, &["ingest", "--source-tz", "Europe/Berlin", log.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let out = tmp.path().join(name);
+        let mut args = vec!["certificate", "new", "--all", "--skip-failed", "--out", out.to_str().unwrap()];
+        args.extend(ISSUE);
+        let r = evident(&store, &args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let file = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "json")).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&std::fs::read(file).unwrap()).unwrap()["record"]["media"].clone()
+    };
+    let media = certify("purged", &fixtures.join("nvme-block-erase-then-prng.log"));
+    assert_eq!(media.as_array().unwrap().len(), 1);
+    assert_eq!((media[0]["technique"].as_str(), media[0]["category"].as_str()), (Some("block_erase"), Some("purge")), "{media}");
+    assert_eq!(media[0]["completed_at"], "2026-10-02T12:04:55Z");
+
+    // The same run with its sanitize failed: only the overwrite succeeded.
+    let text =
+        std::fs::read_to_string(fixtures.join("nvme-block-erase-then-prng.log")).unwrap().replace("'Block Erase' was successful.", "'Block Erase' has failed.");
+    let failed = tmp.path().join("failed-sanitize.log");
+    std::fs::write(&failed, text).unwrap();
+    let media = certify("cleared", &failed);
+    assert_eq!((media[0]["technique"].as_str(), media[0]["category"].as_str()), (Some("overwrite"), Some("clear")), "{media}");
+}
