@@ -106,3 +106,32 @@ fn flags_that_would_be_ignored_are_refused_and_a_missing_store_is_one_error_and_
     assert!(lines[0].starts_with("error: store ") && lines[0].ends_with("does not exist"), "{}", r.stderr);
     assert!(lines[1].starts_with("hint: "), "{}", r.stderr);
 }
+
+/// The help of every command and subcommand, as the binary prints it, held in one snapshot: a
+/// changed flag, default or wording shows in review. The list of commands comes from clap, so
+/// a new command cannot be left out.
+#[test]
+fn help_of_every_command() {
+    fn walk(cmd: &clap::Command, path: Vec<String>, out: &mut Vec<Vec<String>>) {
+        out.push(path.clone());
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let mut p = path.clone();
+            p.push(sub.get_name().to_string());
+            walk(sub, p, out);
+        }
+    }
+    let mut paths = Vec::new();
+    walk(&<evident::cli::args::Cli as clap::CommandFactory>::command(), Vec::new(), &mut paths);
+    assert!(paths.len() > 15, "every command and subcommand: {paths:?}");
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s.db");
+    let mut text = String::new();
+    for p in &paths {
+        let mut args: Vec<&str> = p.iter().map(String::as_str).collect();
+        args.push("--help");
+        let r = crate::util::evident(&store, &args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        text.push_str(&format!("===== evident {}\n{}\n", p.join(" "), r.stdout));
+    }
+    insta::assert_snapshot!(text);
+}
