@@ -350,7 +350,7 @@ pub struct FormatArgs {
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Export files (CSV, JSON or log); the format is detected unless --source names it.
+    /// Export files (CSV, JSON or log); the format is detected unless --source names it. `-` reads one export from standard input (with --source).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Read the files as this source instead of detecting it.

@@ -34,9 +34,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Ingest(args) => {
             let opts = options(args)?;
-            if opts.supersedes.is_some() && args.files.len() != 1 {
-                bail!("--supersedes takes exactly one file (the export that corrects that ingest)");
-            }
+            check_ingest(args, &opts)?;
             let mut store = Store::open(&cli.store.store, wait).map_err(|e| {
                 let hint = e.hint();
                 with_hint(e, hint)
@@ -128,6 +126,23 @@ fn generated(shell: Option<clap_complete::Shell>) -> Result<ExitCode> {
 }
 
 /// Adds a `hint:` line under the error, as every evident error has where one helps.
+/// Refuses what an ingest cannot do before the store is created or opened.
+fn check_ingest(args: &IngestArgs, opts: &Options) -> Result<()> {
+    if opts.supersedes.is_some() && args.files.len() != 1 {
+        bail!("--supersedes takes exactly one file (the export that corrects that ingest)");
+    }
+    let stdin = args.files.iter().filter(|f| f.as_os_str() == "-").count();
+    if stdin > 1 {
+        bail!("`-` (standard input) can be read once per ingest");
+    }
+    if stdin == 1 && opts.source.is_none() {
+        bail!(
+            "`-` reads an export from standard input, which has no file name to tell its format by\nhint: name the format with --source (see `evident ingest --help` for the list)"
+        );
+    }
+    Ok(())
+}
+
 fn with_hint<E: std::error::Error + Send + Sync + 'static>(e: E, hint: Option<String>) -> anyhow::Error {
     match hint {
         Some(h) => anyhow!("{e}\nhint: {h}"),

@@ -78,10 +78,18 @@ impl RunError {
 /// any rejected row (without `allow_rejects`) or any file-level error leaves the store exactly as
 /// it was.
 pub fn ingest_file(store: &mut crate::store::Store, path: &std::path::Path, opts: &Options, progress: &dyn Progress) -> Result<Report, RunError> {
-    let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| RunError::Read { path: shown.clone(), source })?;
+    let stdin = path.as_os_str() == "-";
+    let shown = if stdin { "(stdin)".to_string() } else { path.display().to_string() };
+    let bytes = if stdin {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut b).map(|_| b)
+    } else {
+        std::fs::read(path)
+    }
+    .map_err(|source| RunError::Read { path: shown.clone(), source })?;
     let sha256 = row::hex_digest(&bytes);
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| shown.clone());
+    // Standard input has no name: the ingest records `stdin` (the bytes and their hash identify it).
+    let file_name = if stdin { "stdin".to_string() } else { path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| shown.clone()) };
     let options_json = serde_json::to_string(opts).expect("options serialise");
     if let Some(prev) = store.same_observation(&sha256, &options_json)? {
         return Ok(already(shown, sha256, bytes.len() as u64, prev));

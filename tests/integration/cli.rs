@@ -135,3 +135,42 @@ fn help_of_every_command() {
     }
     insta::assert_snapshot!(text);
 }
+
+/// `-` reads one export from standard input: only with --source (there is no name to tell the
+/// format by, and the store is not even created without it); the ingest is recorded as `stdin`;
+/// the same bytes again are the same observation.
+#[test]
+fn ingest_reads_standard_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s.db");
+    let csv = std::fs::read(crate::util::root().join("tests/fixtures/snipeit_csv/good.csv")).unwrap();
+    let run = |args: &[&str]| {
+        let out = assert_cmd::Command::cargo_bin("evident")
+            .unwrap()
+            .arg("--store")
+            .arg(&store)
+            .args(args)
+            .env_remove("EVIDENT_STORE")
+            .write_stdin(csv.clone())
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, _, err) = run(&["ingest", "-"]);
+    assert_eq!(code, Some(2));
+    assert!(err.starts_with("error: `-` reads an export from standard input"), "{err}");
+    assert_eq!(err.lines().filter(|l| l.starts_with("hint: name the format with --source")).count(), 1, "{err}");
+    assert!(!store.exists(), "refused before the store is created");
+    assert_eq!(run(&["ingest", "--source", "snipeit_csv", "-", "-"]).0, Some(2), "standard input is read once");
+
+    let (code, out, err) = run(&["ingest", "--source", "snipeit_csv", "--source-tz", "UTC", "--format", "json", "-"]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["file"], "(stdin)");
+    assert_eq!(v[0]["counts"]["accepted"], 3);
+    assert_eq!(crate::util::count(&store, "SELECT count(*) FROM asset"), 3);
+    assert_eq!(crate::util::count(&store, "SELECT count(*) FROM ingest WHERE file_name = 'stdin'"), 1);
+    let (code, out, _) = run(&["ingest", "--source", "snipeit_csv", "--source-tz", "UTC", "-"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("already ingested as #1"), "{out}");
+}
