@@ -3,6 +3,7 @@
 //! every core, then verify a sample of the PDFs. Prints seconds per step and ms per certificate.
 //! The wipe records are a generated ITAD vendor CSV of N drives (default 10,000), ingested first.
 //! Run: `cargo run --release --example bench_certificates [N]`
+#![allow(clippy::disallowed_macros, reason = "examples and benchmarks print their figures")]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

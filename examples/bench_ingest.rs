@@ -2,6 +2,7 @@
 //! in the same run, load the same file with `sqlite3 .import` into a plain table.
 //! Three alternating rounds; prints the median rows/s of both, their ratio, and evident's peak RSS.
 //! Run: `cargo run --release --example bench_ingest [ROWS]`
+#![allow(clippy::disallowed_macros, reason = "examples and benchmarks print their figures")]
 
 use std::io::Write;
 

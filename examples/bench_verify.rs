@@ -3,6 +3,7 @@
 //! The pack is a real one (examples/ ingested, packed, signed) to which 1 GiB of generated
 //! exports is added under sources/ before it is sealed and signed again.
 //! Run: `cargo run --release --example bench_verify [MiB]`
+#![allow(clippy::disallowed_macros, reason = "examples and benchmarks print their figures")]
 
 use sha2::{Digest, Sha256};
 use std::io::Write;

@@ -1,3 +1,4 @@
+#![allow(clippy::disallowed_macros, reason = "the binary prints the error that ends a run")]
 use clap::Parser;
 use std::process::ExitCode;
 

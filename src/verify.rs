@@ -102,7 +102,8 @@ fn hash_all<J: Sync>(jobs: &[J], size: impl Fn(&J) -> u64, open: impl Fn(&J) -> 
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(size(&jobs[i])));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<std::io::Result<(u64, String)>>>> = jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    type Slot = std::sync::Mutex<Option<std::io::Result<(u64, String)>>>;
+    let results: Vec<Slot> = jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).min(jobs.len().max(1));
     std::thread::scope(|s| {
         for _ in 0..threads {

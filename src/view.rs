@@ -189,10 +189,11 @@ pub fn join(rows: Vec<ViewRow>) -> Vec<AssetView> {
     // Drives known to sit in a host (Jamf disk lists): media key → host key.
     let mut host_of: HashMap<&str, &str> = HashMap::new();
     for r in &rows {
-        if let Stored::MediaLink { media_key, media_quality } = &r.record {
-            if r.serial_quality == ok && *media_quality == ok {
-                host_of.entry(media_key.as_str()).or_insert(&r.serial_key);
-            }
+        if let Stored::MediaLink { media_key, media_quality } = &r.record
+            && r.serial_quality == ok
+            && *media_quality == ok
+        {
+            host_of.entry(media_key.as_str()).or_insert(&r.serial_key);
         }
     }
     // Records made from one input row (an Intune device's enrollment and encryption) belong together.
@@ -211,22 +212,23 @@ pub fn join(rows: Vec<ViewRow>) -> Vec<AssetView> {
     }
     // Pass 2: records without a usable serial join by tag, drives by their host or each other.
     for (i, r) in rows.iter().enumerate() {
-        if r.serial_quality != ok {
-            if let Some(t) = tag_key(&r.asset_tag) {
-                match tag_anchor.get(&t) {
-                    Some(&j) => dsu.union(i, j),
-                    None => {
-                        tag_anchor.insert(t, i);
-                    }
+        if r.serial_quality != ok
+            && let Some(t) = tag_key(&r.asset_tag)
+        {
+            match tag_anchor.get(&t) {
+                Some(&j) => dsu.union(i, j),
+                None => {
+                    tag_anchor.insert(t, i);
                 }
             }
         }
         if let Some((m, _)) = r.media().filter(|(_, q)| *q == ok) {
             link(&mut dsu, format!("M:{m}"), i);
-            if matches!(r.record, Stored::Wipe { .. }) && r.serial_quality != ok {
-                if let Some(host) = host_of.get(m) {
-                    link(&mut dsu, format!("S:{host}"), i);
-                }
+            if matches!(r.record, Stored::Wipe { .. })
+                && r.serial_quality != ok
+                && let Some(host) = host_of.get(m)
+            {
+                link(&mut dsu, format!("S:{host}"), i);
             }
         }
     }

@@ -1,4 +1,5 @@
 //! The command line: dispatch, printing, and `anyhow` context. The only module that prints.
+#![allow(clippy::disallowed_macros, reason = "the CLI is the one place that prints errors and hints")]
 
 pub mod args;
 mod certificate;
@@ -570,10 +571,10 @@ fn options(args: &IngestArgs) -> Result<Options> {
         }
         None => Default::default(),
     };
-    if let Some(f) = &args.date_format {
-        if chrono::format::StrftimeItems::new(f).any(|i| matches!(i, chrono::format::Item::Error)) {
-            bail!("--date-format {f:?} is not a valid strftime format");
-        }
+    if let Some(f) = &args.date_format
+        && chrono::format::StrftimeItems::new(f).any(|i| matches!(i, chrono::format::Item::Error))
+    {
+        bail!("--date-format {f:?} is not a valid strftime format");
     }
     let mut user_fields = std::collections::BTreeMap::new();
     for f in &args.user_field {
@@ -643,13 +644,14 @@ fn ingest(store: &mut Store, args: &IngestArgs, opts: &Options) -> Result<ExitCo
         }
         match result {
             Ok(report) => {
-                if args.format == Format::Human && print {
-                    if let Err(e) = print_report(&report) {
-                        if e.kind() != std::io::ErrorKind::BrokenPipe {
-                            return Err(e.into());
-                        }
-                        print = false;
+                if args.format == Format::Human
+                    && print
+                    && let Err(e) = print_report(&report)
+                {
+                    if e.kind() != std::io::ErrorKind::BrokenPipe {
+                        return Err(e.into());
                     }
+                    print = false;
                 }
                 reports.push(report);
             }

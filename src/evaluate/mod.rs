@@ -610,7 +610,7 @@ mod tests {
             model: None,
             lifecycle: Some(LIFECYCLES[lc]),
             status_label: Some("Ready to Deploy".into()),
-            owner: (i % 5 != 0).then(|| format!("u{i}@x.example")),
+            owner: (!i.is_multiple_of(5)).then(|| format!("u{i}@x.example")),
             owner_ids: Vec::new(),
             ownership: None,
             sources: BTreeSet::new(),

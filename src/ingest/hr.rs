@@ -57,10 +57,10 @@ pub fn read(table: &Table, em: &mut Emitter) -> Result<(), Error> {
             ctx.identifier(&h(id_c, ""), i)?;
         }
         named(ctx, &h(email_c.or(id_c).or(user_c), "email"), [&id, &email, &user])?;
-        if let Some(e) = &email {
-            if !e.contains('@') {
-                return Err(ctx.issue(&h(email_c, "email"), "not an email address", Some(e)));
-            }
+        if let Some(e) = &email
+            && !e.contains('@')
+        {
+            return Err(ctx.issue(&h(email_c, "email"), "not an email address", Some(e)));
         }
         let field = h(date_c, "termination_date");
         let raw = row.get(date_c);

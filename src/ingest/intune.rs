@@ -116,10 +116,10 @@ pub fn detect(v: &serde_json::Value) -> bool {
     if obj.get("@odata.context").and_then(Value::as_str).is_some_and(|c| c.contains("managedDevices")) {
         return true;
     }
-    if let Some(Value::Array(items)) = obj.get("value") {
-        if items.iter().any(|d| d.get("managedDeviceOwnerType").is_some() || d.get("complianceState").is_some()) {
-            return true;
-        }
+    if let Some(Value::Array(items)) = obj.get("value")
+        && items.iter().any(|d| d.get("managedDeviceOwnerType").is_some() || d.get("complianceState").is_some())
+    {
+        return true;
     }
     obj.get("serialNumber").is_some() && (obj.get("complianceState").is_some() || obj.get("managedDeviceOwnerType").is_some())
 }

@@ -84,10 +84,10 @@ fn platform_from_os(os: &str) -> Platform {
 pub fn detect_api(v: &serde_json::Value) -> bool {
     use serde_json::Value;
     let Some(obj) = v.as_object() else { return false };
-    if let Some(Value::Array(items)) = obj.get("results") {
-        if obj.contains_key("totalCount") || items.iter().any(|r| r.get("hardware").is_some() || r.get("general").is_some()) {
-            return true;
-        }
+    if let Some(Value::Array(items)) = obj.get("results")
+        && (obj.contains_key("totalCount") || items.iter().any(|r| r.get("hardware").is_some() || r.get("general").is_some()))
+    {
+        return true;
     }
     obj.get("general").is_some() && obj.get("hardware").is_some() && obj.get("udid").is_some()
 }

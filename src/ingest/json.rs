@@ -4,6 +4,9 @@
 use super::{Error, Input};
 use serde_json::Value;
 
+/// Where an element of a record array is: its first line, and its start and end bytes.
+pub type Span = (u64, usize, usize);
+
 /// A parsed JSON document with its bytes.
 pub struct Doc<'a> {
     pub file: &'a str,
@@ -22,7 +25,7 @@ impl<'a> Doc<'a> {
     }
 
     /// The array at `path` (object keys from the top) with the line where each element starts.
-    pub fn records(&self, path: &[&str]) -> Option<(&Vec<Value>, Vec<(u64, usize, usize)>)> {
+    pub fn records(&self, path: &[&str]) -> Option<(&Vec<Value>, Vec<Span>)> {
         let mut v = &self.value;
         for k in path {
             v = v.get(*k)?;

@@ -271,12 +271,11 @@ fn parse_log(text: &str) -> Log {
             log.mode = tp.rsplit(", ").next().map(str::to_string);
             continue;
         }
-        if log.version.is_none() {
-            if let Some(v) = msg.strip_prefix("nwipe ").and_then(|v| v.split_whitespace().next()) {
-                if v.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-                    log.version = Some(v.to_string());
-                }
-            }
+        if log.version.is_none()
+            && let Some(v) = msg.strip_prefix("nwipe ").and_then(|v| v.split_whitespace().next())
+            && v.chars().next().is_some_and(|c| c.is_ascii_digit())
+        {
+            log.version = Some(v.to_string());
         }
         if let Some((path, action, outcome)) = sanitize_line(msg) {
             log.sanitize(path, Sanitize { action: action.to_string(), outcome: outcome.to_string(), at: t }, n);
@@ -379,14 +378,13 @@ fn identity(d: &Drive, ctx: &mut super::row::RowCtx) -> Result<(String, Option<S
     }
     let mut serial = d.serial.clone();
     let mut model = d.model.clone();
-    if serial.is_none() {
-        if let Some(id) = &d.table_id {
-            if let Some((m, s)) = id.rsplit_once('/') {
-                ctx.warn("Model/Serial Number", "identity taken from the Drive Status table (no 'Found' line); the model may be truncated", Some(id));
-                serial = non_empty(s);
-                model = model.or_else(|| non_empty(m));
-            }
-        }
+    if serial.is_none()
+        && let Some(id) = &d.table_id
+        && let Some((m, s)) = id.rsplit_once('/')
+    {
+        ctx.warn("Model/Serial Number", "identity taken from the Drive Status table (no 'Found' line); the model may be truncated", Some(id));
+        serial = non_empty(s);
+        model = model.or_else(|| non_empty(m));
     }
     let Some(serial) = serial else {
         return Err(ctx.issue("S/N", format!("no serial for {}: neither a 'Found … S/N=' line nor a Drive Status row names it", d.dev), None));

@@ -61,11 +61,11 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
     let mine = |r: &&Reader| forced.is_none_or(|k| k == r.kind);
     // Raw-byte readers: their look at the bytes decides (also between two readers of one kind).
     for r in READERS.iter().filter(mine) {
-        if let Read::Bytes { detect, read } = r.read {
-            if detect(input.bytes) || (forced.is_some() && !READERS.iter().any(|o| o.kind == r.kind && !matches!(o.read, Read::Bytes { .. }))) {
-                read(input, em)?;
-                return Ok(r.kind);
-            }
+        if let Read::Bytes { detect, read } = r.read
+            && (detect(input.bytes) || (forced.is_some() && !READERS.iter().any(|o| o.kind == r.kind && !matches!(o.read, Read::Bytes { .. }))))
+        {
+            read(input, em)?;
+            return Ok(r.kind);
         }
     }
     if forced.is_none() && first(input.bytes) == Some(b'<') {
@@ -83,11 +83,11 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
             doc => doc?,
         };
         for r in READERS.iter().filter(mine) {
-            if let Read::Json { detect, read } = r.read {
-                if forced.is_some() || detect(&doc.value) {
-                    read(&doc, em)?;
-                    return Ok(r.kind);
-                }
+            if let Read::Json { detect, read } = r.read
+                && (forced.is_some() || detect(&doc.value))
+            {
+                read(&doc, em)?;
+                return Ok(r.kind);
             }
         }
         return Err(Error::Unrecognized { file: input.file.to_string(), detail: format!("JSON with top-level keys {}", super::json::top_keys(&doc.value)) });
@@ -100,12 +100,12 @@ pub fn read(input: &Input, em: &mut Emitter) -> Result<SourceKind, Error> {
         refuse_non_asset(input.file, &table)?;
     }
     for r in READERS.iter().filter(mine) {
-        if let Read::Csv { detect, read } = r.read {
-            if forced.is_some() || detect(&table) {
-                read(&table, em)?;
-                em.unread = Some(table.unread());
-                return Ok(r.kind);
-            }
+        if let Read::Csv { detect, read } = r.read
+            && (forced.is_some() || detect(&table))
+        {
+            read(&table, em)?;
+            em.unread = Some(table.unread());
+            return Ok(r.kind);
         }
     }
     if table.has_all(&["first name", "last name"]) || table.has_all(&["username", "email"]) {

@@ -186,6 +186,13 @@ pub fn non_empty(s: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_string())
 }
 
+/// Lower-case hex SHA-256, without the per-character iterator of `hex::encode`.
+pub fn hex_digest(bytes: &[u8]) -> String {
+    let mut out = [0u8; 64];
+    hex::encode_to_slice(Sha256::digest(bytes), &mut out).expect("64 bytes hold 32 in hex");
+    String::from_utf8(out.to_vec()).expect("hex is ASCII")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,11 +225,4 @@ mod tests {
         assert_eq!(r.instant("x", "9999-12-31T23:59:59.9999999Z").unwrap(), None);
         assert!(r.instant("x", "yesterday").is_err());
     }
-}
-
-/// Lower-case hex SHA-256, without the per-character iterator of `hex::encode`.
-pub fn hex_digest(bytes: &[u8]) -> String {
-    let mut out = [0u8; 64];
-    hex::encode_to_slice(Sha256::digest(bytes), &mut out).expect("64 bytes hold 32 in hex");
-    String::from_utf8(out.to_vec()).expect("hex is ASCII")
 }

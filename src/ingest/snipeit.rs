@@ -84,12 +84,12 @@ fn lifecycle(ctx: &mut RowCtx, field: &str, label: &str, meta: &str, map: &BTree
 /// Splits `Ready to Deploy (deployed)` into label and meta.
 fn split_status(s: &str) -> (&str, &str) {
     let s = s.trim();
-    if let Some(open) = s.rfind(" (") {
-        if s.ends_with(')') {
-            let meta = &s[open + 2..s.len() - 1];
-            if ["deployed", "deployable", "pending", "undeployable", "archived"].contains(&meta.to_lowercase().as_str()) {
-                return (&s[..open], meta);
-            }
+    if let Some(open) = s.rfind(" (")
+        && s.ends_with(')')
+    {
+        let meta = &s[open + 2..s.len() - 1];
+        if ["deployed", "deployable", "pending", "undeployable", "archived"].contains(&meta.to_lowercase().as_str()) {
+            return (&s[..open], meta);
         }
     }
     (s, "")
@@ -359,10 +359,10 @@ fn api_row(r: &Value, ctx: &mut RowCtx, opts: &super::Options) -> Result<Asset, 
             extra.insert(key.to_string(), v);
         }
     }
-    if let Some(loc) = html_opt(r, &["assigned_to", "name"]) {
-        if assignee_kind != AssigneeKind::User {
-            extra.insert("assigned_to".into(), loc);
-        }
+    if let Some(loc) = html_opt(r, &["assigned_to", "name"])
+        && assignee_kind != AssigneeKind::User
+    {
+        extra.insert("assigned_to".into(), loc);
     }
     if !status_type.is_empty() {
         extra.insert("status_type".into(), status_type);

@@ -190,7 +190,7 @@ impl<'a> Table<'a> {
                 continue;
             }
             n += 1;
-            if n % 65_536 == 0 {
+            if n.is_multiple_of(65_536) {
                 em.progress(end as u64);
             }
             let line = lines.line_at(start);

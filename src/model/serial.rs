@@ -109,10 +109,10 @@ fn classify(key: &str, model: Option<&str>) -> SerialQuality {
     }
     // One character repeated ("0", "000000", "XXXX"): no manufacturer issues such serials.
     let mut chars = squashed.chars();
-    if let Some(first) = chars.next() {
-        if chars.all(|c| c == first) {
-            return SerialQuality::Placeholder;
-        }
+    if let Some(first) = chars.next()
+        && chars.all(|c| c == first)
+    {
+        return SerialQuality::Placeholder;
     }
     if key.chars().count() < 4 || key.chars().count() > 64 {
         return SerialQuality::Malformed;

@@ -210,10 +210,10 @@ fn check_versions(store: &Store, lib: &crate::controls::Library) -> Result<(), E
     for bytes in store.pack_manifests()? {
         let Ok(m) = serde_json::from_slice::<Manifest>(&bytes) else { continue };
         for old in &m.controls {
-            if let Some(l) = lib.controls.iter().find(|l| l.control.id == old.id && l.control.version.to_string() == old.version) {
-                if l.sha256 != old.sha256 {
-                    return Err(Error::VersionNotBumped { id: old.id.clone(), version: old.version.clone(), seq: m.seq, file: l.file.clone() });
-                }
+            if let Some(l) = lib.controls.iter().find(|l| l.control.id == old.id && l.control.version.to_string() == old.version)
+                && l.sha256 != old.sha256
+            {
+                return Err(Error::VersionNotBumped { id: old.id.clone(), version: old.version.clone(), seq: m.seq, file: l.file.clone() });
             }
         }
     }

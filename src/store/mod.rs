@@ -139,10 +139,10 @@ impl Store {
     }
 
     fn err(&self, source: rusqlite::Error) -> Error {
-        if let rusqlite::Error::SqliteFailure(f, _) = &source {
-            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) {
-                return Error::Busy { path: self.path.clone() };
-            }
+        if let rusqlite::Error::SqliteFailure(f, _) = &source
+            && matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        {
+            return Error::Busy { path: self.path.clone() };
         }
         Error::Sqlite { path: self.path.clone(), source }
     }
@@ -390,10 +390,10 @@ impl Store {
 }
 
 fn busy_or(e: rusqlite::Error, path: &Path) -> Error {
-    if let rusqlite::Error::SqliteFailure(f, _) = &e {
-        if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) {
-            return Error::Busy { path: path.into() };
-        }
+    if let rusqlite::Error::SqliteFailure(f, _) = &e
+        && matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    {
+        return Error::Busy { path: path.into() };
     }
     Error::Sqlite { path: path.into(), source: e }
 }
@@ -817,9 +817,12 @@ impl Store {
     }
 }
 
+/// An earlier pack's seq and its evaluation summary (None for packs without one).
+pub type PackEvaluation = (u64, Option<Vec<u8>>);
+
 impl Store {
     /// Each earlier pack's seq and its evaluation summary (None for packs without one).
-    pub fn pack_evaluations(&self) -> Result<Vec<(u64, Option<Vec<u8>>)>, Error> {
+    pub fn pack_evaluations(&self) -> Result<Vec<PackEvaluation>, Error> {
         let mut st = self.conn.prepare("SELECT seq, evaluation FROM pack ORDER BY seq").map_err(|e| self.err(e))?;
         let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))).map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))

@@ -215,10 +215,10 @@ fn no_import_cycle_between_top_level_modules() {
     }
     let mut state = BTreeMap::new();
     for &n in top_edges.keys() {
-        if !state.contains_key(n) {
-            if let Some(c) = visit(n, &top_edges, &mut state, &mut Vec::new()) {
-                panic!("import cycle: {}", c.join(" -> "));
-            }
+        if !state.contains_key(n)
+            && let Some(c) = visit(n, &top_edges, &mut state, &mut Vec::new())
+        {
+            panic!("import cycle: {}", c.join(" -> "));
         }
     }
 }

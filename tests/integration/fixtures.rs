@@ -33,7 +33,7 @@ fn variant(name: &str, ext: &str, good: &[u8]) -> Vec<u8> {
             while !text.is_char_boundary(cut) {
                 cut -= 1;
             }
-            text[..cut].as_bytes().to_vec()
+            text.as_bytes()[..cut].to_vec()
         }
         "duplicate" if ext == "json" => {
             let mut v: serde_json::Value = serde_json::from_slice(good).unwrap();
