@@ -173,7 +173,12 @@ pub struct ControlsDir {
 #[derive(Debug, Subcommand)]
 pub enum ControlsCommand {
     /// Load every control and catalog and report every problem (file:line:col); exit 2 on any.
-    Check(ControlsDir),
+    Check {
+        #[command(flatten)]
+        dir: ControlsDir,
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+    },
     /// One line per control: id@version, test, kind, title.
     List {
         #[command(flatten)]
@@ -398,6 +403,8 @@ pub struct RetractArgs {
     /// Why it no longer counts (recorded, and listed in every later pack).
     #[arg(long)]
     pub reason: String,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

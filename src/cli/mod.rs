@@ -110,7 +110,10 @@ fn retract(store: &mut Store, a: &args::RetractArgs) -> Result<ExitCode> {
         let hint = e.hint();
         with_hint(e, hint)
     })?;
-    out!("ingest #{} retracted: it stays in the store and in later packs' audit trail, out of evaluation", a.ingest)?;
+    match a.format {
+        Format::Json => out!("{}", serde_json::to_string_pretty(&serde_json::json!({"retracted": a.ingest, "reason": a.reason.trim()}))?)?,
+        Format::Human => out!("ingest #{} retracted: it stays in the store and in later packs' audit trail, out of evaluation", a.ingest)?,
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -126,7 +129,6 @@ fn generated(shell: Option<clap_complete::Shell>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Adds a `hint:` line under the error, as every evident error has where one helps.
 /// Refuses what an ingest cannot do before the store is created or opened.
 fn check_ingest(args: &IngestArgs, opts: &Options) -> Result<()> {
     if opts.supersedes.is_some() && args.files.len() != 1 {
@@ -144,6 +146,7 @@ fn check_ingest(args: &IngestArgs, opts: &Options) -> Result<()> {
     Ok(())
 }
 
+/// Adds a `hint:` line under the error, as every evident error has where one helps.
 fn with_hint<E: std::error::Error + Send + Sync + 'static>(e: E, hint: Option<String>) -> anyhow::Error {
     match hint {
         Some(h) => anyhow!("{e}\nhint: {h}"),
@@ -196,11 +199,22 @@ fn library(dir: &args::ControlsDir) -> Result<crate::controls::Library> {
 fn controls_cmd(c: &args::ControlsCommand) -> Result<ExitCode> {
     use args::ControlsCommand::*;
     match c {
-        Check(dir) => {
+        Check { dir, format } => {
             let lib = library(dir)?;
             let maps: usize = lib.controls.iter().map(|l| l.control.maps.len()).sum();
-            let cats: Vec<String> = lib.catalogs.values().map(|c| format!("{} ({} items)", c.framework, c.items.len())).collect();
-            out!("ok: {} controls, {maps} mappings checked against {}", lib.controls.len(), cats.join(", "))?;
+            match format {
+                Format::Json => {
+                    let catalogs: std::collections::BTreeMap<String, usize> = lib.catalogs.values().map(|c| (c.framework.to_string(), c.items.len())).collect();
+                    out!(
+                        "{}",
+                        serde_json::to_string_pretty(&serde_json::json!({"ok": true, "controls": lib.controls.len(), "mappings": maps, "catalogs": catalogs}))?
+                    )?
+                }
+                Format::Human => {
+                    let cats: Vec<String> = lib.catalogs.values().map(|c| format!("{} ({} items)", c.framework, c.items.len())).collect();
+                    out!("ok: {} controls, {maps} mappings checked against {}", lib.controls.len(), cats.join(", "))?
+                }
+            }
         }
         List { dir, format } => {
             let lib = library(dir)?;

@@ -174,3 +174,74 @@ fn ingest_reads_standard_input() {
     assert_eq!(code, Some(0));
     assert!(out.contains("already ingested as #1"), "{out}");
 }
+
+/// `--format json` on every command that prints a result: each output parses as JSON. The list
+/// is checked against clap's, so a new command cannot go without it (completions and man print
+/// a script and a page, not a result).
+#[test]
+fn format_json_on_every_command_parses() {
+    let o = org();
+    let d = o.dir.path();
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let (keys, certs, p1, p2) = (d.join("people"), d.join("certs"), d.join("p1"), d.join("p2"));
+    let issue = ["--organisation", "Fernhill Ltd", "--classification", "Confidential", "--destination", "Recycled", "--performer", "Sam Lee"];
+    let example = s(&crate::util::root().join("examples").join(crate::util::EXAMPLE_EXPORTS[0]));
+    let mut runs: Vec<Vec<String>> = vec![
+        vec!["ingest".into(), "--source-tz".into(), "Europe/Berlin".into(), example],
+        vec!["ingests".into()],
+        vec!["assets".into()],
+        vec!["controls".into(), "check".into()],
+        vec!["controls".into(), "list".into()],
+        vec!["controls".into(), "show".into(), "ENC-01".into()],
+        vec!["evaluate".into(), "--as-of".into(), "2026-10-31".into()],
+    ];
+    // Packs first: the certificates below would need their signers in the trust list.
+    for p in [&p1, &p2] {
+        runs.push(vec![
+            "pack".into(),
+            "--organisation".into(),
+            "Fernhill Labs".into(),
+            "--as-of".into(),
+            "2026-10-31".into(),
+            "--key".into(),
+            s(&o.key),
+            "--out".into(),
+            s(p),
+        ]);
+    }
+    runs.push(vec!["verify".into(), s(&p2), "--trust".into(), s(&o.trust)]);
+    runs.push(vec!["diff".into(), s(&p1), s(&p2)]);
+    runs.push(vec!["keygen".into(), "--role".into(), "performer".into(), "--name".into(), "Sam Lee".into(), "--out".into(), s(&keys)]);
+    runs.push(vec!["keygen".into(), "--role".into(), "verifier".into(), "--name".into(), "Ana Ruiz".into(), "--out".into(), s(&keys)]);
+    let mut new = vec!["certificate".to_string(), "new".into(), "--all".into(), "--skip-failed".into(), "--out".into(), s(&certs)];
+    new.extend(issue.iter().map(|a| a.to_string()));
+    runs.push(new);
+    runs.push(vec!["certificate".into(), "sign".into(), "--key".into(), s(&keys.join("sam-lee.key.pem")), s(&certs)]);
+    runs.push(vec!["certificate".into(), "countersign".into(), "--key".into(), s(&keys.join("ana-ruiz.key.pem")), s(&certs)]);
+    runs.push(vec!["certificate".into(), "render".into(), s(&certs)]);
+    runs.push(vec!["retract".into(), "1".into(), "--reason".into(), "a wrong file".into()]);
+    let mut covered = std::collections::BTreeSet::new();
+    for mut args in runs {
+        args.extend(["--format".to_string(), "json".to_string()]);
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = crate::util::evident(&o.store, &a);
+        assert_eq!(r.code, 0, "{a:?}: {}", r.stderr);
+        if let Err(e) = serde_json::from_str::<serde_json::Value>(&r.stdout) {
+            panic!("{a:?}: stdout is not JSON ({e}): {}", r.stdout);
+        }
+        let words: Vec<&str> = a.iter().take_while(|w| !w.starts_with('-')).copied().collect();
+        covered.insert(if matches!(words[0], "controls" | "certificate") { words[..2].join(" ") } else { words[0].to_string() });
+    }
+    let mut all = std::collections::BTreeSet::new();
+    let cli = <evident::cli::args::Cli as clap::CommandFactory>::command();
+    for c in cli.get_subcommands().filter(|c| !matches!(c.get_name(), "help" | "completions" | "man")) {
+        match c.get_subcommands().filter(|s| s.get_name() != "help").map(|s| format!("{} {}", c.get_name(), s.get_name())).collect::<Vec<_>>() {
+            subs if subs.is_empty() => all.insert(c.get_name().to_string()),
+            subs => {
+                all.extend(subs);
+                true
+            }
+        };
+    }
+    assert_eq!(covered, all, "every command is run with --format json");
+}
