@@ -394,6 +394,12 @@ pub struct IngestArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
+    /// Print every warning kept for the report (up to 200 per file), not only the first 10.
+    #[arg(long, short, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Print only each file's summary line, with the warnings counted by kind.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

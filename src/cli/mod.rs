@@ -635,6 +635,13 @@ fn ingest(store: &mut Store, args: &IngestArgs, opts: &Options) -> Result<ExitCo
     // Every file is ingested even if nobody reads the report any more (`| head`): the store is
     // the product, the report a courtesy. A closed pipe stops the printing, not the work.
     let mut print = true;
+    let detail = if args.quiet {
+        Detail::Quiet
+    } else if args.verbose {
+        Detail::Verbose
+    } else {
+        Detail::Normal
+    };
     for path in &args.files {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         // Only a terminal gets a bar, and only for files big enough to wait for.
@@ -660,7 +667,7 @@ fn ingest(store: &mut Store, args: &IngestArgs, opts: &Options) -> Result<ExitCo
             Ok(report) => {
                 if args.format == Format::Human
                     && print
-                    && let Err(e) = print_report(&report)
+                    && let Err(e) = print_report(&report, detail)
                 {
                     if e.kind() != std::io::ErrorKind::BrokenPipe {
                         return Err(e.into());
@@ -697,9 +704,20 @@ fn columns(n: usize) -> &'static str {
     if n == 1 { "column" } else { "columns" }
 }
 
-fn print_report(r: &Report) -> std::io::Result<()> {
+/// How many warnings an ingest report prints: the summary only, the first ten, or all it keeps.
+#[derive(Clone, Copy, PartialEq)]
+enum Detail {
+    Quiet,
+    Normal,
+    Verbose,
+}
+
+/// Warnings shown per file without --verbose: enough to see what is wrong, not a screenful.
+const WARNINGS_SHOWN: usize = 10;
+
+fn print_report(r: &Report, detail: Detail) -> std::io::Result<()> {
     if let Some(id) = r.already_ingested {
-        out!("{}: already ingested as #{id} (same SHA-256 {}…, same as-of and options)?; nothing to do", r.file, &r.sha256[..16])?;
+        out!("{}: already ingested as #{id} (same SHA-256 {}…, same as-of and options); nothing to do", r.file, &r.sha256[..16])?;
         return Ok(());
     }
     let c = r.counts;
@@ -714,19 +732,35 @@ fn print_report(r: &Report) -> std::io::Result<()> {
         r.records,
         r.ingest_id.unwrap_or_default()
     )?;
-    for w in &r.rejections {
-        out!("  rejected: {}", w.in_file(&r.file))?;
+    if detail != Detail::Quiet {
+        for w in &r.rejections {
+            out!("  rejected: {}", w.in_file(&r.file))?;
+        }
     }
-    for w in &r.warnings {
+    let shown = match detail {
+        Detail::Quiet => 0,
+        Detail::Normal => WARNINGS_SHOWN.min(r.warnings.len()),
+        Detail::Verbose => r.warnings.len(),
+    };
+    for w in &r.warnings[..shown] {
         out!("  warning: {}", w.in_file(&r.file))?;
     }
-    if r.warnings_total as usize > r.warnings.len() {
-        out!("  … and {} more warnings (all are in the store)", r.warnings_total as usize - r.warnings.len())?;
+    if r.warnings_total as usize > shown {
+        out!("  {}", warning_summary(r, shown))?;
     }
     if let Some(unread) = r.unread.as_ref().filter(|u| !u.is_empty()) {
         out!("  not read: {} {}: {} (the file is kept whole in the store)", unread.len(), columns(unread.len()), safe(&unread.join(", ")))?;
     }
     Ok(())
+}
+
+/// `270 warnings (10 shown), by field: 'Model Number' 149, 'Status' 49; all are in the store`.
+fn warning_summary(r: &Report, shown: usize) -> String {
+    let mut kinds: Vec<(&str, u64)> = r.warning_kinds.iter().map(|(f, n)| (if f.is_empty() { "(row)" } else { f.as_str() }, *n)).collect();
+    kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let list: Vec<String> = kinds.iter().map(|(f, n)| format!("'{}' {n}", safe(f))).collect();
+    let total = r.warnings_total;
+    format!("{total} warning{} ({shown} shown), by field: {}; all are in the store", if total == 1 { "" } else { "s" }, list.join(", "))
 }
 
 fn print_assets(view: &[crate::view::AssetView]) -> std::io::Result<()> {

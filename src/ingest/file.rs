@@ -53,6 +53,7 @@ struct Summary {
     rejections: Vec<Issue>,
     newest: Option<Instant>,
     unread: Option<Vec<String>>,
+    warning_kinds: std::collections::BTreeMap<String, u64>,
 }
 
 /// Why a file could not be ingested (file content, reading, or the store).
@@ -120,6 +121,7 @@ pub fn ingest_file(store: &mut crate::store::Store, path: &std::path::Path, opts
         warnings: em.warnings,
         rejections: em.rejections,
         unread: em.unread,
+        warning_kinds: em.warning_kinds,
         already_ingested: None,
         ingest_id: None,
     };
@@ -146,6 +148,7 @@ fn already(file: String, sha256: String, size: u64, prev: crate::store::IngestRo
         warnings: Vec::new(),
         rejections: Vec::new(),
         unread: prev.unread,
+        warning_kinds: Default::default(),
         already_ingested: Some(prev.id),
         ingest_id: Some(prev.id),
     }
@@ -169,6 +172,7 @@ fn read_into(tx: &mut crate::store::IngestTx, input: &Input, opts: &Options, pro
                 rejections: std::mem::take(&mut em.rejections),
                 newest: em.newest,
                 unread: std::mem::take(&mut em.unread),
+                warning_kinds: std::mem::take(&mut em.warning_kinds),
             };
             drop(em);
             let flushed = sink.flush();

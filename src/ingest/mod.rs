@@ -179,6 +179,8 @@ pub struct Report {
     pub rejections: Vec<Issue>,
     /// Columns of a CSV that no field was read from, in file order (`None` for JSON and logs).
     pub unread: Option<Vec<String>>,
+    /// Every warning counted by the field it names (`""`: the row as a whole).
+    pub warning_kinds: std::collections::BTreeMap<String, u64>,
     /// Set when the same bytes were ingested before: nothing was done.
     pub already_ingested: Option<i64>,
     pub ingest_id: Option<i64>,
@@ -256,6 +258,8 @@ pub struct Emitter<'a> {
     pub newest: Option<Instant>,
     /// Columns of a CSV that no field was read from (set by the reader table after reading).
     pub unread: Option<Vec<String>>,
+    /// Every warning counted by the field it names (empty: the row as a whole).
+    pub warning_kinds: std::collections::BTreeMap<String, u64>,
     /// First line of each (record kind, usable serial) seen, to report duplicates in one export.
     seen: foldhash::HashMap<(u8, String), u64>,
 }
@@ -274,6 +278,7 @@ impl<'a> Emitter<'a> {
             rejections: Vec::new(),
             newest: None,
             unread: None,
+            warning_kinds: Default::default(),
             seen: foldhash::HashMap::default(),
         }
     }
@@ -325,6 +330,7 @@ impl<'a> Emitter<'a> {
 
     pub fn warning(&mut self, issue: Issue) -> Result<(), Error> {
         self.warnings_total += 1;
+        *self.warning_kinds.entry(issue.field.clone().unwrap_or_default()).or_default() += 1;
         self.sink.issue(IssueKind::Warning, &issue).map_err(|source| Error::Sink { file: self.file.to_string(), source })?;
         if self.warnings.len() < SHOWN_ISSUES {
             self.warnings.push(issue);

@@ -245,3 +245,37 @@ fn format_json_on_every_command_parses() {
     }
     assert_eq!(covered, all, "every command is run with --format json");
 }
+
+/// 270 warnings do not scroll past: by default 10 are printed and a summary line counts every
+/// warning by field (the counts add up to the total and match the store); --verbose prints the
+/// 200 the report keeps; --quiet prints the summary alone.
+#[test]
+fn many_warnings_end_in_one_summary_line() {
+    let bad = crate::util::corpus().join("snipeit/import-assets-sample-BAD-cr-line-endings.csv");
+    let run = |flag: Option<&str>| {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = tmp.path().join("s.db");
+        let mut args = vec!["ingest", "--allow-rejects", "--encoding", "windows-1252", "--source-tz", "UTC", bad.to_str().unwrap()];
+        args.extend(flag);
+        let r = crate::util::evident(&store, &args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let by_field: Vec<(String, i64)> = {
+            let c = rusqlite::Connection::open(&store).unwrap();
+            let mut st = c.prepare("SELECT field, count(*) FROM ingest_issue WHERE kind = 'warning' GROUP BY field ORDER BY count(*) DESC, field").unwrap();
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+        };
+        (r.stdout, by_field)
+    };
+    let (out, by_field) = run(None);
+    assert_eq!(out.lines().filter(|l| l.starts_with("  warning: ")).count(), 10, "{out}");
+    let expected: Vec<String> = by_field.iter().map(|(f, n)| format!("'{f}' {n}")).collect();
+    assert_eq!(by_field.iter().map(|(_, n)| n).sum::<i64>(), 270);
+    let summary = format!("  270 warnings (10 shown), by field: {}; all are in the store", expected.join(", "));
+    assert!(out.lines().any(|l| l == summary), "{summary}\n{out}");
+    let (verbose, _) = run(Some("--verbose"));
+    assert_eq!(verbose.lines().filter(|l| l.starts_with("  warning: ")).count(), 200);
+    assert!(verbose.contains("  270 warnings (200 shown), by field: "), "{verbose}");
+    let (quiet, _) = run(Some("--quiet"));
+    assert_eq!(quiet.lines().filter(|l| l.starts_with("  warning: ")).count(), 0);
+    assert!(quiet.contains("  270 warnings (0 shown), by field: "), "{quiet}");
+}
