@@ -674,10 +674,17 @@ fn ingest(store: &mut Store, args: &IngestArgs, opts: &Options) -> Result<ExitCo
                     }
                     print = false;
                 }
-                reports.push(report);
+                reports.push(serde_json::to_value(&report)?);
             }
             Err(e) => {
                 failed = true;
+                // JSON readers see every file: a failed one with its error, hint and, for
+                // rejected rows, the report that names them (nothing of it was stored).
+                let mut entry = serde_json::json!({"file": path.display().to_string(), "error": e.to_string(), "hint": e.hint(), "stored": false});
+                if let ingest::RunError::Input(ingest::Error::Rejected { report, .. }) = &e {
+                    entry["report"] = serde_json::to_value(report)?;
+                }
+                reports.push(entry);
                 eprintln!("error: {e}");
                 if let ingest::RunError::Input(ingest::Error::Rejected { report, .. }) = &e {
                     for r in &report.rejections {

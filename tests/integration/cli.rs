@@ -279,3 +279,25 @@ fn many_warnings_end_in_one_summary_line() {
     assert_eq!(quiet.lines().filter(|l| l.starts_with("  warning: ")).count(), 0);
     assert!(quiet.contains("  270 warnings (0 shown), by field: "), "{quiet}");
 }
+
+/// `ingest --format json` lists every file it was given: a failed one too, with its error and
+/// hint, marked not stored, and with the rejections when rows were rejected.
+#[test]
+fn ingest_json_lists_failed_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s.db");
+    let note = tmp.path().join("notes.txt");
+    std::fs::write(&note, "wipe the spare laptops\n").unwrap();
+    let good = crate::util::root().join("tests/fixtures/snipeit_csv/good.csv");
+    let r = crate::util::evident(&store, &["ingest", "--format", "json", good.to_str().unwrap(), note.to_str().unwrap(), good.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "a failed file makes the run exit 2");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let files = v.as_array().unwrap();
+    assert_eq!(files.len(), 3, "{v}");
+    // Without --source-tz the Snipe-IT rows with local times are rejected: not stored, named.
+    assert_eq!(files[0]["stored"], false, "{v}");
+    assert!(files[0]["report"]["rejections"][0]["field"].is_string(), "{v}");
+    assert!(files[1]["error"].as_str().unwrap().contains("notes.txt: cannot tell which export this is"), "{v}");
+    assert!(files[1]["hint"].as_str().unwrap().contains("--source"), "{v}");
+    assert_eq!(crate::util::count(&store, "SELECT count(*) FROM ingest"), 0);
+}
