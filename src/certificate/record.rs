@@ -113,7 +113,9 @@ pub struct Certificate {
     pub verifier_signature: Option<Signature>,
 }
 
-/// The canonical bytes of a record (RFC 8785).
+/// The canonical bytes of a record (RFC 8785). The types here hold strings, integers, booleans
+/// and string-keyed maps only, which JCS always encodes (it refuses only non-finite floats), so
+/// none of the `expect`s below can fire, whatever bytes a certificate was parsed from.
 pub fn canonical(record: &Record) -> Vec<u8> {
     serde_jcs::to_vec(record).expect("a record serialises")
 }

@@ -421,56 +421,25 @@ fn drive_record(d: &Drive, ctx: &mut super::row::RowCtx, verification: Verificat
     if verify_only {
         ctx.warn("method", "a verify-only method reads the drive; it does not sanitize it", method.as_deref());
     }
-    let media_type = media_type(d.bus.as_deref(), model.as_deref());
-    let local = |ctx: &mut super::row::RowCtx, at: Option<(u64, NaiveDateTime)>| -> Result<Option<Instant>, Issue> {
-        match at {
-            Some((_, t)) => ctx.local("timestamp", &t.format("%Y-%m-%d %H:%M:%S").to_string(), &["%Y-%m-%d %H:%M:%S"]),
-            None => Ok(None),
-        }
-    };
-    let started_at = local(ctx, d.started)?;
-    let completed_at = local(ctx, d.last)?;
-    let mut extra = Extra::new();
-    let host_serial = host_of(d, &mut extra);
+    let started_at = d.started.map(|(_, t)| at(ctx, t)).transpose()?.flatten();
+    let completed_at = d.last.map(|(_, t)| at(ctx, t)).transpose()?.flatten();
     let errors: i64 = d.errors.as_ref().map_or(0, |e| e.iter().sum());
-    for (k, v) in ["pass_errors", "verify_errors", "fdatasync_errors"].iter().zip(d.errors.iter().flatten()) {
-        extra.insert((*k).into(), v.to_string());
-    }
     if errors > 0 && result == WipeResult::Success {
         ctx.warn("Error Summary", format!("{errors} errors in the Error Summary table although the drive status says erased: recorded as failed"), None);
     }
+    let mut w = drive_wipe(d, ctx, &serial, model, version);
+    for (k, v) in ["pass_errors", "verify_errors", "fdatasync_errors"].iter().zip(d.errors.iter().flatten()) {
+        w.extra.insert((*k).into(), v.to_string());
+    }
     if let Some(m) = mode {
-        extra.insert("mode".into(), m.into());
-    }
-    if let Some(s) = &d.size {
-        extra.insert("size".into(), s.clone());
-    }
-    if let Some(b) = &d.bus {
-        extra.insert("bus".into(), b.clone());
+        w.extra.insert("mode".into(), m.into());
     }
     if d.blanked {
-        extra.insert("final_blank".into(), "true".into());
+        w.extra.insert("final_blank".into(), "true".into());
     }
     Ok(Wipe {
-        prov: ctx.prov(None),
-        media_serial: Serial::new(&serial, None),
-        host_serial,
-        asset_tag: None,
-        device_name: Some(d.dev.clone()),
-        media_type,
-        media_model: model,
-        media_manufacturer: None,
-        capacity_bytes: None,
-        tool: WipeTool::Nwipe,
-        tool_version: version.map(str::to_string),
         method_raw: method,
-        technique: if verify_only {
-            Technique::Unknown
-        } else if d.method.is_some() {
-            Technique::Overwrite
-        } else {
-            Technique::Unknown
-        },
+        technique: if verify_only || d.method.is_none() { Technique::Unknown } else { Technique::Overwrite },
         nist_category: if verify_only || d.method.is_none() { NistCategory::Unknown } else { NistCategory::Clear },
         passes: d.passes,
         verification: match (verification, d.verified) {
@@ -482,6 +451,50 @@ fn drive_record(d: &Drive, ctx: &mut super::row::RowCtx, verification: Verificat
         result_raw,
         started_at,
         completed_at,
+        errors: d.errors.as_ref().map(|e| e.iter().sum()),
+        ..w
+    })
+}
+
+/// A log time (local, without an offset) as an instant in the --source-tz zone.
+fn at(ctx: &mut super::row::RowCtx, t: NaiveDateTime) -> Result<Option<Instant>, Issue> {
+    ctx.local("timestamp", &t.format("%Y-%m-%d %H:%M:%S").to_string(), &["%Y-%m-%d %H:%M:%S"])
+}
+
+/// What every wipe of one drive shares: its identity, its machine, the tool, and its size and
+/// bus in `extra`. The caller says what was done and how it ended (made last: provenance
+/// records whether a time needed the source zone).
+fn drive_wipe(d: &Drive, ctx: &super::row::RowCtx, serial: &str, model: Option<String>, version: Option<&str>) -> Wipe {
+    let mut extra = Extra::new();
+    let host_serial = host_of(d, &mut extra);
+    if let Some(s) = &d.size {
+        extra.insert("size".into(), s.clone());
+    }
+    if let Some(b) = &d.bus {
+        extra.insert("bus".into(), b.clone());
+    }
+    Wipe {
+        prov: ctx.prov(None),
+        media_serial: Serial::new(serial, None),
+        host_serial,
+        asset_tag: None,
+        device_name: Some(d.dev.clone()),
+        media_type: media_type(d.bus.as_deref(), model.as_deref()),
+        media_model: model,
+        media_manufacturer: None,
+        capacity_bytes: None,
+        tool: WipeTool::Nwipe,
+        tool_version: version.map(str::to_string),
+        method_raw: None,
+        technique: Technique::Unknown,
+        nist_category: NistCategory::Unknown,
+        passes: None,
+        verification: Verification::Unknown,
+        verification_raw: None,
+        result: WipeResult::Unknown,
+        result_raw: None,
+        started_at: None,
+        completed_at: None,
         operator: None,
         organisation: None,
         vendor: None,
@@ -489,9 +502,9 @@ fn drive_record(d: &Drive, ctx: &mut super::row::RowCtx, verification: Verificat
         lot: None,
         report_id: None,
         hpa_dco: HpaDco::Unknown,
-        errors: d.errors.as_ref().map(|e| e.iter().sum()),
+        errors: None,
         extra,
-    })
+    }
 }
 
 /// A SANITIZE action as a wipe: block erase, crypto erase/scramble or sanitize overwrite, with
@@ -511,47 +524,17 @@ fn sanitize_record(d: &Drive, s: &Sanitize, ctx: &mut super::row::RowCtx, versio
             WipeResult::Unknown
         }
     };
-    let completed_at = ctx.local("timestamp", &s.at.format("%Y-%m-%d %H:%M:%S").to_string(), &["%Y-%m-%d %H:%M:%S"])?;
-    let mut extra = Extra::new();
-    let host_serial = host_of(d, &mut extra);
-    extra.insert("sanitize_action".into(), s.action.clone());
-    if let Some(v) = &d.size {
-        extra.insert("size".into(), v.clone());
-    }
-    if let Some(b) = &d.bus {
-        extra.insert("bus".into(), b.clone());
-    }
+    let completed_at = at(ctx, s.at)?;
+    let mut w = drive_wipe(d, ctx, &serial, model, version);
+    w.extra.insert("sanitize_action".into(), s.action.clone());
     Ok(Wipe {
-        prov: ctx.prov(None),
-        media_serial: Serial::new(&serial, None),
-        host_serial,
-        asset_tag: None,
-        device_name: Some(d.dev.clone()),
-        media_type: media_type(d.bus.as_deref(), model.as_deref()),
-        media_model: model,
-        media_manufacturer: None,
-        capacity_bytes: None,
-        tool: WipeTool::Nwipe,
-        tool_version: version.map(str::to_string),
         method_raw: Some(format!("SANITIZE {}", s.action)),
         technique: sanitize_technique(&s.action).unwrap_or(Technique::Unknown),
         nist_category: NistCategory::Purge,
-        passes: None,
-        verification: Verification::Unknown,
-        verification_raw: None,
         result,
         result_raw: Some(s.outcome.clone()),
-        started_at: None,
         completed_at,
-        operator: None,
-        organisation: None,
-        vendor: None,
-        certificate_id: None,
-        lot: None,
-        report_id: None,
-        hpa_dco: HpaDco::Unknown,
-        errors: None,
-        extra,
+        ..w
     })
 }
 
