@@ -8,71 +8,12 @@
 //! (KEEP=1 keeps the work directory.)
 #![allow(clippy::disallowed_macros, reason = "examples and benchmarks print their figures")]
 
-use std::io::Write;
+#[path = "fleet/mod.rs"]
+mod fleet;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
-
-/// One device in twenty is failing something, so the pack carries findings as well as passes:
-/// unencrypted, not compliant, not enrolled (in the register only) or stale.
-fn generate(dir: &Path, n: usize) -> std::io::Result<(PathBuf, PathBuf)> {
-    let csv = dir.join("snipeit-assets.csv");
-    let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&csv)?);
-    f.write_all(
-        "\u{feff}ID,Company,Asset Name,Asset Tag,Model,Model No.,Category,Manufacturer,Serial,Purchased,Cost,Location,Checked Out,Type,Username,Email,Status,Last Checkin Date,Notes\n"
-            .as_bytes(),
-    )?;
-    let models = ["Latitude 7440", "ThinkPad T14 Gen 4", "OptiPlex 7010", "EliteBook 840 G10"];
-    for i in 0..n {
-        let (status, user) = match i % 50 {
-            47 => ("Ready to Deploy (deployable)", ",,,".to_string()),
-            48 => ("Out for Repair (undeployable)", ",,,".to_string()),
-            49 => ("Disposed (archived)", ",,,".to_string()),
-            _ => ("Ready to Deploy (deployed)", format!("Person {i},user,p{i},p{i}@corp.example")),
-        };
-        writeln!(
-            f,
-            "{},Acme GmbH,LT-{i:07},A-{i:07},{},,Laptops,Dell,{},2024-{:02}-{:02},\"1,099.00\",Berlin HQ,{user},{status},2026-10-{:02},",
-            100 + i,
-            models[i % 4],
-            serial(i),
-            1 + i % 12,
-            1 + i % 28,
-            1 + i % 28
-        )?;
-    }
-    f.flush()?;
-    let json = dir.join("intune-managed-devices.json");
-    let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&json)?);
-    f.write_all(b"{\n \"@odata.context\": \"https://graph.microsoft.com/v1.0/$metadata#deviceManagement/managedDevices\",\n \"value\": [")?;
-    let mut first = true;
-    for i in 0..n {
-        // Every 25th deployed device is in the register only (not enrolled).
-        if i % 50 == 13 || i % 50 == 38 {
-            continue;
-        }
-        let encrypted = i % 50 != 7;
-        let compliance = if i % 50 == 21 { "noncompliant" } else { "compliant" };
-        let sync = if i % 50 == 29 { "2026-08-02T10:20:45Z".to_string() } else { format!("2026-10-{:02}T10:20:45Z", 20 + i % 10) };
-        write!(
-            f,
-            "{}\n  {{\n   \"id\": \"{:08x}-2f55-4a8e-9a57-{:012x}\",\n   \"deviceName\": \"ACME-WIN-{i:07}\",\n   \"serialNumber\": \"{}\",\n   \"manufacturer\": \"Dell Inc.\",\n   \"model\": \"{}\",\n   \"operatingSystem\": \"Windows\",\n   \"osVersion\": \"10.0.22631.4890\",\n   \"userPrincipalName\": \"p{i}@corp.example\",\n   \"managedDeviceOwnerType\": \"company\",\n   \"enrolledDateTime\": \"2025-03-11T08:11:02Z\",\n   \"lastSyncDateTime\": \"{sync}\",\n   \"complianceState\": \"{compliance}\",\n   \"managementAgent\": \"mdm\",\n   \"deviceEnrollmentType\": \"windowsAzureADJoin\",\n   \"isEncrypted\": {encrypted},\n   \"isSupervised\": false\n  }}",
-            if first { "" } else { "," },
-            i,
-            i * 7919,
-            serial(i),
-            models[i % 4],
-        )?;
-        first = false;
-    }
-    f.write_all(b"\n ]\n}\n")?;
-    f.flush()?;
-    Ok((csv, json))
-}
-
-fn serial(i: usize) -> String {
-    format!("SN{:08X}", (i as u64).wrapping_mul(2_654_435_761) % 0xFFFF_FFFF)
-}
 
 /// Runs one process to its end: wall seconds and its peak RSS in KiB. The high-water mark
 /// (VmHWM) is read from /proc every 10 ms while it runs: it only grows, so the last reading is
@@ -118,7 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let work = std::env::temp_dir().join(format!("evident-bench-scale-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
-    let (csv, json) = generate(&work, n)?;
+    let (csv, json) = fleet::generate(&work, n)?;
     let raw = du(&csv) + du(&json);
     println!("N = {n}: register {:.1} MiB, Intune {:.1} MiB, raw exports {:.1} MiB", mib(du(&csv)), mib(du(&json)), mib(raw));
     let store = work.join("evident.db");
@@ -128,7 +69,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         c
     };
     let keys = work.join("keys");
-    let status = Command::new(&bin).args(["keygen", "--role", "compliance", "--name", "Bench"]).arg("--out").arg(&keys).stdout(std::process::Stdio::null()).status()?;
+    let status =
+        Command::new(&bin).args(["keygen", "--role", "compliance", "--name", "Bench"]).arg("--out").arg(&keys).stdout(std::process::Stdio::null()).status()?;
     assert!(status.success(), "keygen");
     let key = keys.join("bench.key.pem");
     let trust = keys.join("bench.trust");
@@ -140,7 +82,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (t_mdm, _) = run("ingest Intune", &mut ev(&["ingest", "--quiet", "--source-tz", "Europe/Berlin", json.to_str().unwrap()]))?;
     let (t_eval, _) = run("evaluate", &mut ev(&["evaluate", "--as-of", "2026-10-31"]))?;
     let pack = work.join("pack");
-    let (t_pack, _) = run("pack", &mut ev(&["pack", "--organisation", "Acme GmbH", "--as-of", "2026-10-31", "--key", key.to_str().unwrap(), "--out", pack.to_str().unwrap()]))?;
+    let (t_pack, _) = run(
+        "pack",
+        &mut ev(&["pack", "--organisation", "Acme GmbH", "--as-of", "2026-10-31", "--key", key.to_str().unwrap(), "--out", pack.to_str().unwrap()]),
+    )?;
     let mut v = Command::new(&bin);
     v.arg("verify").arg(&pack).arg("--trust").arg(&trust);
     let (t_verify, _) = run("verify", &mut v)?;
@@ -151,7 +96,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (size, report) = (du(&pack), du(&pack.join("report")));
     println!("pack on disk     {:8.1} MiB = {:.2}x the raw exports ({} files)", mib(size), size as f64 / raw as f64, files.len());
     println!("report           {:8.1} MiB (report/index.html {:.1} MiB)", mib(report), mib(du(&pack.join("report/index.html"))));
-    println!("ratios           pack/evaluate {:.2}, evaluate/ingests {:.2}, verify/openssl {:.2}", t_pack / t_eval, t_eval / (t_reg + t_mdm), t_verify / t_openssl);
+    println!(
+        "ratios           pack/evaluate {:.2}, evaluate/ingests {:.2}, verify/openssl {:.2}",
+        t_pack / t_eval,
+        t_eval / (t_reg + t_mdm),
+        t_verify / t_openssl
+    );
     if std::env::var_os("KEEP").is_none() {
         std::fs::remove_dir_all(&work)?;
     } else {

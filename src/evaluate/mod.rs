@@ -292,8 +292,32 @@ pub struct Request<'a> {
     pub exceptions: &'a [Exception],
 }
 
+/// Where each control's judged items go as they are judged: in order of sample date, then item
+/// key, exceptions applied. A pack writes them to its population files; `evaluate` keeps them.
+pub trait Sink {
+    /// One judged item of `control`.
+    fn item(&mut self, control: &str, item: &Item);
+    /// Whether the evaluation keeps passing items in memory as well (`evaluate` prints every
+    /// item; a pack writes the population out and keeps what it shows: failing and excepted items).
+    fn keeps_passing(&self) -> bool {
+        true
+    }
+}
+
+/// Keeps every item in the evaluation.
+pub struct Keep;
+
+impl Sink for Keep {
+    fn item(&mut self, _: &str, _: &Item) {}
+}
+
 /// Runs every control of `lib` over the store for the request's scope.
 pub fn evaluate(store: &Store, lib: &Library, req: &Request) -> Result<Evaluation, crate::store::Error> {
+    evaluate_into(store, lib, req, &mut Keep)
+}
+
+/// Runs every control, handing each judged item to `sink`.
+pub fn evaluate_into(store: &Store, lib: &Library, req: &Request, sink: &mut dyn Sink) -> Result<Evaluation, crate::store::Error> {
     let dates = sample_dates(&req.scope, req.cadence);
     let mut views: BTreeMap<NaiveDate, Vec<AssetView>> = BTreeMap::new();
     for d in &dates {
@@ -316,7 +340,8 @@ pub fn evaluate(store: &Store, lib: &Library, req: &Request) -> Result<Evaluatio
             on_last_day.insert(day, crate::view::assets_until(store, &l.termination_date)?);
         }
     }
-    let mut ev = evaluate_views(lib, req, &views, ties, &Inputs { certs: &certs, leavers: &leavers, on_last_day: &on_last_day, observations: &observations });
+    let inputs = Inputs { certs: &certs, leavers: &leavers, on_last_day: &on_last_day, observations: &observations };
+    let mut ev = evaluate_views_into(lib, req, &views, ties, &inputs, sink);
     ev.withdrawn = withdrawn;
     Ok(ev)
 }
@@ -371,10 +396,21 @@ pub struct Inputs<'a> {
 /// The evaluation itself, on the joined view at each sample date (a pure function: the
 /// property tests drive it with generated fleets).
 pub fn evaluate_views(lib: &Library, req: &Request, views: &BTreeMap<NaiveDate, Vec<AssetView>>, ties: Vec<TieOut>, inputs: &Inputs) -> Evaluation {
+    evaluate_views_into(lib, req, views, ties, inputs, &mut Keep)
+}
+
+fn evaluate_views_into(
+    lib: &Library,
+    req: &Request,
+    views: &BTreeMap<NaiveDate, Vec<AssetView>>,
+    ties: Vec<TieOut>,
+    inputs: &Inputs,
+    sink: &mut dyn Sink,
+) -> Evaluation {
     let dates: Vec<NaiveDate> = views.keys().copied().collect();
     let mut used = vec![false; req.exceptions.len()];
     let ctx = Context { req, views, ties: &ties, inputs, dates: &dates };
-    let controls = lib.controls.iter().map(|c| evaluate_control(&ctx, c, &mut used)).collect();
+    let controls = lib.controls.iter().map(|c| evaluate_control(&ctx, c, &mut used, sink)).collect();
     let unused_exceptions = req.exceptions.iter().zip(&used).filter(|(_, u)| !**u).map(|(e, _)| e.clone()).collect();
     Evaluation {
         organisation: req.organisation.clone(),
@@ -398,7 +434,7 @@ struct Context<'a> {
 
 /// One control: the dates it is tested at and what was in force there, its population, the
 /// exceptions, the per-date picture and the overall status.
-fn evaluate_control(ctx: &Context, c: &Loaded, used: &mut [bool]) -> ControlResult {
+fn evaluate_control(ctx: &Context, c: &Loaded, used: &mut [bool], sink: &mut dyn Sink) -> ControlResult {
     let test = c.control.test;
     let end = ctx.req.scope.end();
     // State controls at every sample date; event and data controls once, at the end.
@@ -417,19 +453,31 @@ fn evaluate_control(ctx: &Context, c: &Loaded, used: &mut [bool]) -> ControlResu
             (*d, ch)
         })
         .collect();
-    let (mut items, out_of_scope) = population(ctx, c, &checks);
-    let exceptions = apply_exceptions(&c.control.id, &mut items, ctx.req.exceptions, used);
-    let count = |o: Outcome, d: Option<NaiveDate>| items.iter().filter(|i| i.outcome == o && d.is_none_or(|d| i.date == d)).count();
+    let mut tally = Tally {
+        control: &c.control.id,
+        exceptions: ctx.req.exceptions,
+        used,
+        hits: vec![[false; 3]; ctx.req.exceptions.len()],
+        counts: BTreeMap::new(),
+        kept: Vec::new(),
+        sink,
+    };
+    let out_of_scope = population(ctx, c, &checks, &mut |item| tally.add(item));
+    let Tally { counts, kept: items, hits, .. } = tally;
+    let exceptions = dispositions(ctx.req.exceptions, &hits);
+    // Event and data controls have one date: every item (events carry their own dates).
+    let count =
+        |o: Outcome, d: Option<NaiveDate>| counts.iter().filter(|((date, oc), _)| *oc == o && d.is_none_or(|d| *date == d)).map(|(_, n)| n).sum::<usize>();
     let per_date: Vec<DateResult> = checks
         .iter()
         .map(|(d, ch)| {
-            // Event and data controls have one date: every item (events carry their own dates).
             let only = (at.len() > 1).then_some(*d);
             date_result(*d, ch, count(Outcome::Pass, only), count(Outcome::Fail, only), count(Outcome::Excepted, only))
         })
         .collect();
     let expired = exceptions.iter().any(|d| d.disposition == DispositionKind::Expired);
-    let (status, note) = overall(&per_date, count(Outcome::Fail, None) > 0 || expired, items.is_empty(), out_of_scope);
+    let population = counts.values().sum::<usize>();
+    let (status, note) = overall(&per_date, count(Outcome::Fail, None) > 0 || expired, population == 0, out_of_scope);
     ControlResult {
         id: c.control.id.clone(),
         version: c.control.version,
@@ -441,7 +489,7 @@ fn evaluate_control(ctx: &Context, c: &Loaded, used: &mut [bool]) -> ControlResu
         status,
         note,
         params: c.control.params.clone(),
-        population: items.len(),
+        population,
         passed: count(Outcome::Pass, None),
         failed: count(Outcome::Fail, None),
         excepted: count(Outcome::Excepted, None),
@@ -452,22 +500,46 @@ fn evaluate_control(ctx: &Context, c: &Loaded, used: &mut [bool]) -> ControlResu
     }
 }
 
+/// A control's items as they are judged: exceptions applied, counted by date and outcome, handed
+/// to the sink, and kept when the sink wants them kept (or they are not a pass).
+struct Tally<'a> {
+    control: &'a str,
+    exceptions: &'a [Exception],
+    used: &'a mut [bool],
+    /// Per exception: applied, expired, not yet valid.
+    hits: Vec<[bool; 3]>,
+    counts: BTreeMap<(NaiveDate, Outcome), usize>,
+    kept: Vec<Item>,
+    sink: &'a mut dyn Sink,
+}
+
+impl Tally<'_> {
+    fn add(&mut self, mut item: Item) {
+        apply_exceptions(self.control, &mut item, self.exceptions, self.used, &mut self.hits);
+        *self.counts.entry((item.date, item.outcome)).or_default() += 1;
+        self.sink.item(self.control, &item);
+        if item.outcome != Outcome::Pass || self.sink.keeps_passing() {
+            self.kept.push(item);
+        }
+    }
+}
+
 /// The members of a control's population at the dates whose evidence was in force, and how many
 /// devices were left out for their ownership.
-fn population(ctx: &Context, c: &Loaded, checks: &BTreeMap<NaiveDate, Check>) -> (Vec<Item>, usize) {
+fn population(ctx: &Context, c: &Loaded, checks: &BTreeMap<NaiveDate, Check>, emit: &mut dyn FnMut(Item)) -> usize {
     let end = ctx.req.scope.end();
     let empty = Vec::new();
     let at_end = ctx.views.get(&end).unwrap_or(&empty);
     let in_force = |d: &NaiveDate| checks.get(d).is_some_and(|ch| ch.missing.is_empty());
-    match c.control.test {
-        _ if checks.len() == 1 && !in_force(&end) => (Vec::new(), 0),
-        TestKind::IpeTieOut => (tie_out::ipe_items(c, ctx.ties, end), 0),
-        TestKind::SanitizationMethod => (events::judge_wipes(c, at_end, &ctx.req.scope), 0),
-        TestKind::CertificateCountersigned => (events::judge_attested(at_end, &ctx.req.scope, ctx.inputs.certs), 0),
-        TestKind::LeaverDevicesReturned => (events::judge_leavers(c, ctx.views, ctx.inputs, &ctx.req.scope), 0),
+    let events = match c.control.test {
+        _ if checks.len() == 1 && !in_force(&end) => Vec::new(),
+        TestKind::IpeTieOut => tie_out::ipe_items(c, ctx.ties, end),
+        TestKind::SanitizationMethod => events::judge_wipes(c, at_end, &ctx.req.scope),
+        TestKind::CertificateCountersigned => events::judge_attested(at_end, &ctx.req.scope, ctx.inputs.certs),
+        TestKind::LeaverDevicesReturned => events::judge_leavers(c, ctx.views, ctx.inputs, &ctx.req.scope),
         _ => {
             let owned = &c.params.ownership;
-            let (mut items, mut out_of_scope) = (Vec::new(), 0);
+            let mut out_of_scope = 0;
             for d in checks.keys().filter(|d| in_force(d)) {
                 for a in ctx.views.get(d).unwrap_or(&empty) {
                     let Some(v) = assets::judge(c, a, *d) else { continue };
@@ -475,7 +547,7 @@ fn population(ctx: &Context, c: &Loaded, checks: &BTreeMap<NaiveDate, Check>) ->
                         out_of_scope += 1;
                         continue;
                     }
-                    items.push(Item {
+                    emit(Item {
                         date: *d,
                         item: a.key.clone(),
                         asset_tag: a.asset_tag.clone(),
@@ -485,9 +557,11 @@ fn population(ctx: &Context, c: &Loaded, checks: &BTreeMap<NaiveDate, Check>) ->
                     });
                 }
             }
-            (items, out_of_scope)
+            return out_of_scope;
         }
-    }
+    };
+    events.into_iter().for_each(emit);
+    0
 }
 
 /// One sample date's status: no evidence, else fail, else pass, else an empty population.
@@ -540,35 +614,35 @@ fn matches_item(e: &Exception, i: &Item) -> bool {
 
 /// An exception covers a failing item whose date is inside its window (`valid_from` to
 /// `expires`, both included): each sample date is judged on its own, so an exception that ran out
-/// on 09-30 covers 09-30 and fails 10-31.
-fn apply_exceptions(control: &str, items: &mut [Item], exceptions: &[Exception], used: &mut [bool]) -> Vec<Disposition> {
-    let mut out = Vec::new();
+/// on 09-30 covers 09-30 and fails 10-31. `hits` records, per exception, whether it applied,
+/// found an item after it expired, or one before it was valid.
+fn apply_exceptions(control: &str, item: &mut Item, exceptions: &[Exception], used: &mut [bool], hits: &mut [[bool; 3]]) {
     for (k, e) in exceptions.iter().enumerate() {
-        if !e.control.eq_ignore_ascii_case(control) {
-            continue;
-        }
-        let hits: Vec<usize> = items.iter().enumerate().filter(|(_, i)| i.outcome == Outcome::Fail && matches_item(e, i)).map(|(n, _)| n).collect();
-        if hits.is_empty() {
+        if !e.control.eq_ignore_ascii_case(control) || item.outcome != Outcome::Fail || !matches_item(e, item) {
             continue;
         }
         used[k] = true;
-        let (mut applied, mut expired, mut early) = (false, false, false);
-        for n in hits {
-            let date = items[n].date;
-            if date > e.expires {
-                expired = true;
-                items[n].reason = format!("{} — exception expired on {}", items[n].reason, e.expires);
-            } else if e.valid_from.is_some_and(|f| date < f) {
-                early = true;
-                items[n].reason = format!("{} — exception valid only from {}", items[n].reason, e.valid_from.expect("checked"));
-            } else {
-                applied = true;
-                items[n].outcome = Outcome::Excepted;
-                items[n].reason = format!("{} — excepted until {} ({}; approved by {})", items[n].reason, e.expires, e.reason, e.approved_by);
-            }
+        if item.date > e.expires {
+            hits[k][1] = true;
+            item.reason = format!("{} — exception expired on {}", item.reason, e.expires);
+        } else if let Some(from) = e.valid_from.filter(|f| item.date < *f) {
+            hits[k][2] = true;
+            item.reason = format!("{} — exception valid only from {from}", item.reason);
+        } else {
+            hits[k][0] = true;
+            item.outcome = Outcome::Excepted;
+            item.reason = format!("{} — excepted until {} ({}; approved by {})", item.reason, e.expires, e.reason, e.approved_by);
         }
-        for (on, disposition) in [(applied, DispositionKind::Applied), (expired, DispositionKind::Expired), (early, DispositionKind::NotYetValid)] {
-            if on {
+    }
+}
+
+/// What each exception did, in the order they were given.
+fn dispositions(exceptions: &[Exception], hits: &[[bool; 3]]) -> Vec<Disposition> {
+    let kinds = [DispositionKind::Applied, DispositionKind::Expired, DispositionKind::NotYetValid];
+    let mut out = Vec::new();
+    for (e, h) in exceptions.iter().zip(hits) {
+        for (on, disposition) in h.iter().zip(kinds) {
+            if *on {
                 out.push(Disposition { exception: e.clone(), disposition });
             }
         }

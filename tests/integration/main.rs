@@ -22,5 +22,6 @@ mod osquery;
 mod pack;
 mod props;
 mod report;
+mod scale;
 mod truth;
 mod util;
