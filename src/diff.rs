@@ -118,7 +118,9 @@ fn results(path: &Path) -> Result<Results, Error> {
         let id = c["id"].as_str().unwrap_or("").to_string();
         controls.insert(id.clone(), (c["status"].as_str().unwrap_or("").to_string(), c["failed"].as_u64().unwrap_or(0), c["population"].as_u64().unwrap_or(0)));
         let Some(detail) = pack.json(&format!("results/controls/{id}.json"))? else { continue };
-        for i in detail["items"].as_array().into_iter().flatten() {
+        // `findings` (packs since the populations moved to their own files), else `items`.
+        let findings = if detail["findings"].is_array() { &detail["findings"] } else { &detail["items"] };
+        for i in findings.as_array().into_iter().flatten() {
             // Items are sorted by sample date within a control: the last one seen is the newest.
             let key = (id.clone(), i["item"].as_str().unwrap_or("").to_string());
             if i["outcome"] == "pass" {

@@ -270,6 +270,15 @@ fn controls_cmd(c: &args::ControlsCommand) -> Result<ExitCode> {
 
 /// Loads controls and exceptions and evaluates them for the scope.
 fn run_evaluation(store: &Store, a: &args::ScopeArgs) -> Result<(crate::controls::Library, crate::evaluate::Evaluation)> {
+    let (lib, exceptions, organisation, scope) = evaluation_inputs(a)?;
+    let ev = crate::evaluate::evaluate(store, &lib, &crate::evaluate::Request { organisation, scope, cadence: a.cadence, exceptions: &exceptions })?;
+    Ok((lib, ev))
+}
+
+type Inputs = (crate::controls::Library, Vec<crate::controls::schema::Exception>, Option<String>, crate::ledger::Scope);
+
+/// The controls, exceptions, organisation and scope an evaluation is asked for.
+fn evaluation_inputs(a: &args::ScopeArgs) -> Result<Inputs> {
     let scope = scope(a)?;
     let lib = library(&a.dir)?;
     let exceptions = match &a.exceptions {
@@ -280,8 +289,7 @@ fn run_evaluation(store: &Store, a: &args::ScopeArgs) -> Result<(crate::controls
         None => Vec::new(),
     };
     let organisation = a.organisation.as_deref().map(str::trim).filter(|o| !o.is_empty()).map(String::from);
-    let ev = crate::evaluate::evaluate(store, &lib, &crate::evaluate::Request { organisation, scope, cadence: a.cadence, exceptions: &exceptions })?;
-    Ok((lib, ev))
+    Ok((lib, exceptions, organisation, scope))
 }
 
 fn evaluate_cmd(store: &Store, a: &args::EvaluateArgs) -> Result<ExitCode> {
@@ -397,13 +405,13 @@ fn pack(store: &mut Store, a: &args::PackArgs) -> Result<ExitCode> {
             "a pack names whose evidence it is: --organisation is missing\nhint: --organisation \"Fernhill Labs GmbH\" (or EVIDENT_ORGANISATION); it goes into the results, the report and the OSCAL files"
         );
     }
-    let (lib, ev) = run_evaluation(store, &a.scope)?;
-    let scope = ev.scope.clone();
+    let (lib, exceptions, organisation, scope) = evaluation_inputs(&a.scope)?;
+    let ereq = crate::evaluate::Request { organisation, scope: scope.clone(), cadence: a.scope.cadence, exceptions: &exceptions };
     let key = crate::sign::SecretKey::load(&a.key).map_err(|e| {
         let h = e.hint().map(String::from);
         with_hint(e, h)
     })?;
-    let req = crate::pack::Request { scope, key: &key, out: &a.out, archive: a.archive, controls: Some((&lib, &ev)) };
+    let req = crate::pack::Request { scope, key: &key, out: &a.out, archive: a.archive, controls: Some((&lib, &ereq)) };
     let built = crate::pack::build(store, &req).map_err(|e| {
         let h = e.hint();
         with_hint(e, h)

@@ -171,8 +171,23 @@ pub struct ControlResult {
     pub out_of_scope: usize,
     /// The result at each sample date (event and data controls: one, at the scope's end).
     pub dates: Vec<DateResult>,
+    /// Every item (`evaluate`); in a pack only the failing and excepted ones, the whole population
+    /// being in `populations`.
     pub items: Vec<Item>,
+    /// The files a pack wrote the population to, one per sample date with items.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub populations: Vec<PopulationFile>,
     pub exceptions: Vec<Disposition>,
+}
+
+/// One population file of a pack: every item of one control at one sample date, one JSON object
+/// per line (`results/controls/<ID>/<date>.jsonl`).
+#[derive(Debug, Clone, Serialize)]
+pub struct PopulationFile {
+    pub date: NaiveDate,
+    pub path: String,
+    pub items: usize,
+    pub sha256: String,
 }
 
 /// The tie-out of one ingested export (IPE).
@@ -295,8 +310,9 @@ pub struct Request<'a> {
 /// Where each control's judged items go as they are judged: in order of sample date, then item
 /// key, exceptions applied. A pack writes them to its population files; `evaluate` keeps them.
 pub trait Sink {
-    /// One judged item of `control`.
-    fn item(&mut self, control: &str, item: &Item);
+    /// One judged item of `control`, counted at sample date `at` (an event or data control's
+    /// items carry their own dates and count at the scope's end).
+    fn item(&mut self, control: &str, at: NaiveDate, item: &Item);
     /// Whether the evaluation keeps passing items in memory as well (`evaluate` prints every
     /// item; a pack writes the population out and keeps what it shows: failing and excepted items).
     fn keeps_passing(&self) -> bool {
@@ -308,7 +324,7 @@ pub trait Sink {
 pub struct Keep;
 
 impl Sink for Keep {
-    fn item(&mut self, _: &str, _: &Item) {}
+    fn item(&mut self, _: &str, _: NaiveDate, _: &Item) {}
 }
 
 /// Runs every control of `lib` over the store for the request's scope.
@@ -455,6 +471,7 @@ fn evaluate_control(ctx: &Context, c: &Loaded, used: &mut [bool], sink: &mut dyn
         .collect();
     let mut tally = Tally {
         control: &c.control.id,
+        one_date: (at.len() == 1).then_some(end),
         exceptions: ctx.req.exceptions,
         used,
         hits: vec![[false; 3]; ctx.req.exceptions.len()],
@@ -496,6 +513,7 @@ fn evaluate_control(ctx: &Context, c: &Loaded, used: &mut [bool], sink: &mut dyn
         out_of_scope,
         dates: per_date,
         items,
+        populations: Vec::new(),
         exceptions,
     }
 }
@@ -504,6 +522,8 @@ fn evaluate_control(ctx: &Context, c: &Loaded, used: &mut [bool], sink: &mut dyn
 /// to the sink, and kept when the sink wants them kept (or they are not a pass).
 struct Tally<'a> {
     control: &'a str,
+    /// The one date every item counts at (event and data controls, or a single sample date).
+    one_date: Option<NaiveDate>,
     exceptions: &'a [Exception],
     used: &'a mut [bool],
     /// Per exception: applied, expired, not yet valid.
@@ -517,7 +537,7 @@ impl Tally<'_> {
     fn add(&mut self, mut item: Item) {
         apply_exceptions(self.control, &mut item, self.exceptions, self.used, &mut self.hits);
         *self.counts.entry((item.date, item.outcome)).or_default() += 1;
-        self.sink.item(self.control, &item);
+        self.sink.item(self.control, self.one_date.unwrap_or(item.date), &item);
         if item.outcome != Outcome::Pass || self.sink.keeps_passing() {
             self.kept.push(item);
         }

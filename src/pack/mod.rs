@@ -60,8 +60,9 @@ pub struct Request<'a> {
     pub key: &'a SecretKey,
     pub out: &'a Path,
     pub archive: Option<archive::Kind>,
-    /// The controls used and their evaluation for this scope.
-    pub controls: Option<(&'a crate::controls::Library, &'a crate::evaluate::Evaluation)>,
+    /// The controls used and the evaluation to run for this scope: the pack runs it, writing each
+    /// control's population to its files as it is judged.
+    pub controls: Option<(&'a crate::controls::Library, &'a crate::evaluate::Request<'a>)>,
 }
 
 /// What `evident pack` made.
@@ -105,18 +106,34 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
+/// A file of the pack being written.
+struct Open {
+    rel: String,
+    path: PathBuf,
+    w: Hashing<std::io::BufWriter<std::fs::File>>,
+}
+
 impl Writer {
-    fn with(&mut self, rel: &str, fill: impl FnOnce(&mut dyn Write) -> Result<(), Error>) -> Result<(), Error> {
+    fn create(&self, rel: &str) -> Result<Open, Error> {
         let path = self.root.join(rel);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io(dir))?;
         }
         let file = std::fs::File::create_new(&path).map_err(io(&path))?;
-        let mut w = Hashing { inner: std::io::BufWriter::with_capacity(1 << 20, file), hash: Sha256::new(), size: 0 };
-        fill(&mut w)?;
-        w.flush().map_err(io(&path))?;
-        self.files.push(FileEntry { path: rel.into(), size: w.size, sha256: hex::encode(w.hash.finalize()) });
+        let w = Hashing { inner: std::io::BufWriter::with_capacity(1 << 18, file), hash: Sha256::new(), size: 0 };
+        Ok(Open { rel: rel.into(), path, w })
+    }
+
+    fn close(&mut self, mut f: Open) -> Result<(), Error> {
+        f.w.flush().map_err(io(&f.path))?;
+        self.files.push(FileEntry { path: f.rel, size: f.w.size, sha256: hex::encode(f.w.hash.finalize()) });
         Ok(())
+    }
+
+    fn with(&mut self, rel: &str, fill: impl FnOnce(&mut dyn Write) -> Result<(), Error>) -> Result<(), Error> {
+        let mut f = self.create(rel)?;
+        fill(&mut f.w)?;
+        self.close(f)
     }
 
     fn bytes(&mut self, rel: &str, bytes: &[u8]) -> Result<(), Error> {
@@ -136,6 +153,76 @@ fn pretty(v: &impl Serialize) -> Vec<u8> {
     let mut out = serde_json::to_vec_pretty(v).expect("JSON serialises");
     out.push(b'\n');
     out
+}
+
+/// Machine files that grow with the fleet are written compact, straight to the file.
+fn compact(w: &mut Writer, rel: &str, v: &impl Serialize) -> Result<(), Error> {
+    let path = w.root.join(rel);
+    w.with(rel, |out| {
+        serde_json::to_writer(&mut *out, v).map_err(|e| Error::Io { path: path.clone(), err: e.into() })?;
+        out.write_all(b"\n").map_err(io(&path))
+    })
+}
+
+/// The evaluation's sink in a pack: each control's items go to one JSON-lines file per sample
+/// date as they are judged (`results/controls/<ID>/<date>.jsonl`); the evaluation keeps only the
+/// failing and excepted ones. The first write error stops the writing and is returned at the end.
+struct Spill<'w> {
+    w: &'w mut Writer,
+    open: Option<(String, chrono::NaiveDate, Open, usize)>,
+    populations: BTreeMap<String, Vec<crate::evaluate::PopulationFile>>,
+    error: Option<Error>,
+}
+
+/// One line of a population file.
+#[derive(Serialize)]
+struct Line<'a> {
+    date: chrono::NaiveDate,
+    item: &'a crate::view::ItemKey,
+    asset_tag: Option<&'a str>,
+    outcome: crate::evaluate::Outcome,
+    reason: &'a str,
+    records: &'a [String],
+}
+
+impl Spill<'_> {
+    fn write(&mut self, control: &str, at: chrono::NaiveDate, item: &crate::evaluate::Item) -> Result<(), Error> {
+        if self.open.as_ref().is_none_or(|(c, d, _, _)| c != control || *d != at) {
+            self.close()?;
+            let rel = format!("results/controls/{}/{at}.jsonl", safe_name(control));
+            self.open = Some((control.to_string(), at, self.w.create(&rel)?, 0));
+        }
+        let (_, _, f, n) = self.open.as_mut().expect("opened above");
+        let line = Line { date: item.date, item: &item.item, asset_tag: item.asset_tag.as_deref(), outcome: item.outcome, reason: &item.reason, records: &item.records };
+        serde_json::to_writer(&mut f.w, &line).map_err(|e| Error::Io { path: f.path.clone(), err: e.into() })?;
+        f.w.write_all(b"\n").map_err(io(&f.path))?;
+        *n += 1;
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<(), Error> {
+        if let Some((control, date, f, items)) = self.open.take() {
+            let path = f.rel.clone();
+            self.w.close(f)?;
+            let sha256 = self.w.files.last().expect("just closed").sha256.clone();
+            self.populations.entry(control).or_default().push(crate::evaluate::PopulationFile { date, path, items, sha256 });
+        }
+        Ok(())
+    }
+}
+
+impl crate::evaluate::Sink for Spill<'_> {
+    fn item(&mut self, control: &str, at: chrono::NaiveDate, item: &crate::evaluate::Item) {
+        if self.error.is_none()
+            && let Err(e) = self.write(control, at, item)
+        {
+            self.error = Some(e);
+        }
+    }
+
+    fn keeps_passing(&self) -> bool {
+        false
+    }
 }
 
 /// Builds, signs and records the next pack of the store's chain.
@@ -239,13 +326,23 @@ fn write_pack(
     let mut w = Writer { root: root.into(), files: Vec::new() };
     let (sources, tie_out) = write_sources(&mut w, store, ingests)?;
     let mut controls = Vec::new();
-    if let Some((lib, ev)) = req.controls {
-        controls = write_results(&mut w, req, lib, ev, ingests, &sources, seq)?;
+    let mut evaluation = None;
+    if let Some((lib, ereq)) = req.controls {
+        let mut spill = Spill { w: &mut w, open: None, populations: BTreeMap::new(), error: None };
+        let mut ev = crate::evaluate::evaluate_into(store, lib, ereq, &mut spill)?;
+        spill.close()?;
+        if let Some(e) = spill.error.take() {
+            return Err(e);
+        }
+        for c in &mut ev.controls {
+            c.populations = spill.populations.remove(&c.id).unwrap_or_default();
+        }
+        controls = write_results(&mut w, req, lib, &ev, ingests, &sources, seq)?;
+        evaluation = Some((lib, ev));
     }
     let certificates = write_certificates(&mut w, store, &req.scope)?;
     let end = req.scope.end().format("%Y-%m-%d").to_string();
-    let assets = crate::view::assets_until(store, &end)?;
-    w.bytes("results/assets.json", &pretty(&assets))?;
+    let assets = write_assets(&mut w, store, &end)?;
     w.bytes("docs/FORMAT.md", FORMAT_DOC.as_bytes())?;
     w.bytes(LEDGER, &crate::ledger::to_jsonl(chain))?;
     let public = req.key.public();
@@ -259,7 +356,7 @@ fn write_pack(
         key_id: &public.key_id(),
         sources: &tie_out,
         assets: &assets,
-        evaluation: req.controls,
+        evaluation: evaluation.as_ref().map(|(l, e)| (*l, e)),
         history: &history,
         certificates,
     };
@@ -350,7 +447,15 @@ fn write_results(
         w.bytes(&format!("controls/frameworks/{}", safe_name(name)), bytes)?;
     }
     for r in &ev.controls {
-        w.bytes(&format!("results/controls/{}.json", safe_name(&r.id)), &pretty(r))?;
+        // The population is in its files; this file lists what an auditor follows up: the
+        // failing and excepted items (`findings`).
+        let mut v = serde_json::to_value(r).expect("a result serialises");
+        if let Some(o) = v.as_object_mut() {
+            let findings = o.remove("items").unwrap_or_default();
+            o.insert("findings".into(), findings);
+            o.entry("populations").or_insert(serde_json::Value::Array(Vec::new()));
+        }
+        w.bytes(&format!("results/controls/{}.json", safe_name(&r.id)), &pretty(&v))?;
     }
     let summary = serde_json::json!({
         "organisation": ev.organisation,
@@ -368,7 +473,7 @@ fn write_results(
     w.bytes("results/evaluation.json", &pretty(&summary))?;
     let oscal_sources: Vec<oscal::Source> =
         ingests.iter().zip(sources).map(|(i, s)| oscal::Source { file_name: &i.file_name, path: &s.path, sha256: &s.sha256, kind: &s.source }).collect();
-    w.bytes("results/oscal-assessment-results.json", &pretty(&oscal::assessment_results(ev, lib, &oscal_sources, seq)))?;
+    compact(w, "results/oscal-assessment-results.json", &oscal::assessment_results(ev, lib, &oscal_sources, seq))?;
     w.bytes("results/oscal-mapping-collection.json", &pretty(&oscal::mapping_collection(lib, &format!("{}T23:59:59Z", req.scope.end()))))?;
     for fw in lib.catalogs.keys() {
         if let Some(g) = crate::evaluate::by_framework(ev, lib, fw) {
@@ -376,6 +481,23 @@ fn write_results(
         }
     }
     Ok(controls)
+}
+
+/// The joined view at the scope's end, one device per line (`results/assets.jsonl`); returns the
+/// count and the devices with data-quality findings, for the report.
+fn write_assets(w: &mut Writer, store: &Store, end: &str) -> Result<report::Assets, Error> {
+    let assets = crate::view::assets_until(store, end)?;
+    let mut out = report::Assets { count: assets.len(), flagged: Vec::new() };
+    let mut f = w.create("results/assets.jsonl")?;
+    for a in &assets {
+        serde_json::to_writer(&mut f.w, a).map_err(|e| Error::Io { path: f.path.clone(), err: e.into() })?;
+        f.w.write_all(b"\n").map_err(io(&f.path))?;
+        if !a.flags.is_empty() {
+            out.flagged.push(report::Flagged { key: a.key.to_string(), asset_tag: a.asset_tag.clone(), name: a.name.clone(), flags: a.flags.iter().cloned().collect() });
+        }
+    }
+    w.close(f)?;
+    Ok(out)
 }
 
 /// Certificates of sanitization dated in the scope (a date: every one up to it), as signed.

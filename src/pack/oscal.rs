@@ -1,6 +1,7 @@
-//! The evaluation in NIST OSCAL, for GRC tools: assessment results (OSCAL 1.0.6: inventory items
-//! for the assets, one observation per item and control, one finding per control, back-matter
-//! resources with the SHA-256 of every source) and our crosswalk as a mapping collection.
+//! The evaluation in NIST OSCAL, for GRC tools: assessment results (OSCAL 1.0.6: one observation
+//! per control and sample date naming its population file, one per failing or excepted item with
+//! its inventory item, one finding per control, back-matter resources with the SHA-256 of every
+//! source) and our crosswalk as a mapping collection. They grow with the findings, not the fleet.
 //! UUIDs are derived from content, so the same pack gives the same bytes.
 
 use crate::controls::Library;
@@ -72,7 +73,17 @@ pub fn assessment_results(ev: &Evaluation, lib: &Library, sources: &[Source], se
     let end = format!("{}T23:59:59Z", scope.end());
     let start = format!("{}T00:00:00Z", scope.start().unwrap_or(scope.end()));
     let scope_text = scope.to_string();
-    let resources: Vec<Value> = sources.iter().map(resource).collect();
+    let mut resources: Vec<Value> = sources.iter().map(resource).collect();
+    for c in &ev.controls {
+        for f in &c.populations {
+            resources.push(json!({
+                "uuid": uuid(&["resource", &f.sha256, &f.path]),
+                "title": format!("{} population at {}", c.id, f.date),
+                "description": "every item judged, one JSON object per line: date, item, asset_tag, outcome, reason, records",
+                "rlinks": [{"href": format!("../{}", f.path), "media-type": "application/jsonl", "hashes": [{"algorithm": "SHA-256", "value": f.sha256}]}],
+            }));
+        }
+    }
     // A record reference names its export by the first 12 hex digits of its SHA-256.
     let by_sha: BTreeMap<&str, String> = sources.iter().map(|s| (s.sha256.get(..12).unwrap_or(s.sha256), uuid(&["resource", s.sha256, s.path]))).collect();
     let inventory = inventory(ev);
@@ -134,11 +145,11 @@ fn resource(s: &Source) -> Value {
     })
 }
 
-/// Every item any control judged, once: its asset tag and its uuid.
+/// Every item with a per-item observation (failing or excepted), once: its asset tag and its uuid.
 fn inventory(ev: &Evaluation) -> BTreeMap<ItemKey, (Option<String>, String)> {
     let mut inventory = BTreeMap::new();
     for c in &ev.controls {
-        for i in &c.items {
+        for i in c.items.iter().filter(|i| i.outcome != crate::evaluate::Outcome::Pass) {
             inventory.entry(i.item.clone()).or_insert_with(|| (i.asset_tag.clone(), uuid(&["item", i.item.as_str()])));
         }
     }
@@ -167,8 +178,9 @@ fn inventory_item(key: &ItemKey, tag: Option<&str>, id: &str) -> Value {
     json!({"uuid": id, "description": format!("{kind} {what}"), "props": props})
 }
 
-/// One control: an observation per population member (with the records behind it as relevant
-/// evidence) and its finding, with one `sample-date-status` prop per sample date.
+/// One control: an observation per sample date naming the population file (every item, passes
+/// included), one per failing or excepted item (with the records behind it as relevant evidence),
+/// and its finding, with one `sample-date-status` prop per sample date.
 fn control_results(
     c: &crate::evaluate::ControlResult,
     lib: &Library,
@@ -178,7 +190,23 @@ fn control_results(
 ) -> (Vec<Value>, Value) {
     let mut observations = Vec::new();
     let mut related = Vec::new();
-    for (n, i) in c.items.iter().enumerate() {
+    for f in &c.populations {
+        let id = uuid(&["population", scope_text, &c.id, &f.date.to_string()]);
+        let d = c.dates.iter().find(|d| d.date == f.date);
+        let counts = d.map_or(String::new(), |d| format!(": {} pass, {} fail, {} excepted", d.passed, d.failed, d.excepted));
+        observations.push(json!({
+            "uuid": id,
+            "title": format!("{} population at {}", c.id, f.date),
+            "description": format!("Every item {} judged at {}, one JSON object per line with its outcome, reason and records ({} items{counts}).", c.id, f.date, f.items),
+            "props": [ours("control", &c.id), ours("sample-date", &f.date.to_string()), ours("population", &f.items.to_string())],
+            "methods": ["TEST"],
+            "types": ["control-objective"],
+            "relevant-evidence": [{"href": format!("#{}", uuid(&["resource", &f.sha256, &f.path])), "description": format!("population file {}", f.path)}],
+            "collected": format!("{}T23:59:59Z", f.date),
+        }));
+        related.push(json!({"observation-uuid": id}));
+    }
+    for (n, i) in c.items.iter().filter(|i| i.outcome != crate::evaluate::Outcome::Pass).enumerate() {
         let id = uuid(&["observation", scope_text, &c.id, i.item.as_str(), &i.date.to_string(), &n.to_string()]);
         // `source:file@sha12:line[:pointer]`: the export is found by its hash.
         let evidence: Vec<Value> = i

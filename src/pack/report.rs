@@ -4,9 +4,8 @@
 
 use crate::controls::Library;
 use crate::controls::schema::TestKind;
-use crate::evaluate::{Evaluation, Outcome};
+use crate::evaluate::Evaluation;
 use crate::ledger::Scope;
-use crate::view::AssetView;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -18,11 +17,25 @@ pub struct Page<'a> {
     pub prev: Option<&'a str>,
     pub key_id: &'a str,
     pub sources: &'a [serde_json::Value],
-    pub assets: &'a [AssetView],
+    pub assets: &'a Assets,
     pub evaluation: Option<(&'a Library, &'a Evaluation)>,
     /// Earlier packs of the chain: seq and their results/evaluation.json.
     pub history: &'a [(u64, serde_json::Value)],
     pub certificates: usize,
+}
+
+/// The joined view in brief: its size and the devices with data-quality findings.
+pub struct Assets {
+    pub count: usize,
+    pub flagged: Vec<Flagged>,
+}
+
+#[derive(Serialize)]
+pub struct Flagged {
+    pub key: String,
+    pub asset_tag: Option<String>,
+    pub name: Option<String>,
+    pub flags: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -52,7 +65,9 @@ struct ControlRow<'a> {
     rate: Option<String>,
     title: &'a str,
     note: Option<&'a str>,
+    /// The failing and excepted items (the whole population is in `populations`).
     items: Vec<ItemRow<'a>>,
+    populations: Vec<Population<'a>>,
     spark: Option<Spark>,
     /// One cell per sample date of the evaluation (event controls: the scope's end only).
     dates: Vec<DateCell>,
@@ -77,6 +92,13 @@ struct ItemRow<'a> {
     outcome: &'static str,
     reason: &'a str,
     records: &'a [String],
+}
+
+#[derive(Serialize)]
+struct Population<'a> {
+    date: String,
+    path: &'a str,
+    items: usize,
 }
 
 #[derive(Serialize)]
@@ -157,10 +179,10 @@ fn rates(ev: &Evaluation) -> Option<Chart> {
         let Some(c) = ev.controls.iter().find(|c| c.test == test) else { continue };
         let mut dots = Vec::new();
         for (i, d) in dates.iter().enumerate() {
-            let at: Vec<_> = c.items.iter().filter(|it| it.date == *d).collect();
-            let ok = at.iter().filter(|it| it.outcome != Outcome::Fail).count();
-            if let Some(r) = rate(ok, at.len()) {
-                dots.push(Dot { x: x_of(i), y: y_of(r), title: format!("{d}: {r:.1} % ({ok} of {})", at.len()) });
+            let Some(at) = c.dates.iter().find(|x| x.date == *d) else { continue };
+            let ok = at.passed + at.excepted;
+            if let Some(r) = rate(ok, at.population) {
+                dots.push(Dot { x: x_of(i), y: y_of(r), title: format!("{d}: {r:.1} % ({ok} of {})", at.population) });
             }
         }
         if !dots.is_empty() {
@@ -194,9 +216,8 @@ pub fn render(p: &Page) -> String {
     ctx.insert("certificates", &p.certificates);
     let sources: Vec<serde_json::Value> = p.sources.iter().map(source_row).collect();
     ctx.insert("sources", &sources);
-    let findings: Vec<&AssetView> = p.assets.iter().filter(|a| !a.flags.is_empty()).collect();
-    ctx.insert("findings", &findings);
-    ctx.insert("asset_count", &p.assets.len());
+    ctx.insert("findings", &p.assets.flagged);
+    ctx.insert("asset_count", &p.assets.count);
     let mut controls = Vec::new();
     let mut frameworks = Vec::new();
     let (mut exceptions, mut unused) = (Vec::new(), Vec::new());
@@ -287,6 +308,7 @@ fn control_row<'a>(c: &'a crate::evaluate::ControlResult, ev: &Evaluation, p: &P
                 records: &i.records,
             })
             .collect(),
+        populations: c.populations.iter().map(|f| Population { date: f.date.to_string(), path: &f.path, items: f.items }).collect(),
         spark: spark(&c.id, p.history, p.seq, now),
         dates: ev
             .sample_dates

@@ -39,13 +39,23 @@ fn assessment_results_and_mapping_collection_validate_against_nists_schemas() {
     bad["mapping-collection"]["mappings"][0]["maps"][0]["sources"][0]["type"] = "asset".into();
     assert!(!errors(&mc_schema, &bad).is_empty());
 
-    // One finding per control, one observation per judged item, with the evaluation's outcome.
+    // One finding per control; one observation per control and sample date naming its population
+    // file, and one per failing or excepted item, with the evaluation's outcome.
     let ev = read("results/evaluation.json");
     let result = &ar["assessment-results"]["results"][0];
     let findings = result["findings"].as_array().unwrap();
     assert_eq!(findings.len(), ev["controls"].as_array().unwrap().len());
-    let population: u64 = ev["controls"].as_array().unwrap().iter().map(|c| c["population"].as_u64().unwrap()).sum();
-    assert_eq!(result["observations"].as_array().unwrap().len() as u64, population);
+    let (mut files, mut failing) = (0, 0);
+    for c in ev["controls"].as_array().unwrap() {
+        let detail = read(&format!("results/controls/{}.json", c["id"].as_str().unwrap()));
+        let populations = detail["populations"].as_array().unwrap();
+        assert_eq!(populations.iter().map(|f| f["items"].as_u64().unwrap()).sum::<u64>(), c["population"].as_u64().unwrap());
+        files += populations.len();
+        failing += detail["findings"].as_array().unwrap().len();
+        assert_eq!(detail["findings"].as_array().unwrap().len() as u64, c["failed"].as_u64().unwrap() + c["excepted"].as_u64().unwrap());
+    }
+    assert!(files >= 10 && failing >= 10, "{files} population files, {failing} findings");
+    assert_eq!(result["observations"].as_array().unwrap().len(), files + failing);
     let enc = findings.iter().find(|f| f["title"].as_str().unwrap().starts_with("ENC-01@")).unwrap();
     assert_eq!(enc["target"]["status"]["state"], "not-satisfied");
     let fh2003 = result["local-definitions"]["inventory-items"]
@@ -74,11 +84,20 @@ fn assessment_results_and_mapping_collection_validate_against_nists_schemas() {
         .iter()
         .map(|r| (r["rlinks"][0]["href"].as_str().unwrap().into(), r["rlinks"][0]["hashes"][0]["value"].as_str().unwrap().into()))
         .collect();
+    want.extend(
+        manifest["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["path"].as_str().unwrap().ends_with(".jsonl") && f["path"].as_str().unwrap().starts_with("results/controls/"))
+            .map(|f| (format!("../{}", f["path"].as_str().unwrap()), f["sha256"].as_str().unwrap().into())),
+    );
     want.sort();
     got.sort();
     assert_eq!(got, want);
-    // Every observation's relevant evidence points at one of those resources, and each record
-    // behind an item is cited (by the export's hash, so same-named exports stay apart).
+    // Every observation's relevant evidence points at one of the resources (a source, or a
+    // population file with its SHA-256 as in the manifest), and each record behind an item is
+    // cited (by the export's hash, so same-named exports stay apart).
     let resource_ids: std::collections::BTreeSet<String> =
         ar["assessment-results"]["back-matter"]["resources"].as_array().unwrap().iter().map(|r| format!("#{}", r["uuid"].as_str().unwrap())).collect();
     let observations = result["observations"].as_array().unwrap();
