@@ -310,9 +310,12 @@ pub struct Request<'a> {
 /// Where each control's judged items go as they are judged: in order of sample date, then item
 /// key, exceptions applied. A pack writes them to its population files; `evaluate` keeps them.
 pub trait Sink {
+    /// The joined view at a sample date, before any control is judged on it.
+    fn view(&mut self, _date: NaiveDate, _assets: &[AssetView]) {}
     /// One judged item of `control`, counted at sample date `at` (an event or data control's
-    /// items carry their own dates and count at the scope's end).
-    fn item(&mut self, control: &str, at: NaiveDate, item: &Item);
+    /// items carry their own dates and count at the scope's end). `of_view`: the item is a device
+    /// of the view at `at`, and its records are that device's records.
+    fn item(&mut self, control: &str, at: NaiveDate, of_view: bool, item: &Item);
     /// Whether the evaluation keeps passing items in memory as well (`evaluate` prints every
     /// item; a pack writes the population out and keeps what it shows: failing and excepted items).
     fn keeps_passing(&self) -> bool {
@@ -324,7 +327,7 @@ pub trait Sink {
 pub struct Keep;
 
 impl Sink for Keep {
-    fn item(&mut self, _: &str, _: NaiveDate, _: &Item) {}
+    fn item(&mut self, _: &str, _: NaiveDate, _: bool, _: &Item) {}
 }
 
 /// Runs every control of `lib` over the store for the request's scope.
@@ -357,6 +360,9 @@ pub fn evaluate_into(store: &Store, lib: &Library, req: &Request, sink: &mut dyn
         }
     }
     let inputs = Inputs { certs: &certs, leavers: &leavers, on_last_day: &on_last_day, observations: &observations };
+    for (d, v) in &views {
+        sink.view(*d, v);
+    }
     let mut ev = evaluate_views_into(lib, req, &views, ties, &inputs, sink);
     ev.withdrawn = withdrawn;
     Ok(ev)
@@ -472,6 +478,7 @@ fn evaluate_control(ctx: &Context, c: &Loaded, used: &mut [bool], sink: &mut dyn
     let mut tally = Tally {
         control: &c.control.id,
         one_date: (at.len() == 1).then_some(end),
+        of_view: !per_event,
         exceptions: ctx.req.exceptions,
         used,
         hits: vec![[false; 3]; ctx.req.exceptions.len()],
@@ -524,6 +531,8 @@ struct Tally<'a> {
     control: &'a str,
     /// The one date every item counts at (event and data controls, or a single sample date).
     one_date: Option<NaiveDate>,
+    /// The items are devices of the view (not events: wipes, leavers, exports, certificates).
+    of_view: bool,
     exceptions: &'a [Exception],
     used: &'a mut [bool],
     /// Per exception: applied, expired, not yet valid.
@@ -537,7 +546,7 @@ impl Tally<'_> {
     fn add(&mut self, mut item: Item) {
         apply_exceptions(self.control, &mut item, self.exceptions, self.used, &mut self.hits);
         *self.counts.entry((item.date, item.outcome)).or_default() += 1;
-        self.sink.item(self.control, self.one_date.unwrap_or(item.date), &item);
+        self.sink.item(self.control, self.one_date.unwrap_or(item.date), self.of_view, &item);
         if item.outcome != Outcome::Pass || self.sink.keeps_passing() {
             self.kept.push(item);
         }

@@ -171,29 +171,43 @@ struct Spill<'w> {
     w: &'w mut Writer,
     open: Option<(String, chrono::NaiveDate, Open, usize)>,
     populations: BTreeMap<String, Vec<crate::evaluate::PopulationFile>>,
+    /// The view at the last date written (the scope's end), in brief, for the report.
+    assets: Option<report::Assets>,
     error: Option<Error>,
 }
 
-/// One line of a population file.
+/// One line of a population file. A device of the joined view (state controls) names neither
+/// its date (the file's) nor its records (its line in `results/assets/<date>.jsonl` has them): a
+/// device's records are written once per date, not once per control. Events (wipes, leavers,
+/// exports, certificates) carry both.
 #[derive(Serialize)]
 struct Line<'a> {
-    date: chrono::NaiveDate,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date: Option<chrono::NaiveDate>,
     item: &'a crate::view::ItemKey,
     asset_tag: Option<&'a str>,
     outcome: crate::evaluate::Outcome,
     reason: &'a str,
-    records: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    records: Option<&'a [String]>,
 }
 
 impl Spill<'_> {
-    fn write(&mut self, control: &str, at: chrono::NaiveDate, item: &crate::evaluate::Item) -> Result<(), Error> {
+    fn write(&mut self, control: &str, at: chrono::NaiveDate, of_view: bool, item: &crate::evaluate::Item) -> Result<(), Error> {
         if self.open.as_ref().is_none_or(|(c, d, _, _)| c != control || *d != at) {
             self.close()?;
             let rel = format!("results/controls/{}/{at}.jsonl", safe_name(control));
             self.open = Some((control.to_string(), at, self.w.create(&rel)?, 0));
         }
         let (_, _, f, n) = self.open.as_mut().expect("opened above");
-        let line = Line { date: item.date, item: &item.item, asset_tag: item.asset_tag.as_deref(), outcome: item.outcome, reason: &item.reason, records: &item.records };
+        let line = Line {
+            date: (!of_view).then_some(item.date),
+            item: &item.item,
+            asset_tag: item.asset_tag.as_deref(),
+            outcome: item.outcome,
+            reason: &item.reason,
+            records: (!of_view).then_some(&item.records[..]),
+        };
         serde_json::to_writer(&mut f.w, &line).map_err(|e| Error::Io { path: f.path.clone(), err: e.into() })?;
         f.w.write_all(b"\n").map_err(io(&f.path))?;
         *n += 1;
@@ -212,9 +226,18 @@ impl Spill<'_> {
 }
 
 impl crate::evaluate::Sink for Spill<'_> {
-    fn item(&mut self, control: &str, at: chrono::NaiveDate, item: &crate::evaluate::Item) {
+    fn view(&mut self, date: chrono::NaiveDate, assets: &[crate::view::AssetView]) {
+        if self.error.is_none() {
+            match write_view(self.w, date, assets) {
+                Ok(a) => self.assets = Some(a),
+                Err(e) => self.error = Some(e),
+            }
+        }
+    }
+
+    fn item(&mut self, control: &str, at: chrono::NaiveDate, of_view: bool, item: &crate::evaluate::Item) {
         if self.error.is_none()
-            && let Err(e) = self.write(control, at, item)
+            && let Err(e) = self.write(control, at, of_view, item)
         {
             self.error = Some(e);
         }
@@ -327,8 +350,9 @@ fn write_pack(
     let (sources, tie_out) = write_sources(&mut w, store, ingests)?;
     let mut controls = Vec::new();
     let mut evaluation = None;
+    let mut assets = None;
     if let Some((lib, ereq)) = req.controls {
-        let mut spill = Spill { w: &mut w, open: None, populations: BTreeMap::new(), error: None };
+        let mut spill = Spill { w: &mut w, open: None, populations: BTreeMap::new(), assets: None, error: None };
         let mut ev = crate::evaluate::evaluate_into(store, lib, ereq, &mut spill)?;
         spill.close()?;
         if let Some(e) = spill.error.take() {
@@ -337,12 +361,15 @@ fn write_pack(
         for c in &mut ev.controls {
             c.populations = spill.populations.remove(&c.id).unwrap_or_default();
         }
+        assets = spill.assets.take();
         controls = write_results(&mut w, req, lib, &ev, ingests, &sources, seq)?;
         evaluation = Some((lib, ev));
     }
     let certificates = write_certificates(&mut w, store, &req.scope)?;
-    let end = req.scope.end().format("%Y-%m-%d").to_string();
-    let assets = write_assets(&mut w, store, &end)?;
+    let assets = match assets {
+        Some(a) => a,
+        None => write_view(&mut w, req.scope.end(), &crate::view::assets_until(store, &req.scope.end().format("%Y-%m-%d").to_string())?)?,
+    };
     w.bytes("docs/FORMAT.md", FORMAT_DOC.as_bytes())?;
     w.bytes(LEDGER, &crate::ledger::to_jsonl(chain))?;
     let public = req.key.public();
@@ -483,17 +510,21 @@ fn write_results(
     Ok(controls)
 }
 
-/// The joined view at the scope's end, one device per line (`results/assets.jsonl`); returns the
-/// count and the devices with data-quality findings, for the report.
-fn write_assets(w: &mut Writer, store: &Store, end: &str) -> Result<report::Assets, Error> {
-    let assets = crate::view::assets_until(store, end)?;
-    let mut out = report::Assets { count: assets.len(), flagged: Vec::new() };
-    let mut f = w.create("results/assets.jsonl")?;
-    for a in &assets {
+/// The joined view at a sample date, one device per line (`results/assets/<date>.jsonl`);
+/// returns the count and the devices with data-quality findings, for the report.
+fn write_view(w: &mut Writer, date: chrono::NaiveDate, assets: &[crate::view::AssetView]) -> Result<report::Assets, Error> {
+    let mut out = report::Assets { path: format!("results/assets/{date}.jsonl"), count: assets.len(), flagged: Vec::new() };
+    let mut f = w.create(&out.path)?;
+    for a in assets {
         serde_json::to_writer(&mut f.w, a).map_err(|e| Error::Io { path: f.path.clone(), err: e.into() })?;
         f.w.write_all(b"\n").map_err(io(&f.path))?;
         if !a.flags.is_empty() {
-            out.flagged.push(report::Flagged { key: a.key.to_string(), asset_tag: a.asset_tag.clone(), name: a.name.clone(), flags: a.flags.iter().cloned().collect() });
+            out.flagged.push(report::Flagged {
+                key: a.key.to_string(),
+                asset_tag: a.asset_tag.clone(),
+                name: a.name.clone(),
+                flags: a.flags.iter().cloned().collect(),
+            });
         }
     }
     w.close(f)?;

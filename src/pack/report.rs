@@ -26,6 +26,8 @@ pub struct Page<'a> {
 
 /// The joined view in brief: its size and the devices with data-quality findings.
 pub struct Assets {
+    /// The view's file in the pack.
+    pub path: String,
     pub count: usize,
     pub flagged: Vec<Flagged>,
 }
@@ -218,6 +220,7 @@ pub fn render(p: &Page) -> String {
     ctx.insert("sources", &sources);
     ctx.insert("findings", &p.assets.flagged);
     ctx.insert("asset_count", &p.assets.count);
+    ctx.insert("assets_path", &p.assets.path);
     let mut controls = Vec::new();
     let mut frameworks = Vec::new();
     let (mut exceptions, mut unused) = (Vec::new(), Vec::new());

@@ -172,7 +172,7 @@ fn stock_tools_verify_a_pack_following_format_md_literally() {
     // And the same stock steps say no on a tampered copy.
     let bad = org.dir.path().join("bad");
     copy_dir(&dir, &bad);
-    let report = bad.join("results/assets.jsonl");
+    let report = bad.join("results/assets/2026-10-31.jsonl");
     let mut bytes = std::fs::read(&report).unwrap();
     bytes[10] ^= 0x20;
     std::fs::write(&report, bytes).unwrap();
@@ -228,8 +228,8 @@ fn each_kind_of_tampering_fails_with_its_own_code() {
     assert!(case("flip-manifest", &|d| flip(&d.join("manifest.json"))).iter().any(|c| c == "signature-invalid" || c == "manifest-invalid"));
     assert!(case("flip-signer", &|d| flip(&d.join("signer.pub.pem"))).iter().any(|c| c.starts_with("key-")));
     assert_eq!(case("added", &|d| std::fs::write(d.join("sources/extra.csv"), "a,b\n").unwrap()), ["file-unexpected"]);
-    assert_eq!(case("removed", &|d| std::fs::remove_file(d.join("results/assets.jsonl")).unwrap()), ["file-missing"]);
-    let mut renamed = case("renamed", &|d| std::fs::rename(d.join("results/assets.jsonl"), d.join("results/assets2.jsonl")).unwrap());
+    assert_eq!(case("removed", &|d| std::fs::remove_file(d.join("results/assets/2026-10-31.jsonl")).unwrap()), ["file-missing"]);
+    let mut renamed = case("renamed", &|d| std::fs::rename(d.join("results/assets/2026-10-31.jsonl"), d.join("results/assets/2026-10-32.jsonl")).unwrap());
     renamed.sort();
     assert_eq!(renamed, ["file-missing", "file-unexpected"]);
     // The manifest edited and SHA256SUMS made again to match it, but not re-signed.

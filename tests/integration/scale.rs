@@ -21,10 +21,18 @@ fn pack_items(pack: &Path) -> Vec<String> {
         match detail["populations"].as_array() {
             Some(files) => {
                 for f in files {
+                    let date = f["date"].as_str().unwrap();
                     let text = std::fs::read_to_string(pack.join(f["path"].as_str().unwrap())).unwrap();
                     let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
                     assert_eq!(lines.len() as u64, f["items"].as_u64().unwrap(), "{id}: the file holds the items it says");
-                    items.extend(lines.into_iter().map(|i| (f["date"].as_str().unwrap().to_string(), i)));
+                    let view = view(pack, date);
+                    for mut i in lines {
+                        // A device of the view: its records are its line in the view of that date.
+                        if i.get("records").is_none() {
+                            i["records"] = view[i["item"].as_str().unwrap()]["records"].clone();
+                        }
+                        items.push((i.get("date").and_then(Value::as_str).unwrap_or(date).to_string(), i));
+                    }
                 }
             }
             None => items.extend(detail["items"].as_array().unwrap().iter().map(|i| (i["date"].as_str().unwrap().to_string(), i.clone()))),
@@ -43,6 +51,12 @@ fn pack_items(pack: &Path) -> Vec<String> {
         }
     }
     out
+}
+
+/// The joined view of a pack at a date, by device key.
+fn view(pack: &Path, date: &str) -> std::collections::BTreeMap<String, Value> {
+    let text = std::fs::read_to_string(pack.join(format!("results/assets/{date}.jsonl"))).unwrap();
+    text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).map(|a| (a["key"].as_str().unwrap().to_string(), a)).collect()
 }
 
 fn fleet_store(dir: &Path, n: usize) -> std::path::PathBuf {
