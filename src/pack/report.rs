@@ -67,8 +67,10 @@ struct ControlRow<'a> {
     rate: Option<String>,
     title: &'a str,
     note: Option<&'a str>,
-    /// The failing and excepted items (the whole population is in `populations`).
-    items: Vec<ItemRow<'a>>,
+    /// The failing and excepted items as compact JSON for the page's script (the whole
+    /// population is in `populations`).
+    items: String,
+    findings: usize,
     populations: Vec<Population<'a>>,
     spark: Option<Spark>,
     /// One cell per sample date of the evaluation (event controls: the scope's end only).
@@ -84,16 +86,6 @@ struct DateCell {
     failed: usize,
     /// What was missing or stale; or which exports the date rests on.
     detail: String,
-}
-
-#[derive(Serialize)]
-struct ItemRow<'a> {
-    date: String,
-    item: &'a str,
-    asset_tag: Option<&'a str>,
-    outcome: &'static str,
-    reason: &'a str,
-    records: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -218,7 +210,8 @@ pub fn render(p: &Page) -> String {
     ctx.insert("certificates", &p.certificates);
     let sources: Vec<serde_json::Value> = p.sources.iter().map(source_row).collect();
     ctx.insert("sources", &sources);
-    ctx.insert("findings", &p.assets.flagged);
+    ctx.insert("flagged", &p.assets.flagged.len());
+    ctx.insert("flagged_data", &flagged_data(p.assets));
     ctx.insert("asset_count", &p.assets.count);
     ctx.insert("assets_path", &p.assets.path);
     let mut controls = Vec::new();
@@ -272,6 +265,38 @@ pub fn render(p: &Page) -> String {
     tera.render("report.html", &ctx).expect("the report template renders with its own data")
 }
 
+/// JSON to embed in a `<script type="application/json">`: `<`, `>` and `&` become `\u003c`…,
+/// so no value can close the element or open a comment (they only occur inside JSON strings).
+fn embedded(v: &serde_json::Value) -> String {
+    serde_json::to_string(v).expect("JSON serialises").replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+}
+
+/// A control's failing and excepted items for the paged table: each row is
+/// `[date, item, asset tag, outcome, reason index]`, reasons listed once (they repeat).
+fn item_data(c: &crate::evaluate::ControlResult) -> String {
+    let mut reasons: Vec<&str> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let rows: Vec<serde_json::Value> = c
+        .items
+        .iter()
+        .filter(|i| i.outcome != crate::evaluate::Outcome::Pass)
+        .map(|i| {
+            let r = *index.entry(i.reason.as_str()).or_insert_with(|| {
+                reasons.push(&i.reason);
+                reasons.len() - 1
+            });
+            serde_json::json!([i.date.to_string(), i.item.as_str(), i.asset_tag, i.outcome.as_str(), r])
+        })
+        .collect();
+    embedded(&serde_json::json!({"reasons": reasons, "rows": rows}))
+}
+
+/// The devices with data-quality findings for the paged table: `[key, asset tag, name, flags]`.
+fn flagged_data(assets: &Assets) -> String {
+    let rows: Vec<serde_json::Value> = assets.flagged.iter().map(|a| serde_json::json!([a.key, a.asset_tag, a.name, a.flags.join(", ")])).collect();
+    embedded(&serde_json::json!({"rows": rows}))
+}
+
 /// One source's row in the tie-out table, with what became of it.
 fn source_row(s: &serde_json::Value) -> serde_json::Value {
     let rows = &s["rows"];
@@ -299,18 +324,8 @@ fn control_row<'a>(c: &'a crate::evaluate::ControlResult, ev: &Evaluation, p: &P
         rate: now.map(|r| format!("{r:.1}")),
         title: &c.title,
         note: c.note.as_deref(),
-        items: c
-            .items
-            .iter()
-            .map(|i| ItemRow {
-                date: i.date.to_string(),
-                item: i.item.as_str(),
-                asset_tag: i.asset_tag.as_deref(),
-                outcome: i.outcome.as_str(),
-                reason: &i.reason,
-                records: &i.records,
-            })
-            .collect(),
+        items: item_data(c),
+        findings: c.items.iter().filter(|i| i.outcome != crate::evaluate::Outcome::Pass).count(),
         populations: c.populations.iter().map(|f| Population { date: f.date.to_string(), path: &f.path, items: f.items }).collect(),
         spark: spark(&c.id, p.history, p.seq, now),
         dates: ev

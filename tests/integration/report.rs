@@ -6,7 +6,7 @@ use crate::pack::org;
 use std::path::Path;
 use std::process::Command;
 
-fn chromium(args: &[&str], profile: &Path) -> std::process::Output {
+pub fn chromium(args: &[&str], profile: &Path) -> std::process::Output {
     Command::new("chromium")
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions", "--disable-background-networking"])
         .arg(format!("--user-data-dir={}", profile.display()))
@@ -16,7 +16,7 @@ fn chromium(args: &[&str], profile: &Path) -> std::process::Output {
 }
 
 /// The rows of one table's body in a dumped DOM.
-fn body_rows(dom: &str, table_id: &str) -> Vec<String> {
+pub fn body_rows(dom: &str, table_id: &str) -> Vec<String> {
     let start = dom.find(&format!("id=\"{table_id}\"")).unwrap_or_else(|| panic!("table #{table_id} in the DOM"));
     let body = &dom[start..];
     let body = &body[body.find("<tbody>").unwrap()..body.find("</tbody>").unwrap()];

@@ -104,4 +104,61 @@ fn a_generated_fleets_pack_keeps_every_per_item_outcome() {
     assert_eq!(items, from_eval);
     assert!(items.iter().any(|i| i.contains(" fail |")) && items.iter().any(|i| i.contains(" pass |")), "findings as well as passes");
     insta::assert_snapshot!(items.join("\n"));
+
+    // FORMAT.md §1.1's stock-tool lines, run literally in the pack: the failing devices of ENC-01
+    // are the evaluation's, and the records of SN00000000 are its records in the view.
+    let doc = std::fs::read_to_string(root().join("docs/FORMAT.md")).unwrap();
+    let section = &doc[doc.find("### 1.1").unwrap()..doc.find("## 2.").unwrap()];
+    let block = section.split("```").nth(1).unwrap().trim();
+    let lines: Vec<&str> = block.lines().collect();
+    let sh = |cmd: &str| {
+        let o = std::process::Command::new("sh").arg("-c").arg(cmd).current_dir(&pack).output().unwrap();
+        assert!(o.status.success(), "{cmd}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let failing: Vec<String> = sh(lines[0]).lines().map(|l| l.trim_matches('"').to_string()).collect();
+    let want: Vec<String> =
+        from_eval.iter().filter(|l| l.starts_with("ENC-01 ") && l.contains("] fail |")).map(|l| l.split(' ').nth(2).unwrap().to_string()).collect();
+    assert_eq!(failing, want);
+    let records: Vec<String> = serde_json::from_str(&sh(lines[1])).unwrap();
+    let line = from_eval.iter().find(|l| l.starts_with("ENC-01 2026-10-31 SN00000000 ")).unwrap();
+    assert_eq!(records.join(" "), line.rsplit(" | ").next().unwrap());
+}
+
+/// The report of a 100,000-device fleet (the code path of any N: findings inline as data, shown a
+/// page at a time) stays small, opens in headless Chromium, and shows every control's failing
+/// items, 100 rows to a page, with the counts of the evaluation.
+#[test]
+fn a_large_fleets_report_stays_small_and_opens_in_chromium() {
+    let n = 100_000;
+    let dir = tempfile::tempdir().unwrap();
+    let store = fleet_store(dir.path(), n);
+    let keys = dir.path().join("keys");
+    assert_eq!(evident(&store, &["keygen", "--role", "compliance", "--name", "Dana Roe", "--out", keys.to_str().unwrap()]).code, 0);
+    let pack = dir.path().join("pack");
+    let key = keys.join("dana-roe.key.pem");
+    let r = evident(&store, &["pack", "--organisation", "Acme GmbH", "--as-of", "2026-10-31", "--key", key.to_str().unwrap(), "--out", pack.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let html = pack.join("report/index.html");
+    let size = std::fs::metadata(&html).unwrap().len();
+    // 25 MiB at 1,000,000 devices is 26 bytes a device.
+    assert!(size < 26 * n as u64, "report/index.html is {size} bytes for {n} devices");
+    let out = crate::report::chromium(&["--virtual-time-budget=5000", "--dump-dom", &format!("file://{}", html.display())], &dir.path().join("profile"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dom = String::from_utf8(out.stdout).unwrap();
+    assert!(dom.contains("data-ready=\"1\""), "the inline script ran");
+    let ev: Value = serde_json::from_slice(&std::fs::read(pack.join("results/evaluation.json")).unwrap()).unwrap();
+    for c in ev["controls"].as_array().unwrap() {
+        let findings = c["failed"].as_u64().unwrap() + c["excepted"].as_u64().unwrap();
+        let id = c["id"].as_str().unwrap();
+        if findings == 0 {
+            continue;
+        }
+        let rows = crate::report::body_rows(&dom, &format!("items-{id}"));
+        assert_eq!(rows.len() as u64, findings.min(100), "{id}: the first page");
+        assert!(rows.iter().all(|r| r.contains("status fail") || r.contains("status excepted")), "{id}: only findings inline");
+        let pager = &dom[dom.find(&format!("data-for=\"items-{id}\"")).unwrap()..];
+        assert!(pager.contains(&format!("{findings} rows")), "{id}: the pager counts every finding");
+    }
+    assert!(crate::report::body_rows(&dom, "findings").len() == 100, "flagged devices, a page of them");
 }
