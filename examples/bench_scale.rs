@@ -53,7 +53,8 @@ fn mib(b: u64) -> f64 {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(1_000_000);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let bin = root.join("target/release/evident");
+    // EVIDENT_BIN: measure another build (e.g. a copy, while the tree is rebuilt).
+    let bin = std::env::var_os("EVIDENT_BIN").map_or_else(|| root.join("target/release/evident"), PathBuf::from);
     if !bin.exists() {
         return Err("build the binary first: cargo build --release".into());
     }

@@ -218,11 +218,10 @@ fn json_host(d: &Value, ctx: &mut RowCtx) -> Result<Vec<Record>, Issue> {
 
 /// Reads the hosts list or one host.
 pub fn read_json(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
-    if let Some((items, spans)) = doc.records(&["hosts"]) {
-        for (i, d) in items.iter().enumerate() {
-            let (line, a, z) = Doc::span(&spans, i);
+    if let Some(items) = doc.records(&["hosts"]) {
+        for (i, d, (line, a, z)) in items.iter() {
             let mut ctx = em.ctx(line, Some(format!("/hosts/{i}")), &doc.bytes[a..z]);
-            let result = json_host(d, &mut ctx);
+            let result = json_host(&d, &mut ctx);
             em.row(ctx, result)?;
         }
         return Ok(());

@@ -167,17 +167,16 @@ pub fn read(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
     } else {
         ("devices", endpoint_device)
     };
-    let Some((items, spans)) = doc.records(&[key]) else {
+    let Some(items) = doc.records(&[key]) else {
         // An empty page has no array at all.
         return Ok(());
     };
     if doc.value.get("nextPageToken").and_then(Value::as_str).is_some_and(|t| !t.is_empty()) {
         em.incomplete("nextPageToken", "the list has more pages (nextPageToken); ingest them too, or the fleet is incomplete".into())?;
     }
-    for (i, d) in items.iter().enumerate() {
-        let (line, a, z) = Doc::span(&spans, i);
+    for (i, d, (line, a, z)) in items.iter() {
         let mut ctx = em.ctx(line, Some(format!("/{key}/{i}")), &doc.bytes[a..z]);
-        let result = each(d, &mut ctx);
+        let result = each(&d, &mut ctx);
         em.row(ctx, result)?;
     }
     Ok(())

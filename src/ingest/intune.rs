@@ -126,25 +126,20 @@ pub fn detect(v: &serde_json::Value) -> bool {
 
 /// Reads Graph `managedDevice` JSON: `{"value": [...]}` or a single device object.
 pub fn read_graph(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
-    let single;
-    let (items, spans, base) = match doc.records(&["value"]) {
-        Some((items, spans)) => (items.iter().collect::<Vec<_>>(), spans, "/value/"),
-        None if doc.value.get("id").is_some() => {
-            single = [&doc.value];
-            (single.to_vec(), vec![(1, 0, doc.bytes.len())], "")
-        }
-        None => {
+    let Some(items) = doc.records(&["value"]) else {
+        if doc.value.get("id").is_none() {
             return Err(Error::bad_file(doc.file, 1, Some("value"), "expected a Graph collection {\"value\": [...]} or one managedDevice", None));
         }
+        let mut ctx = em.ctx(1, None, doc.bytes);
+        let result = graph_device(&doc.whole(), &mut ctx);
+        return em.row(ctx, result);
     };
     if doc.value.get("@odata.nextLink").is_some() {
         em.incomplete("@odata.nextLink", "the collection has more pages (@odata.nextLink); ingest them too, or the fleet is incomplete".into())?;
     }
-    for (i, d) in items.into_iter().enumerate() {
-        let (line, a, z) = Doc::span(&spans, i);
-        let pointer = if base.is_empty() { None } else { Some(format!("{base}{i}")) };
-        let mut ctx = em.ctx(line, pointer, &doc.bytes[a..z]);
-        let result = graph_device(d, &mut ctx);
+    for (i, d, (line, a, z)) in items.iter() {
+        let mut ctx = em.ctx(line, Some(format!("/value/{i}")), &doc.bytes[a..z]);
+        let result = graph_device(&d, &mut ctx);
         em.row(ctx, result)?;
     }
     Ok(())

@@ -99,22 +99,17 @@ pub fn detect_classic(v: &serde_json::Value) -> bool {
 
 /// Reads `/api/v1/computers-inventory` (`{"totalCount": N, "results": [...]}`) or one record.
 pub fn read_api(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
-    let single;
-    let (items, spans, base) = match doc.records(&["results"]) {
-        Some((items, spans)) => (items.iter().collect::<Vec<_>>(), spans, "/results/"),
-        None => {
-            single = [&doc.value];
-            (single.to_vec(), vec![(1, 0, doc.bytes.len())], "")
-        }
+    let Some(items) = doc.records(&["results"]) else {
+        let mut ctx = em.ctx(1, None, doc.bytes);
+        let result = api_computer(&doc.whole(), &mut ctx);
+        return em.row(ctx, result);
     };
     if let Some(total) = doc.value.get("totalCount").and_then(Value::as_u64).filter(|t| *t as usize > items.len()) {
         em.incomplete("totalCount", format!("this page holds {} of {total} computers; ingest the other pages too, or the fleet is incomplete", items.len()))?;
     }
-    for (i, c) in items.into_iter().enumerate() {
-        let (line, a, z) = Doc::span(&spans, i);
-        let pointer = (!base.is_empty()).then(|| format!("{base}{i}"));
-        let mut ctx = em.ctx(line, pointer, &doc.bytes[a..z]);
-        let result = api_computer(c, &mut ctx);
+    for (i, c, (line, a, z)) in items.iter() {
+        let mut ctx = em.ctx(line, Some(format!("/results/{i}")), &doc.bytes[a..z]);
+        let result = api_computer(&c, &mut ctx);
         em.row(ctx, result)?;
     }
     Ok(())
@@ -219,11 +214,10 @@ fn api_computer(c: &Value, ctx: &mut RowCtx) -> Result<Vec<Record>, Issue> {
 
 /// Reads the Classic API: `{"computers": [...]}` (subset/basic) or `{"computer": {...}}`.
 pub fn read_classic(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
-    if let Some((items, spans)) = doc.records(&["computers"]) {
-        for (i, c) in items.iter().enumerate() {
-            let (line, a, z) = Doc::span(&spans, i);
+    if let Some(items) = doc.records(&["computers"]) {
+        for (i, c, (line, a, z)) in items.iter() {
             let mut ctx = em.ctx(line, Some(format!("/computers/{i}")), &doc.bytes[a..z]);
-            let result = classic_basic(c, &mut ctx);
+            let result = classic_basic(&c, &mut ctx);
             em.row(ctx, result)?;
         }
         return Ok(());

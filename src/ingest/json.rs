@@ -1,5 +1,7 @@
-//! JSON inputs: parse once, find the line where each record of a record array starts (so that
-//! errors point inside the file), and recognise which API a document came from.
+//! JSON inputs: check the syntax once, find where each record of a record array starts (so that
+//! errors point inside the file), recognise which API a document came from on a skeleton, and
+//! parse the records one at a time: memory follows one record, not the document (a Graph export
+//! of a million devices parsed whole is ~9× its size).
 
 use super::{Error, Input};
 use serde_json::Value;
@@ -7,38 +9,88 @@ use serde_json::Value;
 /// Where an element of a record array is: its first line, and its start and end bytes.
 pub type Span = (u64, usize, usize);
 
-/// A parsed JSON document with its bytes.
+/// Elements a skeleton keeps of an array at the top or one key down.
+const SKELETON_ELEMENTS: usize = 64;
+
+/// A JSON document with valid syntax, its bytes and its skeleton.
 pub struct Doc<'a> {
     pub file: &'a str,
     pub bytes: &'a [u8],
+    /// The document with each array at the top or one key down (the record arrays: `value`,
+    /// `results`, `rows`, …) cut to its first 64 elements: what detection and page metadata
+    /// (`@odata.nextLink`, `totalCount`) read. Records come from `records`; a reader of one
+    /// object (a single device) takes `whole`.
     pub value: Value,
+}
+
+/// A record array of a document: each element parsed when it is reached.
+pub struct Records<'d> {
+    bytes: &'d [u8],
+    spans: Vec<Span>,
+}
+
+impl Records<'_> {
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Each element with its index and span (line, start and end byte). The document's syntax
+    /// was checked whole, so an element parses; one that does not is `Value::Null`, which every
+    /// reader rejects as "not an object" with its line.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, Value, Span)> + '_ {
+        self.spans.iter().enumerate().map(|(i, &(line, a, z))| (i, serde_json::from_slice(&self.bytes[a..z]).unwrap_or(Value::Null), (line, a, z)))
+    }
 }
 
 impl<'a> Doc<'a> {
     pub fn parse(input: &'a Input<'a>) -> Result<Doc<'a>, Error> {
-        let value: Value = serde_json::from_slice(input.bytes).map_err(|e| {
+        let invalid = |e: serde_json::Error| {
             let line = if e.line() == 0 { 1 } else { e.line() as u64 };
             let hint = if e.is_eof() { Some("the file ends early: it was cut off while saving or downloading") } else { None };
             Error::bad_file(input.file, line, None, format!("not valid JSON: {e}"), hint)
-        })?;
+        };
+        // The syntax of the whole document, without building it.
+        serde_json::from_slice::<serde::de::IgnoredAny>(input.bytes).map_err(invalid)?;
+        let value: Value = serde_json::from_slice(&skeleton(input.bytes)).map_err(invalid)?;
         Ok(Doc { file: input.file, bytes: input.bytes, value })
     }
 
-    /// The array at `path` (object keys from the top) with the line where each element starts.
-    pub fn records(&self, path: &[&str]) -> Option<(&Vec<Value>, Vec<Span>)> {
+    /// The whole document, parsed: for a document that is one record.
+    pub fn whole(&self) -> Value {
+        serde_json::from_slice(self.bytes).unwrap_or(Value::Null)
+    }
+
+    /// The array at `path` (object keys from the top), its elements parsed one at a time.
+    pub fn records(&self, path: &[&str]) -> Option<Records<'a>> {
         let mut v = &self.value;
         for k in path {
             v = v.get(*k)?;
         }
-        let arr = v.as_array()?;
-        let spans = element_spans(self.bytes, path);
-        Some((arr, spans))
+        v.as_array()?;
+        Some(Records { bytes: self.bytes, spans: element_spans(self.bytes, path) })
     }
+}
 
-    /// Line and bytes of element `i` (falls back to line 1 if the scan disagrees with serde).
-    pub fn span(spans: &[(u64, usize, usize)], i: usize) -> (u64, usize, usize) {
-        spans.get(i).copied().unwrap_or((1, 0, 0))
+/// The document with every array at the top or one key down cut to its first
+/// `SKELETON_ELEMENTS` elements (the bytes are valid JSON: checked before).
+fn skeleton(bytes: &[u8]) -> Vec<u8> {
+    let mut s = Scanner { b: bytes, i: 0, out: Vec::new() };
+    s.cuts(0);
+    if s.out.is_empty() {
+        return bytes.to_vec();
     }
+    let mut out = Vec::with_capacity(1 << 16);
+    let mut at = 0;
+    for (a, z) in s.out {
+        out.extend_from_slice(&bytes[at..a]);
+        at = z;
+    }
+    out.extend_from_slice(&bytes[at..]);
+    out
 }
 
 /// Top-level keys, for messages.
@@ -66,6 +118,65 @@ struct Scanner<'b> {
 }
 
 impl Scanner<'_> {
+    /// Records the byte ranges to cut: from the end of an array's last kept element to its
+    /// closing bracket, for arrays at `depth` 0 or 1.
+    fn cuts(&mut self, depth: usize) {
+        self.ws();
+        match self.b.get(self.i) {
+            Some(b'{') if depth == 0 => {
+                self.i += 1;
+                loop {
+                    self.ws();
+                    match self.b.get(self.i) {
+                        Some(b'}') | None => {
+                            self.i += 1;
+                            return;
+                        }
+                        Some(b',') => {
+                            self.i += 1;
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    self.string();
+                    self.ws();
+                    if self.b.get(self.i) == Some(&b':') {
+                        self.i += 1;
+                    }
+                    self.cuts(depth + 1);
+                }
+            }
+            Some(b'[') => {
+                self.i += 1;
+                let mut n = 0;
+                let mut kept_end = self.i;
+                loop {
+                    self.ws();
+                    match self.b.get(self.i) {
+                        Some(b']') | None => {
+                            if n > SKELETON_ELEMENTS {
+                                self.out.push((kept_end, self.i));
+                            }
+                            self.i += 1;
+                            return;
+                        }
+                        Some(b',') => {
+                            self.i += 1;
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    self.value(None);
+                    n += 1;
+                    if n == SKELETON_ELEMENTS {
+                        kept_end = self.i;
+                    }
+                }
+            }
+            _ => self.value(None),
+        }
+    }
+
     fn ws(&mut self) {
         while self.i < self.b.len() && self.b[self.i].is_ascii_whitespace() {
             self.i += 1;
@@ -185,6 +296,21 @@ pub fn text<'v>(v: &'v Value, path: &[&str]) -> std::borrow::Cow<'v, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_skeleton_keeps_64_elements_of_the_record_arrays_and_all_else() {
+        let many: Vec<String> =
+            (0..100).map(|i| format!("{{\"n\": {i}, \"deep\": [{}]}}", (0..80).map(|k| k.to_string()).collect::<Vec<_>>().join(","))).collect();
+        let doc = format!("{{\"total\": 100, \"rows\": [{}], \"next\": \"x\"}}", many.join(",\n"));
+        let v: Value = serde_json::from_slice(&skeleton(doc.as_bytes())).unwrap();
+        assert_eq!(v["rows"].as_array().unwrap().len(), 64);
+        assert_eq!(v["rows"][63]["deep"].as_array().unwrap().len(), 80, "arrays inside a record are whole");
+        assert_eq!((v["total"].as_u64(), v["next"].as_str()), (Some(100), Some("x")));
+        let top = format!("[{}]", many.join(","));
+        assert_eq!(serde_json::from_slice::<Value>(&skeleton(top.as_bytes())).unwrap().as_array().unwrap().len(), 64);
+        let small = b"{\"value\": [1, 2]}";
+        assert_eq!(skeleton(small), small.to_vec());
+    }
 
     #[test]
     fn finds_element_lines() {

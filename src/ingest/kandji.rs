@@ -69,17 +69,16 @@ fn user(ctx: &RowCtx, field: &str, v: Option<&Value>) -> Result<Option<String>, 
 
 pub fn read(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
     if doc.value.is_array() {
-        let (items, spans) = doc.records(&[]).expect("an array");
-        for (i, d) in items.iter().enumerate() {
-            let (line, a, z) = Doc::span(&spans, i);
+        let items = doc.records(&[]).expect("an array");
+        for (i, d, (line, a, z)) in items.iter() {
             let mut ctx = em.ctx(line, Some(format!("/{i}")), &doc.bytes[a..z]);
-            let result = list_device(d, &mut ctx);
+            let result = list_device(&d, &mut ctx);
             em.row(ctx, result)?;
         }
         return Ok(());
     }
     let mut ctx = em.ctx(1, None, doc.bytes);
-    let result = details_device(&doc.value, &mut ctx);
+    let result = details_device(&doc.whole(), &mut ctx);
     em.row(ctx, result)
 }
 

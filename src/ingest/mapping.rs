@@ -305,13 +305,12 @@ pub fn read(input: &Input, em: &mut Emitter, m: &Mapping) -> Result<(), Error> {
         ReaderSpec::Json { records: pointer } => {
             let doc = Doc::parse(input)?;
             let path: Vec<&str> = pointer.split('/').filter(|s| !s.is_empty()).collect();
-            let Some((items, spans)) = doc.records(&path) else {
+            let Some(items) = doc.records(&path) else {
                 return Err(Error::bad_file(input.file, 1, Some(pointer), format!("no JSON array at '{pointer}' (the mapping's reader.records)"), None));
             };
-            for (i, item) in items.iter().enumerate() {
-                let (line, a, z) = Doc::span(&spans, i);
+            for (i, item, (line, a, z)) in items.iter() {
                 let mut ctx = em.ctx(line, Some(format!("{pointer}/{i}")), &doc.bytes[a..z]);
-                let result = if item.is_object() { records(m, item, Extra::new(), &mut ctx) } else { Err(ctx.issue("", "record is not a JSON object", None)) };
+                let result = if item.is_object() { records(m, &item, Extra::new(), &mut ctx) } else { Err(ctx.issue("", "record is not a JSON object", None)) };
                 em.row(ctx, result)?;
             }
             Ok(())

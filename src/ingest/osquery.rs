@@ -32,14 +32,13 @@ pub fn looks_like_log(bytes: &[u8]) -> bool {
 
 /// `osqueryi --json` output. It has no time of its own: records are observed at `--as-of`.
 pub fn read_rows(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
-    let Some((rows, spans)) = doc.records(&[]) else {
+    let Some(rows) = doc.records(&[]) else {
         return Err(Error::bad_file(doc.file, 1, None, "osquery output is a JSON array of rows (osqueryi --json)", None));
     };
     let when = em.opts.as_of;
-    for (i, r) in rows.iter().enumerate() {
-        let (line, a, z) = Doc::span(&spans, i);
+    for (i, r, (line, a, z)) in rows.iter() {
         let mut ctx = em.ctx(line, Some(format!("/{i}")), &doc.bytes[a..z]);
-        let result = row(r, None, when, &mut ctx);
+        let result = row(&r, None, when, &mut ctx);
         em.row(ctx, result)?;
     }
     Ok(())

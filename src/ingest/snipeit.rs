@@ -286,7 +286,7 @@ pub fn detect_api(v: &serde_json::Value) -> bool {
 
 /// Reads `/api/v1/hardware` (one page: `{"total": N, "rows": [...]}`).
 pub fn read_api(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
-    let Some((rows, spans)) = doc.records(&["rows"]) else {
+    let Some(rows) = doc.records(&["rows"]) else {
         return Err(Error::bad_file(doc.file, 1, Some("rows"), "expected the Snipe-IT envelope {\"total\": N, \"rows\": [...]}", None));
     };
     let total = doc.value.get("total").and_then(Value::as_u64);
@@ -297,10 +297,9 @@ pub fn read_api(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
         )?;
     }
     let opts = em.opts;
-    for (i, r) in rows.iter().enumerate() {
-        let (line, a, z) = Doc::span(&spans, i);
+    for (i, r, (line, a, z)) in rows.iter() {
         let mut ctx = em.ctx(line, Some(format!("/rows/{i}")), &doc.bytes[a..z]);
-        let result = api_row(r, &mut ctx, opts).map(|a| vec![Record::Asset(a)]);
+        let result = api_row(&r, &mut ctx, opts).map(|a| vec![Record::Asset(a)]);
         em.row(ctx, result)?;
     }
     Ok(())
