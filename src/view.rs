@@ -8,7 +8,7 @@ use crate::model::{
 };
 use crate::store::{
     self, Store,
-    query::{Stored, ViewRow},
+    query::{KeyRow, Stored, TableKind, ViewRow},
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -172,6 +172,128 @@ pub fn assets(store: &Store) -> Result<Vec<AssetView>, store::Error> {
 /// The view as of a date: only ingests dated on or before it (and undated ones) count.
 pub fn assets_until(store: &Store, until: &str) -> Result<Vec<AssetView>, store::Error> {
     Ok(join(store.view_rows_until(Some(until))?))
+}
+
+/// The view as of a date, one device at a time in key order (the order of `assets_until`),
+/// holding only each record's keys: the join runs on `KeyRow`s, each device's key is found the
+/// way `identity` finds it, and each device's full records are read by id when its turn comes.
+pub fn each_until(store: &Store, until: &str, f: &mut dyn FnMut(AssetView)) -> Result<(), store::Error> {
+    let keys = store.view_keys_until(until)?;
+    let ingests: HashMap<i64, (String, String, String)> = store.ingests()?.into_iter().map(|i| (i.id, (i.source, i.file_name, i.sha256))).collect();
+    let groups = plan(&keys, &ingests);
+    let order: Vec<Vec<(TableKind, i64)>> = groups.into_iter().map(|g| g.into_iter().map(|i| (keys[i].table, keys[i].id)).collect()).collect();
+    drop(keys);
+    let mut reader = store.view_row_reader()?;
+    for group in order {
+        let rows = group.into_iter().map(|(t, id)| reader.get(t, id)).collect::<Result<Vec<_>, _>>()?;
+        let members: Vec<usize> = (0..rows.len()).collect();
+        f(entry(&rows, &members));
+    }
+    Ok(())
+}
+
+/// The devices of `keys` (the same join as `join`), each a list of record indices, in the order
+/// of their keys (ties: the device with the earlier first record).
+fn plan(keys: &[KeyRow], ingests: &HashMap<i64, (String, String, String)>) -> Vec<Vec<usize>> {
+    let n = keys.len();
+    let mut dsu = Dsu((0..n).collect());
+    let ok = SerialQuality::Ok;
+    fn link<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, dsu: &mut Dsu, key: K, i: usize) {
+        match map.get(&key) {
+            Some(&j) => dsu.union(i, j),
+            None => {
+                map.insert(key, i);
+            }
+        }
+    }
+    let mut host_of: HashMap<&str, &str> = HashMap::new();
+    for r in keys {
+        if let (TableKind::MediaLink, Some((m, q))) = (r.table, &r.media)
+            && r.serial_quality == ok
+            && *q == ok
+        {
+            host_of.entry(m).or_insert(&r.serial_key);
+        }
+    }
+    let mut by_row: HashMap<(i64, i64, &str), usize> = HashMap::new();
+    for (i, r) in keys.iter().enumerate() {
+        link(&mut by_row, &mut dsu, (r.ingest, r.line, r.pointer.as_deref().unwrap_or_default()), i);
+    }
+    drop(by_row);
+    let mut by_serial: HashMap<&str, usize> = HashMap::new();
+    let mut tag_anchor: HashMap<String, usize> = HashMap::new();
+    for (i, r) in keys.iter().enumerate() {
+        if r.serial_quality == ok {
+            link(&mut by_serial, &mut dsu, &r.serial_key, i);
+            if let Some(t) = r.asset_tag.as_deref().and_then(crate::model::serial::tag_key) {
+                tag_anchor.entry(t).or_insert(i);
+            }
+        }
+    }
+    let mut by_media: HashMap<&str, usize> = HashMap::new();
+    for (i, r) in keys.iter().enumerate() {
+        if r.serial_quality != ok
+            && let Some(t) = r.asset_tag.as_deref().and_then(crate::model::serial::tag_key)
+        {
+            match tag_anchor.get(&t) {
+                Some(&j) => dsu.union(i, j),
+                None => {
+                    tag_anchor.insert(t, i);
+                }
+            }
+        }
+        if let Some((m, _)) = r.media.as_ref().filter(|(_, q)| *q == ok) {
+            link(&mut by_media, &mut dsu, m, i);
+            if r.table == TableKind::Wipe
+                && r.serial_quality != ok
+                && let Some(host) = host_of.get(&**m)
+            {
+                link(&mut by_serial, &mut dsu, host, i);
+            }
+        }
+    }
+    drop((by_serial, by_media, tag_anchor, host_of));
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..n {
+        groups.entry(dsu.find(i)).or_default().push(i);
+    }
+    let place = |i: usize| {
+        let r = &keys[i];
+        let (source, file, sha) = ingests.get(&r.ingest).map_or(("", "", ""), |(a, b, c)| (a.as_str(), b.as_str(), c.as_str()));
+        (source, file, sha, r.line, r.pointer.as_deref(), r.table.name(), r.id)
+    };
+    let mut keyed: Vec<(ItemKey, usize, Vec<usize>)> = groups
+        .into_iter()
+        .map(|(root, mut members)| {
+            members.sort_by(|a, b| place(*a).cmp(&place(*b)));
+            (planned_key(keys, &members, &place), root, members)
+        })
+        .collect();
+    keyed.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    keyed.into_iter().map(|(_, _, members)| members).collect()
+}
+
+type Place<'k> = (&'k str, &'k str, &'k str, i64, Option<&'k str>, &'static str, i64);
+
+/// A device's key from its records in `identity`'s order, as `identity` finds it.
+fn planned_key<'k>(keys: &'k [KeyRow], members: &[usize], place: &dyn Fn(usize) -> Place<'k>) -> ItemKey {
+    let rows = members.iter().map(|&i| &keys[i]);
+    if let Some(r) = rows.clone().find(|r| r.serial_quality == SerialQuality::Ok && r.table != TableKind::MediaLink) {
+        return ItemKey::new(KeyKind::Serial, &r.serial_key);
+    }
+    if let Some(t) = rows.clone().find_map(|r| r.asset_tag.as_deref().filter(|t| !t.trim().is_empty())) {
+        return ItemKey::new(KeyKind::Tag, t);
+    }
+    if let Some(d) = rows.clone().find_map(|r| (r.table == TableKind::Wipe).then_some(r.media.as_ref().map_or("", |m| &*m.0))) {
+        return ItemKey::new(KeyKind::Drive, d);
+    }
+    let (source, file, sha, line, pointer, _, _) = place(members[0]);
+    let sha: String = sha.chars().take(12).collect();
+    let text = match pointer.filter(|p| !p.is_empty()) {
+        Some(p) => format!("{source}:{file}@{sha}:{line}:{p}"),
+        None => format!("{source}:{file}@{sha}:{line}"),
+    };
+    ItemKey::new(KeyKind::Record, &text)
 }
 
 /// Groups rows into devices.

@@ -120,37 +120,40 @@ impl Store {
     /// and the undated ones.
     pub fn view_rows_until(&self, until: Option<&str>) -> Result<Vec<ViewRow>, Error> {
         let until = until.unwrap_or("9999-12-31");
-        let queries = view_queries();
         let mut out = Vec::new();
-        for (table, body) in queries {
-            // Snapshot sources: per source and record identity, keep the copies from the newest
-            // ingest (by as-of, then ingest order); duplicates inside one ingest all stay. Wipe events
-            // have unique identities, so all stay.
-            let sql = format!(
-                "WITH g AS (SELECT i.id, i.source, i.file_name, COALESCE(i.as_of, '') AS as_of, i.sha256 FROM ingest i
-                            WHERE (i.as_of IS NULL OR substr(i.as_of, 1, 10) <= ?1) AND i.superseded_by IS NULL AND i.retracted IS NULL),
-                 x AS ({body}),
-                 ranked AS (
-                   SELECT x.*, FIRST_VALUE(x.ingest) OVER (PARTITION BY x.source, x.ident ORDER BY x.as_of DESC, x.ingest DESC) AS newest
-                   FROM x)
-                 SELECT * FROM ranked WHERE ingest = newest ORDER BY ingest, id"
-            );
-            let mut st = self.conn().prepare(&sql).map_err(|e| self.map_err(e))?;
+        for (table, body) in view_queries() {
+            let mut st = self.conn().prepare(&ranked_sql(body)).map_err(|e| self.map_err(e))?;
+            let rows = st.query_map([until], |r| view_row(table, r)).map_err(|e| self.map_err(e))?;
+            for row in rows {
+                out.push(row.map_err(|e| self.map_err(e))?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// What the join needs of every record of `view_rows_until`, in the same order: identity,
+    /// place and keys, without the fields the view shows (a few dozen bytes a record).
+    pub fn view_keys_until(&self, until: &str) -> Result<Vec<KeyRow>, Error> {
+        let mut out = Vec::new();
+        for (table, body) in view_queries() {
+            let kind = TableKind::of(table);
+            let mut st = self.conn().prepare(&ranked_sql(body)).map_err(|e| self.map_err(e))?;
             let rows = st
                 .query_map([until], |r| {
-                    let pointer: Option<String> = r.get(18)?;
-                    Ok(ViewRow {
+                    let media: Option<String> = r.get(7)?;
+                    Ok(KeyRow {
+                        table: kind,
                         id: r.get(0)?,
-                        source: r.get(1)?,
-                        file_name: r.get(2)?,
-                        file_sha256: r.get(22)?,
                         line: r.get(3)?,
-                        row_key: format!("{}:{}:{}", r.get::<_, i64>(17)?, r.get::<_, i64>(3)?, pointer.as_deref().unwrap_or_default()),
-                        pointer,
-                        serial_key: r.get(4)?,
+                        serial_key: r.get::<_, String>(4)?.into_boxed_str(),
                         serial_quality: r.get(5)?,
-                        asset_tag: r.get(6)?,
-                        record: stored(table, r)?,
+                        asset_tag: r.get::<_, Option<String>>(6)?.map(String::into_boxed_str),
+                        media: match media {
+                            Some(m) if matches!(kind, TableKind::Wipe | TableKind::MediaLink) => Some((m.into_boxed_str(), r.get(8)?)),
+                            _ => None,
+                        },
+                        ingest: r.get(17)?,
+                        pointer: r.get::<_, Option<String>>(18)?.map(String::into_boxed_str),
                     })
                 })
                 .map_err(|e| self.map_err(e))?;
@@ -160,6 +163,105 @@ impl Store {
         }
         Ok(out)
     }
+
+    /// Reads single view rows by table and id (the rows `view_keys_until` chose).
+    pub fn view_row_reader(&self) -> Result<RowReader<'_>, Error> {
+        let mut statements = Vec::new();
+        for (table, body) in view_queries() {
+            let sql = format!("WITH g AS (SELECT i.id, i.source, i.file_name, COALESCE(i.as_of, '') AS as_of, i.sha256 FROM ingest i) {body} WHERE r.id = ?1");
+            statements.push((table, self.conn().prepare(&sql).map_err(|e| self.map_err(e))?));
+        }
+        Ok(RowReader { store: self, statements })
+    }
+}
+
+/// Prepared point reads of view rows.
+pub struct RowReader<'s> {
+    store: &'s Store,
+    statements: Vec<(&'static str, rusqlite::Statement<'s>)>,
+}
+
+impl RowReader<'_> {
+    pub fn get(&mut self, table: TableKind, id: i64) -> Result<ViewRow, Error> {
+        let (name, st) = &mut self.statements[table as usize];
+        let name = *name;
+        st.query_row([id], |r| view_row(name, r)).map_err(|e| self.store.map_err(e))
+    }
+}
+
+/// The record tables of the view, in the order `view_queries` reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TableKind {
+    Asset = 0,
+    Enrollment = 1,
+    Encryption = 2,
+    Wipe = 3,
+    MediaLink = 4,
+}
+
+impl TableKind {
+    fn of(table: &str) -> TableKind {
+        match table {
+            "asset" => TableKind::Asset,
+            "enrollment" => TableKind::Enrollment,
+            "encryption" => TableKind::Encryption,
+            "wipe" => TableKind::Wipe,
+            _ => TableKind::MediaLink,
+        }
+    }
+
+    /// The table's name (what records are ordered by within a line).
+    pub fn name(self) -> &'static str {
+        ["asset", "enrollment", "encryption", "wipe", "media_link"][self as usize]
+    }
+}
+
+/// What the join needs of one record.
+#[derive(Debug, Clone)]
+pub struct KeyRow {
+    pub table: TableKind,
+    pub id: i64,
+    pub ingest: i64,
+    pub line: i64,
+    pub pointer: Option<Box<str>>,
+    pub serial_key: Box<str>,
+    pub serial_quality: SerialQuality,
+    pub asset_tag: Option<Box<str>>,
+    /// A wipe's or a drive link's drive, with the quality of its serial.
+    pub media: Option<(Box<str>, SerialQuality)>,
+}
+
+/// Snapshot sources: per source and record identity, the copies from the newest ingest (by
+/// as-of, then ingest order); duplicates inside one ingest all stay. Wipe events have unique
+/// identities, so all stay.
+fn ranked_sql(body: &str) -> String {
+    format!(
+        "WITH g AS (SELECT i.id, i.source, i.file_name, COALESCE(i.as_of, '') AS as_of, i.sha256 FROM ingest i
+                    WHERE (i.as_of IS NULL OR substr(i.as_of, 1, 10) <= ?1) AND i.superseded_by IS NULL AND i.retracted IS NULL),
+         x AS ({body}),
+         ranked AS (
+           SELECT x.*, FIRST_VALUE(x.ingest) OVER (PARTITION BY x.source, x.ident ORDER BY x.as_of DESC, x.ingest DESC) AS newest
+           FROM x)
+         SELECT * FROM ranked WHERE ingest = newest ORDER BY ingest, id"
+    )
+}
+
+/// One row of a view query.
+fn view_row(table: &str, r: &rusqlite::Row) -> rusqlite::Result<ViewRow> {
+    let pointer: Option<String> = r.get(18)?;
+    Ok(ViewRow {
+        id: r.get(0)?,
+        source: r.get(1)?,
+        file_name: r.get(2)?,
+        file_sha256: r.get(22)?,
+        line: r.get(3)?,
+        row_key: format!("{}:{}:{}", r.get::<_, i64>(17)?, r.get::<_, i64>(3)?, pointer.as_deref().unwrap_or_default()),
+        pointer,
+        serial_key: r.get(4)?,
+        serial_quality: r.get(5)?,
+        asset_tag: r.get(6)?,
+        record: stored(table, r)?,
+    })
 }
 
 /// A row of one of `view_queries` as its kind's typed fields (a text no vocabulary knows, or a

@@ -60,3 +60,30 @@ fn examples_join_and_show_every_deliberate_problem() {
     assert_eq!(by_tag("FH-2092")["wipes"][0]["tool"], "blancco");
     insta::assert_json_snapshot!("examples_assets", view);
 }
+
+/// The streamed view (each device built from its records read by id, in key order, holding only
+/// the keys of the store's records) is the view `assets_until` builds from every row at once:
+/// the examples and every corpus export in one store (their serials, tags, drives and links
+/// cross), at several dates.
+#[test]
+fn the_streamed_view_is_the_joined_view() {
+    let o = crate::pack::org();
+    for dir in ["snipeit", "intune", "jamf", "kandji", "fleet", "google", "nwipe"] {
+        let mut files: Vec<_> = std::fs::read_dir(crate::util::corpus().join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for f in files {
+            // Some corpus files are refused on purpose (not asset exports); the rest go in.
+            evident(&o.store, &["ingest", "--allow-rejects", "--source-tz", "UTC", "--as-of", "2026-10-15", f.to_str().unwrap()]);
+        }
+    }
+    let store = evident::store::Store::open(&o.store, std::time::Duration::from_secs(5)).unwrap();
+    let mut devices = 0;
+    for until in ["2026-09-30", "2026-10-15", "2026-10-31", "9999-12-31"] {
+        let whole: Vec<String> = evident::view::assets_until(&store, until).unwrap().iter().map(|a| format!("{a:?}")).collect();
+        let mut streamed = Vec::new();
+        evident::view::each_until(&store, until, &mut |a| streamed.push(format!("{a:?}"))).unwrap();
+        assert_eq!(streamed, whole, "as of {until}");
+        devices = devices.max(whole.len());
+    }
+    assert!(devices > 100, "a store with many devices ({devices})");
+}
