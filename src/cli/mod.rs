@@ -268,10 +268,16 @@ fn controls_cmd(c: &args::ControlsCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Loads controls and exceptions and evaluates them for the scope.
-fn run_evaluation(store: &Store, a: &args::ScopeArgs) -> Result<(crate::controls::Library, crate::evaluate::Evaluation)> {
+/// Loads controls and exceptions and evaluates them for the scope: keeping every item (JSON
+/// prints them all) or the failing and excepted ones (all the text shows; memory stays flat).
+fn run_evaluation(store: &Store, a: &args::ScopeArgs, every_item: bool) -> Result<(crate::controls::Library, crate::evaluate::Evaluation)> {
     let (lib, exceptions, organisation, scope) = evaluation_inputs(a)?;
-    let ev = crate::evaluate::evaluate(store, &lib, &crate::evaluate::Request { organisation, scope, cadence: a.cadence, exceptions: &exceptions })?;
+    let req = crate::evaluate::Request { organisation, scope, cadence: a.cadence, exceptions: &exceptions };
+    let ev = if every_item {
+        crate::evaluate::evaluate(store, &lib, &req)?
+    } else {
+        crate::evaluate::evaluate_into(store, &lib, &req, &mut crate::evaluate::Findings)?
+    };
     Ok((lib, ev))
 }
 
@@ -293,7 +299,7 @@ fn evaluation_inputs(a: &args::ScopeArgs) -> Result<Inputs> {
 }
 
 fn evaluate_cmd(store: &Store, a: &args::EvaluateArgs) -> Result<ExitCode> {
-    let (lib, ev) = run_evaluation(store, &a.scope)?;
+    let (lib, ev) = run_evaluation(store, &a.scope, a.format == Format::Json && a.framework.is_none())?;
     let grouped = match a.framework {
         Some(f) => Some(crate::evaluate::by_framework(&ev, &lib, f.key()).ok_or_else(|| anyhow!("no catalog for framework {}", f.key()))?),
         None => None,

@@ -130,6 +130,16 @@ pub(super) fn judge_leavers(c: &Loaded, views: &BTreeMap<NaiveDate, Vec<AssetVie
     out
 }
 
+/// Every name a leaver is known by (email, username, employee id), lower case.
+pub(super) fn leaver_ids(leavers: &[crate::store::query::LeaverRow]) -> BTreeSet<String> {
+    leavers.iter().flat_map(|l| [&l.email, &l.username, &l.employee_id]).flatten().map(|s| s.to_lowercase()).collect()
+}
+
+/// Whether a device is assigned to any of `ids` (as RET-01 finds a leaver's devices).
+pub(super) fn owned_by(a: &AssetView, ids: &BTreeSet<String>) -> bool {
+    !ids.is_empty() && (a.owner_ids.iter().any(|o| ids.contains(o)) || a.owner.as_ref().is_some_and(|o| ids.contains(&o.to_lowercase())))
+}
+
 /// What DISP-03 needs of one certificate for one drive: are both signatures there and valid,
 /// by two different keys. (Whether the keys are trusted is the auditor's `evident verify`.)
 #[derive(Debug, Clone)]

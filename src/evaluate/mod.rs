@@ -307,17 +307,21 @@ pub struct Request<'a> {
     pub exceptions: &'a [Exception],
 }
 
-/// Where each control's judged items go as they are judged: in order of sample date, then item
-/// key, exceptions applied. A pack writes them to its population files; `evaluate` keeps them.
+/// Where each control's judged items go as they are judged, and the joined view as it is read:
+/// date by date, device by device in key order, each device's items as it is judged; then the
+/// event controls' items. A pack writes them to its files; `evaluate` keeps them.
 pub trait Sink {
-    /// The joined view at a sample date, before any control is judged on it.
-    fn view(&mut self, _date: NaiveDate, _assets: &[AssetView]) {}
+    /// One device of the joined view at a sample date, before any control judges it.
+    fn asset(&mut self, _date: NaiveDate, _asset: &AssetView) {}
+    /// The view at `date` has been read whole.
+    fn view_done(&mut self, _date: NaiveDate) {}
     /// One judged item of `control`, counted at sample date `at` (an event or data control's
     /// items carry their own dates and count at the scope's end). `of_view`: the item is a device
     /// of the view at `at`, and its records are that device's records.
     fn item(&mut self, control: &str, at: NaiveDate, of_view: bool, item: &Item);
-    /// Whether the evaluation keeps passing items in memory as well (`evaluate` prints every
-    /// item; a pack writes the population out and keeps what it shows: failing and excepted items).
+    /// Whether the evaluation keeps passing items in memory as well (`evaluate --format json`
+    /// prints every item; a pack writes the population out and keeps what it shows: failing and
+    /// excepted items).
     fn keeps_passing(&self) -> bool {
         true
     }
@@ -330,40 +334,75 @@ impl Sink for Keep {
     fn item(&mut self, _: &str, _: NaiveDate, _: bool, _: &Item) {}
 }
 
+/// Keeps the failing and excepted items only (what `evaluate` prints as text).
+pub struct Findings;
+
+impl Sink for Findings {
+    fn item(&mut self, _: &str, _: NaiveDate, _: bool, _: &Item) {}
+    fn keeps_passing(&self) -> bool {
+        false
+    }
+}
+
 /// Runs every control of `lib` over the store for the request's scope.
 pub fn evaluate(store: &Store, lib: &Library, req: &Request) -> Result<Evaluation, crate::store::Error> {
     evaluate_into(store, lib, req, &mut Keep)
 }
 
-/// Runs every control, handing each judged item to `sink`.
+/// Where the joined view at a sample date comes from: the store, read device by device, or
+/// views in memory (the property tests).
+trait Views {
+    fn each(&self, date: NaiveDate, f: &mut dyn FnMut(AssetView)) -> Result<(), crate::store::Error>;
+}
+
+struct FromStore<'s>(&'s Store);
+
+impl Views for FromStore<'_> {
+    fn each(&self, date: NaiveDate, f: &mut dyn FnMut(AssetView)) -> Result<(), crate::store::Error> {
+        crate::view::each_until(self.0, &date.format("%Y-%m-%d").to_string(), f)
+    }
+}
+
+struct InMemory<'v>(&'v BTreeMap<NaiveDate, Vec<AssetView>>);
+
+impl Views for InMemory<'_> {
+    fn each(&self, date: NaiveDate, f: &mut dyn FnMut(AssetView)) -> Result<(), crate::store::Error> {
+        self.0.get(&date).into_iter().flatten().cloned().for_each(f);
+        Ok(())
+    }
+}
+
+/// Runs every control, handing the view and each judged item to `sink`. Memory holds one
+/// device at a time (and, at the scope's end, the devices with wipes or owned by a leaver, which
+/// the event controls read), never the whole view.
 pub fn evaluate_into(store: &Store, lib: &Library, req: &Request, sink: &mut dyn Sink) -> Result<Evaluation, crate::store::Error> {
     let dates = sample_dates(&req.scope, req.cadence);
-    let mut views: BTreeMap<NaiveDate, Vec<AssetView>> = BTreeMap::new();
-    for d in &dates {
-        views.insert(*d, crate::view::assets_until(store, &d.format("%Y-%m-%d").to_string())?);
-    }
     let ties = tie_out::tie_outs(store, req.scope.end())?;
     let (observations, withdrawn) = observations(store, req.scope.end())?;
     let certs = events::attestations(store)?;
     let leavers = store.leavers_until(&req.scope.end().format("%Y-%m-%d").to_string())?;
     // The register as it stood on each leaver's last day: what they had to give back. The view
-    // only changes on the days ingests are dated, so it is built once per such day (keyed by it)
-    // and a last day reads the newest one on or before it.
+    // only changes on the days ingests are dated, so it is read once per such day (keyed by it)
+    // and a last day reads the newest one on or before it; only the leavers' devices are kept.
     let dated: BTreeSet<NaiveDate> =
         store.ingests()?.into_iter().filter_map(|i| i.as_of.and_then(|a| NaiveDate::parse_from_str(a.get(..10)?, "%Y-%m-%d").ok())).collect();
+    let ids = events::leaver_ids(&leavers);
     let mut on_last_day: BTreeMap<NaiveDate, Vec<AssetView>> = BTreeMap::new();
     for l in &leavers {
         let Ok(d) = NaiveDate::parse_from_str(&l.termination_date, "%Y-%m-%d") else { continue };
         let day = dated.range(..=d).next_back().copied().unwrap_or(NaiveDate::MIN);
         if d <= req.scope.end() && !on_last_day.contains_key(&day) {
-            on_last_day.insert(day, crate::view::assets_until(store, &l.termination_date)?);
+            let mut theirs = Vec::new();
+            crate::view::each_until(store, &l.termination_date, &mut |a| {
+                if events::owned_by(&a, &ids) {
+                    theirs.push(a);
+                }
+            })?;
+            on_last_day.insert(day, theirs);
         }
     }
     let inputs = Inputs { certs: &certs, leavers: &leavers, on_last_day: &on_last_day, observations: &observations };
-    for (d, v) in &views {
-        sink.view(*d, v);
-    }
-    let mut ev = evaluate_views_into(lib, req, &views, ties, &inputs, sink);
+    let mut ev = run(lib, req, &dates, &FromStore(store), ties, &inputs, sink)?;
     ev.withdrawn = withdrawn;
     Ok(ev)
 }
@@ -418,110 +457,182 @@ pub struct Inputs<'a> {
 /// The evaluation itself, on the joined view at each sample date (a pure function: the
 /// property tests drive it with generated fleets).
 pub fn evaluate_views(lib: &Library, req: &Request, views: &BTreeMap<NaiveDate, Vec<AssetView>>, ties: Vec<TieOut>, inputs: &Inputs) -> Evaluation {
-    evaluate_views_into(lib, req, views, ties, inputs, &mut Keep)
+    let dates: Vec<NaiveDate> = views.keys().copied().collect();
+    run(lib, req, &dates, &InMemory(views), ties, inputs, &mut Keep).expect("views in memory cannot fail to read")
 }
 
-fn evaluate_views_into(
+/// Reads the view date by date, judging each device against every control tested on it at that
+/// date; then the event controls (wipes, certificates, leavers, the tie-out) on what was kept.
+fn run(
     lib: &Library,
     req: &Request,
-    views: &BTreeMap<NaiveDate, Vec<AssetView>>,
+    dates: &[NaiveDate],
+    views: &dyn Views,
     ties: Vec<TieOut>,
     inputs: &Inputs,
     sink: &mut dyn Sink,
-) -> Evaluation {
-    let dates: Vec<NaiveDate> = views.keys().copied().collect();
+) -> Result<Evaluation, crate::store::Error> {
+    let end = req.scope.end();
     let mut used = vec![false; req.exceptions.len()];
-    let ctx = Context { req, views, ties: &ties, inputs, dates: &dates };
-    let controls = lib.controls.iter().map(|c| evaluate_control(&ctx, c, &mut used, sink)).collect();
+    let mut plans: Vec<Plan> = lib.controls.iter().map(|c| Plan::new(c, req, dates, inputs)).collect();
+    let ids = events::leaver_ids(inputs.leavers);
+    let mut kept = Vec::new();
+    for d in dates {
+        views.each(*d, &mut |a| {
+            sink.asset(*d, &a);
+            for p in plans.iter_mut().filter(|p| p.of_view && p.in_force(d)) {
+                p.judge(&a, *d, req.exceptions, &mut used, sink);
+            }
+            if *d == end && (!a.wipes.is_empty() || events::owned_by(&a, &ids)) {
+                kept.push(a);
+            }
+        })?;
+        sink.view_done(*d);
+    }
+    let at_end = BTreeMap::from([(end, kept)]);
+    let ctx = Context { req, views: &at_end, ties: &ties, inputs };
+    for p in plans.iter_mut().filter(|p| !p.of_view) {
+        for item in p.events(&ctx) {
+            p.tally.add(item, req.exceptions, &mut used, sink);
+        }
+    }
+    let controls = plans.into_iter().map(|p| p.finish(req.exceptions)).collect();
     let unused_exceptions = req.exceptions.iter().zip(&used).filter(|(_, u)| !**u).map(|(e, _)| e.clone()).collect();
-    Evaluation {
+    Ok(Evaluation {
         organisation: req.organisation.clone(),
         scope: req.scope.clone(),
-        sample_dates: dates,
+        sample_dates: dates.to_vec(),
         controls,
         tie_out: ties,
         withdrawn: Vec::new(),
         unused_exceptions,
-    }
+    })
 }
 
-/// What every control of one evaluation reads.
+/// What the event controls read: the request, the devices kept at the scope's end, the tie-out
+/// and the inputs.
 struct Context<'a> {
     req: &'a Request<'a>,
     views: &'a BTreeMap<NaiveDate, Vec<AssetView>>,
     ties: &'a [TieOut],
     inputs: &'a Inputs<'a>,
-    dates: &'a [NaiveDate],
 }
 
-/// One control: the dates it is tested at and what was in force there, its population, the
-/// exceptions, the per-date picture and the overall status.
-fn evaluate_control(ctx: &Context, c: &Loaded, used: &mut [bool], sink: &mut dyn Sink) -> ControlResult {
-    let test = c.control.test;
-    let end = ctx.req.scope.end();
-    // State controls at every sample date; event and data controls once, at the end.
-    let per_event = matches!(test, TestKind::IpeTieOut | TestKind::SanitizationMethod | TestKind::CertificateCountersigned | TestKind::LeaverDevicesReturned);
-    let at: Vec<NaiveDate> = if c.control.kind == Kind::State && !per_event { ctx.dates.to_vec() } else { vec![end] };
-    let max_age = c.params.max_evidence_age_days;
-    let checks: BTreeMap<NaiveDate, Check> = at
-        .iter()
-        .map(|d| {
-            let mut ch = evidence::check(ctx.inputs.observations, evidence::needs(test), *d, max_age);
-            ch.missing.extend(evidence::missing_always(test).map(String::from));
-            // Certificates are made in evident, not ingested: none at all is a missing input.
-            if test == TestKind::CertificateCountersigned && ctx.inputs.certs.is_empty() {
-                ch.missing.push("no certificate of sanitization is in the store (`evident certificate new`, docs/certificates.md)".into());
-            }
-            (*d, ch)
-        })
-        .collect();
-    let mut tally = Tally {
-        control: &c.control.id,
-        one_date: (at.len() == 1).then_some(end),
-        of_view: !per_event,
-        exceptions: ctx.req.exceptions,
-        used,
-        hits: vec![[false; 3]; ctx.req.exceptions.len()],
-        counts: BTreeMap::new(),
-        kept: Vec::new(),
-        sink,
-    };
-    let out_of_scope = population(ctx, c, &checks, &mut |item| tally.add(item));
-    let Tally { counts, kept: items, hits, .. } = tally;
-    let exceptions = dispositions(ctx.req.exceptions, &hits);
-    // Event and data controls have one date: every item (events carry their own dates).
-    let count =
-        |o: Outcome, d: Option<NaiveDate>| counts.iter().filter(|((date, oc), _)| *oc == o && d.is_none_or(|d| *date == d)).map(|(_, n)| n).sum::<usize>();
-    let per_date: Vec<DateResult> = checks
-        .iter()
-        .map(|(d, ch)| {
-            let only = (at.len() > 1).then_some(*d);
-            date_result(*d, ch, count(Outcome::Pass, only), count(Outcome::Fail, only), count(Outcome::Excepted, only))
-        })
-        .collect();
-    let expired = exceptions.iter().any(|d| d.disposition == DispositionKind::Expired);
-    let population = counts.values().sum::<usize>();
-    let (status, note) = overall(&per_date, count(Outcome::Fail, None) > 0 || expired, population == 0, out_of_scope);
-    ControlResult {
-        id: c.control.id.clone(),
-        version: c.control.version,
-        title: c.control.title.clone(),
-        test,
-        kind: c.control.kind,
-        file: c.file.clone(),
-        sha256: c.sha256.clone(),
-        status,
-        note,
-        params: c.control.params.clone(),
-        population,
-        passed: count(Outcome::Pass, None),
-        failed: count(Outcome::Fail, None),
-        excepted: count(Outcome::Excepted, None),
-        out_of_scope,
-        dates: per_date,
-        items,
-        populations: Vec::new(),
-        exceptions,
+/// One control under evaluation: the dates it is tested at, what was in force there, and its
+/// items so far.
+struct Plan<'a> {
+    c: &'a Loaded,
+    at: Vec<NaiveDate>,
+    checks: BTreeMap<NaiveDate, Check>,
+    /// Judged device by device on the view (every test but the event and tie-out ones).
+    of_view: bool,
+    out_of_scope: usize,
+    tally: Tally<'a>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(c: &'a Loaded, req: &Request, dates: &[NaiveDate], inputs: &Inputs) -> Plan<'a> {
+        let test = c.control.test;
+        let end = req.scope.end();
+        // State controls at every sample date; event and data controls once, at the end.
+        let per_event =
+            matches!(test, TestKind::IpeTieOut | TestKind::SanitizationMethod | TestKind::CertificateCountersigned | TestKind::LeaverDevicesReturned);
+        let at: Vec<NaiveDate> = if c.control.kind == Kind::State && !per_event { dates.to_vec() } else { vec![end] };
+        let checks = at
+            .iter()
+            .map(|d| {
+                let mut ch = evidence::check(inputs.observations, evidence::needs(test), *d, c.params.max_evidence_age_days);
+                ch.missing.extend(evidence::missing_always(test).map(String::from));
+                // Certificates are made in evident, not ingested: none at all is a missing input.
+                if test == TestKind::CertificateCountersigned && inputs.certs.is_empty() {
+                    ch.missing.push("no certificate of sanitization is in the store (`evident certificate new`, docs/certificates.md)".into());
+                }
+                (*d, ch)
+            })
+            .collect();
+        let tally = Tally {
+            control: &c.control.id,
+            one_date: (at.len() == 1).then_some(end),
+            of_view: !per_event,
+            hits: vec![[false; 3]; req.exceptions.len()],
+            counts: BTreeMap::new(),
+            kept: Vec::new(),
+        };
+        Plan { c, at, checks, of_view: !per_event, out_of_scope: 0, tally }
+    }
+
+    fn in_force(&self, d: &NaiveDate) -> bool {
+        self.checks.get(d).is_some_and(|ch| ch.missing.is_empty())
+    }
+
+    /// One device of the view at `d`: a member of the population, out of scope by ownership, or
+    /// not what the test is about.
+    fn judge(&mut self, a: &AssetView, d: NaiveDate, exceptions: &[Exception], used: &mut [bool], sink: &mut dyn Sink) {
+        let Some(v) = assets::judge(self.c, a, d) else { return };
+        if !self.c.params.ownership.iter().any(|o| o == a.ownership.map_or("unknown", |o| o.as_str())) {
+            self.out_of_scope += 1;
+            return;
+        }
+        let item = Item { date: d, item: a.key.clone(), asset_tag: a.asset_tag.clone(), outcome: v.outcome(), reason: v.reason, records: a.records.clone() };
+        self.tally.add(item, exceptions, used, sink);
+    }
+
+    /// An event control's population, when its evidence was in force.
+    fn events(&self, ctx: &Context) -> Vec<Item> {
+        let end = ctx.req.scope.end();
+        if !self.in_force(&end) {
+            return Vec::new();
+        }
+        let empty = Vec::new();
+        let at_end = ctx.views.get(&end).unwrap_or(&empty);
+        match self.c.control.test {
+            TestKind::IpeTieOut => tie_out::ipe_items(self.c, ctx.ties, end),
+            TestKind::SanitizationMethod => events::judge_wipes(self.c, at_end, &ctx.req.scope),
+            TestKind::CertificateCountersigned => events::judge_attested(at_end, &ctx.req.scope, ctx.inputs.certs),
+            TestKind::LeaverDevicesReturned => events::judge_leavers(self.c, ctx.views, ctx.inputs, &ctx.req.scope),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The control's result: per-date picture, exceptions and the overall status.
+    fn finish(self, exceptions: &[Exception]) -> ControlResult {
+        let Plan { c, at, checks, out_of_scope, tally, .. } = self;
+        let Tally { counts, kept: items, hits, .. } = tally;
+        let exceptions = dispositions(exceptions, &hits);
+        // Event and data controls have one date: every item (events carry their own dates).
+        let count =
+            |o: Outcome, d: Option<NaiveDate>| counts.iter().filter(|((date, oc), _)| *oc == o && d.is_none_or(|d| *date == d)).map(|(_, n)| n).sum::<usize>();
+        let per_date: Vec<DateResult> = checks
+            .iter()
+            .map(|(d, ch)| {
+                let only = (at.len() > 1).then_some(*d);
+                date_result(*d, ch, count(Outcome::Pass, only), count(Outcome::Fail, only), count(Outcome::Excepted, only))
+            })
+            .collect();
+        let expired = exceptions.iter().any(|d| d.disposition == DispositionKind::Expired);
+        let population = counts.values().sum::<usize>();
+        let (status, note) = overall(&per_date, count(Outcome::Fail, None) > 0 || expired, population == 0, out_of_scope);
+        ControlResult {
+            id: c.control.id.clone(),
+            version: c.control.version,
+            title: c.control.title.clone(),
+            test: c.control.test,
+            kind: c.control.kind,
+            file: c.file.clone(),
+            sha256: c.sha256.clone(),
+            status,
+            note,
+            params: c.control.params.clone(),
+            population,
+            passed: count(Outcome::Pass, None),
+            failed: count(Outcome::Fail, None),
+            excepted: count(Outcome::Excepted, None),
+            out_of_scope,
+            dates: per_date,
+            items,
+            populations: Vec::new(),
+            exceptions,
+        }
     }
 }
 
@@ -533,64 +644,21 @@ struct Tally<'a> {
     one_date: Option<NaiveDate>,
     /// The items are devices of the view (not events: wipes, leavers, exports, certificates).
     of_view: bool,
-    exceptions: &'a [Exception],
-    used: &'a mut [bool],
     /// Per exception: applied, expired, not yet valid.
     hits: Vec<[bool; 3]>,
     counts: BTreeMap<(NaiveDate, Outcome), usize>,
     kept: Vec<Item>,
-    sink: &'a mut dyn Sink,
 }
 
 impl Tally<'_> {
-    fn add(&mut self, mut item: Item) {
-        apply_exceptions(self.control, &mut item, self.exceptions, self.used, &mut self.hits);
+    fn add(&mut self, mut item: Item, exceptions: &[Exception], used: &mut [bool], sink: &mut dyn Sink) {
+        apply_exceptions(self.control, &mut item, exceptions, used, &mut self.hits);
         *self.counts.entry((item.date, item.outcome)).or_default() += 1;
-        self.sink.item(self.control, self.one_date.unwrap_or(item.date), self.of_view, &item);
-        if item.outcome != Outcome::Pass || self.sink.keeps_passing() {
+        sink.item(self.control, self.one_date.unwrap_or(item.date), self.of_view, &item);
+        if item.outcome != Outcome::Pass || sink.keeps_passing() {
             self.kept.push(item);
         }
     }
-}
-
-/// The members of a control's population at the dates whose evidence was in force, and how many
-/// devices were left out for their ownership.
-fn population(ctx: &Context, c: &Loaded, checks: &BTreeMap<NaiveDate, Check>, emit: &mut dyn FnMut(Item)) -> usize {
-    let end = ctx.req.scope.end();
-    let empty = Vec::new();
-    let at_end = ctx.views.get(&end).unwrap_or(&empty);
-    let in_force = |d: &NaiveDate| checks.get(d).is_some_and(|ch| ch.missing.is_empty());
-    let events = match c.control.test {
-        _ if checks.len() == 1 && !in_force(&end) => Vec::new(),
-        TestKind::IpeTieOut => tie_out::ipe_items(c, ctx.ties, end),
-        TestKind::SanitizationMethod => events::judge_wipes(c, at_end, &ctx.req.scope),
-        TestKind::CertificateCountersigned => events::judge_attested(at_end, &ctx.req.scope, ctx.inputs.certs),
-        TestKind::LeaverDevicesReturned => events::judge_leavers(c, ctx.views, ctx.inputs, &ctx.req.scope),
-        _ => {
-            let owned = &c.params.ownership;
-            let mut out_of_scope = 0;
-            for d in checks.keys().filter(|d| in_force(d)) {
-                for a in ctx.views.get(d).unwrap_or(&empty) {
-                    let Some(v) = assets::judge(c, a, *d) else { continue };
-                    if !owned.iter().any(|o| o == a.ownership.map_or("unknown", |o| o.as_str())) {
-                        out_of_scope += 1;
-                        continue;
-                    }
-                    emit(Item {
-                        date: *d,
-                        item: a.key.clone(),
-                        asset_tag: a.asset_tag.clone(),
-                        outcome: v.outcome(),
-                        reason: v.reason,
-                        records: a.records.clone(),
-                    });
-                }
-            }
-            return out_of_scope;
-        }
-    };
-    events.into_iter().for_each(emit);
-    0
 }
 
 /// One sample date's status: no evidence, else fail, else pass, else an empty population.

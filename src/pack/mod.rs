@@ -164,14 +164,18 @@ fn compact(w: &mut Writer, rel: &str, v: &impl Serialize) -> Result<(), Error> {
     })
 }
 
-/// The evaluation's sink in a pack: each control's items go to one JSON-lines file per sample
-/// date as they are judged (`results/controls/<ID>/<date>.jsonl`); the evaluation keeps only the
-/// failing and excepted ones. The first write error stops the writing and is returned at the end.
+/// The evaluation's sink in a pack: the joined view goes to `results/assets/<date>.jsonl` and each
+/// control's items to one JSON-lines file per sample date (`results/controls/<ID>/<date>.jsonl`),
+/// as they are read and judged; the evaluation keeps only the failing and excepted items. The
+/// first write error stops the writing and is returned at the end.
 struct Spill<'w> {
     w: &'w mut Writer,
-    open: Option<(String, chrono::NaiveDate, Open, usize)>,
+    /// Open population files by control and date, with their item counts.
+    open: BTreeMap<(String, chrono::NaiveDate), (Open, usize)>,
+    /// The view file being written, and the view in brief.
+    view: Option<(Open, report::Assets)>,
     populations: BTreeMap<String, Vec<crate::evaluate::PopulationFile>>,
-    /// The view at the last date written (the scope's end), in brief, for the report.
+    /// The view at the last date read (the scope's end), in brief, for the report.
     assets: Option<report::Assets>,
     error: Option<Error>,
 }
@@ -194,12 +198,12 @@ struct Line<'a> {
 
 impl Spill<'_> {
     fn write(&mut self, control: &str, at: chrono::NaiveDate, of_view: bool, item: &crate::evaluate::Item) -> Result<(), Error> {
-        if self.open.as_ref().is_none_or(|(c, d, _, _)| c != control || *d != at) {
-            self.close()?;
+        let key = (control.to_string(), at);
+        if !self.open.contains_key(&key) {
             let rel = format!("results/controls/{}/{at}.jsonl", safe_name(control));
-            self.open = Some((control.to_string(), at, self.w.create(&rel)?, 0));
+            self.open.insert(key.clone(), (self.w.create(&rel)?, 0));
         }
-        let (_, _, f, n) = self.open.as_mut().expect("opened above");
+        let (f, n) = self.open.get_mut(&key).expect("opened above");
         let line = Line {
             date: (!of_view).then_some(item.date),
             item: &item.item,
@@ -214,32 +218,78 @@ impl Spill<'_> {
         Ok(())
     }
 
-    fn close(&mut self) -> Result<(), Error> {
-        if let Some((control, date, f, items)) = self.open.take() {
+    /// Closes the population files of `date` (or all of them).
+    fn close(&mut self, date: Option<chrono::NaiveDate>) -> Result<(), Error> {
+        let done: Vec<(String, chrono::NaiveDate)> = self.open.keys().filter(|(_, d)| date.is_none_or(|x| x == *d)).cloned().collect();
+        for key in done {
+            let (f, items) = self.open.remove(&key).expect("listed");
             let path = f.rel.clone();
             self.w.close(f)?;
             let sha256 = self.w.files.last().expect("just closed").sha256.clone();
-            self.populations.entry(control).or_default().push(crate::evaluate::PopulationFile { date, path, items, sha256 });
+            self.populations.entry(key.0).or_default().push(crate::evaluate::PopulationFile { date: key.1, path, items, sha256 });
         }
         Ok(())
     }
+
+    fn asset(&mut self, date: chrono::NaiveDate, a: &crate::view::AssetView) -> Result<(), Error> {
+        if self.view.is_none() {
+            let path = format!("results/assets/{date}.jsonl");
+            self.view = Some((self.w.create(&path)?, report::Assets { path, count: 0, flagged: Vec::new() }));
+        }
+        let (f, brief) = self.view.as_mut().expect("opened above");
+        view_line(f, brief, a)
+    }
+
+    fn view_done(&mut self) -> Result<(), Error> {
+        if let Some((f, brief)) = self.view.take() {
+            self.w.close(f)?;
+            self.assets = Some(brief);
+        }
+        Ok(())
+    }
+
+    fn keep(&mut self, done: Result<(), Error>) {
+        if let (None, Err(e)) = (&self.error, done) {
+            self.error = Some(e);
+        }
+    }
+}
+
+/// One device of the view as a line of its file, noted in the brief.
+fn view_line(f: &mut Open, brief: &mut report::Assets, a: &crate::view::AssetView) -> Result<(), Error> {
+    serde_json::to_writer(&mut f.w, a).map_err(|e| Error::Io { path: f.path.clone(), err: e.into() })?;
+    f.w.write_all(b"\n").map_err(io(&f.path))?;
+    brief.count += 1;
+    if !a.flags.is_empty() {
+        brief.flagged.push(report::Flagged {
+            key: a.key.to_string(),
+            asset_tag: a.asset_tag.clone(),
+            name: a.name.clone(),
+            flags: a.flags.iter().cloned().collect(),
+        });
+    }
+    Ok(())
 }
 
 impl crate::evaluate::Sink for Spill<'_> {
-    fn view(&mut self, date: chrono::NaiveDate, assets: &[crate::view::AssetView]) {
+    fn asset(&mut self, date: chrono::NaiveDate, a: &crate::view::AssetView) {
         if self.error.is_none() {
-            match write_view(self.w, date, assets) {
-                Ok(a) => self.assets = Some(a),
-                Err(e) => self.error = Some(e),
-            }
+            let done = self.asset(date, a);
+            self.keep(done);
+        }
+    }
+
+    fn view_done(&mut self, date: chrono::NaiveDate) {
+        if self.error.is_none() {
+            let done = self.view_done().and_then(|()| self.close(Some(date)));
+            self.keep(done);
         }
     }
 
     fn item(&mut self, control: &str, at: chrono::NaiveDate, of_view: bool, item: &crate::evaluate::Item) {
-        if self.error.is_none()
-            && let Err(e) = self.write(control, at, of_view, item)
-        {
-            self.error = Some(e);
+        if self.error.is_none() {
+            let done = self.write(control, at, of_view, item);
+            self.keep(done);
         }
     }
 
@@ -352,9 +402,10 @@ fn write_pack(
     let mut evaluation = None;
     let mut assets = None;
     if let Some((lib, ereq)) = req.controls {
-        let mut spill = Spill { w: &mut w, open: None, populations: BTreeMap::new(), assets: None, error: None };
+        let mut spill = Spill { w: &mut w, open: BTreeMap::new(), view: None, populations: BTreeMap::new(), assets: None, error: None };
         let mut ev = crate::evaluate::evaluate_into(store, lib, ereq, &mut spill)?;
-        spill.close()?;
+        let closed = spill.close(None);
+        spill.keep(closed);
         if let Some(e) = spill.error.take() {
             return Err(e);
         }
@@ -368,7 +419,7 @@ fn write_pack(
     let certificates = write_certificates(&mut w, store, &req.scope)?;
     let assets = match assets {
         Some(a) => a,
-        None => write_view(&mut w, req.scope.end(), &crate::view::assets_until(store, &req.scope.end().format("%Y-%m-%d").to_string())?)?,
+        None => write_view(&mut w, store, req.scope.end())?,
     };
     w.bytes("docs/FORMAT.md", FORMAT_DOC.as_bytes())?;
     w.bytes(LEDGER, &crate::ledger::to_jsonl(chain))?;
@@ -510,25 +561,23 @@ fn write_results(
     Ok(controls)
 }
 
-/// The joined view at a sample date, one device per line (`results/assets/<date>.jsonl`);
-/// returns the count and the devices with data-quality findings, for the report.
-fn write_view(w: &mut Writer, date: chrono::NaiveDate, assets: &[crate::view::AssetView]) -> Result<report::Assets, Error> {
-    let mut out = report::Assets { path: format!("results/assets/{date}.jsonl"), count: assets.len(), flagged: Vec::new() };
-    let mut f = w.create(&out.path)?;
-    for a in assets {
-        serde_json::to_writer(&mut f.w, a).map_err(|e| Error::Io { path: f.path.clone(), err: e.into() })?;
-        f.w.write_all(b"\n").map_err(io(&f.path))?;
-        if !a.flags.is_empty() {
-            out.flagged.push(report::Flagged {
-                key: a.key.to_string(),
-                asset_tag: a.asset_tag.clone(),
-                name: a.name.clone(),
-                flags: a.flags.iter().cloned().collect(),
-            });
+/// The joined view at a date, one device per line (`results/assets/<date>.jsonl`), for a pack
+/// without an evaluation; returns the view in brief, for the report.
+fn write_view(w: &mut Writer, store: &Store, date: chrono::NaiveDate) -> Result<report::Assets, Error> {
+    let path = format!("results/assets/{date}.jsonl");
+    let mut f = w.create(&path)?;
+    let mut brief = report::Assets { path, count: 0, flagged: Vec::new() };
+    let mut failed = None;
+    crate::view::each_until(store, &date.format("%Y-%m-%d").to_string(), &mut |a| {
+        if failed.is_none() {
+            failed = view_line(&mut f, &mut brief, &a).err();
         }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
     }
     w.close(f)?;
-    Ok(out)
+    Ok(brief)
 }
 
 /// Certificates of sanitization dated in the scope (a date: every one up to it), as signed.
