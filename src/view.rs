@@ -178,9 +178,15 @@ pub fn assets_until(store: &Store, until: &str) -> Result<Vec<AssetView>, store:
 /// holding only each record's keys: the join runs on `KeyRow`s, each device's key is found the
 /// way `identity` finds it, and each device's full records are read by id when its turn comes.
 pub fn each_until(store: &Store, until: &str, f: &mut dyn FnMut(AssetView)) -> Result<(), store::Error> {
+    each_until_counted(store, until, &mut |_| {}, f)
+}
+
+/// `each_until`, telling `count` how many devices there are before the first.
+pub fn each_until_counted(store: &Store, until: &str, count: &mut dyn FnMut(usize), f: &mut dyn FnMut(AssetView)) -> Result<(), store::Error> {
     let keys = store.view_keys_until(until)?;
     let ingests: HashMap<i64, (String, String, String)> = store.ingests()?.into_iter().map(|i| (i.id, (i.source, i.file_name, i.sha256))).collect();
     let groups = plan(&keys, &ingests);
+    count(groups.len());
     let order: Vec<Vec<(TableKind, i64)>> = groups.into_iter().map(|g| g.into_iter().map(|i| (keys[i].table, keys[i].id)).collect()).collect();
     drop(keys);
     let mut reader = store.view_row_reader()?;

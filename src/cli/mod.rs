@@ -272,7 +272,8 @@ fn controls_cmd(c: &args::ControlsCommand) -> Result<ExitCode> {
 /// prints them all) or the failing and excepted ones (all the text shows; memory stays flat).
 fn run_evaluation(store: &Store, a: &args::ScopeArgs, every_item: bool) -> Result<(crate::controls::Library, crate::evaluate::Evaluation)> {
     let (lib, exceptions, organisation, scope) = evaluation_inputs(a)?;
-    let req = crate::evaluate::Request { organisation, scope, cadence: a.cadence, exceptions: &exceptions };
+    let bar = Steps::new();
+    let req = crate::evaluate::Request { organisation, scope, cadence: a.cadence, exceptions: &exceptions, progress: &bar };
     let ev = if every_item {
         crate::evaluate::evaluate(store, &lib, &req)?
     } else {
@@ -412,12 +413,13 @@ fn pack(store: &mut Store, a: &args::PackArgs) -> Result<ExitCode> {
         );
     }
     let (lib, exceptions, organisation, scope) = evaluation_inputs(&a.scope)?;
-    let ereq = crate::evaluate::Request { organisation, scope: scope.clone(), cadence: a.scope.cadence, exceptions: &exceptions };
+    let bar = Steps::new();
+    let ereq = crate::evaluate::Request { organisation, scope: scope.clone(), cadence: a.scope.cadence, exceptions: &exceptions, progress: &bar };
     let key = crate::sign::SecretKey::load(&a.key).map_err(|e| {
         let h = e.hint().map(String::from);
         with_hint(e, h)
     })?;
-    let req = crate::pack::Request { scope, key: &key, out: &a.out, archive: a.archive, controls: Some((&lib, &ereq)) };
+    let req = crate::pack::Request { scope, key: &key, out: &a.out, archive: a.archive, controls: Some((&lib, &ereq)), progress: &bar };
     let built = crate::pack::build(store, &req).map_err(|e| {
         let h = e.hint();
         with_hint(e, h)
@@ -636,6 +638,49 @@ fn options(args: &IngestArgs) -> Result<Options> {
 }
 
 struct Bar(indicatif::ProgressBar);
+
+/// Progress of evaluate and pack on stderr: a spinner while a step's size is unknown, then a bar;
+/// nothing when stderr is not a terminal (logs and pipes stay clean).
+struct Steps(Option<indicatif::ProgressBar>);
+
+impl Steps {
+    fn new() -> Steps {
+        Steps(std::io::stderr().is_terminal().then(indicatif::ProgressBar::hidden))
+    }
+}
+
+impl crate::evaluate::Progress for Steps {
+    fn start(&self, what: &str, total: u64) {
+        let Some(pb) = &self.0 else { return };
+        if total == 0 {
+            pb.set_style(indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"));
+            pb.enable_steady_tick(std::time::Duration::from_millis(120));
+        } else {
+            pb.disable_steady_tick();
+            pb.set_style(
+                indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec}, {eta})").expect("valid template").progress_chars("=> "),
+            );
+        }
+        pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        pb.reset();
+        pb.set_length(total);
+        pb.set_position(0);
+        pb.set_message(what.to_string());
+    }
+
+    fn advance(&self, n: u64) {
+        if let Some(pb) = &self.0 {
+            pb.inc(n);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(pb) = &self.0 {
+            pb.disable_steady_tick();
+            pb.finish_and_clear();
+        }
+    }
+}
 
 impl Progress for Bar {
     fn set_position(&self, bytes: u64) {

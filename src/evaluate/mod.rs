@@ -305,7 +305,20 @@ pub struct Request<'a> {
     pub scope: Scope,
     pub cadence: Cadence,
     pub exceptions: &'a [Exception],
+    /// Told how far the evaluation has got (`&()`: nobody).
+    pub progress: &'a dyn Progress,
 }
+
+/// Told how far a long step has got: a bar on a terminal, nothing elsewhere.
+pub trait Progress {
+    /// A step of `total` units begins.
+    fn start(&self, _what: &str, _total: u64) {}
+    fn advance(&self, _n: u64) {}
+    /// The step is over.
+    fn finish(&self) {}
+}
+
+impl Progress for () {}
 
 /// Where each control's judged items go as they are judged, and the joined view as it is read:
 /// date by date, device by device in key order, each device's items as it is judged; then the
@@ -352,22 +365,25 @@ pub fn evaluate(store: &Store, lib: &Library, req: &Request) -> Result<Evaluatio
 /// Where the joined view at a sample date comes from: the store, read device by device, or
 /// views in memory (the property tests).
 trait Views {
-    fn each(&self, date: NaiveDate, f: &mut dyn FnMut(AssetView)) -> Result<(), crate::store::Error>;
+    /// Each device at `date`, after telling `count` how many there are.
+    fn each(&self, date: NaiveDate, count: &mut dyn FnMut(usize), f: &mut dyn FnMut(AssetView)) -> Result<(), crate::store::Error>;
 }
 
 struct FromStore<'s>(&'s Store);
 
 impl Views for FromStore<'_> {
-    fn each(&self, date: NaiveDate, f: &mut dyn FnMut(AssetView)) -> Result<(), crate::store::Error> {
-        crate::view::each_until(self.0, &date.format("%Y-%m-%d").to_string(), f)
+    fn each(&self, date: NaiveDate, count: &mut dyn FnMut(usize), f: &mut dyn FnMut(AssetView)) -> Result<(), crate::store::Error> {
+        crate::view::each_until_counted(self.0, &date.format("%Y-%m-%d").to_string(), count, f)
     }
 }
 
 struct InMemory<'v>(&'v BTreeMap<NaiveDate, Vec<AssetView>>);
 
 impl Views for InMemory<'_> {
-    fn each(&self, date: NaiveDate, f: &mut dyn FnMut(AssetView)) -> Result<(), crate::store::Error> {
-        self.0.get(&date).into_iter().flatten().cloned().for_each(f);
+    fn each(&self, date: NaiveDate, count: &mut dyn FnMut(usize), f: &mut dyn FnMut(AssetView)) -> Result<(), crate::store::Error> {
+        let v = self.0.get(&date).map_or(&[][..], Vec::as_slice);
+        count(v.len());
+        v.iter().cloned().for_each(f);
         Ok(())
     }
 }
@@ -477,8 +493,13 @@ fn run(
     let mut plans: Vec<Plan> = lib.controls.iter().map(|c| Plan::new(c, req, dates, inputs)).collect();
     let ids = events::leaver_ids(inputs.leavers);
     let mut kept = Vec::new();
+    let progress = req.progress;
     for d in dates {
-        views.each(*d, &mut |a| {
+        // The join itself (before the count) takes a while at scale: the bar says so.
+        progress.start(&format!("joining the view as of {d}"), 0);
+        let mut count = |n: usize| progress.start(&format!("evaluating as of {d}"), n as u64);
+        views.each(*d, &mut count, &mut |a| {
+            progress.advance(1);
             sink.asset(*d, &a);
             for p in plans.iter_mut().filter(|p| p.of_view && p.in_force(d)) {
                 p.judge(&a, *d, req.exceptions, &mut used, sink);
@@ -487,6 +508,7 @@ fn run(
                 kept.push(a);
             }
         })?;
+        progress.finish();
         sink.view_done(*d);
     }
     let at_end = BTreeMap::from([(end, kept)]);
@@ -832,7 +854,7 @@ mod tests {
     fn run(views: Vec<AssetView>) -> Evaluation {
         let lib = Library::builtin();
         let scope = Scope::AsOf { date: NaiveDate::from_ymd_opt(2026, 10, 31).unwrap() };
-        let req = Request { organisation: None, scope: scope.clone(), cadence: Cadence::Monthly, exceptions: &[] };
+        let req = Request { organisation: None, scope: scope.clone(), cadence: Cadence::Monthly, exceptions: &[], progress: &() };
         let fresh = |kind| Observation { kind, file: "x".into(), sha256: "00".repeat(32), as_of: Some(scope.end()) };
         let observations = [Evidence::Register, Evidence::Mdm, Evidence::Encryption, Evidence::Wipes, Evidence::Leavers].map(fresh);
         evaluate_views(

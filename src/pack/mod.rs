@@ -63,6 +63,8 @@ pub struct Request<'a> {
     /// The controls used and the evaluation to run for this scope: the pack runs it, writing each
     /// control's population to its files as it is judged.
     pub controls: Option<(&'a crate::controls::Library, &'a crate::evaluate::Request<'a>)>,
+    /// Told how far the pack has got (`&()`: nobody).
+    pub progress: &'a dyn crate::evaluate::Progress,
 }
 
 /// What `evident pack` made.
@@ -397,7 +399,9 @@ fn write_pack(
     prev: Option<String>,
 ) -> Result<Written, Error> {
     let mut w = Writer { root: root.into(), files: Vec::new() };
-    let (sources, tie_out) = write_sources(&mut w, store, ingests)?;
+    req.progress.start("copying the sources into the pack", ingests.iter().map(|i| i.size.max(0) as u64).sum());
+    let (sources, tie_out) = write_sources(&mut w, store, ingests, req.progress)?;
+    req.progress.finish();
     let mut controls = Vec::new();
     let mut evaluation = None;
     let mut assets = None;
@@ -413,6 +417,7 @@ fn write_pack(
             c.populations = spill.populations.remove(&c.id).unwrap_or_default();
         }
         assets = spill.assets.take();
+        req.progress.start("writing the results, OSCAL and report", 0);
         controls = write_results(&mut w, req, lib, &ev, ingests, &sources, seq)?;
         evaluation = Some((lib, ev));
     }
@@ -439,6 +444,7 @@ fn write_pack(
         certificates,
     };
     w.bytes("report/index.html", report::render(&page).as_bytes())?;
+    req.progress.finish();
     let mut files = w.files;
     files.sort();
     let manifest = Manifest {
@@ -471,7 +477,12 @@ fn sign(root: &Path, manifest: Manifest, key: &SecretKey) -> Result<Written, Err
 
 /// Each raw export byte for byte under sources/, and one ingest report per ingest: the same
 /// bytes recorded again (another as-of, other options) are one file with one report per ingest.
-fn write_sources(w: &mut Writer, store: &Store, ingests: &[crate::store::IngestRow]) -> Result<(Vec<SourceRef>, Vec<serde_json::Value>), Error> {
+fn write_sources(
+    w: &mut Writer,
+    store: &Store,
+    ingests: &[crate::store::IngestRow],
+    progress: &dyn crate::evaluate::Progress,
+) -> Result<(Vec<SourceRef>, Vec<serde_json::Value>), Error> {
     let mut sources = Vec::new();
     let mut tie_out = Vec::new();
     let mut written: BTreeMap<String, usize> = BTreeMap::new();
@@ -491,6 +502,7 @@ fn write_sources(w: &mut Writer, store: &Store, ingests: &[crate::store::IngestR
                 e => e,
             })?;
         }
+        progress.advance(ing.size.max(0) as u64);
         let mut detail = store.ingest_detail(ing.id)?;
         detail["warnings_list"] = serde_json::to_value(store.issues(ing.id, crate::model::IssueKind::Warning)?).expect("issues serialise");
         detail["rejections"] = serde_json::to_value(store.issues(ing.id, crate::model::IssueKind::Rejection)?).expect("issues serialise");
