@@ -157,13 +157,55 @@ fn pretty(v: &impl Serialize) -> Vec<u8> {
     out
 }
 
-/// Machine files that grow with the fleet are written compact, straight to the file.
-fn compact(w: &mut Writer, rel: &str, v: &impl Serialize) -> Result<(), Error> {
-    let path = w.root.join(rel);
-    w.with(rel, |out| {
-        serde_json::to_writer(&mut *out, v).map_err(|e| Error::Io { path: path.clone(), err: e.into() })?;
-        out.write_all(b"\n").map_err(io(&path))
-    })
+/// results/controls/ID.json: a control's result with its failing and excepted items
+/// (`findings`) and the files of its population, written straight to the file.
+#[derive(Serialize)]
+struct ControlFile<'a> {
+    id: &'a str,
+    version: u32,
+    title: &'a str,
+    test: crate::controls::schema::TestKind,
+    kind: crate::controls::schema::Kind,
+    file: &'a str,
+    sha256: &'a str,
+    status: crate::evaluate::Status,
+    note: Option<&'a str>,
+    params: &'a BTreeMap<String, serde_json::Value>,
+    population: usize,
+    passed: usize,
+    failed: usize,
+    excepted: usize,
+    out_of_scope: usize,
+    dates: &'a [crate::evaluate::DateResult],
+    findings: &'a [crate::evaluate::Item],
+    populations: &'a [crate::evaluate::PopulationFile],
+    exceptions: &'a [crate::evaluate::Disposition],
+}
+
+impl<'a> ControlFile<'a> {
+    fn of(r: &'a crate::evaluate::ControlResult) -> ControlFile<'a> {
+        ControlFile {
+            id: &r.id,
+            version: r.version,
+            title: &r.title,
+            test: r.test,
+            kind: r.kind,
+            file: &r.file,
+            sha256: &r.sha256,
+            status: r.status,
+            note: r.note.as_deref(),
+            params: &r.params,
+            population: r.population,
+            passed: r.passed,
+            failed: r.failed,
+            excepted: r.excepted,
+            out_of_scope: r.out_of_scope,
+            dates: &r.dates,
+            findings: &r.items,
+            populations: &r.populations,
+            exceptions: &r.exceptions,
+        }
+    }
 }
 
 /// The evaluation's sink in a pack: the joined view goes to `results/assets/<date>.jsonl` and each
@@ -539,13 +581,12 @@ fn write_results(
     for r in &ev.controls {
         // The population is in its files; this file lists what an auditor follows up: the
         // failing and excepted items (`findings`).
-        let mut v = serde_json::to_value(r).expect("a result serialises");
-        if let Some(o) = v.as_object_mut() {
-            let findings = o.remove("items").unwrap_or_default();
-            o.insert("findings".into(), findings);
-            o.entry("populations").or_insert(serde_json::Value::Array(Vec::new()));
-        }
-        w.bytes(&format!("results/controls/{}.json", safe_name(&r.id)), &pretty(&v))?;
+        let rel = format!("results/controls/{}.json", safe_name(&r.id));
+        let path = w.root.join(&rel);
+        w.with(&rel, |out| {
+            serde_json::to_writer_pretty(&mut *out, &ControlFile::of(r)).map_err(|e| Error::Io { path: path.clone(), err: e.into() })?;
+            out.write_all(b"\n").map_err(io(&path))
+        })?;
     }
     let summary = serde_json::json!({
         "organisation": ev.organisation,
@@ -563,7 +604,10 @@ fn write_results(
     w.bytes("results/evaluation.json", &pretty(&summary))?;
     let oscal_sources: Vec<oscal::Source> =
         ingests.iter().zip(sources).map(|(i, s)| oscal::Source { file_name: &i.file_name, path: &s.path, sha256: &s.sha256, kind: &s.source }).collect();
-    compact(w, "results/oscal-assessment-results.json", &oscal::assessment_results(ev, lib, &oscal_sources, seq))?;
+    let path = w.root.join("results/oscal-assessment-results.json");
+    w.with("results/oscal-assessment-results.json", |out| {
+        oscal::write_assessment_results(out, ev, lib, &oscal_sources, seq).and_then(|()| out.write_all(b"\n")).map_err(io(&path))
+    })?;
     w.bytes("results/oscal-mapping-collection.json", &pretty(&oscal::mapping_collection(lib, &format!("{}T23:59:59Z", req.scope.end()))))?;
     for fw in lib.catalogs.keys() {
         if let Some(g) = crate::evaluate::by_framework(ev, lib, fw) {

@@ -67,11 +67,15 @@ fn control_id(id: &str) -> String {
     id.to_ascii_lowercase()
 }
 
-/// The assessment results of one pack.
-pub fn assessment_results(ev: &Evaluation, lib: &Library, sources: &[Source], seq: u64) -> Value {
+/// Stand-ins for the arrays that grow with the findings, replaced as the file is written.
+const INVENTORY: &str = "\u{0}inventory-items\u{0}";
+const OBSERVATIONS: &str = "\u{0}observations\u{0}";
+const FINDINGS: &str = "\u{0}findings\u{0}";
+
+/// Writes the assessment results of one pack, compact: the inventory items and observations are
+/// written one at a time (never the whole document in memory).
+pub fn write_assessment_results(out: &mut dyn std::io::Write, ev: &Evaluation, lib: &Library, sources: &[Source], seq: u64) -> std::io::Result<()> {
     let scope = &ev.scope;
-    let end = format!("{}T23:59:59Z", scope.end());
-    let start = format!("{}T00:00:00Z", scope.start().unwrap_or(scope.end()));
     let scope_text = scope.to_string();
     let mut resources: Vec<Value> = sources.iter().map(resource).collect();
     for c in &ev.controls {
@@ -87,33 +91,85 @@ pub fn assessment_results(ev: &Evaluation, lib: &Library, sources: &[Source], se
     // A record reference names its export by the first 12 hex digits of its SHA-256.
     let by_sha: BTreeMap<&str, String> = sources.iter().map(|s| (s.sha256.get(..12).unwrap_or(s.sha256), uuid(&["resource", s.sha256, s.path]))).collect();
     let inventory = inventory(ev);
-    let items: Vec<Value> = inventory.iter().map(|(key, (tag, id))| inventory_item(key, tag.as_deref(), id)).collect();
-    let mut observations = Vec::new();
+    let observed = ev.controls.iter().any(|c| !c.populations.is_empty() || c.items.iter().any(|i| i.outcome != crate::evaluate::Outcome::Pass));
+    let skeleton = skeleton(ev, &scope_text, seq, !inventory.is_empty(), observed, resources);
+    let text = serde_json::to_string(&skeleton).map_err(std::io::Error::other)?;
+    let mut rest = text.as_str();
     let mut findings = Vec::new();
-    for c in &ev.controls {
-        let (mut obs, f) = control_results(c, lib, &scope_text, &inventory, &by_sha);
-        observations.append(&mut obs);
-        findings.push(f);
+    for marker in [INVENTORY, OBSERVATIONS, FINDINGS] {
+        let quoted = serde_json::to_string(marker).map_err(std::io::Error::other)?;
+        let Some((before, after)) = rest.split_once(quoted.as_str()) else { continue };
+        out.write_all(before.as_bytes())?;
+        rest = after;
+        let mut list = List::new(out);
+        match marker {
+            INVENTORY => {
+                for (key, (tag, id)) in &inventory {
+                    list.item(&inventory_item(key, tag.as_deref(), id))?;
+                }
+            }
+            OBSERVATIONS => {
+                for c in &ev.controls {
+                    findings.push(control_results(c, lib, &scope_text, &inventory, &by_sha, &mut |o| list.item(&o))?);
+                }
+            }
+            _ => {
+                for f in &findings {
+                    list.item(f)?;
+                }
+            }
+        }
+        list.end()?;
     }
+    out.write_all(rest.as_bytes())
+}
+
+/// A JSON array written one element at a time.
+struct List<'w> {
+    out: &'w mut dyn std::io::Write,
+    first: bool,
+}
+
+impl<'w> List<'w> {
+    fn new(out: &'w mut dyn std::io::Write) -> List<'w> {
+        List { out, first: true }
+    }
+
+    fn item(&mut self, v: &Value) -> std::io::Result<()> {
+        self.out.write_all(if self.first { b"[" } else { b"," })?;
+        self.first = false;
+        serde_json::to_writer(&mut *self.out, v).map_err(std::io::Error::other)
+    }
+
+    fn end(self) -> std::io::Result<()> {
+        self.out.write_all(if self.first { b"[]" } else { b"]" })
+    }
+}
+
+/// The document around the arrays that grow: their places hold the stand-ins.
+fn skeleton(ev: &Evaluation, scope_text: &str, seq: u64, items: bool, observed: bool, resources: Vec<Value>) -> Value {
+    let scope = &ev.scope;
+    let end = format!("{}T23:59:59Z", scope.end());
+    let start = format!("{}T00:00:00Z", scope.start().unwrap_or(scope.end()));
     let mut result = json!({
-        "uuid": uuid(&["result", &scope_text, &seq.to_string()]),
+        "uuid": uuid(&["result", scope_text, &seq.to_string()]),
         "title": format!("evident evaluation {scope_text}"),
         "description": format!("Every evident control tested on the records of this pack; sample dates {}.", ev.sample_dates.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
         "start": start,
         "end": end,
         "reviewed-controls": {"control-selections": [{"include-controls": ev.controls.iter().map(|c| json!({"control-id": control_id(&c.id)})).collect::<Vec<_>>()}]},
     });
-    if !items.is_empty() {
-        result["local-definitions"] = json!({"inventory-items": items});
+    if items {
+        result["local-definitions"] = json!({"inventory-items": INVENTORY});
     }
-    if !observations.is_empty() {
-        result["observations"] = Value::Array(observations);
+    if observed {
+        result["observations"] = Value::String(OBSERVATIONS.into());
     }
-    if !findings.is_empty() {
-        result["findings"] = Value::Array(findings);
+    if !ev.controls.is_empty() {
+        result["findings"] = Value::String(FINDINGS.into());
     }
     let mut ar = json!({
-        "uuid": uuid(&["assessment-results", &scope_text, &seq.to_string()]),
+        "uuid": uuid(&["assessment-results", scope_text, &seq.to_string()]),
         "metadata": {
             "title": format!("evident evidence pack {seq}: {scope_text}"),
             "last-modified": end,
@@ -187,14 +243,14 @@ fn control_results(
     scope_text: &str,
     inventory: &BTreeMap<ItemKey, (Option<String>, String)>,
     by_sha: &BTreeMap<&str, String>,
-) -> (Vec<Value>, Value) {
-    let mut observations = Vec::new();
+    emit: &mut dyn FnMut(Value) -> std::io::Result<()>,
+) -> std::io::Result<Value> {
     let mut related = Vec::new();
     for f in &c.populations {
         let id = uuid(&["population", scope_text, &c.id, &f.date.to_string()]);
         let d = c.dates.iter().find(|d| d.date == f.date);
         let counts = d.map_or(String::new(), |d| format!(": {} pass, {} fail, {} excepted", d.passed, d.failed, d.excepted));
-        observations.push(json!({
+        emit(json!({
             "uuid": id,
             "title": format!("{} population at {}", c.id, f.date),
             "description": format!("Every item {} judged at {}, one JSON object per line with its outcome, reason and records ({} items{counts}).", c.id, f.date, f.items),
@@ -203,7 +259,7 @@ fn control_results(
             "types": ["control-objective"],
             "relevant-evidence": [{"href": format!("#{}", uuid(&["resource", &f.sha256, &f.path])), "description": format!("population file {}", f.path)}],
             "collected": format!("{}T23:59:59Z", f.date),
-        }));
+        }))?;
         related.push(json!({"observation-uuid": id}));
     }
     for (n, i) in c.items.iter().filter(|i| i.outcome != crate::evaluate::Outcome::Pass).enumerate() {
@@ -230,7 +286,7 @@ fn control_results(
         if !evidence.is_empty() {
             o["relevant-evidence"] = Value::Array(evidence);
         }
-        observations.push(o);
+        emit(o)?;
         related.push(json!({"observation-uuid": id}));
     }
     let (state, reason) = match c.status {
@@ -259,7 +315,7 @@ fn control_results(
     if !related.is_empty() {
         f["related-observations"] = Value::Array(related);
     }
-    (observations, f)
+    Ok(f)
 }
 
 /// Our crosswalk (controls/*.yaml `maps`) as an OSCAL mapping collection, one mapping per framework.
