@@ -8,7 +8,7 @@ use crate::model::{
 };
 use crate::store::{
     self, Store,
-    query::{KeyRow, Stored, TableKind, ViewRow},
+    query::{Keys, Stored, TableKind, ViewRow},
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -181,27 +181,63 @@ pub fn each_until(store: &Store, until: &str, f: &mut dyn FnMut(AssetView)) -> R
     each_until_counted(store, until, &mut |_| {}, f)
 }
 
-/// `each_until`, telling `count` how many devices there are before the first.
+/// `each_until`, telling `count` how many devices there are before the first. One read
+/// transaction: the plan and the records it names are the same snapshot of the store.
 pub fn each_until_counted(store: &Store, until: &str, count: &mut dyn FnMut(usize), f: &mut dyn FnMut(AssetView)) -> Result<(), store::Error> {
+    store.read_snapshot(&mut || stream(store, until, count, f))
+}
+
+/// Records read per batch: about 0.5 KB each in memory.
+const BATCH_RECORDS: usize = 200_000;
+
+fn stream(store: &Store, until: &str, count: &mut dyn FnMut(usize), f: &mut dyn FnMut(AssetView)) -> Result<(), store::Error> {
     let keys = store.view_keys_until(until)?;
     let ingests: HashMap<i64, (String, String, String)> = store.ingests()?.into_iter().map(|i| (i.id, (i.source, i.file_name, i.sha256))).collect();
     let groups = plan(&keys, &ingests);
     count(groups.len());
-    let order: Vec<Vec<(TableKind, i64)>> = groups.into_iter().map(|g| g.into_iter().map(|i| (keys[i].table, keys[i].id)).collect()).collect();
+    // The devices in key order, flat: each device's records, and where each device ends.
+    let mut records: Vec<(TableKind, i64)> = Vec::with_capacity(keys.rows.len());
+    let mut ends: Vec<usize> = Vec::with_capacity(groups.len());
+    for g in groups {
+        records.extend(g.into_iter().map(|i| (keys.rows[i].table, keys.rows[i].id)));
+        ends.push(records.len());
+    }
     drop(keys);
     let mut reader = store.view_row_reader()?;
-    for group in order {
-        let rows = group.into_iter().map(|(t, id)| reader.get(t, id)).collect::<Result<Vec<_>, _>>()?;
-        let members: Vec<usize> = (0..rows.len()).collect();
-        f(entry(&rows, &members));
+    let (mut device, mut first) = (0, 0);
+    while device < ends.len() {
+        // A batch of whole devices; its records are read in table and id order (pages in
+        // storage order, each read once a batch), not in key order (a random read each).
+        let mut last = device;
+        while last < ends.len() && ends[last] - first < BATCH_RECORDS {
+            last += 1;
+        }
+        let last = last.max(device + 1);
+        let stop = ends[last - 1];
+        let mut order: Vec<usize> = (first..stop).collect();
+        order.sort_unstable_by_key(|&k| records[k]);
+        let mut rows: Vec<Option<ViewRow>> = (first..stop).map(|_| None).collect();
+        for k in order {
+            let (t, id) = records[k];
+            rows[k - first] = Some(reader.get(t, id)?);
+        }
+        let mut rows = rows.into_iter().map(|r| r.expect("every record was read"));
+        for d in device..last {
+            let start = if d == 0 { 0 } else { ends[d - 1] };
+            let members: Vec<ViewRow> = rows.by_ref().take(ends[d] - start).collect();
+            let idx: Vec<usize> = (0..members.len()).collect();
+            f(entry(&members, &idx));
+        }
+        (device, first) = (last, stop);
     }
     Ok(())
 }
 
 /// The devices of `keys` (the same join as `join`), each a list of record indices, in the order
 /// of their keys (ties: the device with the earlier first record).
-fn plan(keys: &[KeyRow], ingests: &HashMap<i64, (String, String, String)>) -> Vec<Vec<usize>> {
-    let n = keys.len();
+fn plan(keys: &Keys, ingests: &HashMap<i64, (String, String, String)>) -> Vec<Vec<usize>> {
+    let rows = &keys.rows;
+    let n = rows.len();
     let mut dsu = Dsu((0..n).collect());
     let ok = SerialQuality::Ok;
     fn link<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, dsu: &mut Dsu, key: K, i: usize) {
@@ -213,33 +249,34 @@ fn plan(keys: &[KeyRow], ingests: &HashMap<i64, (String, String, String)>) -> Ve
         }
     }
     let mut host_of: HashMap<&str, &str> = HashMap::new();
-    for r in keys {
-        if let (TableKind::MediaLink, Some((m, q))) = (r.table, &r.media)
+    for r in rows {
+        if let (TableKind::MediaLink, Some(m)) = (r.table, r.media)
             && r.serial_quality == ok
-            && *q == ok
+            && r.media_quality == ok
         {
-            host_of.entry(m).or_insert(&r.serial_key);
+            host_of.entry(keys.text(m)).or_insert(keys.text(r.serial_key));
         }
     }
     let mut by_row: HashMap<(i64, i64, &str), usize> = HashMap::new();
-    for (i, r) in keys.iter().enumerate() {
-        link(&mut by_row, &mut dsu, (r.ingest, r.line, r.pointer.as_deref().unwrap_or_default()), i);
+    for (i, r) in rows.iter().enumerate() {
+        link(&mut by_row, &mut dsu, (r.ingest, r.line, r.pointer.map_or("", |p| keys.text(p))), i);
     }
     drop(by_row);
+    let tag = |r: &crate::store::query::KeyRow| r.asset_tag.and_then(|t| crate::model::serial::tag_key(keys.text(t)));
     let mut by_serial: HashMap<&str, usize> = HashMap::new();
     let mut tag_anchor: HashMap<String, usize> = HashMap::new();
-    for (i, r) in keys.iter().enumerate() {
+    for (i, r) in rows.iter().enumerate() {
         if r.serial_quality == ok {
-            link(&mut by_serial, &mut dsu, &r.serial_key, i);
-            if let Some(t) = r.asset_tag.as_deref().and_then(crate::model::serial::tag_key) {
+            link(&mut by_serial, &mut dsu, keys.text(r.serial_key), i);
+            if let Some(t) = tag(r) {
                 tag_anchor.entry(t).or_insert(i);
             }
         }
     }
     let mut by_media: HashMap<&str, usize> = HashMap::new();
-    for (i, r) in keys.iter().enumerate() {
+    for (i, r) in rows.iter().enumerate() {
         if r.serial_quality != ok
-            && let Some(t) = r.asset_tag.as_deref().and_then(crate::model::serial::tag_key)
+            && let Some(t) = tag(r)
         {
             match tag_anchor.get(&t) {
                 Some(&j) => dsu.union(i, j),
@@ -248,28 +285,28 @@ fn plan(keys: &[KeyRow], ingests: &HashMap<i64, (String, String, String)>) -> Ve
                 }
             }
         }
-        if let Some((m, _)) = r.media.as_ref().filter(|(_, q)| *q == ok) {
+        if let Some(m) = r.media.filter(|_| r.media_quality == ok).map(|m| keys.text(m)) {
             link(&mut by_media, &mut dsu, m, i);
             if r.table == TableKind::Wipe
                 && r.serial_quality != ok
-                && let Some(host) = host_of.get(&**m)
+                && let Some(host) = host_of.get(m)
             {
                 link(&mut by_serial, &mut dsu, host, i);
             }
         }
     }
     drop((by_serial, by_media, tag_anchor, host_of));
-    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for i in 0..n {
-        groups.entry(dsu.find(i)).or_default().push(i);
-    }
+    // Records by device (its root: its first record), in record order.
+    let mut by_root: Vec<(usize, usize)> = (0..n).map(|i| (dsu.find(i), i)).collect();
+    drop(dsu);
+    by_root.sort_unstable();
+    let groups = by_root.chunk_by(|a, b| a.0 == b.0).map(|g| (g[0].0, g.iter().map(|(_, i)| *i).collect::<Vec<usize>>()));
     let place = |i: usize| {
-        let r = &keys[i];
+        let r = &rows[i];
         let (source, file, sha) = ingests.get(&r.ingest).map_or(("", "", ""), |(a, b, c)| (a.as_str(), b.as_str(), c.as_str()));
-        (source, file, sha, r.line, r.pointer.as_deref(), r.table.name(), r.id)
+        (source, file, sha, r.line, r.pointer.map(|p| keys.text(p)), r.table.name(), r.id)
     };
     let mut keyed: Vec<(ItemKey, usize, Vec<usize>)> = groups
-        .into_iter()
         .map(|(root, mut members)| {
             members.sort_by(|a, b| place(*a).cmp(&place(*b)));
             (planned_key(keys, &members, &place), root, members)
@@ -282,15 +319,15 @@ fn plan(keys: &[KeyRow], ingests: &HashMap<i64, (String, String, String)>) -> Ve
 type Place<'k> = (&'k str, &'k str, &'k str, i64, Option<&'k str>, &'static str, i64);
 
 /// A device's key from its records in `identity`'s order, as `identity` finds it.
-fn planned_key<'k>(keys: &'k [KeyRow], members: &[usize], place: &dyn Fn(usize) -> Place<'k>) -> ItemKey {
-    let rows = members.iter().map(|&i| &keys[i]);
+fn planned_key<'k>(keys: &'k Keys, members: &[usize], place: &dyn Fn(usize) -> Place<'k>) -> ItemKey {
+    let rows = members.iter().map(|&i| &keys.rows[i]);
     if let Some(r) = rows.clone().find(|r| r.serial_quality == SerialQuality::Ok && r.table != TableKind::MediaLink) {
-        return ItemKey::new(KeyKind::Serial, &r.serial_key);
+        return ItemKey::new(KeyKind::Serial, keys.text(r.serial_key));
     }
-    if let Some(t) = rows.clone().find_map(|r| r.asset_tag.as_deref().filter(|t| !t.trim().is_empty())) {
+    if let Some(t) = rows.clone().find_map(|r| r.asset_tag.map(|t| keys.text(t)).filter(|t| !t.trim().is_empty())) {
         return ItemKey::new(KeyKind::Tag, t);
     }
-    if let Some(d) = rows.clone().find_map(|r| (r.table == TableKind::Wipe).then_some(r.media.as_ref().map_or("", |m| &*m.0))) {
+    if let Some(d) = rows.clone().find_map(|r| (r.table == TableKind::Wipe).then_some(r.media.map_or("", |m| keys.text(m)))) {
         return ItemKey::new(KeyKind::Drive, d);
     }
     let (source, file, sha, line, pointer, _, _) = place(members[0]);

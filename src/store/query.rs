@@ -131,37 +131,50 @@ impl Store {
         Ok(out)
     }
 
+    /// Runs `read` in one read transaction (a savepoint: nested in a caller's own, if any).
+    /// Its page cache is 32 MiB (the store's is 128 MiB, for ingest speed): the view's reads are
+    /// in storage order, and a million-device view must fit in 1 GiB with everything else.
+    pub fn read_snapshot(&self, read: &mut dyn FnMut() -> Result<(), Error>) -> Result<(), Error> {
+        self.conn().execute_batch("PRAGMA cache_size = -32768; SAVEPOINT view_snapshot").map_err(|e| self.map_err(e))?;
+        let out = read();
+        self.conn().execute_batch("RELEASE view_snapshot; PRAGMA cache_size = -131072").map_err(|e| self.map_err(e))?;
+        out
+    }
+
     /// What the join needs of every record of `view_rows_until`, in the same order: identity,
     /// place and keys, without the fields the view shows (a few dozen bytes a record).
-    pub fn view_keys_until(&self, until: &str) -> Result<Vec<KeyRow>, Error> {
-        let mut out = Vec::new();
+    pub fn view_keys_until(&self, until: &str) -> Result<Keys, Error> {
+        // Sorting a million records in memory (the default here, for ingest speed) costs
+        // hundreds of MB: these reads sort in temporary files.
+        self.conn().execute_batch("PRAGMA temp_store = FILE").map_err(|e| self.map_err(e))?;
+        let out = self.view_keys(until);
+        self.conn().execute_batch("PRAGMA temp_store = MEMORY").map_err(|e| self.map_err(e))?;
+        out
+    }
+
+    fn view_keys(&self, until: &str) -> Result<Keys, Error> {
+        // Only a source with several live ingests in range needs the newest copy of each record
+        // picked (the window); with one ingest per source every record counts.
+        let several: bool = self
+            .conn()
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM ingest i WHERE (i.as_of IS NULL OR substr(i.as_of, 1, 10) <= ?1) AND i.superseded_by IS NULL
+                   AND i.retracted IS NULL GROUP BY i.source HAVING count(*) > 1)",
+                [until],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.map_err(e))?;
+        let mut keys = Keys { rows: Vec::new(), text: String::new() };
         for (table, body) in view_queries() {
             let kind = TableKind::of(table);
-            let mut st = self.conn().prepare(&ranked_sql(body)).map_err(|e| self.map_err(e))?;
-            let rows = st
-                .query_map([until], |r| {
-                    let media: Option<String> = r.get(7)?;
-                    Ok(KeyRow {
-                        table: kind,
-                        id: r.get(0)?,
-                        line: r.get(3)?,
-                        serial_key: r.get::<_, String>(4)?.into_boxed_str(),
-                        serial_quality: r.get(5)?,
-                        asset_tag: r.get::<_, Option<String>>(6)?.map(String::into_boxed_str),
-                        media: match media {
-                            Some(m) if matches!(kind, TableKind::Wipe | TableKind::MediaLink) => Some((m.into_boxed_str(), r.get(8)?)),
-                            _ => None,
-                        },
-                        ingest: r.get(17)?,
-                        pointer: r.get::<_, Option<String>>(18)?.map(String::into_boxed_str),
-                    })
-                })
-                .map_err(|e| self.map_err(e))?;
-            for row in rows {
-                out.push(row.map_err(|e| self.map_err(e))?);
+            let mut st = self.conn().prepare(&keys_sql(body, several)).map_err(|e| self.map_err(e))?;
+            let mut rows = st.query([until]).map_err(|e| self.map_err(e))?;
+            while let Some(r) = rows.next().map_err(|e| self.map_err(e))? {
+                let row = keys.row(kind, r).map_err(|e| self.map_err(e))?;
+                keys.rows.push(row);
             }
         }
-        Ok(out)
+        Ok(keys)
     }
 
     /// Reads single view rows by table and id (the rows `view_keys_until` chose).
@@ -216,19 +229,68 @@ impl TableKind {
     }
 }
 
+/// What the join needs of every record, the text of all of them in one buffer (a few dozen
+/// bytes a record, three allocations fewer each).
+pub struct Keys {
+    pub rows: Vec<KeyRow>,
+    text: String,
+}
+
+/// A piece of `Keys`' text.
+#[derive(Debug, Clone, Copy)]
+pub struct Text(u32, u32);
+
+impl Keys {
+    pub fn text(&self, t: Text) -> &str {
+        &self.text[t.0 as usize..(t.0 + t.1) as usize]
+    }
+
+    fn put(&mut self, s: &str) -> rusqlite::Result<Text> {
+        let at = u32::try_from(self.text.len()).ok().filter(|a| a.checked_add(s.len() as u32).is_some() && s.len() <= u32::MAX as usize);
+        let at = at.ok_or(rusqlite::Error::IntegralValueOutOfRange(0, self.text.len() as i64))?;
+        self.text.push_str(s);
+        Ok(Text(at, s.len() as u32))
+    }
+
+    fn opt(&mut self, s: Option<&str>) -> rusqlite::Result<Option<Text>> {
+        s.map(|s| self.put(s)).transpose()
+    }
+
+    /// One row of `keys_sql`.
+    fn row(&mut self, table: TableKind, r: &rusqlite::Row) -> rusqlite::Result<KeyRow> {
+        let media = match table {
+            TableKind::Wipe | TableKind::MediaLink => self.opt(r.get_ref(5)?.as_str_or_null()?)?,
+            _ => None,
+        };
+        Ok(KeyRow {
+            table,
+            id: r.get(0)?,
+            line: r.get(1)?,
+            serial_key: self.put(r.get_ref(2)?.as_str()?)?,
+            serial_quality: r.get(3)?,
+            asset_tag: self.opt(r.get_ref(4)?.as_str_or_null()?)?,
+            media_quality: if media.is_some() { r.get(6)? } else { SerialQuality::Missing },
+            media,
+            ingest: r.get(7)?,
+            pointer: self.opt(r.get_ref(8)?.as_str_or_null()?)?,
+        })
+    }
+}
+
 /// What the join needs of one record.
 #[derive(Debug, Clone)]
 pub struct KeyRow {
     pub table: TableKind,
+    pub serial_quality: SerialQuality,
+    pub media_quality: SerialQuality,
     pub id: i64,
     pub ingest: i64,
     pub line: i64,
-    pub pointer: Option<Box<str>>,
-    pub serial_key: Box<str>,
-    pub serial_quality: SerialQuality,
-    pub asset_tag: Option<Box<str>>,
-    /// A wipe's or a drive link's drive, with the quality of its serial.
-    pub media: Option<(Box<str>, SerialQuality)>,
+    pub pointer: Option<Text>,
+    pub serial_key: Text,
+    pub asset_tag: Option<Text>,
+    /// A wipe's or a drive link's drive (its quality: `media_quality`).
+    pub media: Option<Text>,
 }
 
 /// Snapshot sources: per source and record identity, the copies from the newest ingest (by
@@ -244,6 +306,24 @@ fn ranked_sql(body: &str) -> String {
            FROM x)
          SELECT * FROM ranked WHERE ingest = newest ORDER BY ingest, id"
     )
+}
+
+/// `ranked_sql` reduced to the columns the join reads; without the window when every source
+/// has one live ingest in range (then every record counts, as the window would find).
+fn keys_sql(body: &str, window: bool) -> String {
+    let cols = "id, line, serial_key, serial_quality, asset_tag, media_key, media_quality, ingest, pointer";
+    let g = "WITH g AS (SELECT i.id, i.source, i.file_name, COALESCE(i.as_of, '') AS as_of, i.sha256 FROM ingest i
+                    WHERE (i.as_of IS NULL OR substr(i.as_of, 1, 10) <= ?1) AND i.superseded_by IS NULL AND i.retracted IS NULL),
+         x AS ({body})";
+    if window {
+        format!(
+            "{g}, ranked AS (SELECT {cols}, FIRST_VALUE(x.ingest) OVER (PARTITION BY x.source, x.ident ORDER BY x.as_of DESC, x.ingest DESC) AS newest FROM x)
+             SELECT {cols} FROM ranked WHERE ingest = newest ORDER BY ingest, id"
+        )
+        .replace("{body}", body)
+    } else {
+        format!("{g} SELECT {cols} FROM x ORDER BY ingest, id").replace("{body}", body)
+    }
 }
 
 /// One row of a view query.
@@ -318,7 +398,7 @@ fn view_queries() -> [(&'static str, &'static str); 5] {
     [
         (
             "asset",
-            "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, r.asset_tag, NULL, NULL,
+            "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, r.asset_tag, NULL AS media_key, NULL AS media_quality,
                     r.name, r.model, r.lifecycle, COALESCE(r.owner_email, r.owner_username, r.owner_name), NULL,
                     r.lifecycle_label, COALESCE(r.source_record_id, r.serial_key || '|' || COALESCE(r.asset_tag, '')) AS ident, g.as_of, g.id AS ingest, r.pointer, r.lifecycle_label AS more,
                     lower(COALESCE(r.owner_email, '') || '|' || COALESCE(r.owner_username, '')) AS owner_ids, r.ownership, g.sha256
@@ -326,29 +406,29 @@ fn view_queries() -> [(&'static str, &'static str); 5] {
         ),
         (
             "enrollment",
-            "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, r.asset_tag, NULL, NULL,
+            "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, r.asset_tag, NULL AS media_key, NULL AS media_quality,
                     r.hostname, r.model, r.state, r.mdm, r.last_checkin_at, r.compliance,
                     COALESCE(r.source_record_id, r.serial_key || '|' || COALESCE(r.hostname, '')) AS ident, g.as_of, g.id AS ingest, r.pointer, r.platform AS more, r.os_version, r.ownership, g.sha256
              FROM enrollment r JOIN g ON g.id = r.ingest_id"
         ),
         (
             "encryption",
-            "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, NULL, NULL, NULL,
+            "SELECT r.id, g.source, g.file_name, r.line, r.serial_key, r.serial_quality, NULL AS asset_tag, NULL AS media_key, NULL AS media_quality,
                     r.volume, NULL, r.state, r.scope, r.recovery_key, r.source_kind,
                     COALESCE(r.source_record_id, r.serial_key) || '|' || r.scope || '|' || COALESCE(r.volume, '') AS ident, g.as_of, g.id AS ingest, r.pointer, NULL AS more, NULL, NULL, g.sha256
              FROM encryption r JOIN g ON g.id = r.ingest_id"
         ),
         (
             "wipe",
-            "SELECT r.id, g.source, g.file_name, r.line, r.host_serial_key, r.host_serial_quality, r.asset_tag,
-                    r.media_serial_key, r.media_serial_quality, r.media_model, r.method_raw, r.result, r.tool,
+            "SELECT r.id, g.source, g.file_name, r.line, r.host_serial_key AS serial_key, r.host_serial_quality AS serial_quality, r.asset_tag,
+                    r.media_serial_key AS media_key, r.media_serial_quality AS media_quality, r.media_model, r.method_raw, r.result, r.tool,
                     r.completed_at, r.nist_category, CAST(r.id AS TEXT) AS ident, g.as_of, g.id AS ingest, r.pointer, r.media_type AS more, NULL, NULL, g.sha256
              FROM wipe r JOIN g ON g.id = r.ingest_id"
         ),
         (
             "media_link",
-            "SELECT r.id, g.source, g.file_name, r.line, r.host_serial_key, r.host_serial_quality, NULL,
-                    r.media_serial_key, r.media_serial_quality, r.media_model, NULL, '', NULL, NULL, NULL,
+            "SELECT r.id, g.source, g.file_name, r.line, r.host_serial_key AS serial_key, r.host_serial_quality AS serial_quality, NULL AS asset_tag,
+                    r.media_serial_key AS media_key, r.media_serial_quality AS media_quality, r.media_model, NULL, '', NULL, NULL, NULL,
                     COALESCE(r.source_record_id, r.host_serial_key) || '|' || r.media_serial_key AS ident, g.as_of, g.id AS ingest, r.pointer, NULL AS more, NULL, NULL, g.sha256
              FROM media_link r JOIN g ON g.id = r.ingest_id"
         ),

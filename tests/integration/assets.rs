@@ -86,4 +86,11 @@ fn the_streamed_view_is_the_joined_view() {
         devices = devices.max(whole.len());
     }
     assert!(devices > 100, "a store with many devices ({devices})");
+    // One ingest per source (no newest copy to pick): the same.
+    let dir = tempfile::tempdir().unwrap();
+    let store = evident::store::Store::open(&crate::scale::fleet_store(dir.path(), 300), std::time::Duration::from_secs(5)).unwrap();
+    let whole: Vec<String> = evident::view::assets_until(&store, "2026-10-31").unwrap().iter().map(|a| format!("{a:?}")).collect();
+    let mut streamed = Vec::new();
+    evident::view::each_until(&store, "2026-10-31", &mut |a| streamed.push(format!("{a:?}"))).unwrap();
+    assert_eq!((streamed.len(), streamed == whole), (300, true));
 }

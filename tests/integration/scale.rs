@@ -59,7 +59,7 @@ fn view(pack: &Path, date: &str) -> std::collections::BTreeMap<String, Value> {
     text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).map(|a| (a["key"].as_str().unwrap().to_string(), a)).collect()
 }
 
-fn fleet_store(dir: &Path, n: usize) -> std::path::PathBuf {
+pub fn fleet_store(dir: &Path, n: usize) -> std::path::PathBuf {
     let (csv, json) = fleet::generate(dir, n).unwrap();
     let store = dir.join("s.db");
     let map = root().join("examples/snipeit-status-map.yaml");
