@@ -639,44 +639,49 @@ fn options(args: &IngestArgs) -> Result<Options> {
 
 struct Bar(indicatif::ProgressBar);
 
-/// Progress of evaluate and pack on stderr: a spinner while a step's size is unknown, then a bar;
-/// nothing when stderr is not a terminal (logs and pipes stay clean).
-struct Steps(Option<indicatif::ProgressBar>);
+/// Progress of evaluate and pack on stderr: a spinner while a step's size is unknown, a bar
+/// otherwise; nothing when stderr is not a terminal (logs and pipes stay clean).
+struct Steps {
+    on: bool,
+    bar: std::cell::RefCell<Option<indicatif::ProgressBar>>,
+}
 
 impl Steps {
     fn new() -> Steps {
-        Steps(std::io::stderr().is_terminal().then(indicatif::ProgressBar::hidden))
+        Steps { on: std::io::stderr().is_terminal(), bar: std::cell::RefCell::new(None) }
     }
 }
 
 impl crate::evaluate::Progress for Steps {
     fn start(&self, what: &str, total: u64) {
-        let Some(pb) = &self.0 else { return };
-        if total == 0 {
+        if !self.on {
+            return;
+        }
+        self.finish();
+        let pb = if total == 0 {
+            let pb = indicatif::ProgressBar::new_spinner();
             pb.set_style(indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"));
             pb.enable_steady_tick(std::time::Duration::from_millis(120));
+            pb
         } else {
-            pb.disable_steady_tick();
+            let pb = indicatif::ProgressBar::new(total);
             pb.set_style(
                 indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec}, {eta})").expect("valid template").progress_chars("=> "),
             );
-        }
-        pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        pb.reset();
-        pb.set_length(total);
-        pb.set_position(0);
+            pb
+        };
         pb.set_message(what.to_string());
+        *self.bar.borrow_mut() = Some(pb);
     }
 
     fn advance(&self, n: u64) {
-        if let Some(pb) = &self.0 {
+        if let Some(pb) = self.bar.borrow().as_ref() {
             pb.inc(n);
         }
     }
 
     fn finish(&self) {
-        if let Some(pb) = &self.0 {
-            pb.disable_steady_tick();
+        if let Some(pb) = self.bar.borrow_mut().take() {
             pb.finish_and_clear();
         }
     }
