@@ -96,7 +96,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let t = Instant::now();
     let jobs: Vec<_> = signed.into_iter().zip(&files).map(|(c, f)| (c, f.with_extension("pdf"))).collect();
-    evident::certificate::render_files(&jobs, &|| ())?;
+    evident::certificate::render_files(&jobs, false, &|| ())?;
     let t_render = t.elapsed().as_secs_f64();
     let total = all.elapsed().as_secs_f64();
 

@@ -503,23 +503,82 @@ pub fn write_all(certs: &[Certificate], dir: &std::path::Path) -> Result<Vec<std
 /// Signs (or countersigns) certificate files in place: all are loaded and signed in memory
 /// first, so one bad file stops the batch with nothing changed. `tick` runs once per file.
 pub fn sign_files(files: &[std::path::PathBuf], key: &SecretKey, counter: bool, tick: &(dyn Fn() + Sync)) -> Result<Vec<Certificate>, Error> {
-    let signed = parallel(files, &|f| {
+    let signed = sign_all(files, key, counter, tick)?;
+    save_all(&signed, files, &mut || Ok(()))?;
+    Ok(signed)
+}
+
+/// Signs (or countersigns) every file in memory; nothing is written.
+pub fn sign_all(files: &[std::path::PathBuf], key: &SecretKey, counter: bool, tick: &(dyn Fn() + Sync)) -> Result<Vec<Certificate>, Error> {
+    parallel(files, &|f| {
         let mut c = Certificate::load(f)?;
         let r = if counter { c.countersign(key) } else { c.sign(key) };
         r.map_err(|e| Error::File { path: f.display().to_string(), message: e.to_string() })?;
         tick();
         Ok(c)
-    })?;
-    let pairs: Vec<(&Certificate, &std::path::PathBuf)> = signed.iter().zip(files).collect();
-    parallel(&pairs, &|(c, f)| c.save(f))?;
-    Ok(signed)
+    })
 }
 
-/// Renders many certificates to their PDF paths on every core. `tick` runs once per PDF.
-pub fn render_files(jobs: &[(Certificate, std::path::PathBuf)], tick: &(dyn Fn() + Sync)) -> Result<(), Error> {
+/// Writes every certificate over its file, all or none: each goes to a temporary file beside
+/// it first, then `commit` runs (the store keeping them), and only then is each renamed into
+/// place. A failure before the renames leaves every file and the store as they were.
+pub fn save_all(certs: &[Certificate], files: &[std::path::PathBuf], commit: &mut dyn FnMut() -> Result<(), Error>) -> Result<(), Error> {
+    let tmp = |f: &std::path::Path| f.with_extension("json.signing");
+    let pairs: Vec<(&Certificate, &std::path::PathBuf)> = certs.iter().zip(files).collect();
+    let written = parallel(&pairs, &|(c, f)| {
+        std::fs::write(tmp(f), c.to_bytes()).map_err(|e| Error::File { path: tmp(f).display().to_string(), message: e.to_string() })
+    });
+    let clean = || files.iter().for_each(|f| drop(std::fs::remove_file(tmp(f))));
+    if let Err(e) = written.and_then(|_| commit()) {
+        clean();
+        return Err(e);
+    }
+    for f in files {
+        std::fs::rename(tmp(f), f).map_err(|e| Error::File { path: f.display().to_string(), message: e.to_string() })?;
+    }
+    Ok(())
+}
+
+/// Whether a certificate may be rendered: its record hash matches, every signature it carries
+/// verifies (a PDF must never look signed over a record nobody signed), and it is signed unless
+/// a draft is asked for. Trust in the keys is the auditor's `verify`.
+pub fn renderable(c: &Certificate, draft: bool) -> Result<(), String> {
+    use crate::check::Code;
+    let (checks, _) = record::verify(c, &crate::sign::TrustList::default());
+    let refused: Vec<String> = checks
+        .iter()
+        .filter(|k| {
+            !k.ok
+                && matches!(
+                    k.code,
+                    Code::RecordHashMismatch
+                        | Code::SignatureInvalid
+                        | Code::CountersignatureInvalid
+                        | Code::CountersignerNotIndependent
+                        | Code::KeyMismatch
+                        | Code::KeyInvalid
+                        | Code::EncodingNotCanonical
+                        | Code::FormatUnsupported
+                )
+        })
+        .map(|k| format!("{}: {}", k.code.as_str(), k.detail))
+        .collect();
+    if !refused.is_empty() {
+        return Err(format!("certificate {} does not verify, so it is not rendered: {}", c.record.id, refused.join("; ")));
+    }
+    if c.performer_signature.is_none() && !draft {
+        return Err(format!("certificate {} is not signed; sign it first, or render a draft with --draft", c.record.id));
+    }
+    Ok(())
+}
+
+/// Renders many certificates to their PDF paths on every core (a draft: unsigned, watermarked).
+/// `tick` runs once per PDF.
+pub fn render_files(jobs: &[(Certificate, std::path::PathBuf)], draft: bool, tick: &(dyn Fn() + Sync)) -> Result<(), Error> {
     parallel(jobs, &|(c, out)| {
         let fail = |message: String| Error::File { path: out.display().to_string(), message };
-        let bytes = pdf::render(c).map_err(|e| fail(format!("certificate {}: {e}", c.record.id)))?;
+        let bytes = if draft && c.performer_signature.is_none() { pdf::render_draft(c) } else { pdf::render(c) };
+        let bytes = bytes.map_err(|e| fail(format!("certificate {}: {e}", c.record.id)))?;
         std::fs::write(out, bytes).map_err(|e| fail(e.to_string()))?;
         tick();
         Ok(())

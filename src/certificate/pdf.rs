@@ -43,13 +43,16 @@ fn data(c: &Certificate) -> serde_json::Value {
             ["Source file SHA-256", m.source.file_sha256], ["Source record SHA-256", m.source.record_sha256],
         ]}));
     }
-    let signer = |s: &Option<super::record::Signature>, who: &str| {
-        s.as_ref().map_or(format!("{who}: not signed"), |s| format!("{who}: Ed25519 key id {} (public key {})", s.key_id, s.public_key))
+    // A key is shown as a key: who holds it is the auditor's trust list, never a name from the
+    // record (the person who ran the wipe, a vendor's technician, is not who signed).
+    let signer = |s: &Option<super::record::Signature>| {
+        s.as_ref()
+            .map_or("not signed".to_string(), |s| format!("Ed25519 key id {} (public key {}); its holder is named by the trust list", s.key_id, s.public_key))
     };
     sections.push(serde_json::json!({"title": "Signatures", "rows": [
-        ["Performer", signer(&c.performer_signature, &r.performer)],
-        ["Verifier (countersignature)", signer(&c.verifier_signature, "independent verifier")],
-        ["How to check", "evident verify THIS.pdf --trust LIST (the signed record is attached as certificate.json; names come from the trust list)"],
+        ["Performer signature", signer(&c.performer_signature)],
+        ["Verifier countersignature", signer(&c.verifier_signature)],
+        ["How to check", "evident verify THIS.pdf --trust LIST (the signed record is attached as certificate.json; the signers' names come from the trust list)"],
     ]}));
     // Page numbers need a second layout pass (a tenth of the rendering time); a certificate of
     // one medium fits on one page and goes without them.
@@ -137,14 +140,27 @@ pub fn render(c: &Certificate) -> Result<Vec<u8>, crate::render::Error> {
     render_parts(c, &c.to_bytes())
 }
 
+/// A draft of an unsigned certificate, for review before signing: every page says "DRAFT — not
+/// signed" (and it never verifies: `verify` renders the signed form and compares).
+pub fn render_draft(c: &Certificate) -> Result<Vec<u8>, crate::render::Error> {
+    render_with(c, &c.to_bytes(), true)
+}
+
 /// Renders the pages of one certificate with any bytes attached. Only `render` makes a genuine
 /// PDF; this exists so that tests can forge a PDF whose attachment was swapped.
 #[doc(hidden)]
 pub fn render_parts(c: &Certificate, attached: &[u8]) -> Result<Vec<u8>, crate::render::Error> {
+    render_with(c, attached, false)
+}
+
+fn render_with(c: &Certificate, attached: &[u8], draft: bool) -> Result<Vec<u8>, crate::render::Error> {
     let date = chrono::DateTime::parse_from_rfc3339(&c.record.date).map(|d| d.naive_utc()).unwrap_or_default();
     let (side, qr) = qr_pixels(&c.qr_text())?;
     let mut data = data(c);
     data["qr_side"] = side.into();
+    if draft {
+        data["draft"] = true.into();
+    }
     crate::render::pdf(&crate::render::Request {
         template: TEMPLATE,
         files: vec![("/data.json", serde_json::to_vec(&data).expect("serialises")), ("/certificate.json", attached.to_vec()), ("/qr.raw", qr)],

@@ -156,6 +156,10 @@ pub struct CertificateRenderArgs {
     /// Directory for the PDFs (default: next to each JSON file, same name with .pdf).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Render unsigned certificates too, each page marked "DRAFT — not signed" (for review
+    /// before signing; a draft never verifies).
+    #[arg(long)]
+    pub draft: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,

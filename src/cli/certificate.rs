@@ -84,12 +84,18 @@ fn sign(a: &args::CertificateSignArgs, counter: bool, store: &dyn Fn() -> Result
         return Err(anyhow!("no certificate files in {}", a.certificates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
     }
     let pb = bar(files.len(), if counter { "countersigning" } else { "signing" });
-    let signed = certificate::sign_files(&files, &key, counter, &|| pb.inc(1)).map_err(cert_err)?;
+    let signed = certificate::sign_all(&files, &key, counter, &|| pb.inc(1)).map_err(cert_err)?;
     pb.finish_and_clear();
-    // Keep the store in step when there is one; signing elsewhere needs no store.
-    if store_path.exists() {
-        certificate::keep(&mut store()?, &signed).map_err(cert_err)?;
-    }
+    // Keep the store in step when there is one (signing elsewhere needs no store); the files
+    // change only once the store has taken them, and the store only if every file was written.
+    let mut keep = || -> std::result::Result<(), certificate::Error> {
+        if store_path.exists() {
+            let mut s = store().map_err(|e| certificate::Error::File { path: store_path.display().to_string(), message: format!("{e:#}") })?;
+            certificate::keep(&mut s, &signed)?;
+        }
+        Ok(())
+    };
+    certificate::save_all(&signed, &files, &mut keep).map_err(cert_err)?;
     let key_id = key.public().key_id();
     match a.format {
         Format::Json => out!("{}", serde_json::to_string_pretty(&serde_json::json!({"key_id": key_id, "certificates": files}))?)?,
@@ -103,6 +109,7 @@ fn render(a: &args::CertificateRenderArgs) -> Result<ExitCode> {
     let mut jobs: Vec<(Certificate, PathBuf)> = Vec::with_capacity(files.len());
     for f in &files {
         let c = Certificate::load(f).map_err(cert_err)?;
+        certificate::renderable(&c, a.draft).map_err(|e| anyhow!("{}: {e}", f.display()))?;
         let out = match &a.out {
             Some(d) => d.join(f.with_extension("pdf").file_name().expect("a file name")),
             None => f.with_extension("pdf"),
@@ -113,7 +120,7 @@ fn render(a: &args::CertificateRenderArgs) -> Result<ExitCode> {
         std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
     }
     let pb = bar(jobs.len(), "rendering");
-    let done = certificate::render_files(&jobs, &|| pb.inc(1));
+    let done = certificate::render_files(&jobs, a.draft, &|| pb.inc(1));
     pb.finish_and_clear();
     done.map_err(|e| anyhow!("{e}\nhint: PDFs already written are complete; run render again"))?;
     match a.format {
@@ -123,7 +130,7 @@ fn render(a: &args::CertificateRenderArgs) -> Result<ExitCode> {
                 let state = match (&c.performer_signature, &c.verifier_signature) {
                     (Some(_), Some(_)) => "signed and countersigned",
                     (Some(_), None) => "signed, not countersigned",
-                    _ => "UNSIGNED",
+                    _ => "DRAFT, not signed",
                 };
                 out!("{}  {state}  {}", c.record.id, p.display())?;
             }

@@ -264,6 +264,8 @@ fn typst_markup_in_the_data_prints_literally() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = d.run(&["certificate", "sign", "--key", d.key("sam-lee").to_str().unwrap(), out.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
     let r = d.run(&["certificate", "render", out.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let pdf_path = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "pdf")).unwrap();
@@ -429,9 +431,18 @@ fn a_lot_certificate_covers_every_drive_of_the_pallet() {
     assert!(c.record.media.iter().all(|m| m.category == "destroy" && m.source.file == "itad-certificates.csv"));
     // The vendor's technician performed it: the record wins over --performer.
     assert_eq!(c.record.performer, "J. Ortega");
+    let r = d.run(&["certificate", "sign", "--key", d.key("sam-lee").to_str().unwrap(), out.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
     let r = d.run(&["certificate", "render", out.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let text = pdftotext(&files[0].with_extension("pdf"));
+    // Sam Lee's key signed, J. Ortega wiped: the PDF names the technician as the person who
+    // performed the sanitization and never puts a name from the record next to a signing key.
+    let key_id = Certificate::load(&files[0]).unwrap().performer_signature.unwrap().key_id;
+    assert!(text.contains(&format!("Ed25519 key id {key_id}")) && text.contains("its holder is named by the trust list"), "{text}");
+    assert!(text.contains("Person performing sanitization"), "{text}");
+    assert_eq!(text.matches("J. Ortega").count(), 1, "the technician's name appears once, as the performer of the wipe: {text}");
+    assert!(!text.contains("J. Ortega:") && !text.contains("Sam Lee"), "no name from the record or the flags beside a key: {text}");
     assert!(text.contains("Media 1 of 2") && text.contains("Media 2 of 2"), "{text}");
     // A certificate of several media runs over pages and numbers them; one of a single medium
     // fits on one page and carries no number (it would cost a second layout pass).
@@ -442,6 +453,7 @@ fn a_lot_certificate_covers_every_drive_of_the_pallet() {
     args.extend(ISSUE);
     assert_eq!(d.run(&args).code, 0);
     assert_eq!(std::fs::read_dir(&each).unwrap().count(), 2);
+    assert_eq!(d.run(&["certificate", "sign", "--key", d.key("sam-lee").to_str().unwrap(), each.to_str().unwrap()]).code, 0);
     assert_eq!(d.run(&["certificate", "render", each.to_str().unwrap()]).code, 0);
     for pdf in std::fs::read_dir(&each).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "pdf")) {
         let text = pdftotext(&pdf);
@@ -695,4 +707,83 @@ fn a_sanitize_then_overwrite_run_is_certified_by_its_strongest_success() {
     std::fs::write(&failed, text).unwrap();
     let media = certify("cleared", &failed);
     assert_eq!((media[0]["technique"].as_str(), media[0]["category"].as_str()), (Some("overwrite"), Some("clear")), "{media}");
+}
+
+/// `render` draws only what verifies: a record edited after signing is refused (no PDF), an
+/// unsigned one renders only with `--draft`, marked on its page and never verifying.
+#[test]
+fn render_refuses_an_edited_record_and_marks_an_unsigned_draft() {
+    let d = desk();
+    let out = d.org.dir.path().join("certs");
+    let files = d.issue_all(&out);
+    let (path, mut c) = hdd_cert(&files);
+    // The destination changed after both signed: the hash no longer matches.
+    c.record.destination = "Resold on an auction site".into();
+    write(&c, &path);
+    let pdf_path = path.with_extension("pdf");
+    std::fs::remove_file(&pdf_path).unwrap();
+    let r = d.run(&["certificate", "render", path.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stderr.contains("record-hash-mismatch") && r.stderr.contains(path.to_str().unwrap()), "{}", r.stderr);
+    assert!(!pdf_path.exists(), "no PDF of an edited record");
+    // The same edit with a fresh hash but the old signatures: the signatures fail.
+    c.record_sha256 = hex::encode(Sha256::digest(evident::certificate::record::canonical(&c.record)));
+    write(&c, &path);
+    let r = d.run(&["certificate", "render", path.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("signature-invalid"), "{}", r.stderr);
+    // Unsigned: refused, then a draft on request.
+    let draft = d.org.dir.path().join("draft");
+    let mut args = vec!["certificate", "new", "--drive", "SQYUG59YR5JBDN", "--out", draft.to_str().unwrap()];
+    args.extend(ISSUE);
+    assert_eq!(d.run(&args).code, 0);
+    let r = d.run(&["certificate", "render", draft.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("not signed") && r.stderr.contains("--draft"), "{}", r.stderr);
+    let r = d.run(&["certificate", "render", "--draft", draft.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("DRAFT, not signed"), "{}", r.stdout);
+    let pdf = std::fs::read_dir(&draft).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "pdf")).unwrap();
+    // The mark is drawn across the page (rotated): in raw order its words come out whole.
+    let raw = Command::new("pdftotext").arg("-raw").arg(&pdf).arg("-").output().unwrap();
+    let raw = String::from_utf8(raw.stdout).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(raw.contains("DRAFT — not signed"), "the draft says so: {raw}");
+    let (code, failed) = d.verify(&pdf);
+    assert_eq!(code, 1);
+    assert!(failed.contains(&"signature-missing".to_string()), "{failed:?}");
+}
+
+/// A signing that fails (the store holds this certificate signed over another record) changes
+/// no file and no row.
+#[test]
+fn a_failed_sign_leaves_every_file_and_the_store_as_they_were() {
+    let d = desk();
+    let out = d.org.dir.path().join("certs");
+    let files = d.issue_all(&out);
+    let (path, mut c) = hdd_cert(&files);
+    // Another record under the same id, unsigned, beside an untouched certificate.
+    let other = d.org.dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    c.record.destination = "Resold on an auction site".into();
+    c.record_sha256 = hex::encode(Sha256::digest(evident::certificate::record::canonical(&c.record)));
+    c.performer_signature = None;
+    c.verifier_signature = None;
+    let forged = other.join(path.file_name().unwrap());
+    write(&c, &forged);
+    let untouched = other.join("second.json");
+    let second_dir = d.org.dir.path().join("second");
+    let mut args = vec!["certificate", "new", "--drive", "WCC4N74FD0GH", "--out", second_dir.to_str().unwrap()];
+    args.extend(ISSUE);
+    assert_eq!(d.run(&args).code, 0);
+    let second = std::fs::read_dir(&second_dir).unwrap().next().unwrap().unwrap().path();
+    std::fs::copy(&second, &untouched).unwrap();
+    let before: Vec<String> = [&forged, &untouched].iter().map(|p| sha(p)).collect();
+    let rows = count(&d.org.store, "SELECT count(*) FROM certificate");
+    let r = d.run(&["certificate", "sign", "--key", d.key("sam-lee").to_str().unwrap(), other.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stderr.contains("already stored, signed, with a different record"), "{}", r.stderr);
+    let after: Vec<String> = [&forged, &untouched].iter().map(|p| sha(p)).collect();
+    assert_eq!(after, before, "no file changed");
+    assert_eq!(std::fs::read_dir(&other).unwrap().count(), 2, "no temporary file left");
+    assert_eq!(count(&d.org.store, "SELECT count(*) FROM certificate"), rows, "no row changed");
 }
