@@ -53,6 +53,9 @@ pub enum Error {
     Exists { path: PathBuf },
     #[error("cannot get randomness from the operating system: {0}")]
     Random(String),
+    /// The key's own trust line (written by keygen beside it) gives it another role.
+    #[error("{path} is a {declared} key ({trust}): only a {want} key signs this")]
+    WrongRole { path: PathBuf, trust: PathBuf, declared: String, want: Role },
 }
 
 impl Error {
@@ -62,6 +65,9 @@ impl Error {
             Error::BadPublic { .. } => Some("export it with `openssl pkey -in key.pem -pubout -out key.pub.pem`"),
             Error::BadTrust { .. } => Some("each line is `ROLE PUBLIC_KEY_HEX NAME`, ROLE one of compliance, performer, verifier"),
             Error::Exists { .. } => Some("choose another --out directory or --name"),
+            Error::WrongRole { .. } => Some(
+                "sign with a key made for this role (`evident keygen --role …`): a pack with a compliance key, a certificate with a performer key, a countersignature with a verifier key",
+            ),
             _ => None,
         }
     }
@@ -117,6 +123,19 @@ impl SecretKey {
 
     pub fn public(&self) -> PublicKey {
         PublicKey(self.key.verifying_key())
+    }
+
+    /// Refuses to sign in `want` with a key whose own trust line — `NAME.trust` beside
+    /// `NAME.key.pem`, as keygen writes them — lists it only for other roles. A key without one
+    /// (made with openssl) has no declared role; the auditor's trust list still decides.
+    pub fn check_role(&self, path: &Path, want: Role) -> Result<(), Error> {
+        let Some(stem) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".key.pem")) else { return Ok(()) };
+        let trust = path.with_file_name(format!("{stem}.trust"));
+        let Ok(list) = TrustList::load(&trust) else { return Ok(()) };
+        match list.standing(&self.public(), want) {
+            Standing::OtherRoles { roles, .. } => Err(Error::WrongRole { path: path.into(), trust, declared: roles.join(", "), want }),
+            _ => Ok(()),
+        }
     }
 
     /// Raw 64-byte Ed25519 signature over `msg` (deterministic: same key and bytes, same signature).
@@ -245,6 +264,11 @@ impl TrustList {
     /// Every entry for this key (a key may be listed once per role).
     pub fn lookup(&self, key: &PublicKey) -> Vec<&Trusted> {
         self.keys.iter().filter(|(k, _)| k == key).map(|(_, t)| t).collect()
+    }
+
+    /// Every entry for a key id (the chain names its packs' keys by id).
+    pub fn by_key_id(&self, key_id: &str) -> Vec<&Trusted> {
+        self.keys.iter().filter(|(_, t)| t.key_id == key_id).map(|(_, t)| t).collect()
     }
 
     /// Whether this key may sign in this role: packs and certificates ask the same question.

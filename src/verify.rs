@@ -314,6 +314,7 @@ fn check_contents(c: &Contents, trust: &TrustList, since: Option<&Path>, r: &mut
     check_files(c, &manifest, r);
     check_sums(c, &manifest, &manifest_sha256, r);
     out.chain = check_chain(c, &manifest, &manifest_sha256, since, r)?;
+    check_chain_signers(&out.chain, trust, r);
     check_certificates(c, &manifest, trust, r);
     Ok(())
 }
@@ -484,6 +485,28 @@ fn check_chain(c: &Contents, m: &Manifest, manifest_sha256: &str, since: Option<
         }
     }
     Ok(chain)
+}
+
+/// Every earlier pack of the chain was signed by a compliance key: a key the trust list holds only
+/// for another role (a performer's, say) is named. A key the list does not hold at all is not a
+/// finding here (keys rotate; the older pack was verified with its own list).
+fn check_chain_signers(chain: &[Entry], trust: &TrustList, r: &mut Report) {
+    for e in chain.iter().rev().skip(1) {
+        let entries = trust.by_key_id(&e.key_id);
+        if !entries.is_empty() && !entries.iter().any(|t| t.role == Role::Compliance) {
+            let roles: Vec<&str> = entries.iter().map(|t| t.role.as_str()).collect();
+            r.fail(
+                Code::KeyWrongRole,
+                format!(
+                    "pack seq {} of the chain was signed by key {} ({}), trusted as {}, not as compliance",
+                    e.seq,
+                    e.key_id,
+                    entries[0].name,
+                    roles.join(", ")
+                ),
+            );
+        }
+    }
 }
 
 /// Files of a manifest, for tests and tools that reseal packs.

@@ -79,6 +79,11 @@ fn sign(a: &args::CertificateSignArgs, counter: bool, store: &dyn Fn() -> Result
         let h = e.hint().map(String::from);
         with_hint(e, h)
     })?;
+    let want = if counter { crate::sign::Role::Verifier } else { crate::sign::Role::Performer };
+    key.check_role(&a.key, want).map_err(|e| {
+        let h = e.hint().map(String::from);
+        with_hint(e, h)
+    })?;
     let files = certificate::files(&a.certificates).map_err(cert_err)?;
     if files.is_empty() {
         return Err(anyhow!("no certificate files in {}", a.certificates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));

@@ -415,7 +415,7 @@ fn pack(store: &mut Store, a: &args::PackArgs) -> Result<ExitCode> {
     let (lib, exceptions, organisation, scope) = evaluation_inputs(&a.scope)?;
     let bar = Steps::new();
     let ereq = crate::evaluate::Request { organisation, scope: scope.clone(), cadence: a.scope.cadence, exceptions: &exceptions, progress: &bar };
-    let key = crate::sign::SecretKey::load(&a.key).map_err(|e| {
+    let key = crate::sign::SecretKey::load(&a.key).and_then(|k| k.check_role(&a.key, crate::sign::Role::Compliance).map(|()| k)).map_err(|e| {
         let h = e.hint().map(String::from);
         with_hint(e, h)
     })?;

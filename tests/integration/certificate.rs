@@ -346,7 +346,8 @@ fn verify_refuses_each_forgery_with_its_code() {
     // 3. A countersignature by the performer's own key (the CLI refuses to make one; forge it).
     let r = d.run(&["certificate", "countersign", "--key", d.key("sam-lee").to_str().unwrap(), good.to_str().unwrap()]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("must come from another person's key"), "{}", r.stderr);
+    // (Refused already for its role: keygen's trust line says Sam's key is a performer's.)
+    assert!(r.stderr.contains("is a performer key"), "{}", r.stderr);
     let mut e = c.clone();
     e.verifier_signature = Some(sig(Role::Verifier, &sam, &countersigned_bytes(&c)));
     write(&e, &forged);
@@ -374,6 +375,12 @@ fn verify_refuses_each_forgery_with_its_code() {
     args.extend(ISSUE);
     assert_eq!(d.run(&args).code, 0);
     let r = d.run(&["certificate", "sign", "--key", d.key("omar-diaz").to_str().unwrap(), wrong.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "refused at signing: keygen's trust line says Omar's key is a verifier's");
+    // A copy of the key away from its trust line (as a key made with openssl) signs; verify
+    // still refuses it.
+    let omar = d.org.dir.path().join("omar.pem");
+    std::fs::copy(d.key("omar-diaz"), &omar).unwrap();
+    let r = d.run(&["certificate", "sign", "--key", omar.to_str().unwrap(), wrong.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = d.run(&["certificate", "countersign", "--key", d.key("ana-ruiz").to_str().unwrap(), wrong.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -786,4 +793,51 @@ fn a_failed_sign_leaves_every_file_and_the_store_as_they_were() {
     assert_eq!(after, before, "no file changed");
     assert_eq!(std::fs::read_dir(&other).unwrap().count(), 2, "no temporary file left");
     assert_eq!(count(&d.org.store, "SELECT count(*) FROM certificate"), rows, "no row changed");
+}
+
+/// A key signs only in its role where its role is known (keygen's trust line beside it): a
+/// verifier key does not sign as performer, a performer key neither countersigns nor signs a pack.
+/// A pack a performer key signed anyway (a copy of the key without its trust line) is named in the
+/// chain of every later pack.
+#[test]
+fn keys_sign_only_in_their_role_at_signing_and_in_the_chain() {
+    let d = desk();
+    let out = d.org.dir.path().join("certs");
+    let mut args = vec!["certificate", "new", "--drive", "SQYUG59YR5JBDN", "--out", out.to_str().unwrap()];
+    args.extend(ISSUE);
+    assert_eq!(d.run(&args).code, 0);
+    let file = std::fs::read_dir(&out).unwrap().next().unwrap().unwrap().path();
+    let before = sha(&file);
+    let r = d.run(&["certificate", "sign", "--key", d.key("ana-ruiz").to_str().unwrap(), out.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("is a verifier key") && r.stderr.contains("ana-ruiz.trust"), "{}", r.stderr);
+    assert_eq!(sha(&file), before, "nothing signed");
+    assert_eq!(d.run(&["certificate", "sign", "--key", d.key("sam-lee").to_str().unwrap(), out.to_str().unwrap()]).code, 0);
+    let r = d.run(&["certificate", "countersign", "--key", d.key("sam-lee").to_str().unwrap(), out.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("is a performer key"), "{}", r.stderr);
+    let pack = |name: &str, key: &Path| {
+        let p = d.org.dir.path().join(name);
+        let r = d.run(&["pack", "--organisation", "Fernhill Labs", "--as-of", "2026-10-31", "--key", key.to_str().unwrap(), "--out", p.to_str().unwrap()]);
+        (r, p)
+    };
+    let (r, _) = pack("p0", &d.key("sam-lee"));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("is a performer key"), "{}", r.stderr);
+    // The performer's key copied away from its trust line signs a pack; the next pack's chain
+    // names it, whoever signed the next one.
+    let bare = d.org.dir.path().join("bare.pem");
+    std::fs::copy(d.key("sam-lee"), &bare).unwrap();
+    let (r, _) = pack("p1", &bare);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (r, p2) = pack("p2", &d.org.key);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let trust = d.org.dir.path().join("all.trust");
+    std::fs::write(&trust, [std::fs::read_to_string(&d.trust).unwrap(), std::fs::read_to_string(&d.org.trust).unwrap()].concat()).unwrap();
+    // (The pack also carries the certificate, signed but not countersigned: certificate-invalid.)
+    let (code, failed) = d.verify_with(&p2, &trust);
+    assert_eq!(code, 1);
+    assert_eq!(failed.iter().filter(|c| *c == "key-wrong-role").count(), 1, "{failed:?}");
+    let r = d.run(&["verify", p2.to_str().unwrap(), "--trust", trust.to_str().unwrap()]);
+    assert!(r.stdout.contains("pack seq 1 of the chain was signed by key") && r.stdout.contains("Sam Lee"), "{}", r.stdout);
 }
