@@ -58,8 +58,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("ingest: {} wipe records in {:.2} s (not counted below)", report.counts.accepted, t.elapsed().as_secs_f64());
 
     let keys = work.join("keys");
-    let perf = evident::sign::keygen(evident::sign::Role::Performer, "Sam Lee", &keys)?;
-    let veri = evident::sign::keygen(evident::sign::Role::Verifier, "Ana Ruiz", &keys)?;
+    let perf = evident::sign::keygen(evident::sign::Role::Performer, "Sam Lee", &keys, None)?;
+    let veri = evident::sign::keygen(evident::sign::Role::Verifier, "Ana Ruiz", &keys, None)?;
     let trust_text = std::fs::read_to_string(&perf.trust_file)? + &std::fs::read_to_string(&veri.trust_file)?;
     std::fs::write(work.join("all.trust"), trust_text)?;
     let trust = evident::sign::TrustList::load(&work.join("all.trust"))?;

@@ -66,7 +66,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ] {
         evident::ingest::ingest_file(&mut store, &root.join("examples").join(f), &opts, &())?;
     }
-    let keys = evident::sign::keygen(evident::sign::Role::Compliance, "Bench", &work.join("keys"))?;
+    let keys = evident::sign::keygen(evident::sign::Role::Compliance, "Bench", &work.join("keys"), None)?;
     let key = evident::sign::SecretKey::load(&keys.private_key)?;
     let trust = evident::sign::TrustList::load(&keys.trust_file)?;
     let dir = work.join("pack");

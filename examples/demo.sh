@@ -29,8 +29,8 @@ bin=target/release/evident
 "$bin" --store "$store" assets
 # IT certifies every drive wiped successfully (NIST SP 800-88): the performer signs, a second
 # person countersigns with their own key, and the PDFs carry the signed record inside.
-"$bin" keygen --role performer --name "Sam Lee (IT, Fernhill Labs)" --out "$out/keys"
-"$bin" keygen --role verifier --name "Ana Ruiz (IT Security, Fernhill Labs)" --out "$out/keys"
+"$bin" keygen --no-passphrase --role performer --name "Sam Lee (IT, Fernhill Labs)" --out "$out/keys"
+"$bin" keygen --no-passphrase --role verifier --name "Ana Ruiz (IT Security, Fernhill Labs)" --out "$out/keys"
 cat "$out"/keys/*.trust > "$out/auditor.trust"
 "$bin" --store "$store" certificate new --all --skip-failed --organisation "Fernhill Labs" \
   --performer "Sam Lee" --classification Confidential --destination "Recycled by GreenLoop Recycling" \
@@ -42,8 +42,8 @@ for pdf in "$out"/certificates/*.pdf; do "$bin" verify "$pdf" --trust "$out/audi
 # Every control at the pack's date: which pass, which fail, and the exceptions behind each failure.
 "$bin" --store "$store" evaluate --as-of 2026-10-31
 "$bin" --store "$store" evaluate --as-of 2026-10-31 --framework soc2
-# A fresh key each run: example keys are never committed.
-"$bin" keygen --role compliance --name "Dana Roe (Compliance, Fernhill Labs)" --out "$out/keys"
+# A fresh key each run (in clear, --no-passphrase, so the demo runs unattended): example keys are never committed.
+"$bin" keygen --no-passphrase --role compliance --name "Dana Roe (Compliance, Fernhill Labs)" --out "$out/keys"
 "$bin" --store "$store" pack --organisation "Fernhill Labs GmbH" --as-of 2026-10-31 --key "$out/keys/dana-roe-compliance-fernhill-labs.key.pem" \
   --out "$out/pack-2026-10-31" --archive tar
 cat "$out/keys/dana-roe-compliance-fernhill-labs.trust" >> "$out/auditor.trust"

@@ -53,6 +53,12 @@ pub enum Error {
     Exists { path: PathBuf },
     #[error("cannot get randomness from the operating system: {0}")]
     Random(String),
+    /// An encrypted key and no passphrase to open it with.
+    #[error("{path} is encrypted and no passphrase was given")]
+    NeedPassphrase { path: PathBuf },
+    /// The passphrase does not open the key (or its cipher is one evident does not read).
+    #[error("{path}: the passphrase does not decrypt this key ({why})")]
+    BadPassphrase { path: PathBuf, why: String },
     /// The key's own trust line (written by keygen beside it) gives it another role.
     #[error("{path} is a {declared} key ({trust}): only a {want} key signs this")]
     WrongRole { path: PathBuf, trust: PathBuf, declared: String, want: Role },
@@ -65,6 +71,8 @@ impl Error {
             Error::BadPublic { .. } => Some("export it with `openssl pkey -in key.pem -pubout -out key.pub.pem`"),
             Error::BadTrust { .. } => Some("each line is `ROLE PUBLIC_KEY_HEX NAME`, ROLE one of compliance, performer, verifier"),
             Error::Exists { .. } => Some("choose another --out directory or --name"),
+            Error::NeedPassphrase { .. } => Some("set EVIDENT_KEY_PASSPHRASE, give --passphrase-file FILE, or run on a terminal to be asked"),
+            Error::BadPassphrase { .. } => Some("check the passphrase; `openssl pkey -in KEY -noout` tests it"),
             Error::WrongRole { .. } => Some(
                 "sign with a key made for this role (`evident keygen --role …`): a pack with a compliance key, a certificate with a performer key, a countersignature with a verifier key",
             ),
@@ -115,9 +123,20 @@ pub struct SecretKey {
 impl SecretKey {
     /// Reads a PKCS#8 PEM private key (ours, or one from `openssl genpkey -algorithm ed25519`).
     pub fn load(path: &Path) -> Result<SecretKey, Error> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.into(), err: source })?;
-        // The reason from the decoder never contains key material, only what kind of structure failed.
-        let key = SigningKey::from_pkcs8_pem(text.trim()).map_err(|e| Error::BadPrivate { path: path.into(), why: e.to_string() })?;
+        SecretKey::load_with(path, &|| Ok(None))
+    }
+
+    /// Loads a key, encrypted (PKCS#8 `ENCRYPTED PRIVATE KEY`, PBES2 as `openssl genpkey
+    /// -aes-256-cbc` or keygen write it) or not; `passphrase` is asked only for an encrypted one.
+    pub fn load_with(path: &Path, passphrase: &dyn Fn() -> Result<Option<Passphrase>, Error>) -> Result<SecretKey, Error> {
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.into(), err: source })?);
+        // The reasons from the decoder never contain key material, only what kind of structure failed.
+        let key = if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+            let pass = passphrase()?.ok_or_else(|| Error::NeedPassphrase { path: path.into() })?;
+            SigningKey::from_pkcs8_encrypted_pem(text.trim(), pass.0.as_bytes()).map_err(|e| Error::BadPassphrase { path: path.into(), why: e.to_string() })?
+        } else {
+            SigningKey::from_pkcs8_pem(text.trim()).map_err(|e| Error::BadPrivate { path: path.into(), why: e.to_string() })?
+        };
         Ok(SecretKey { key })
     }
 
@@ -151,12 +170,21 @@ impl SecretKey {
 
     /// Writes the key as PKCS#8 v1 PEM (no embedded public key: the form OpenSSL 3.0 reads) to a
     /// new file with mode 0600. The PEM text lives only in a zeroized buffer.
-    fn write_pem(&self, path: &Path) -> Result<(), Error> {
+    /// Encrypted under `passphrase` when one is given (PBES2: scrypt and AES-256-CBC, which
+    /// openssl reads with `openssl pkey -passin`).
+    fn write_pem(&self, path: &Path, passphrase: Option<&Passphrase>) -> Result<(), Error> {
         let kp = KeypairBytes { secret_key: self.key.to_bytes(), public_key: None };
-        let pem = kp.to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF).expect("an Ed25519 key encodes");
+        let lf = ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF;
+        let pem = match passphrase {
+            Some(p) => kp.to_pkcs8_encrypted_pem(p.0.as_bytes(), lf).map_err(|e| Error::Random(e.to_string()))?,
+            None => kp.to_pkcs8_pem(lf).expect("an Ed25519 key encodes"),
+        };
         write_new(path, pem.as_bytes(), 0o600)
     }
 }
+
+/// A passphrase, wiped from memory when dropped.
+pub struct Passphrase(pub zeroize::Zeroizing<String>);
 
 /// The files `keygen` wrote.
 #[derive(Debug, serde::Serialize)]
@@ -192,7 +220,7 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
 
 /// Makes a key pair for `role` held by `name` in `dir`: NAME.key.pem (0600, never overwritten),
 /// NAME.pub.pem and NAME.trust (the line an auditor adds to their trust list).
-pub fn keygen(role: Role, name: &str, dir: &Path) -> Result<KeyFiles, Error> {
+pub fn keygen(role: Role, name: &str, dir: &Path, passphrase: Option<&Passphrase>) -> Result<KeyFiles, Error> {
     if name.trim().is_empty() || name.contains(['\n', '\r']) {
         return Err(Error::BadTrust { path: dir.into(), line: 0, what: "--name must be a non-empty single line".into() });
     }
@@ -207,7 +235,7 @@ pub fn keygen(role: Role, name: &str, dir: &Path) -> Result<KeyFiles, Error> {
         }
     }
     let key = SecretKey::generate()?;
-    key.write_pem(&private_key)?;
+    key.write_pem(&private_key, passphrase)?;
     let public = key.public();
     write_new(&public_key, public.to_pem().as_bytes(), 0o644)?;
     let trust_line = trust_line(role, &public, name.trim());
@@ -301,7 +329,7 @@ mod tests {
     fn keygen_writes_0600_key_that_signs_and_a_trust_line_that_parses() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let files = keygen(Role::Compliance, "Dana Roe", dir.path()).unwrap();
+        let files = keygen(Role::Compliance, "Dana Roe", dir.path(), None).unwrap();
         let mode = std::fs::metadata(&files.private_key).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let key = SecretKey::load(&files.private_key).unwrap();
@@ -313,7 +341,7 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].role, found[0].name.as_str()), (Role::Compliance, "Dana Roe"));
         assert_eq!(found[0].key_id.len(), 16);
-        assert!(matches!(keygen(Role::Compliance, "Dana Roe", dir.path()), Err(Error::Exists { .. })));
+        assert!(matches!(keygen(Role::Compliance, "Dana Roe", dir.path(), None), Err(Error::Exists { .. })));
     }
 
     #[test]

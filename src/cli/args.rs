@@ -143,6 +143,10 @@ pub struct CertificateSignArgs {
     /// The private key (performer key for sign, verifier key for countersign).
     #[arg(long)]
     pub key: PathBuf,
+    /// A file holding the key's passphrase, if it is encrypted (else EVIDENT_KEY_PASSPHRASE, else
+    /// asked on a terminal).
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
@@ -278,6 +282,13 @@ pub struct KeygenArgs {
     /// Directory for the key files (created if missing; existing keys are never overwritten).
     #[arg(long)]
     pub out: PathBuf,
+    /// Encrypt the private key with the passphrase in this file (else EVIDENT_KEY_PASSPHRASE,
+    /// else asked on a terminal).
+    #[arg(long, conflicts_with = "no_passphrase")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Write the private key unencrypted (automation, a key held by a secrets manager).
+    #[arg(long)]
+    pub no_passphrase: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
@@ -290,6 +301,10 @@ pub struct PackArgs {
     /// The compliance private key (PKCS#8 PEM, from `evident keygen` or `openssl genpkey`).
     #[arg(long)]
     pub key: PathBuf,
+    /// A file holding the key's passphrase, if it is encrypted (else EVIDENT_KEY_PASSPHRASE, else
+    /// asked on a terminal).
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
     /// The pack directory to create (must not exist).
     #[arg(long)]
     pub out: PathBuf,

@@ -75,7 +75,7 @@ fn new(a: &args::CertificateNewArgs, store: &mut Store) -> Result<ExitCode> {
 }
 
 fn sign(a: &args::CertificateSignArgs, counter: bool, store: &dyn Fn() -> Result<Store>, store_path: &Path) -> Result<ExitCode> {
-    let key = crate::sign::SecretKey::load(&a.key).map_err(|e| {
+    let key = super::load_key(&a.key, a.passphrase_file.as_deref()).map_err(|e| {
         let h = e.hint().map(String::from);
         with_hint(e, h)
     })?;

@@ -10,6 +10,7 @@ use crate::store::Store;
 use anyhow::{Context, Result, anyhow, bail};
 use args::{Cli, Command, Format, IngestArgs};
 use std::io::IsTerminal;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -154,17 +155,51 @@ fn with_hint<E: std::error::Error + Send + Sync + 'static>(e: E, hint: Option<St
     }
 }
 
+/// An encrypted key's passphrase: `--passphrase-file`, else EVIDENT_KEY_PASSPHRASE, else asked
+/// on a terminal (not echoed); none otherwise. Never taken from the command line, never printed.
+pub(crate) fn passphrase(file: Option<&Path>, what: &str, confirm: bool) -> std::result::Result<Option<crate::sign::Passphrase>, crate::sign::Error> {
+    use crate::sign::{Error, Passphrase};
+    if let Some(f) = file {
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(f).map_err(|err| Error::Io { path: f.into(), err })?);
+        return Ok(Some(Passphrase(zeroize::Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_string()))));
+    }
+    if let Ok(p) = std::env::var("EVIDENT_KEY_PASSPHRASE") {
+        return Ok(Some(Passphrase(zeroize::Zeroizing::new(p))));
+    }
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Ok(None);
+    }
+    let ask = |prompt: &str| rpassword::prompt_password(prompt).map(zeroize::Zeroizing::new).map_err(|err| Error::Io { path: "/dev/tty".into(), err });
+    let first = ask(&format!("passphrase for {what}: "))?;
+    if confirm && *ask("again: ")? != *first {
+        return Err(Error::BadPassphrase { path: what.into(), why: "the two entries differ".into() });
+    }
+    Ok(Some(Passphrase(first)))
+}
+
+/// Loads a private key, asking for its passphrase only if it is encrypted.
+fn load_key(path: &Path, file: Option<&Path>) -> std::result::Result<crate::sign::SecretKey, crate::sign::Error> {
+    crate::sign::SecretKey::load_with(path, &|| passphrase(file, &path.display().to_string(), false))
+}
+
 fn keygen(a: &args::KeygenArgs) -> Result<ExitCode> {
-    let files = crate::sign::keygen(a.role, &a.name, &a.out).map_err(|e| {
+    let hinted = |e: crate::sign::Error| {
         let h = e.hint().map(String::from);
         with_hint(e, h)
-    })?;
+    };
+    let pass = if a.no_passphrase { None } else { passphrase(a.passphrase_file.as_deref(), "the new key", true).map_err(hinted)? };
+    let files = crate::sign::keygen(a.role, &a.name, &a.out, pass.as_ref()).map_err(hinted)?;
     match a.format {
         Format::Json => out!("{}", serde_json::to_string_pretty(&files)?)?,
         Format::Human => {
             out!("key id      {}", files.key_id)?;
             out!("role        {}", files.role)?;
-            out!("private key {} (mode 0600: keep it secret, never share it)", files.private_key.display())?;
+            let sealed = if pass.is_some() {
+                "encrypted with your passphrase"
+            } else {
+                "NOT encrypted: --passphrase-file, EVIDENT_KEY_PASSPHRASE or a terminal encrypts it"
+            };
+            out!("private key {} (mode 0600, {sealed}: keep it secret, never share it)", files.private_key.display())?;
             out!("public key  {}", files.public_key.display())?;
             out!("trust line  {} (give this to the auditor)", files.trust_file.display())?;
         }
@@ -415,7 +450,7 @@ fn pack(store: &mut Store, a: &args::PackArgs) -> Result<ExitCode> {
     let (lib, exceptions, organisation, scope) = evaluation_inputs(&a.scope)?;
     let bar = Steps::new();
     let ereq = crate::evaluate::Request { organisation, scope: scope.clone(), cadence: a.scope.cadence, exceptions: &exceptions, progress: &bar };
-    let key = crate::sign::SecretKey::load(&a.key).and_then(|k| k.check_role(&a.key, crate::sign::Role::Compliance).map(|()| k)).map_err(|e| {
+    let key = load_key(&a.key, a.passphrase_file.as_deref()).and_then(|k| k.check_role(&a.key, crate::sign::Role::Compliance).map(|()| k)).map_err(|e| {
         let h = e.hint().map(String::from);
         with_hint(e, h)
     })?;

@@ -202,6 +202,83 @@ fn openssl_made_keys_sign_packs() {
     assert!(!r.stdout.contains("PRIVATE") && !r.stderr.contains("PRIVATE"), "a private key is never printed");
 }
 
+/// Encrypted private keys: one openssl encrypts (AES-256-CBC, PBES2) signs a pack with its
+/// passphrase from a file or from EVIDENT_KEY_PASSPHRASE; without it, or with a wrong one, nothing
+/// is signed and the error says what to do. keygen encrypts with a passphrase, and openssl opens
+/// the key it wrote.
+#[test]
+fn encrypted_keys_from_openssl_and_keygen_sign_with_their_passphrase() {
+    let org = org();
+    let key = org.dir.path().join("sealed.pem");
+    let pass = org.dir.path().join("pass.txt");
+    std::fs::write(&pass, "correct horse battery staple\n").unwrap();
+    let st = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "ed25519", "-aes-256-cbc", "-pass"])
+        .arg(format!("file:{}", pass.display()))
+        .arg("-out")
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert!(std::fs::read_to_string(&key).unwrap().contains("BEGIN ENCRYPTED PRIVATE KEY"));
+    let pack = |name: &str, extra: &[&str], env: Option<&str>| {
+        let out = org.dir.path().join(name);
+        let mut c = assert_cmd::Command::cargo_bin("evident").unwrap();
+        c.arg("--store").arg(&org.store).args(["pack", "--organisation", "Fernhill Labs", "--as-of", "2026-10-31", "--key"]).arg(&key).arg("--out").arg(&out);
+        c.args(extra).env_remove("EVIDENT_KEY_PASSPHRASE").env_remove("EVIDENT_STORE");
+        if let Some(p) = env {
+            c.env("EVIDENT_KEY_PASSPHRASE", p);
+        }
+        let o = c.output().unwrap();
+        (o.status.code().unwrap(), String::from_utf8_lossy(&o.stderr).into_owned(), out)
+    };
+    let (code, err, out) = pack("none", &[], None);
+    assert_eq!(code, 2);
+    assert!(err.contains("is encrypted and no passphrase was given") && err.contains("hint: set EVIDENT_KEY_PASSPHRASE"), "{err}");
+    assert!(!out.exists());
+    let (code, err, _) = pack("wrong", &[], Some("horse"));
+    assert_eq!(code, 2);
+    assert!(err.contains("the passphrase does not decrypt this key"), "{err}");
+    assert!(!err.contains("horse"), "the passphrase is never printed: {err}");
+    let (code, err, p1) = pack("p1", &["--passphrase-file", pass.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{err}");
+    let (code, err, _) = pack("p2", &[], Some("correct horse battery staple"));
+    assert_eq!(code, 0, "{err}");
+    // The pack is signed by that key.
+    let o = std::process::Command::new("openssl")
+        .args(["pkey", "-pubout", "-passin"])
+        .arg(format!("file:{}", pass.display()))
+        .arg("-in")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), std::fs::read_to_string(p1.join("signer.pub.pem")).unwrap());
+    // keygen encrypts with a passphrase; openssl reads the key with it, and not without.
+    let keys = org.dir.path().join("keys2");
+    let r = evident(
+        &org.store,
+        &["keygen", "--role", "performer", "--name", "Sam Lee", "--out", keys.to_str().unwrap(), "--passphrase-file", pass.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("encrypted with your passphrase"), "{}", r.stdout);
+    let sealed = keys.join("sam-lee.key.pem");
+    assert!(std::fs::read_to_string(&sealed).unwrap().contains("BEGIN ENCRYPTED PRIVATE KEY"));
+    let o = std::process::Command::new("openssl")
+        .args(["pkey", "-pubout", "-passin"])
+        .arg(format!("file:{}", pass.display()))
+        .arg("-in")
+        .arg(&sealed)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), std::fs::read_to_string(keys.join("sam-lee.pub.pem")).unwrap());
+    let o = std::process::Command::new("openssl").args(["pkey", "-noout", "-passin", "pass:nope", "-in"]).arg(&sealed).output().unwrap();
+    assert!(!o.status.success());
+    // Without a passphrase (not a terminal): written in clear, and it says so.
+    let r = evident(&org.store, &["keygen", "--role", "verifier", "--name", "Ana Ruiz", "--out", keys.to_str().unwrap()]);
+    assert!(r.stdout.contains("NOT encrypted"), "{}", r.stdout);
+}
+
 #[test]
 fn each_kind_of_tampering_fails_with_its_own_code() {
     let org = org();
@@ -245,7 +322,7 @@ fn each_kind_of_tampering_fails_with_its_own_code() {
     assert_eq!(case("unsigned", &|d| std::fs::remove_file(d.join("manifest.sig")).unwrap()), ["signature-missing"]);
     // Re-signed, all hashes consistent, by a key the auditor does not trust.
     let other_dir = org.dir.path().join("mallory");
-    let other = evident::sign::keygen(Role::Compliance, "Mallory", &other_dir).unwrap();
+    let other = evident::sign::keygen(Role::Compliance, "Mallory", &other_dir, None).unwrap();
     let mallory = SecretKey::load(&other.private_key).unwrap();
     assert_eq!(case("untrusted", &|d| reseal(d, &mallory, |_| {})), ["key-untrusted"]);
     // Trusted, but as a certificate performer, not for packs.

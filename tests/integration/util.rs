@@ -42,6 +42,7 @@ pub fn evident(store: &Path, args: &[&str]) -> Run {
         .arg(store)
         .args(args)
         .env_remove("EVIDENT_STORE")
+        .env_remove("EVIDENT_KEY_PASSPHRASE")
         .output()
         .expect("evident runs");
     Run {
