@@ -455,6 +455,82 @@ pub fn keep(store: &mut Store, certs: &[Certificate]) -> Result<(), Error> {
     Ok(store.put_certificates(&certs.iter().map(Certificate::stored).collect::<Vec<_>>())?)
 }
 
+/// What `import` did with one file.
+#[derive(Debug, serde::Serialize)]
+pub struct Imported {
+    pub file: String,
+    pub id: String,
+    /// `added signatures`, or `already in the store`.
+    pub outcome: &'static str,
+    pub signed: bool,
+    pub countersigned: bool,
+}
+
+/// Brings signed or countersigned files back into the store (signed on another machine): each
+/// must be a certificate the store already holds — the same record, every stored signature kept
+/// byte for byte — with signatures that verify over it. All or none: one file that does not
+/// extend what the store holds, and nothing is stored.
+pub fn import(store: &mut Store, files: &[std::path::PathBuf]) -> Result<Vec<Imported>, Error> {
+    let held: std::collections::BTreeMap<String, crate::store::StoredCertificate> = store.certificates()?.into_iter().map(|c| (c.id.clone(), c)).collect();
+    let mut problems = Vec::new();
+    let mut out = Vec::new();
+    let mut take = Vec::new();
+    for f in files {
+        let name = f.display().to_string();
+        let c = match Certificate::load(f) {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push(e.to_string());
+                continue;
+            }
+        };
+        match extends(&c, held.get(&c.record.id)) {
+            Err(why) => problems.push(format!("{name}: {why}")),
+            Ok(added) => {
+                let (signed, countersigned) = (c.performer_signature.is_some(), c.verifier_signature.is_some());
+                out.push(Imported {
+                    file: name,
+                    id: c.record.id.clone(),
+                    outcome: if added { "added signatures" } else { "already in the store" },
+                    signed,
+                    countersigned,
+                });
+                if added {
+                    take.push(c);
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Problems(problems));
+    }
+    keep(store, &take)?;
+    Ok(out)
+}
+
+/// Whether `c` is the stored certificate with signatures added (true), the same (false), or
+/// neither (why).
+fn extends(c: &Certificate, held: Option<&crate::store::StoredCertificate>) -> Result<bool, String> {
+    let Some(held) = held else {
+        return Err(format!("certificate {} is not in this store (import brings back files this store's `certificate new` made)", c.record.id));
+    };
+    renderable(c, true)?;
+    let old = Certificate::from_slice(&held.body)?;
+    if old.record_sha256 != c.record_sha256 || old.record != c.record {
+        return Err(format!(
+            "certificate {} holds another record than the store's (record sha256 {} here, {} in the store)",
+            c.record.id, c.record_sha256, old.record_sha256
+        ));
+    }
+    for (kept, role) in [(&old.performer_signature, "performer signature"), (&old.verifier_signature, "countersignature")] {
+        let mine = if role == "performer signature" { &c.performer_signature } else { &c.verifier_signature };
+        if kept.is_some() && kept != mine {
+            return Err(format!("certificate {}: the store's {role} is missing or different here (a file never drops or replaces a signature)", c.record.id));
+        }
+    }
+    Ok(c.performer_signature != old.performer_signature || c.verifier_signature != old.verifier_signature)
+}
+
 /// The certificate files named: files as given, directories as their *.json files, sorted.
 pub fn files(paths: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>, Error> {
     let mut out = Vec::new();

@@ -89,6 +89,19 @@ pub enum CertificateCommand {
     Countersign(CertificateSignArgs),
     /// Render certificates to PDF (the signed JSON is attached inside; same input, same bytes).
     Render(CertificateRenderArgs),
+    /// Bring certificates signed or countersigned elsewhere (another machine) back into the store:
+    /// each must be one the store holds, with signatures added; all or none.
+    Import(CertificateImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CertificateImportArgs {
+    /// Certificate JSON files, or directories of them.
+    #[arg(required = true)]
+    pub certificates: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

@@ -32,7 +32,30 @@ pub fn run(c: &CertificateCommand, store: &dyn Fn() -> Result<Store>, store_path
         CertificateCommand::Sign(a) => sign(a, false, store, store_path),
         CertificateCommand::Countersign(a) => sign(a, true, store, store_path),
         CertificateCommand::Render(a) => render(a),
+        CertificateCommand::Import(a) => import(a, &mut store()?),
     }
+}
+
+fn import(a: &args::CertificateImportArgs, store: &mut Store) -> Result<ExitCode> {
+    let files = certificate::files(&a.certificates).map_err(cert_err)?;
+    if files.is_empty() {
+        return Err(anyhow!("no certificate files in {}", a.certificates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
+    }
+    let done = certificate::import(store, &files).map_err(cert_err)?;
+    match a.format {
+        Format::Json => out!("{}", serde_json::to_string_pretty(&done)?)?,
+        Format::Human => {
+            for d in &done {
+                let state = match (d.signed, d.countersigned) {
+                    (true, true) => "signed and countersigned",
+                    (true, false) => "signed",
+                    _ => "unsigned",
+                };
+                out!("{}  {state}, {}  {}", super::safe(&d.id), d.outcome, super::safe(&d.file))?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn new(a: &args::CertificateNewArgs, store: &mut Store) -> Result<ExitCode> {

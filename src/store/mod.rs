@@ -782,12 +782,19 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| busy_or(e, &path))?;
         let map = |source| Error::Sqlite { path: path.clone(), source };
         for c in certs {
-            let old: Option<(String, bool)> = tx
-                .query_row("SELECT record_sha256, signed FROM certificate WHERE id = ?1", [&c.id], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0)))
+            let old: Option<(String, bool, bool)> = tx
+                .query_row("SELECT record_sha256, signed, countersigned FROM certificate WHERE id = ?1", [&c.id], |r| {
+                    Ok((r.get(0)?, r.get::<_, i64>(1)? != 0, r.get::<_, i64>(2)? != 0))
+                })
                 .optional()
                 .map_err(map)?;
-            if old.is_some_and(|(sha, was_signed)| sha != c.record_sha256 && was_signed) {
+            if old.as_ref().is_some_and(|(sha, was_signed, _)| *sha != c.record_sha256 && *was_signed) {
                 return Err(Error::CertificateConflict { path: path.clone(), id: c.id.clone() });
+            }
+            // The same record with fewer signatures (`new` run again, an older copy) leaves the
+            // stored one as it is.
+            if old.is_some_and(|(sha, signed, countersigned)| sha == c.record_sha256 && ((signed && !c.signed) || (countersigned && !c.countersigned))) {
+                continue;
             }
             tx.execute(
                 "INSERT OR REPLACE INTO certificate (id, record_sha256, date, signed, countersigned, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

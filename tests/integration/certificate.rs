@@ -841,3 +841,79 @@ fn keys_sign_only_in_their_role_at_signing_and_in_the_chain() {
     let r = d.run(&["verify", p2.to_str().unwrap(), "--trust", trust.to_str().unwrap()]);
     assert!(r.stdout.contains("pack seq 1 of the chain was signed by key") && r.stdout.contains("Sam Lee"), "{}", r.stdout);
 }
+
+/// Two people, two machines: IT signs where the store is; the verifier countersigns the files on
+/// their own laptop (no store); `certificate import` brings them back — all or none, never a
+/// dropped or replaced signature, never another record — and the next pack carries them
+/// countersigned.
+#[test]
+fn countersigned_elsewhere_and_imported_back() {
+    let d = desk();
+    let out = d.org.dir.path().join("certs");
+    let mut args = vec!["certificate", "new", "--all", "--skip-failed", "--out", out.to_str().unwrap()];
+    args.extend(ISSUE);
+    assert_eq!(d.run(&args).code, 0);
+    assert_eq!(d.run(&["certificate", "sign", "--key", d.key("sam-lee").to_str().unwrap(), out.to_str().unwrap()]).code, 0);
+    // The verifier's laptop: a copy of the files, no store.
+    let laptop = d.org.dir.path().join("laptop");
+    crate::pack::copy_dir(&out, &laptop);
+    let nowhere = d.org.dir.path().join("no-store-here.db");
+    let r = evident(&nowhere, &["certificate", "countersign", "--key", d.key("ana-ruiz").to_str().unwrap(), laptop.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!nowhere.exists(), "countersigning needs no store and makes none");
+    let countersigned = |db: &Path| count(db, "SELECT count(*) FROM certificate WHERE countersigned = 1");
+    assert_eq!(countersigned(&d.org.store), 0);
+    // A bad file in the batch: nothing is imported.
+    let files: Vec<PathBuf> = certificate_files(&laptop);
+    let bad = d.org.dir.path().join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    for f in &files {
+        std::fs::copy(f, bad.join(f.file_name().unwrap())).unwrap();
+    }
+    let mut dropped = reload(&bad.join(files[0].file_name().unwrap()));
+    dropped.performer_signature = None;
+    dropped.verifier_signature = None;
+    write(&dropped, &bad.join(files[0].file_name().unwrap()));
+    let mut edited = reload(&bad.join(files[1].file_name().unwrap()));
+    edited.record.destination = "Resold".into();
+    write(&edited, &bad.join(files[1].file_name().unwrap()));
+    let r = d.run(&["certificate", "import", bad.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("record-hash-mismatch"), "{}", r.stderr);
+    assert_eq!(countersigned(&d.org.store), 0, "all or none");
+    // An unsigned copy (signatures dropped) is refused on its own too.
+    let lone = d.org.dir.path().join("lone");
+    std::fs::create_dir_all(&lone).unwrap();
+    write(&dropped, &lone.join("a.json"));
+    let r = d.run(&["certificate", "import", lone.to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("never drops or replaces a signature"), "{}", r.stderr);
+    // The real files: every one gains its countersignature; a second import changes nothing.
+    let r = d.run(&["certificate", "import", laptop.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.matches("signed and countersigned, added signatures").count(), files.len(), "{}", r.stdout);
+    assert_eq!(countersigned(&d.org.store) as usize, files.len());
+    let r = d.run(&["certificate", "import", laptop.to_str().unwrap()]);
+    assert_eq!(r.stdout.matches("already in the store").count(), files.len(), "{}", r.stdout);
+    // `new` again (the same records, unsigned) does not take the signatures away.
+    let again = d.org.dir.path().join("again");
+    let mut args = vec!["certificate", "new", "--all", "--skip-failed", "--out", again.to_str().unwrap()];
+    args.extend(ISSUE);
+    assert_eq!(d.run(&args).code, 0);
+    assert_eq!(countersigned(&d.org.store) as usize, files.len());
+    // The pack carries the countersigned files, and they verify.
+    let pack = d.org.pack("p1", "2026-10-31");
+    for f in &files {
+        let id = reload(f).record.id;
+        assert_eq!(std::fs::read(pack.join(format!("certificates/{id}.json"))).unwrap(), std::fs::read(f).unwrap());
+    }
+    let ev: serde_json::Value = serde_json::from_slice(&std::fs::read(pack.join("results/evaluation.json")).unwrap()).unwrap();
+    let disp03 = ev["controls"].as_array().unwrap().iter().find(|c| c["id"] == "DISP-03").unwrap();
+    assert_eq!(disp03["status"], "pass", "{disp03}");
+}
+
+fn certificate_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    v.sort();
+    v
+}

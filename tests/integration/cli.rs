@@ -219,6 +219,7 @@ fn format_json_on_every_command_parses() {
     runs.push(vec!["certificate".into(), "sign".into(), "--key".into(), s(&keys.join("sam-lee.key.pem")), s(&certs)]);
     runs.push(vec!["certificate".into(), "countersign".into(), "--key".into(), s(&keys.join("ana-ruiz.key.pem")), s(&certs)]);
     runs.push(vec!["certificate".into(), "render".into(), s(&certs)]);
+    runs.push(vec!["certificate".into(), "import".into(), s(&certs)]);
     runs.push(vec!["retract".into(), "1".into(), "--reason".into(), "a wrong file".into()]);
     let mut covered = std::collections::BTreeSet::new();
     for mut args in runs {
