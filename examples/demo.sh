@@ -28,11 +28,12 @@ bin=target/release/evident
   --as-of 2026-09-30 examples/snipeit-assets.csv
 "$bin" --store "$store" assets
 # IT certifies every drive wiped successfully (NIST SP 800-88): the performer signs, a second
-# person countersigns with their own key, and the PDFs carry the signed record inside.
+# person countersigns with their own key, and the PDFs carry the signed record inside. The Blancco
+# lot's reports carry no verification: --unverified certifies those drives marked NOT VERIFIED.
 "$bin" keygen --no-passphrase --role performer --name "Sam Lee (IT, Fernhill Labs)" --out "$out/keys"
 "$bin" keygen --no-passphrase --role verifier --name "Ana Ruiz (IT Security, Fernhill Labs)" --out "$out/keys"
 cat "$out"/keys/*.trust > "$out/auditor.trust"
-"$bin" --store "$store" certificate new --all --skip-failed --organisation "Fernhill Labs" \
+"$bin" --store "$store" certificate new --all --skip-failed --unverified --organisation "Fernhill Labs" \
   --performer "Sam Lee" --classification Confidential --destination "Recycled by GreenLoop Recycling" \
   --out "$out/certificates"
 "$bin" --store "$store" certificate sign --key "$out/keys/sam-lee-it-fernhill-labs.key.pem" "$out/certificates"

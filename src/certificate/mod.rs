@@ -7,7 +7,7 @@ pub mod method;
 pub mod pdf;
 pub mod record;
 
-pub use record::{AssetRef, Certificate, EncryptionState, FORMAT, Media, Record, Signature, SignatureStatus, SourceRef, canonical, verify};
+pub use record::{AssetRef, Certificate, EncryptionState, FORMAT, Media, Record, Signature, SignatureStatus, SourceRef, canonical, verified, verify};
 
 use crate::sign::{Role, SecretKey};
 use crate::store::Store;
@@ -61,6 +61,9 @@ pub struct Issue {
     pub destination: Option<String>,
     /// None: the shipped table (templates/sanitization-methods.yaml).
     pub methods: Option<method::Table>,
+    /// Issue certificates for drives whose sanitization was not verified (none or unknown on
+    /// record, or a visual check of anything but destruction): each says NOT VERIFIED.
+    pub unverified: bool,
 }
 
 /// What one certificate covers.
@@ -263,7 +266,7 @@ fn build_one(what: &str, per: Per, wipes: &[&WipeRow], assets: &Assets, issue: &
     let mut missing = Vec::new();
     let mut media = Vec::new();
     for w in wipes {
-        media.push(media_of(w, table, &mut missing)?);
+        media.push(media_of(w, table, issue.unverified, &mut missing)?);
     }
     let first = wipes[0];
     // What the record says wins; the flags fill what it lacks (an nwipe log names no operator).
@@ -348,7 +351,7 @@ fn asset_of(v: &AssetView) -> (Option<AssetRef>, Option<EncryptionState>) {
 
 /// One drive of a certificate, from its wipe record: the Clear/Purge/Destroy category from the
 /// method table, and each Appendix G field it lacks added to `missing`.
-fn media_of(w: &WipeRow, table: &method::Table, missing: &mut Vec<String>) -> Result<Media, Error> {
+fn media_of(w: &WipeRow, table: &method::Table, unverified: bool, missing: &mut Vec<String>) -> Result<Media, Error> {
     if w.result != "success" {
         return Err(Error::NotSanitized { what: format!("drive {}", w.media_serial), result: format!("{} ({} line {})", w.result, w.file_name, w.line) });
     }
@@ -358,6 +361,10 @@ fn media_of(w: &WipeRow, table: &method::Table, missing: &mut Vec<String>) -> Re
             missing.push(format!("{field} of drive {} ({} line {})", if w.media_serial.is_empty() { "?" } else { &w.media_serial }, w.file_name, w.line));
         }
     };
+    need(
+        &format!("a verification of the sanitization ('{}' on record; --unverified issues the certificate marked NOT VERIFIED)", w.verification),
+        unverified || verified(&w.verification, m),
+    );
     need("media serial", !w.media_serial.trim().is_empty());
     need("media model", w.media_model.is_some());
     need("completion time", w.completed_at.is_some());

@@ -37,7 +37,7 @@ fn data(c: &Certificate) -> serde_json::Value {
             ["Sanitization method (category)", title_case(&m.category)], ["Category reported by the tool", title_case(&m.category_reported)],
             ["Sanitization technique", m.technique], ["Method as recorded", or_dash(&m.method)],
             ["Tool used", format!("{} {}", m.tool, m.tool_version.as_deref().unwrap_or(""))], ["Sanitized by (vendor)", or_dash(&m.vendor)], ["Passes", m.passes.map_or("—".into(), |p| p.to_string())],
-            ["Verification method", m.verification], ["Result", m.result],
+            ["Verification method", if super::record::verified(&m.verification, &m.category) { m.verification.clone() } else { format!("{} — NOT VERIFIED", m.verification) }], ["Result", m.result],
             ["Started", or_dash(&m.started_at)], ["Completed", m.completed_at],
             ["Source record", format!("{} {} line {}", m.source.source, m.source.file, m.source.line)],
             ["Source file SHA-256", m.source.file_sha256], ["Source record SHA-256", m.source.record_sha256],

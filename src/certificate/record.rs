@@ -113,6 +113,16 @@ pub struct Certificate {
     pub verifier_signature: Option<Signature>,
 }
 
+/// Whether a medium's sanitization was verified in a way that counts for its category: a read
+/// back (last pass, all passes, full, sample), or looking at what was destroyed.
+pub fn verified(verification: &str, category: &str) -> bool {
+    match verification {
+        "last_pass" | "all_passes" | "full" | "sample" => true,
+        "visual" => category == "destroy",
+        _ => false,
+    }
+}
+
 /// The canonical bytes of a record (RFC 8785). The types here hold strings, integers, booleans
 /// and string-keyed maps only, which JCS always encodes (it refuses only non-finite floats), so
 /// none of the `expect`s below can fire, whatever bytes a certificate was parsed from.

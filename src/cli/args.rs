@@ -115,6 +115,10 @@ pub struct CertificateNewArgs {
     /// Lot or pallet ids: all drives of each lot.
     #[arg(long, num_args = 1..)]
     pub lot: Vec<String>,
+    /// Also certify drives whose sanitization was not verified (none or unknown on record, or a
+    /// visual check of anything but destruction); each such drive's certificate says NOT VERIFIED.
+    #[arg(long)]
+    pub unverified: bool,
     /// Every successfully sanitized drive in the store.
     #[arg(long, conflicts_with_all = ["drive", "asset", "lot"])]
     pub all: bool,

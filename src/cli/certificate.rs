@@ -75,6 +75,7 @@ fn new(a: &args::CertificateNewArgs, store: &mut Store) -> Result<ExitCode> {
         classification: a.classification.clone(),
         destination: a.destination.clone(),
         methods,
+        unverified: a.unverified,
     };
     let sel = Selection { drives: a.drive.clone(), assets: a.asset.clone(), lots: a.lot.clone(), all: a.all, per: a.per, skip_failed: a.skip_failed };
     let built = certificate::build(store, &sel, &issue).map_err(cert_err)?;

@@ -79,8 +79,11 @@ pub(crate) fn verification(t: &str) -> Option<Verification> {
     let t = t.to_lowercase();
     Some(if t.contains("sample") {
         Verification::Sample
-    } else if t.contains("full") || t.contains("read-back") || t.contains("readback") || t.contains("100%") || t.contains("visual") {
-        // Visual inspection of every destroyed item is the full verification for Destroy.
+    } else if t.contains("visual") {
+        // Looking at the destroyed item: verification for Destroy, and for nothing else (a
+        // certificate treats it as unverified on any other technique).
+        Verification::Visual
+    } else if t.contains("full") || t.contains("read-back") || t.contains("readback") || t.contains("100%") {
         Verification::Full
     } else if t.contains("last") {
         Verification::LastPass

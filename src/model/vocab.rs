@@ -148,7 +148,7 @@ vocab! {
 
 vocab! {
     /// How a sanitization was verified.
-    Verification { None = "none", LastPass = "last_pass", AllPasses = "all_passes", Full = "full", Sample = "sample", Unknown = "unknown" }
+    Verification { None = "none", LastPass = "last_pass", AllPasses = "all_passes", Full = "full", Sample = "sample", Visual = "visual", Unknown = "unknown" }
 }
 
 vocab! {

@@ -19,8 +19,18 @@ struct Desk {
     trust: PathBuf,
 }
 
-const ISSUE: [&str; 8] =
-    ["--organisation", "Fernhill Ltd", "--classification", "Confidential", "--destination", "Recycled by GreenLoop Recycling", "--performer", "Sam Lee"];
+/// The Blancco lot's records carry no verification: these tests certify them, marked NOT VERIFIED.
+const ISSUE: [&str; 9] = [
+    "--organisation",
+    "Fernhill Ltd",
+    "--classification",
+    "Confidential",
+    "--destination",
+    "Recycled by GreenLoop Recycling",
+    "--performer",
+    "Sam Lee",
+    "--unverified",
+];
 
 fn desk() -> Desk {
     let org = org();
@@ -916,4 +926,34 @@ fn certificate_files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
     v.sort();
     v
+}
+
+/// NIST SP 800-88 asks for verification: a drive whose sanitization was not verified (the Blancco
+/// lot records none) is not certified unless asked, and then says NOT VERIFIED; an ITAD vendor's
+/// "Visual" check of a shredded drive is visual verification of a destruction, not "full".
+#[test]
+fn unverified_sanitization_is_refused_or_marked() {
+    let d = desk();
+    let out = d.org.dir.path().join("lot");
+    let issue: Vec<&str> = ISSUE.iter().copied().filter(|a| *a != "--unverified").collect();
+    let mut args = vec!["certificate", "new", "--lot", "FH-LOT-2610", "--skip-failed", "--out", out.to_str().unwrap()];
+    args.extend(&issue);
+    let r = d.run(&args);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("a verification of the sanitization ('unknown' on record; --unverified"), "{}", r.stderr);
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().count() == 0, "nothing written");
+    args.push("--unverified");
+    assert_eq!(d.run(&args).code, 0);
+    assert_eq!(d.run(&["certificate", "sign", "--key", d.key("sam-lee").to_str().unwrap(), out.to_str().unwrap()]).code, 0);
+    assert_eq!(d.run(&["certificate", "render", out.to_str().unwrap()]).code, 0);
+    let pdf = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "pdf")).unwrap();
+    assert_eq!(pdftotext(&pdf).matches("unknown — NOT VERIFIED").count(), 2, "each drive of the lot says so");
+    // The ITAD lot: shredded, checked by eye.
+    let itad = d.org.dir.path().join("itad");
+    let mut args = vec!["certificate", "new", "--lot", "FH-LOT-2609", "--out", itad.to_str().unwrap()];
+    args.extend(&issue);
+    assert_eq!(d.run(&args).code, 0);
+    let c = Certificate::load(&std::fs::read_dir(&itad).unwrap().next().unwrap().unwrap().path()).unwrap();
+    assert!(c.record.media.iter().all(|m| m.verification == "visual" && m.category == "destroy"), "{:?}", c.record.media);
+    assert!(evident::certificate::verified("visual", "destroy") && !evident::certificate::verified("visual", "clear"));
 }

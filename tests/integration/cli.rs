@@ -213,7 +213,7 @@ fn format_json_on_every_command_parses() {
     runs.push(vec!["diff".into(), s(&p1), s(&p2)]);
     runs.push(vec!["keygen".into(), "--role".into(), "performer".into(), "--name".into(), "Sam Lee".into(), "--out".into(), s(&keys)]);
     runs.push(vec!["keygen".into(), "--role".into(), "verifier".into(), "--name".into(), "Ana Ruiz".into(), "--out".into(), s(&keys)]);
-    let mut new = vec!["certificate".to_string(), "new".into(), "--all".into(), "--skip-failed".into(), "--out".into(), s(&certs)];
+    let mut new = vec!["certificate".to_string(), "new".into(), "--all".into(), "--skip-failed".into(), "--unverified".into(), "--out".into(), s(&certs)];
     new.extend(issue.iter().map(|a| a.to_string()));
     runs.push(new);
     runs.push(vec!["certificate".into(), "sign".into(), "--key".into(), s(&keys.join("sam-lee.key.pem")), s(&certs)]);
