@@ -125,24 +125,9 @@ impl Scanner<'_> {
         match self.b.get(self.i) {
             Some(b'{') if depth == 0 => {
                 self.i += 1;
-                loop {
-                    self.ws();
-                    match self.b.get(self.i) {
-                        Some(b'}') | None => {
-                            self.i += 1;
-                            return;
-                        }
-                        Some(b',') => {
-                            self.i += 1;
-                            continue;
-                        }
-                        _ => {}
-                    }
+                while self.next(b'}') {
                     self.string();
-                    self.ws();
-                    if self.b.get(self.i) == Some(&b':') {
-                        self.i += 1;
-                    }
+                    self.colon();
                     self.cuts(depth + 1);
                 }
             }
@@ -150,27 +135,16 @@ impl Scanner<'_> {
                 self.i += 1;
                 let mut n = 0;
                 let mut kept_end = self.i;
-                loop {
-                    self.ws();
-                    match self.b.get(self.i) {
-                        Some(b']') | None => {
-                            if n > SKELETON_ELEMENTS {
-                                self.out.push((kept_end, self.i));
-                            }
-                            self.i += 1;
-                            return;
-                        }
-                        Some(b',') => {
-                            self.i += 1;
-                            continue;
-                        }
-                        _ => {}
-                    }
+                while self.next(b']') {
                     self.value(None);
                     n += 1;
                     if n == SKELETON_ELEMENTS {
                         kept_end = self.i;
                     }
+                }
+                if n > SKELETON_ELEMENTS {
+                    // Up to the closing bracket (just consumed), which stays.
+                    self.out.push((kept_end, self.i - 1));
                 }
             }
             _ => self.value(None),
@@ -183,30 +157,43 @@ impl Scanner<'_> {
         }
     }
 
+    /// Steps to the next member of an object or array: false once its closing bracket (or the
+    /// end) is reached and passed.
+    fn next(&mut self, close: u8) -> bool {
+        loop {
+            self.ws();
+            match self.b.get(self.i) {
+                Some(c) if *c == close => {
+                    self.i += 1;
+                    return false;
+                }
+                None => {
+                    self.i += 1;
+                    return false;
+                }
+                Some(b',') => self.i += 1,
+                _ => return true,
+            }
+        }
+    }
+
+    /// Past the colon after a key.
+    fn colon(&mut self) {
+        self.ws();
+        if self.b.get(self.i) == Some(&b':') {
+            self.i += 1;
+        }
+    }
+
     /// Scans one value; `target` is the remaining path when this value is on it.
     fn value(&mut self, target: Option<&[&str]>) {
         self.ws();
         match self.b.get(self.i) {
             Some(b'{') => {
                 self.i += 1;
-                loop {
-                    self.ws();
-                    match self.b.get(self.i) {
-                        Some(b'}') | None => {
-                            self.i += 1;
-                            return;
-                        }
-                        Some(b',') => {
-                            self.i += 1;
-                            continue;
-                        }
-                        _ => {}
-                    }
+                while self.next(b'}') {
                     let key = self.string();
-                    self.ws();
-                    if self.b.get(self.i) == Some(&b':') {
-                        self.i += 1;
-                    }
+                    self.colon();
                     let sub = match target {
                         Some([first, rest @ ..]) if key.as_deref() == Some(*first) => Some(rest),
                         _ => None,
@@ -217,19 +204,7 @@ impl Scanner<'_> {
             Some(b'[') => {
                 self.i += 1;
                 let collect = matches!(target, Some([]));
-                loop {
-                    self.ws();
-                    match self.b.get(self.i) {
-                        Some(b']') | None => {
-                            self.i += 1;
-                            return;
-                        }
-                        Some(b',') => {
-                            self.i += 1;
-                            continue;
-                        }
-                        _ => {}
-                    }
+                while self.next(b']') {
                     let start = self.i;
                     self.value(None);
                     if collect {
