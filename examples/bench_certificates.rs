@@ -21,16 +21,17 @@ fn itad_csv(path: &Path, n: usize) -> std::io::Result<()> {
         "certificate_number,lot_number,asset_tag,device_serial,media_serial,media_type,manufacturer,model,sanitization_method,nist_category,verification,result,completed_at,technician,vendor"
     )?;
     let kinds = [
-        ("NVMe SSD", "Samsung", "PM9A1", "Shred 6mm", "Destroy"),
-        ("HDD", "Seagate", "ST1000LM035", "Degauss + shred", "Destroy"),
-        ("SSD", "Crucial", "MX500", "Crypto erase", "Purge"),
+        // A destruction is verified by looking at the remains; a crypto erase by reading back.
+        ("NVMe SSD", "Samsung", "PM9A1", "Shred 6mm", "Destroy", "Visual"),
+        ("HDD", "Seagate", "ST1000LM035", "Degauss + shred", "Destroy", "Visual"),
+        ("SSD", "Crucial", "MX500", "Crypto erase", "Purge", "Full"),
     ];
     for i in 0..n {
-        let (t, mk, md, m, c) = kinds[i % kinds.len()];
+        let (t, mk, md, m, c, v) = kinds[i % kinds.len()];
         let day = 1 + (i / 500) % 28;
         writeln!(
             f,
-            "COD-{i:06},PAL-{:04},FH-{i:06},SYS{i:08X},DRV{:010X},{t},{mk},{md},{m},{c},Visual,Pass,2026-09-{day:02} {:02}:{:02},J. Ortega,GreenLoop Recycling",
+            "COD-{i:06},PAL-{:04},FH-{i:06},SYS{i:08X},DRV{:010X},{t},{mk},{md},{m},{c},{v},Pass,2026-09-{day:02} {:02}:{:02},J. Ortega,GreenLoop Recycling",
             i / 500,
             (i as u64).wrapping_mul(2654435761) & 0xFF_FFFF_FFFF,
             8 + i % 9,
