@@ -10,6 +10,10 @@ const EXIT_CODES: &str = "Exit codes: 0 = ok; 1 = ran, but the answer is no; 2 =
 #[derive(Debug, Parser)]
 #[command(name = "evident", version, about, after_help = EXIT_CODES)]
 pub struct Cli {
+    /// Defaults for flags left out (store, organisation, source_tz, status_map, controls, keys).
+    /// Default: evident.toml in the working directory, else beside the store.
+    #[arg(long, global = true, env = "EVIDENT_CONFIG")]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub store: StoreArgs,
     #[command(subcommand)]
@@ -20,8 +24,9 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct StoreArgs {
     /// The SQLite store (only `ingest` creates it; every other command needs it to exist).
-    #[arg(long, global = true, default_value = "evident.db", env = "EVIDENT_STORE")]
-    pub store: PathBuf,
+    /// Default: `store` in evident.toml, else evident.db.
+    #[arg(long, global = true, env = "EVIDENT_STORE")]
+    pub store: Option<PathBuf>,
     /// Seconds to wait for another evident process that is writing to the store.
     #[arg(long, global = true, default_value_t = 60)]
     pub wait: u64,
@@ -157,9 +162,10 @@ pub struct CertificateSignArgs {
     /// Certificate JSON files, or directories of them.
     #[arg(required = true)]
     pub certificates: Vec<PathBuf>,
-    /// The private key (performer key for sign, verifier key for countersign).
+    /// The private key (performer key for sign, verifier key for countersign). Default:
+    /// `[keys] performer` or `verifier` in evident.toml.
     #[arg(long)]
-    pub key: PathBuf,
+    pub key: Option<PathBuf>,
     /// A file holding the key's passphrase, if it is encrypted (else EVIDENT_KEY_PASSPHRASE, else
     /// asked on a terminal).
     #[arg(long)]
@@ -316,8 +322,9 @@ pub struct PackArgs {
     #[command(flatten)]
     pub scope: ScopeArgs,
     /// The compliance private key (PKCS#8 PEM, from `evident keygen` or `openssl genpkey`).
+    /// Default: `[keys] compliance` in evident.toml.
     #[arg(long)]
-    pub key: PathBuf,
+    pub key: Option<PathBuf>,
     /// A file holding the key's passphrase, if it is encrypted (else EVIDENT_KEY_PASSPHRASE, else
     /// asked on a terminal).
     #[arg(long)]

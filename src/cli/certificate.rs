@@ -99,12 +99,14 @@ fn new(a: &args::CertificateNewArgs, store: &mut Store) -> Result<ExitCode> {
 }
 
 fn sign(a: &args::CertificateSignArgs, counter: bool, store: &dyn Fn() -> Result<Store>, store_path: &Path) -> Result<ExitCode> {
-    let key = super::load_key(&a.key, a.passphrase_file.as_deref()).map_err(|e| {
+    let role = if counter { "verifier" } else { "performer" };
+    let key_path = a.key.as_deref().ok_or_else(|| anyhow!("no --key\nhint: --key KEY, or `[keys] {role} = \"…\"` in evident.toml"))?;
+    let key = super::load_key(key_path, a.passphrase_file.as_deref()).map_err(|e| {
         let h = e.hint().map(String::from);
         with_hint(e, h)
     })?;
     let want = if counter { crate::sign::Role::Verifier } else { crate::sign::Role::Performer };
-    key.check_role(&a.key, want).map_err(|e| {
+    key.check_role(key_path, want).map_err(|e| {
         let h = e.hint().map(String::from);
         with_hint(e, h)
     })?;

@@ -3,6 +3,7 @@
 
 pub mod args;
 mod certificate;
+mod config;
 
 use crate::ingest::{self, Options, Progress, Report};
 use crate::model::{Instant, Lifecycle};
@@ -25,10 +26,12 @@ macro_rules! out {
 pub(crate) use out;
 
 /// Runs a parsed command line and returns the exit code.
-pub fn run(cli: Cli) -> Result<ExitCode> {
+pub fn run(mut cli: Cli) -> Result<ExitCode> {
+    config::apply(&mut cli)?;
+    let store_path = cli.store.store.clone().expect("config::apply sets the store");
     let wait = Duration::from_secs(cli.store.wait);
     let open = || -> Result<Store> {
-        Store::open_existing(&cli.store.store, wait).map_err(|e| {
+        Store::open_existing(&store_path, wait).map_err(|e| {
             let hint = e.hint();
             with_hint(e, hint)
         })
@@ -37,7 +40,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ingest(args) => {
             let opts = options(args)?;
             check_ingest(args, &opts)?;
-            let mut store = Store::open(&cli.store.store, wait).map_err(|e| {
+            let mut store = Store::open(&store_path, wait).map_err(|e| {
                 let hint = e.hint();
                 with_hint(e, hint)
             })?;
@@ -94,7 +97,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let mut store = open()?;
             pack(&mut store, a)
         }
-        Command::Certificate(c) => certificate::run(c, &open, &cli.store.store),
+        Command::Certificate(c) => certificate::run(c, &open, &store_path),
         Command::Verify(a) => verify(a),
         Command::Diff(a) => diff(a),
         Command::Completions { shell } => generated(Some(*shell)),
@@ -450,10 +453,12 @@ fn pack(store: &mut Store, a: &args::PackArgs) -> Result<ExitCode> {
     let (lib, exceptions, organisation, scope) = evaluation_inputs(&a.scope)?;
     let bar = Steps::new();
     let ereq = crate::evaluate::Request { organisation, scope: scope.clone(), cadence: a.scope.cadence, exceptions: &exceptions, progress: &bar };
-    let key = load_key(&a.key, a.passphrase_file.as_deref()).and_then(|k| k.check_role(&a.key, crate::sign::Role::Compliance).map(|()| k)).map_err(|e| {
-        let h = e.hint().map(String::from);
-        with_hint(e, h)
-    })?;
+    let key_path = a.key.as_deref().ok_or_else(|| anyhow!("no --key\nhint: --key COMPLIANCE_KEY, or `[keys] compliance = \"…\"` in evident.toml"))?;
+    let key =
+        load_key(key_path, a.passphrase_file.as_deref()).and_then(|k| k.check_role(key_path, crate::sign::Role::Compliance).map(|()| k)).map_err(|e| {
+            let h = e.hint().map(String::from);
+            with_hint(e, h)
+        })?;
     let req = crate::pack::Request { scope, key: &key, out: &a.out, archive: a.archive, controls: Some((&lib, &ereq)), progress: &bar };
     let built = crate::pack::build(store, &req).map_err(|e| {
         let h = e.hint();

@@ -302,3 +302,55 @@ fn ingest_json_lists_failed_files() {
     assert!(files[1]["hint"].as_str().unwrap().contains("--source"), "{v}");
     assert_eq!(crate::util::count(&store, "SELECT count(*) FROM ingest"), 0);
 }
+
+/// evident.toml beside the store fills what the command line leaves out — organisation, source
+/// time zone, status map, the keys each role signs with — paths relative to the file; a flag wins
+/// over it; a key it does not know is an error naming file, line and column.
+#[test]
+fn a_config_file_beside_the_store_fills_left_out_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = crate::util::root().join("examples");
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(site.join("keys")).unwrap();
+    std::fs::copy(ex.join("snipeit-status-map.yaml"), site.join("status.yaml")).unwrap();
+    let store = site.join("evident.db");
+    let r = crate::util::evident(&store, &["keygen", "--role", "compliance", "--name", "Dana Roe", "--out", site.join("keys").to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    std::fs::write(
+        site.join("evident.toml"),
+        "organisation = \"Fernhill Labs GmbH\"\nsource_tz = \"Europe/Berlin\"\nstatus_map = \"status.yaml\"\n\n[keys]\ncompliance = \"keys/dana-roe.key.pem\"\n",
+    )
+    .unwrap();
+    // No --source-tz and no --status-map: the register's labels map and its times are Berlin's.
+    let r = crate::util::evident(&store, &["ingest", "--as-of", "2026-10-30", ex.join("snipeit-assets.csv").to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = crate::util::evident(&store, &["ingest", ex.join("intune-managed-devices.json").to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // No --organisation and no --key.
+    let pack = dir.path().join("p1");
+    let r = crate::util::evident(&store, &["pack", "--as-of", "2026-10-31", "--out", pack.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let ev: serde_json::Value = serde_json::from_slice(&std::fs::read(pack.join("results/evaluation.json")).unwrap()).unwrap();
+    assert_eq!(ev["organisation"], "Fernhill Labs GmbH");
+    // The flag wins.
+    let p2 = dir.path().join("p2");
+    let r = crate::util::evident(&store, &["pack", "--organisation", "Other Ltd", "--as-of", "2026-10-31", "--out", p2.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let ev: serde_json::Value = serde_json::from_slice(&std::fs::read(p2.join("results/evaluation.json")).unwrap()).unwrap();
+    assert_eq!(ev["organisation"], "Other Ltd");
+    // Without the file, the same pack command lacks both.
+    std::fs::rename(site.join("evident.toml"), site.join("elsewhere.toml")).unwrap();
+    let r = crate::util::evident(&store, &["pack", "--as-of", "2026-10-31", "--out", dir.path().join("p3").to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    // --config names it anywhere.
+    let r = crate::util::evident(
+        &store,
+        &["--config", site.join("elsewhere.toml").to_str().unwrap(), "pack", "--as-of", "2026-10-31", "--out", dir.path().join("p4").to_str().unwrap()],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // A key it does not know.
+    std::fs::write(site.join("evident.toml"), "organisation = \"X\"\norganization = \"typo\"\n").unwrap();
+    let r = crate::util::evident(&store, &["evaluate", "--as-of", "2026-10-31"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("evident.toml:2:1:") && r.stderr.contains("organization"), "{}", r.stderr);
+}
