@@ -61,29 +61,7 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
             let rows = store.ingests()?;
             match f.format {
                 Format::Json => out!("{}", serde_json::to_string_pretty(&rows)?)?,
-                Format::Human => {
-                    for r in rows {
-                        let state = match (&r.superseded_by, &r.retracted) {
-                            (_, Some(why)) => format!("; RETRACTED: {why}"),
-                            (Some(n), None) => format!("; SUPERSEDED by #{n}"),
-                            (None, None) => String::new(),
-                        };
-                        let unread = r.unread.as_ref().map(|u| format!("; {} {} not read", u.len(), columns(u.len()))).unwrap_or_default();
-                        out!(
-                            "#{:<4} {:<13} {}  as of {}  read {} = accepted {} + rejected {} + empty {}; {} warnings{unread}; sha256 {}{state}",
-                            r.id,
-                            r.source,
-                            r.file_name,
-                            r.as_of.as_deref().unwrap_or("(undated)"),
-                            r.rows_read,
-                            r.rows_accepted,
-                            r.rows_rejected,
-                            r.rows_empty,
-                            r.warnings,
-                            &r.sha256[..16]
-                        )?;
-                    }
-                }
+                Format::Human => print_ingests(&rows)?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -809,6 +787,37 @@ fn ingest(store: &mut Store, args: &IngestArgs, opts: &Options) -> Result<ExitCo
         out!("{}", serde_json::to_string_pretty(&reports)?)?;
     }
     Ok(if failed { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// `ingests` as text: one line per ingest, its counts lined up.
+fn print_ingests(rows: &[crate::store::IngestRow]) -> std::io::Result<()> {
+    // Columns as wide as their widest value, so the counts line up.
+    let names: Vec<String> = rows.iter().map(|r| safe(&r.file_name).into_owned()).collect();
+    let name_w = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    let as_of = |r: &crate::store::IngestRow| r.as_of.clone().unwrap_or_else(|| "(undated)".into());
+    let as_of_w = rows.iter().map(|r| as_of(r).len()).max().unwrap_or(0);
+    for (r, name) in rows.iter().zip(&names) {
+        let state = match (&r.superseded_by, &r.retracted) {
+            (_, Some(why)) => format!("; RETRACTED: {}", safe(why)),
+            (Some(n), None) => format!("; SUPERSEDED by #{n}"),
+            (None, None) => String::new(),
+        };
+        let unread = r.unread.as_ref().map(|u| format!("; {} {} not read", u.len(), columns(u.len()))).unwrap_or_default();
+        out!(
+            "#{:<4} {:<13} {name:<name_w$}  as of {:<as_of_w$}  read {} = accepted {} + rejected {} + empty {}; {} {}{unread}; sha256 {}{state}",
+            r.id,
+            r.source,
+            as_of(r),
+            r.rows_read,
+            r.rows_accepted,
+            r.rows_rejected,
+            r.rows_empty,
+            r.warnings,
+            if r.warnings == 1 { "warning" } else { "warnings" },
+            &r.sha256[..16]
+        )?;
+    }
+    Ok(())
 }
 
 fn columns(n: usize) -> &'static str {

@@ -354,3 +354,55 @@ fn a_config_file_beside_the_store_fills_left_out_flags() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("evident.toml:2:1:") && r.stderr.contains("organization"), "{}", r.stderr);
 }
+
+/// Hex runs of 12 or more digits (hashes, key ids, signatures) and the temporary directory are
+/// what changes between runs; the rest of the text is the renderer's.
+fn stable(text: &str, dir: &std::path::Path) -> String {
+    let text = text.replace(dir.to_str().unwrap(), "[DIR]");
+    let mut out = String::new();
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+            continue;
+        }
+        let digits = run.chars().filter(|d| d.is_ascii_digit()).count();
+        if run.len() >= 12 && digits > 0 && digits < run.len() {
+            out.push_str("[HEX]");
+        } else {
+            out.push_str(&run);
+        }
+        run.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
+}
+
+/// The text each command prints, on the example organisation: a change to any human renderer
+/// shows up in review as a snapshot diff.
+#[test]
+fn human_output_of_each_command() {
+    let o = org();
+    let d = o.dir.path();
+    let p1 = o.pack("p1", "2026-10-31");
+    let p2 = o.pack("p2", "2026-10-31");
+    let mut shown = String::new();
+    for args in [
+        vec!["ingests"],
+        vec!["assets"],
+        vec!["controls", "list"],
+        vec!["controls", "show", "ENC-01"],
+        vec!["controls", "check"],
+        vec!["evaluate", "--as-of", "2026-10-31"],
+        vec!["evaluate", "--as-of", "2026-10-31", "--framework", "soc2"],
+        vec!["evaluate", "--as-of", "2026-10-31", "--framework", "iso27001", "--soa"],
+        vec!["verify", p2.to_str().unwrap(), "--trust", o.trust.to_str().unwrap(), "--since", p1.to_str().unwrap()],
+        vec!["diff", p1.to_str().unwrap(), p2.to_str().unwrap()],
+    ] {
+        let r = crate::util::evident(&o.store, &args);
+        assert!(r.code == 0 || r.code == 1, "{args:?}: {}", r.stderr);
+        shown.push_str(&format!("$ evident {}\n{}\n", args.join(" "), r.stdout));
+    }
+    insta::assert_snapshot!(stable(&shown, d));
+}
