@@ -458,6 +458,9 @@ pub struct RetractArgs {
 
 #[derive(Debug, Args)]
 pub struct AssetsArgs {
+    /// Columns as wide as their widest value (by default long values are cut short with …).
+    #[arg(long)]
+    pub wide: bool,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,

@@ -52,7 +52,7 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
             let view = crate::view::assets(&store)?;
             match args.format {
                 Format::Json => out!("{}", serde_json::to_string_pretty(&view)?)?,
-                Format::Human => print_assets(&view)?,
+                Format::Human => print_assets(&view, args.wide)?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -883,29 +883,50 @@ fn warning_summary(r: &Report, shown: usize) -> String {
     format!("{total} warning{} ({shown} shown), by field: {}; all are in the store", if total == 1 { "" } else { "s" }, list.join(", "))
 }
 
-fn print_assets(view: &[crate::view::AssetView]) -> std::io::Result<()> {
-    out!("{:<16} {:<10} {:<18} {:<10} {:<24} {:<26} {:<22} FLAGS", "KEY", "TAG", "NAME", "LIFECYCLE", "MDM", "ENCRYPTION", "WIPE")?;
-    for a in view {
-        let mdm: Vec<String> = a.enrollments.iter().map(|e| format!("{}:{}", e.mdm, e.state)).collect();
-        // Device and boot-volume state first; data volumes only when nothing else reports (osquery on a Mac).
-        let data = crate::model::EncryptionScope::DataVolume;
-        let whole = a.encryption.iter().any(|e| e.scope != data);
-        let enc: Vec<String> = a.encryption.iter().filter(|e| !whole || e.scope != data).map(|e| format!("{}:{}", e.source, e.state)).collect();
-        let wipe: Vec<String> = a.wipes.iter().map(|w| format!("{}:{}", w.tool, w.result)).collect();
-        let flags: Vec<&str> = a.flags.iter().map(String::as_str).collect();
-        out!(
-            "{:<16} {:<10} {:<18} {:<10} {:<24} {:<26} {:<22} {}",
-            clip(a.key.as_str(), 16),
-            clip(a.asset_tag.as_deref().unwrap_or("-"), 10),
-            clip(a.name.as_deref().unwrap_or("-"), 18),
-            a.lifecycle.map_or("-", |l| l.as_str()),
-            clip(&or_dash(mdm.join(",")), 24),
-            clip(&or_dash(enc.join(",")), 26),
-            clip(&or_dash(wipe.join(",")), 22),
-            flags.join(",")
-        )?;
+/// The joined view as a table: columns of fixed width, values cut short with `…` (and a line
+/// that says so), or with `wide` as wide as their widest value.
+fn print_assets(view: &[crate::view::AssetView], wide: bool) -> std::io::Result<()> {
+    const HEAD: [&str; 8] = ["KEY", "TAG", "NAME", "LIFECYCLE", "MDM", "ENCRYPTION", "WIPE", "FLAGS"];
+    const FIXED: [usize; 7] = [16, 10, 18, 10, 24, 26, 22];
+    let rows: Vec<[String; 8]> = view
+        .iter()
+        .map(|a| {
+            let mdm: Vec<String> = a.enrollments.iter().map(|e| format!("{}:{}", e.mdm, e.state)).collect();
+            // Device and boot-volume state first; data volumes only when nothing else reports (osquery on a Mac).
+            let data = crate::model::EncryptionScope::DataVolume;
+            let whole = a.encryption.iter().any(|e| e.scope != data);
+            let enc: Vec<String> = a.encryption.iter().filter(|e| !whole || e.scope != data).map(|e| format!("{}:{}", e.source, e.state)).collect();
+            let wipe: Vec<String> = a.wipes.iter().map(|w| format!("{}:{}", w.tool, w.result)).collect();
+            let flags: Vec<&str> = a.flags.iter().map(String::as_str).collect();
+            [
+                safe(a.key.as_str()).into_owned(),
+                safe(a.asset_tag.as_deref().unwrap_or("-")).into_owned(),
+                safe(a.name.as_deref().unwrap_or("-")).into_owned(),
+                a.lifecycle.map_or("-", |l| l.as_str()).to_string(),
+                or_dash(mdm.join(",")),
+                or_dash(enc.join(",")),
+                or_dash(wipe.join(",")),
+                flags.join(","),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> =
+        if wide { (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).chain([HEAD[c].len()]).max().unwrap_or(0)).collect() } else { FIXED.to_vec() };
+    let line = |cells: [&str; 8]| {
+        let mut l: String = cells[..7].iter().zip(&widths).map(|(v, w)| format!("{:<w$} ", clip(v, *w))).collect();
+        l.push_str(cells[7]);
+        l
+    };
+    out!("{}", line(HEAD))?;
+    let mut clipped = false;
+    for r in &rows {
+        clipped |= r[..7].iter().zip(&widths).any(|(v, w)| v.chars().count() > *w);
+        out!("{}", line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6], &r[7]]).trim_end())?;
     }
     out!("{} devices", view.len())?;
+    if clipped {
+        out!("(values cut short end in …: --wide shows them whole)")?;
+    }
     Ok(())
 }
 

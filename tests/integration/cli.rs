@@ -391,6 +391,7 @@ fn human_output_of_each_command() {
     for args in [
         vec!["ingests"],
         vec!["assets"],
+        vec!["assets", "--wide"],
         vec!["controls", "list"],
         vec!["controls", "show", "ENC-01"],
         vec!["controls", "check"],
