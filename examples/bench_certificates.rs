@@ -78,7 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let built = evident::certificate::build(&store, &sel, &issue)?;
     let out = work.join("certs");
     std::fs::create_dir_all(&out)?;
-    let files: Vec<PathBuf> = evident::certificate::write_all(&built.certificates, &out)?;
+    let files: Vec<PathBuf> = evident::certificate::write_all(&built.certificates, &out, &mut || Ok(()))?;
     evident::certificate::keep(&mut store, &built.certificates)?;
     let t_new = t.elapsed().as_secs_f64();
     assert_eq!(files.len(), n, "one certificate per drive");

@@ -29,6 +29,8 @@ pub enum Error {
     NoMatch(String),
     #[error("no certificate written; {} problem(s):\n  {}", .0.len(), .0.join("\n  "))]
     Problems(Vec<String>),
+    #[error("nothing imported; {} problem(s):\n  {}", .0.len(), .0.join("\n  "))]
+    NotImported(Vec<String>),
     #[error("{0}")]
     Order(String),
     #[error("{path}: {message}")]
@@ -44,6 +46,7 @@ impl Error {
             Error::NotSanitized { .. } => Some("only a successful sanitization gets a certificate; wipe the drive again".into()),
             Error::NoMatch(_) => Some("`evident assets` lists drives and lots; ingest the wipe log or ITAD certificate first".into()),
             Error::Problems(_) => Some("give the missing fields with flags (--performer, --organisation, --classification, --destination) or re-export the wipe records; --skip-failed leaves out drives whose wipe failed".into()),
+            Error::NotImported(_) => Some("import takes back the files this store's `certificate new` made, the same record with signatures added; a changed record is a new certificate (`certificate new`)".into()),
             Error::Order(_) => None,
             Error::File { .. } => Some("a certificate file is the JSON `evident certificate new` wrote; edit nothing in it".into()),
             Error::Store(e) => e.hint(),
@@ -509,7 +512,7 @@ pub fn import(store: &mut Store, files: &[std::path::PathBuf]) -> Result<Vec<Imp
         }
     }
     if !problems.is_empty() {
-        return Err(Error::Problems(problems));
+        return Err(Error::NotImported(problems));
     }
     keep(store, &take)?;
     Ok(out)
@@ -571,15 +574,15 @@ pub(crate) fn parallel<T: Sync, R: Send>(items: &[T], f: &(dyn Fn(&T) -> Result<
 
 /// Writes each certificate to `dir/ID.json` on every core. An existing file with other content
 /// stops everything before a byte is written: certificates are never overwritten.
-pub fn write_all(certs: &[Certificate], dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>, Error> {
+pub fn write_all(certs: &[Certificate], dir: &std::path::Path, commit: &mut dyn FnMut() -> Result<(), Error>) -> Result<Vec<std::path::PathBuf>, Error> {
     let paths: Vec<std::path::PathBuf> = certs.iter().map(|c| dir.join(format!("{}.json", c.record.id))).collect();
     for (c, p) in certs.iter().zip(&paths) {
         if std::fs::read(p).is_ok_and(|old| old != c.to_bytes()) {
             return Err(Error::File { path: p.display().to_string(), message: "exists with other content; nothing was written (certificates are never overwritten: choose another --out, or remove the old file if it was never signed)".into() });
         }
     }
-    let pairs: Vec<(&Certificate, &std::path::PathBuf)> = certs.iter().zip(&paths).collect();
-    parallel(&pairs, &|(c, p)| c.save(p))?;
+    // All or none, as signing: beside themselves first, then `commit` (the store), then renamed.
+    save_all(certs, &paths, commit)?;
     Ok(paths)
 }
 

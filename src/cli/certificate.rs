@@ -80,8 +80,8 @@ fn new(a: &args::CertificateNewArgs, store: &mut Store) -> Result<ExitCode> {
     let sel = Selection { drives: a.drive.clone(), assets: a.asset.clone(), lots: a.lot.clone(), all: a.all, per: a.per, skip_failed: a.skip_failed };
     let built = certificate::build(store, &sel, &issue).map_err(cert_err)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let targets = certificate::write_all(&built.certificates, &a.out).map_err(cert_err)?;
-    certificate::keep(store, &built.certificates).map_err(cert_err)?;
+    // The files and the store change together: neither if either fails.
+    let targets = certificate::write_all(&built.certificates, &a.out, &mut || certificate::keep(store, &built.certificates)).map_err(cert_err)?;
     match a.format {
         Format::Json => out!("{}", serde_json::to_string_pretty(&serde_json::json!({"certificates": targets, "skipped": built.skipped}))?)?,
         Format::Human => {
