@@ -221,6 +221,18 @@ fn format_json_on_every_command_parses() {
     runs.push(vec!["certificate".into(), "render".into(), s(&certs)]);
     runs.push(vec!["certificate".into(), "import".into(), s(&certs)]);
     runs.push(vec!["retract".into(), "1".into(), "--reason".into(), "a wrong file".into()]);
+    // docs/json.md's table: command → (every key, the keys without `?`).
+    let doc = std::fs::read_to_string(crate::util::root().join("docs/json.md")).unwrap();
+    let mut documented = std::collections::BTreeMap::new();
+    for row in doc.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = row.split(" | ").collect();
+        let name = cells[0].trim_start_matches("| ").replace('`', "");
+        let keys: Vec<&str> = cells[2].trim_end_matches(" |").split(", ").map(|k| k.trim_matches('`')).filter(|k| *k != "—").collect();
+        let all: std::collections::BTreeSet<String> = keys.iter().map(|k| k.trim_end_matches('?').to_string()).collect();
+        let required: std::collections::BTreeSet<String> = keys.iter().filter(|k| !k.ends_with('?')).map(|k| k.to_string()).collect();
+        documented.insert(name, (all, required));
+    }
+    runs.push(vec!["evaluate".into(), "--as-of".into(), "2026-10-31".into(), "--framework".into(), "soc2".into()]);
     let mut covered = std::collections::BTreeSet::new();
     for mut args in runs {
         args.extend(["--format".to_string(), "json".to_string()]);
@@ -231,7 +243,19 @@ fn format_json_on_every_command_parses() {
             panic!("{a:?}: stdout is not JSON ({e}): {}", r.stdout);
         }
         let words: Vec<&str> = a.iter().take_while(|w| !w.starts_with('-')).copied().collect();
-        covered.insert(if matches!(words[0], "controls" | "certificate") { words[..2].join(" ") } else { words[0].to_string() });
+        let name = if matches!(words[0], "controls" | "certificate") { words[..2].join(" ") } else { words[0].to_string() };
+        let name = match name.as_str() {
+            "evaluate" if a.contains(&"--framework") => "evaluate --framework".to_string(),
+            "verify" if a[1].ends_with(".pdf") || a[1].ends_with(".json") => "verify (a certificate)".to_string(),
+            "verify" => "verify (a pack)".to_string(),
+            _ => name,
+        };
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        let top = if v.is_array() { v.get(0).cloned().unwrap_or_default() } else { v };
+        let keys: std::collections::BTreeSet<String> = top.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+        let (all, required) = documented.get(&name).unwrap_or_else(|| panic!("docs/json.md has no row for `{name}`"));
+        assert!(keys.is_subset(all) && required.is_subset(&keys), "`{name}`: printed {keys:?}, docs/json.md says {all:?} (required {required:?})");
+        covered.insert(name.split(" (").next().unwrap().split(" --").next().unwrap().to_string());
     }
     let mut all = std::collections::BTreeSet::new();
     let cli = <evident::cli::args::Cli as clap::CommandFactory>::command();
