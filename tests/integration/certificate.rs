@@ -134,11 +134,15 @@ fn the_full_chain_verifies_from_json_and_from_pdf_alone() {
     assert_eq!(asset.asset_tag.as_deref(), Some("FH-1091"));
     assert_eq!(c.record.encryption_before_disposal.as_ref().map(|e| e.state.as_str()), Some("encrypted"));
     assert_eq!(count(&d.org.store, "SELECT count(*) FROM certificate WHERE signed = 1 AND countersigned = 1"), 5);
-    // The QR code on page 1 scans (zbarimg) to the id, the record hash and both key ids.
+    // The QR code on page 1 scans (zbarimg, the page at 150 dpi) to the id, the record hash and
+    // both key ids.
     let (hdd, c) = hdd_cert(&files);
+    // A certificate of one drive is one page (it carries no page numbers).
+    let info = Command::new("pdfinfo").arg(hdd.with_extension("pdf")).output().expect("pdfinfo (poppler-utils) is installed");
+    assert!(String::from_utf8_lossy(&info.stdout).lines().any(|l| l.split_whitespace().eq(["Pages:", "1"])), "one page");
     let png = d.org.dir.path().join("qr");
     let ok =
-        Command::new("pdftoppm").args(["-png", "-r", "200", "-f", "1", "-l", "1", "-singlefile"]).arg(hdd.with_extension("pdf")).arg(&png).status().unwrap();
+        Command::new("pdftoppm").args(["-png", "-r", "150", "-f", "1", "-l", "1", "-singlefile"]).arg(hdd.with_extension("pdf")).arg(&png).status().unwrap();
     assert!(ok.success());
     let out =
         Command::new("zbarimg").args(["-q", "--raw"]).arg(png.with_extension("png")).output().expect("zbarimg (zbar-tools) is installed; .ci/run installs it");
