@@ -92,6 +92,9 @@ pub struct Request<'a> {
     pub ident: &'a str,
     /// The PDF's creation time, from the record (never the clock).
     pub date: chrono::NaiveDateTime,
+    /// What made it (the PDF's Creator): the renderer, so a later evident can tell whose
+    /// rendering a PDF is.
+    pub creator: &'a str,
 }
 
 /// Renders a PDF. Same request, same bytes.
@@ -109,7 +112,7 @@ pub fn pdf(req: &Request) -> Result<Vec<u8>, Error> {
     let document = compiled.output.map_err(|errs| Error(errs.iter().map(|e| e.message.to_string()).collect::<Vec<_>>().join("; ")))?;
     let opts = typst_pdf::PdfOptions {
         ident: Smart::Custom(req.ident.to_string()),
-        creator: Smart::Custom(Some("evident".into())),
+        creator: Smart::Custom(Some(req.creator.into())),
         timestamp: Some(typst_pdf::Timestamp::new_utc(when)),
         // Not "pretty": that leaves content streams uncompressed but hex-encodes every binary
         // stream (fonts, image, attachment) one formatted byte at a time, which cost more than

@@ -622,11 +622,17 @@ fn rendering(cert: &crate::certificate::record::Certificate, pdf_bytes: &[u8], v
         Ok(again) if again == pdf_bytes => {
             Check { code: Code::PdfRendering, ok: true, detail: "the PDF is exactly the rendering of its attached record".into() }
         }
-        Ok(_) => Check {
-            code: Code::PdfRenderingMismatch,
-            ok: false,
-            detail: "the PDF differs from the rendering of its attached record: its pages or its attachment were changed".into(),
-        },
+        Ok(_) => {
+            let ours = crate::certificate::pdf::renderer();
+            let detail = match crate::certificate::pdf::renderer_of(pdf_bytes) {
+                Some(theirs) if theirs != ours => format!(
+                    "the PDF differs from the rendering of its attached record; it names another renderer ({}), this is {ours}: check it with that evident, or its record with `evident verify` on the attached JSON",
+                    theirs.chars().filter(|c| !c.is_control()).collect::<String>()
+                ),
+                _ => "the PDF differs from the rendering of its attached record: its pages or its attachment were changed".into(),
+            };
+            Check { code: Code::PdfRenderingMismatch, ok: false, detail }
+        }
         Err(e) => Check { code: Code::PdfRenderingMismatch, ok: false, detail: format!("the attached record does not render: {e}") },
     }
 }

@@ -6,6 +6,29 @@ use super::record::Certificate;
 
 const TEMPLATE: &str = include_str!("../../templates/certificate.typ");
 
+/// The typst release the certificates are rendered with: Cargo.toml pins it exactly (a test
+/// checks), because a PDF verifies only against the renderer that made it.
+pub const TYPST: &str = "0.15.1";
+
+/// The renderer, as each PDF names it (its Creator): evident's version, typst's, and the
+/// template's SHA-256. `verify` says so when a PDF was made by another.
+pub fn renderer() -> &'static str {
+    use sha2::{Digest, Sha256};
+    static R: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    R.get_or_init(|| {
+        let t = hex::encode(Sha256::digest(TEMPLATE.as_bytes()));
+        format!("evident {} (typst {TYPST}, certificate template sha256 {})", env!("CARGO_PKG_VERSION"), &t[..16])
+    })
+}
+
+/// The renderer a PDF names (its XMP CreatorTool), if any.
+pub fn renderer_of(pdf: &[u8]) -> Option<String> {
+    const OPEN: &[u8] = b"<xmp:CreatorTool>";
+    let start = find(pdf, OPEN)? + OPEN.len();
+    let len = find(&pdf[start..(start + 512).min(pdf.len())], b"</xmp:CreatorTool>")?;
+    Some(String::from_utf8_lossy(&pdf[start..start + len]).into_owned())
+}
+
 fn or_dash(v: &Option<String>) -> String {
     v.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "—".into())
 }
@@ -166,6 +189,7 @@ fn render_with(c: &Certificate, attached: &[u8], draft: bool) -> Result<Vec<u8>,
         files: vec![("/data.json", serde_json::to_vec(&data).expect("serialises")), ("/certificate.json", attached.to_vec()), ("/qr.raw", qr)],
         ident: &c.record.id,
         date,
+        creator: renderer(),
     })
 }
 
@@ -255,8 +279,18 @@ fn number_after(dict: &[u8], key: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::wrap;
+    use super::{TYPST, renderer, wrap};
     use proptest::prelude::*;
+
+    #[test]
+    fn cargo_toml_pins_the_typst_the_pdfs_name() {
+        let manifest = include_str!("../../Cargo.toml");
+        for krate in ["typst", "typst-kit", "typst-layout", "typst-pdf"] {
+            let line = manifest.lines().find(|l| l.starts_with(&format!("{krate} "))).unwrap_or_else(|| panic!("{krate} in Cargo.toml"));
+            assert!(line.contains(&format!("\"={TYPST}\"")), "{krate} is pinned to ={TYPST}: {line}");
+        }
+        assert!(renderer().starts_with(&format!("evident {} (typst {TYPST}, certificate template sha256 ", env!("CARGO_PKG_VERSION"))));
+    }
 
     #[test]
     fn wraps_at_spaces_and_splits_only_words_wider_than_a_line() {

@@ -352,6 +352,15 @@ fn verify_refuses_each_forgery_with_its_code() {
     pdf_bytes[at] = b'G';
     std::fs::write(&swapped, &pdf_bytes).unwrap();
     assert_eq!(d.verify(&swapped), (1, vec!["pdf-rendering-mismatch".into()]));
+    // A PDF made by another evident names its renderer, and verify says which.
+    let mut pdf_bytes = std::fs::read(good.with_extension("pdf")).unwrap();
+    let tool = b"<xmp:CreatorTool>evident ";
+    let at = pdf_bytes.windows(tool.len()).position(|w| w == tool).expect("the renderer in the XMP metadata") + tool.len();
+    pdf_bytes[at..at + 5].copy_from_slice(b"0.0.9");
+    std::fs::write(&swapped, &pdf_bytes).unwrap();
+    let r = d.run(&["verify", swapped.to_str().unwrap(), "--trust", d.trust.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("it names another renderer (evident 0.0.9 (typst 0.15.1, certificate template sha256"), "{}", r.stdout);
     // No attachment at all.
     let bare = d.org.dir.path().join("bare.pdf");
     std::fs::write(&bare, pdf::render_parts(&c, b"").unwrap()).unwrap();
