@@ -25,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..30 {
         writeln!(
             f,
-            "COD-{i:06},PAL-0001,FH-{i:06},SYS{i:08X},DRV{:010X},SSD,Crucial,MX500,Crypto erase,Purge,Visual,Pass,2026-09-01 10:{:02},J. Ortega,GreenLoop Recycling",
+            "COD-{i:06},PAL-0001,FH-{i:06},SYS{i:08X},DRV{:010X},SSD,Crucial,MX500,Crypto erase,Purge,Full,Pass,2026-09-01 10:{:02},J. Ortega,GreenLoop Recycling",
             i * 7919,
             i % 60
         )?;
