@@ -132,27 +132,25 @@ impl Store {
     }
 
     /// Runs `read` in one read transaction (a savepoint: nested in a caller's own, if any).
-    /// Its page cache is 32 MiB (the store's is 128 MiB, for ingest speed): the view's reads are
-    /// in storage order, and a million-device view must fit in 1 GiB with everything else.
+    /// Its page cache is 32 MiB (the store's is 128 MiB, for ingest speed) and it sorts in
+    /// temporary files, not memory: the view's reads are in storage order, and a million-device
+    /// view must fit in 1 GiB with everything else. Both are settings for speed and memory, set
+    /// before the transaction (SQLite refuses to move temporary storage inside one); where a
+    /// caller's own transaction is open they stay as they were.
     pub fn read_snapshot(&self, read: &mut dyn FnMut() -> Result<(), Error>) -> Result<(), Error> {
+        let tuned = self.conn().execute_batch("PRAGMA temp_store = FILE").is_ok();
         self.conn().execute_batch("PRAGMA cache_size = -32768; SAVEPOINT view_snapshot").map_err(|e| self.map_err(e))?;
         let out = read();
         self.conn().execute_batch("RELEASE view_snapshot; PRAGMA cache_size = -131072").map_err(|e| self.map_err(e))?;
+        if tuned {
+            self.conn().execute_batch("PRAGMA temp_store = MEMORY").map_err(|e| self.map_err(e))?;
+        }
         out
     }
 
     /// What the join needs of every record of `view_rows_until`, in the same order: identity,
     /// place and keys, without the fields the view shows (a few dozen bytes a record).
     pub fn view_keys_until(&self, until: &str) -> Result<Keys, Error> {
-        // Sorting a million records in memory (the default here, for ingest speed) costs
-        // hundreds of MB: these reads sort in temporary files.
-        self.conn().execute_batch("PRAGMA temp_store = FILE").map_err(|e| self.map_err(e))?;
-        let out = self.view_keys(until);
-        self.conn().execute_batch("PRAGMA temp_store = MEMORY").map_err(|e| self.map_err(e))?;
-        out
-    }
-
-    fn view_keys(&self, until: &str) -> Result<Keys, Error> {
         // Only a source with several live ingests in range needs the newest copy of each record
         // picked (the window); with one ingest per source every record counts.
         let several: bool = self

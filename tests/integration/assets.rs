@@ -94,3 +94,26 @@ fn the_streamed_view_is_the_joined_view() {
     evident::view::each_until(&store, "2026-10-31", &mut |a| streamed.push(format!("{a:?}"))).unwrap();
     assert_eq!((streamed.len(), streamed == whole), (300, true));
 }
+
+/// One connection that ingests, then reads the view and packs (as a library user or a benchmark
+/// does): the view's read settings never fail inside the connection's state.
+#[test]
+fn the_view_streams_on_a_connection_that_has_just_ingested() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = evident::store::Store::open(&dir.path().join("s.db"), std::time::Duration::from_secs(5)).unwrap();
+    let tz: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+    let opts = evident::ingest::Options { source_tz: Some(tz), ..Default::default() };
+    for f in crate::util::EXAMPLE_EXPORTS {
+        evident::ingest::ingest_file(&mut store, &root().join("examples").join(f), &opts, &()).unwrap();
+    }
+    let mut n = 0;
+    evident::view::each_until(&store, "2026-10-31", &mut |_| n += 1).unwrap();
+    assert_eq!(n, evident::view::assets_until(&store, "2026-10-31").unwrap().len());
+    let key = evident::sign::keygen(evident::sign::Role::Compliance, "K", &dir.path().join("k"), None).unwrap();
+    let key = evident::sign::SecretKey::load(&key.private_key).unwrap();
+    let scope = evident::ledger::Scope::AsOf { date: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap() };
+    let out = dir.path().join("p");
+    let req = evident::pack::Request { scope, key: &key, out: &out, archive: None, controls: None, progress: &() };
+    evident::pack::build(&mut store, &req).unwrap();
+    assert!(out.join("results/assets/2026-10-31.jsonl").exists());
+}
