@@ -284,11 +284,18 @@ impl Spill<'_> {
         view_line(f, brief, a)
     }
 
-    fn view_done(&mut self) -> Result<(), Error> {
-        if let Some((f, brief)) = self.view.take() {
-            self.w.close(f)?;
-            self.assets = Some(brief);
-        }
+    /// Closes the view file of `date`; a date with no device still gets its (empty) file, so
+    /// every sample date's view is in the pack.
+    fn view_done(&mut self, date: chrono::NaiveDate) -> Result<(), Error> {
+        let (f, brief) = match self.view.take() {
+            Some(v) => v,
+            None => {
+                let path = format!("results/assets/{date}.jsonl");
+                (self.w.create(&path)?, report::Assets { path, count: 0, flagged: Vec::new() })
+            }
+        };
+        self.w.close(f)?;
+        self.assets = Some(brief);
         Ok(())
     }
 
@@ -325,7 +332,7 @@ impl crate::evaluate::Sink for Spill<'_> {
 
     fn view_done(&mut self, date: chrono::NaiveDate) {
         if self.error.is_none() {
-            let done = self.view_done().and_then(|()| self.close(Some(date)));
+            let done = self.view_done(date).and_then(|()| self.close(Some(date)));
             self.keep(done);
         }
     }

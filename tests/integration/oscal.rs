@@ -113,3 +113,33 @@ fn assessment_results_and_mapping_collection_validate_against_nists_schemas() {
     let lib = evident::controls::Library::builtin();
     assert_eq!(maps, lib.controls.iter().map(|l| l.control.maps.len()).sum::<usize>());
 }
+
+/// A period pack (three sample dates, two without evidence in force) validates too: one
+/// population observation per control and date with items, each naming a file of the pack.
+#[test]
+fn a_period_packs_assessment_results_validate_and_name_each_dates_population() {
+    let o = org();
+    let out = o.dir.path().join("period");
+    let r = crate::util::evident(
+        &o.store,
+        &["pack", "--organisation", "Fernhill Labs", "--period", "2026-08-01..2026-10-31", "--key", o.key.to_str().unwrap(), "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let ar: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("results/oscal-assessment-results.json")).unwrap()).unwrap();
+    assert_eq!(errors(&schema("oscal_assessment-results_schema-1.0.6.json"), &ar), Vec::<String>::new());
+    let result = &ar["assessment-results"]["results"][0];
+    let populations: Vec<&serde_json::Value> =
+        result["observations"].as_array().unwrap().iter().filter(|o| o["title"].as_str().unwrap().contains(" population at ")).collect();
+    assert!(!populations.is_empty());
+    let resources = ar["assessment-results"]["back-matter"]["resources"].as_array().unwrap();
+    for p in populations {
+        let href = p["relevant-evidence"][0]["href"].as_str().unwrap().trim_start_matches('#');
+        let res = resources.iter().find(|r| r["uuid"] == href).expect("the population file is a resource");
+        let path = res["rlinks"][0]["href"].as_str().unwrap().trim_start_matches("../");
+        assert!(out.join(path).is_file(), "{path} is in the pack");
+    }
+    // Every sample date with items has its view file.
+    for d in ["2026-08-31", "2026-09-30", "2026-10-31"] {
+        assert!(out.join(format!("results/assets/{d}.jsonl")).is_file(), "{d}");
+    }
+}
