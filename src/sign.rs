@@ -126,12 +126,14 @@ impl SecretKey {
         SecretKey::load_with(path, &|| Ok(None))
     }
 
-    /// Loads a key, encrypted (PKCS#8 `ENCRYPTED PRIVATE KEY`, PBES2 as `openssl genpkey
+    /// Loads a key, encrypted (PKCS#8 with PBES2, as `openssl genpkey
     /// -aes-256-cbc` or keygen write it) or not; `passphrase` is asked only for an encrypted one.
     pub fn load_with(path: &Path, passphrase: &dyn Fn() -> Result<Option<Passphrase>, Error>) -> Result<SecretKey, Error> {
         let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.into(), err: source })?);
         // The reasons from the decoder never contain key material, only what kind of structure failed.
-        let key = if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        use pkcs8::der::pem::PemLabel;
+        let encrypted = pkcs8::der::pem::decode_label(text.trim().as_bytes()).is_ok_and(|l| l == pkcs8::EncryptedPrivateKeyInfoRef::PEM_LABEL);
+        let key = if encrypted {
             let pass = passphrase()?.ok_or_else(|| Error::NeedPassphrase { path: path.into() })?;
             SigningKey::from_pkcs8_encrypted_pem(text.trim(), pass.0.as_bytes()).map_err(|e| Error::BadPassphrase { path: path.into(), why: e.to_string() })?
         } else {
