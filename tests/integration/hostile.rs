@@ -355,23 +355,7 @@ else:
 fn a_zip_pack_is_exactly_the_archive_evident_writes_or_it_is_refused() {
     let org = org();
     let p = org.dir.path().join("z1");
-    let r = evident(
-        &org.store,
-        &[
-            "pack",
-            "--organisation",
-            "Fernhill Labs",
-            "--as-of",
-            "2026-10-31",
-            "--key",
-            org.key.to_str().unwrap(),
-            "--out",
-            p.to_str().unwrap(),
-            "--archive",
-            "zip",
-        ],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    org.pack_into(&org.store, &p, &["--as-of", "2026-10-31", "--archive", "zip"]);
     let zip = p.with_file_name("z1.zip");
     assert_eq!(verify(&org, &zip, &[]).1, Vec::<String>::new());
     let script = org.dir.path().join("variants.py");
@@ -495,23 +479,7 @@ fn genuine() -> &'static Genuine {
         let tar = std::fs::read(dir.with_file_name("g.tar")).unwrap();
         let z = org.dir.path().join("gz").join("g");
         std::fs::create_dir_all(z.parent().unwrap()).unwrap();
-        let r = evident(
-            &org.store,
-            &[
-                "pack",
-                "--organisation",
-                "Fernhill Labs",
-                "--as-of",
-                "2026-10-31",
-                "--key",
-                org.key.to_str().unwrap(),
-                "--out",
-                z.to_str().unwrap(),
-                "--archive",
-                "zip",
-            ],
-        );
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        org.pack_into(&org.store, &z, &["--as-of", "2026-10-31", "--archive", "zip"]);
         let zip = std::fs::read(z.with_file_name("g.zip")).unwrap();
         Genuine { org, dir, zdir: z, tar, zip }
     })

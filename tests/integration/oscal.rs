@@ -120,11 +120,7 @@ fn assessment_results_and_mapping_collection_validate_against_nists_schemas() {
 fn a_period_packs_assessment_results_validate_and_name_each_dates_population() {
     let o = org();
     let out = o.dir.path().join("period");
-    let r = crate::util::evident(
-        &o.store,
-        &["pack", "--organisation", "Fernhill Labs", "--period", "2026-08-01..2026-10-31", "--key", o.key.to_str().unwrap(), "--out", out.to_str().unwrap()],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    o.pack_into(&o.store, &out, &["--period", "2026-08-01..2026-10-31"]);
     let ar: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("results/oscal-assessment-results.json")).unwrap()).unwrap();
     assert_eq!(errors(&schema("oscal_assessment-results_schema-1.0.6.json"), &ar), Vec::<String>::new());
     let result = &ar["assessment-results"]["results"][0];

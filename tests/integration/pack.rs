@@ -45,24 +45,17 @@ impl Org {
 
     pub fn pack_from(&self, store: &Path, name: &str, as_of: &str) -> PathBuf {
         let out = self.dir.path().join(name);
-        let r = evident(
-            store,
-            &[
-                "pack",
-                "--organisation",
-                "Fernhill Labs",
-                "--as-of",
-                as_of,
-                "--key",
-                self.key.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-                "--archive",
-                "tar",
-            ],
-        );
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        self.pack_into(store, &out, &["--as-of", as_of, "--archive", "tar"]);
         out
+    }
+
+    /// `evident pack` of this organisation with its key into `out`, with the scope and archive
+    /// given in `args`; it must succeed.
+    pub fn pack_into(&self, store: &Path, out: &Path, args: &[&str]) {
+        let mut all = vec!["pack", "--organisation", "Fernhill Labs", "--key", self.key.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        all.extend(args);
+        let r = evident(store, &all);
+        assert_eq!(r.code, 0, "{}", r.stderr);
     }
 
     /// `evident verify` in JSON: exit code and the failed check codes.
@@ -121,23 +114,7 @@ fn stock_tools_verify_a_pack_following_format_md_literally() {
     assert_eq!(org.verify(&dir.with_file_name("p1.tar"), &[]), (0, vec![]));
     // The same pack as a zip (a second pack of the chain, so another directory).
     let z = org.dir.path().join("pz");
-    let r = evident(
-        &org.store,
-        &[
-            "pack",
-            "--organisation",
-            "Fernhill Labs",
-            "--as-of",
-            "2026-10-31",
-            "--key",
-            org.key.to_str().unwrap(),
-            "--out",
-            z.to_str().unwrap(),
-            "--archive",
-            "zip",
-        ],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    org.pack_into(&org.store, &z, &["--as-of", "2026-10-31", "--archive", "zip"]);
     assert_eq!(org.verify(&z.with_file_name("pz.zip"), &["--since", dir.to_str().unwrap()]), (0, vec![]));
     let unzip = std::process::Command::new("python3")
         .args(["-c", "import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(len(z.namelist()))"])
