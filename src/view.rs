@@ -160,18 +160,14 @@ impl Dsu {
     }
 }
 
-fn tag_key(t: &Option<String>) -> Option<String> {
-    t.as_deref().and_then(crate::model::serial::tag_key)
-}
-
 /// Builds the per-asset view from the store.
 pub fn assets(store: &Store) -> Result<Vec<AssetView>, store::Error> {
-    Ok(join(store.view_rows()?))
+    join(store, store.view_rows()?)
 }
 
 /// The view as of a date: only ingests dated on or before it (and undated ones) count.
 pub fn assets_until(store: &Store, until: &str) -> Result<Vec<AssetView>, store::Error> {
-    Ok(join(store.view_rows_until(Some(until))?))
+    join(store, store.view_rows_until(Some(until))?)
 }
 
 /// The view as of a date, one device at a time in key order (the order of `assets_until`),
@@ -339,71 +335,13 @@ fn planned_key<'k>(keys: &'k Keys, members: &[usize], place: &dyn Fn(usize) -> P
     ItemKey::new(KeyKind::Record, &text)
 }
 
-/// Groups rows into devices.
-pub fn join(rows: Vec<ViewRow>) -> Vec<AssetView> {
-    let n = rows.len();
-    let mut dsu = Dsu((0..n).collect());
-    let mut by_key: HashMap<String, usize> = HashMap::new();
-    let mut link = |dsu: &mut Dsu, key: String, i: usize| match by_key.get(&key) {
-        Some(&j) => dsu.union(i, j),
-        None => {
-            by_key.insert(key, i);
-        }
-    };
-    let ok = SerialQuality::Ok;
-    // Drives known to sit in a host (Jamf disk lists): media key → host key.
-    let mut host_of: HashMap<&str, &str> = HashMap::new();
-    for r in &rows {
-        if let Stored::MediaLink { media_key, media_quality } = &r.record
-            && r.serial_quality == ok
-            && *media_quality == ok
-        {
-            host_of.entry(media_key.as_str()).or_insert(&r.serial_key);
-        }
-    }
-    // Records made from one input row (an Intune device's enrollment and encryption) belong together.
-    for (i, r) in rows.iter().enumerate() {
-        link(&mut dsu, format!("R:{}", r.row_key), i);
-    }
-    // Pass 1: usable serials join. Their tags become anchors but never merge two serials.
-    let mut tag_anchor: HashMap<String, usize> = HashMap::new();
-    for (i, r) in rows.iter().enumerate() {
-        if r.serial_quality == ok {
-            link(&mut dsu, format!("S:{}", r.serial_key), i);
-            if let Some(t) = tag_key(&r.asset_tag) {
-                tag_anchor.entry(t).or_insert(i);
-            }
-        }
-    }
-    // Pass 2: records without a usable serial join by tag, drives by their host or each other.
-    for (i, r) in rows.iter().enumerate() {
-        if r.serial_quality != ok
-            && let Some(t) = tag_key(&r.asset_tag)
-        {
-            match tag_anchor.get(&t) {
-                Some(&j) => dsu.union(i, j),
-                None => {
-                    tag_anchor.insert(t, i);
-                }
-            }
-        }
-        if let Some((m, _)) = r.media().filter(|(_, q)| *q == ok) {
-            link(&mut dsu, format!("M:{m}"), i);
-            if matches!(r.record, Stored::Wipe { .. })
-                && r.serial_quality != ok
-                && let Some(host) = host_of.get(m)
-            {
-                link(&mut dsu, format!("S:{host}"), i);
-            }
-        }
-    }
-    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for i in 0..n {
-        groups.entry(dsu.find(i)).or_default().push(i);
-    }
-    let mut out: Vec<AssetView> = groups.into_values().map(|members| entry(&rows, &members)).collect();
-    out.sort_by(|a, b| a.key.cmp(&b.key));
-    out
+/// Groups rows read whole into devices, by the same plan as `each_until` (held in memory: the
+/// `assets` command and small stores).
+fn join(store: &Store, rows: Vec<ViewRow>) -> Result<Vec<AssetView>, store::Error> {
+    let keys = Keys::of_rows(&rows).map_err(|e| store.map_err(e))?;
+    let ingests: HashMap<i64, (String, String, String)> =
+        rows.iter().map(|r| (r.ingest, (r.source.clone(), r.file_name.clone(), r.file_sha256.clone()))).collect();
+    Ok(plan(&keys, &ingests).into_iter().map(|members| entry(&rows, &members)).collect())
 }
 
 fn entry(rows: &[ViewRow], members: &[usize]) -> AssetView {

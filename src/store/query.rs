@@ -20,8 +20,9 @@ pub struct ViewRow {
     pub line: i64,
     /// The JSON pointer of the record inside its file, when the file is JSON or XML.
     pub pointer: Option<String>,
-    /// The input record it came from (`ingest:line:pointer`): records of one row belong together.
-    pub row_key: String,
+    /// The ingest it came from (with `line` and `pointer`, the input record: records of one row
+    /// belong together).
+    pub ingest: i64,
     /// The device's serial key (a wipe's or link's host).
     pub serial_key: String,
     pub serial_quality: SerialQuality,
@@ -254,6 +255,31 @@ impl Keys {
         s.map(|s| self.put(s)).transpose()
     }
 
+    /// The keys of rows already read whole (`view_rows_until`), in their order.
+    pub fn of_rows(rows: &[ViewRow]) -> rusqlite::Result<Keys> {
+        let mut keys = Keys { rows: Vec::with_capacity(rows.len()), text: String::new() };
+        for r in rows {
+            let (media, media_quality) = match r.media() {
+                Some((m, q)) => (Some(keys.put(m)?), q),
+                None => (None, SerialQuality::Missing),
+            };
+            let row = KeyRow {
+                table: TableKind::of(r.table()),
+                serial_quality: r.serial_quality,
+                media_quality,
+                id: r.id,
+                ingest: r.ingest,
+                line: r.line,
+                pointer: keys.opt(r.pointer.as_deref())?,
+                serial_key: keys.put(&r.serial_key)?,
+                asset_tag: keys.opt(r.asset_tag.as_deref())?,
+                media,
+            };
+            keys.rows.push(row);
+        }
+        Ok(keys)
+    }
+
     /// One row of `keys_sql`.
     fn row(&mut self, table: TableKind, r: &rusqlite::Row) -> rusqlite::Result<KeyRow> {
         let media = match table {
@@ -333,7 +359,7 @@ fn view_row(table: &str, r: &rusqlite::Row) -> rusqlite::Result<ViewRow> {
         file_name: r.get(2)?,
         file_sha256: r.get(22)?,
         line: r.get(3)?,
-        row_key: format!("{}:{}:{}", r.get::<_, i64>(17)?, r.get::<_, i64>(3)?, pointer.as_deref().unwrap_or_default()),
+        ingest: r.get(17)?,
         pointer,
         serial_key: r.get(4)?,
         serial_quality: r.get(5)?,
