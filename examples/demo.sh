@@ -4,7 +4,8 @@
 # criterion), certify the wiped drives (signed, countersigned, PDF), make a compliance key, build the
 # signed pack as of 2026-10-31 (directory and .tar), and verify it with evident and with the stock
 # tools of docs/FORMAT.md; then a period (Type II) evaluation and pack in which two of three sample
-# dates have no evidence in force. Usage: ./examples/demo.sh [OUTDIR]   (default target/demo)
+# dates have no evidence in force; last, the auditor draws a signed sample of ENC-01 from the pack,
+# verifies it against the pack, and traces one device to its raw rows. Usage: ./examples/demo.sh [OUTDIR]   (default target/demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-target/demo}"
@@ -60,3 +61,11 @@ cat "$out/keys/dana-roe-compliance-fernhill-labs.trust" >> "$out/auditor.trust"
 # The same pack checked with stock tools only (docs/FORMAT.md §4, steps 1 and 2).
 (cd "$out/pack-2026-10-31" && sha256sum --quiet --strict -c SHA256SUMS && echo "sha256sum: all files OK" &&
   openssl pkeyutl -verify -pubin -inkey signer.pub.pem -rawin -in manifest.json -sigfile manifest.sig)
+# The auditor: a key of their own, a sample of ENC-01's population drawn with their seed (and its
+# workpaper), which anyone re-derives from the pack; and one sampled device traced to its raw rows.
+"$bin" keygen --no-passphrase --role auditor --name "Ines Park (Auditor, Example LLP)" --out "$out/auditor-keys"
+cat "$out/auditor.trust" "$out/auditor-keys/ines-park-auditor-example-llp.trust" > "$out/auditor-and-company.trust"
+"$bin" sample "$out/pack-2026-10-31.tar" --trust "$out/auditor-and-company.trust" --control ENC-01 --seed 4711 \
+  --key "$out/auditor-keys/ines-park-auditor-example-llp.key.pem" --out "$out/enc-01-sample.json" --xlsx "$out/enc-01-sample.xlsx"
+"$bin" verify "$out/enc-01-sample.json" --pack "$out/pack-2026-10-31.tar" --trust "$out/auditor-and-company.trust"
+"$bin" trace FH-1091 --pack "$out/pack-2026-10-31.tar" --trust "$out/auditor-and-company.trust"

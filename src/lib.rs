@@ -31,6 +31,10 @@ pub mod evaluate;
 pub mod pack;
 /// Offline verification of packs and certificates; reads the leaf formats only.
 pub mod verify;
+/// Audit samples: a seeded selection from a verified pack, signed by the auditor, re-derivable.
+pub mod sample;
+/// One device traced through a pack or the store: records, raw rows, outcomes, certificates.
+pub mod trace;
 /// What moved between two packs.
 pub mod diff;
 /// The command line: argument parsing, dispatch, printing. The only module that prints.

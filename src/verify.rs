@@ -202,6 +202,28 @@ fn open(path: &Path) -> Result<Result<Source, String>, Error> {
     Err(Error::NotAPack(path.into()))
 }
 
+/// Opens one file of a pack (directory or archive) for reading, after the same safety pass
+/// `verify` makes: `Ok(None)` when the pack does not hold it. The caller checks its hash
+/// against a verified manifest before trusting a byte of it.
+pub fn open_member(path: &Path, member: &str) -> Result<Option<Box<dyn Read>>, Error> {
+    let unsafe_pack = |why: String| Error::Io { path: path.into(), err: std::io::Error::other(why) };
+    match open(path)?.map_err(unsafe_pack)? {
+        Source::Dir { dir, files } => match files.iter().find(|f| *f == member) {
+            Some(f) => Ok(Some(Box::new(archive::open_regular(&dir.join(f)).map_err(io(&dir.join(f)))?))),
+            None => Ok(None),
+        },
+        Source::Archive { path, members } => match members.into_iter().find(|m| m.path == member) {
+            Some(m) => {
+                use std::io::Seek;
+                let mut f = std::fs::File::open(&path).map_err(io(&path))?;
+                f.seek(std::io::SeekFrom::Start(m.offset)).map_err(io(&path))?;
+                Ok(Some(Box::new(f.take(m.size))))
+            }
+            None => Ok(None),
+        },
+    }
+}
+
 /// The chain a trusted older pack or ledger vouches for (its ledger plus its own entry).
 fn older_chain(path: &Path) -> Result<Result<Vec<Entry>, String>, Error> {
     if path.is_file() && path.extension().is_some_and(|e| e == "jsonl") {

@@ -77,11 +77,87 @@ pub enum Command {
     /// being exceptions. Verify both packs first; diff reads their results as they are.
     #[command(after_help = EXIT_CODES)]
     Diff(DiffArgs),
-    /// Verify offline: a pack (directory, .tar or .zip), or a certificate (.json or .pdf).
+    /// Verify offline: a pack (directory, .tar or .zip), a certificate (.json or .pdf), or an
+    /// audit sample (.json, with --pack).
     #[command(
         after_help = "Exit codes: 0 = verified; 1 = checked, and something failed (each failure has a code); 2 = could not run (unreadable pack or trust list, usage)."
     )]
     Verify(VerifyArgs),
+    /// Draw an audit sample from a verified pack: items ranked by a SHA-256 of your seed, the
+    /// pack and each item, the smallest taken; signed by your auditor key (docs/FORMAT.md §8).
+    #[command(after_help = EXIT_CODES)]
+    Sample(SampleArgs),
+    /// Everything a pack (or the store) holds on one device: its records in every source, the raw
+    /// rows, each control's outcome for it at each sample date, and its certificates.
+    #[command(after_help = EXIT_CODES)]
+    Trace(TraceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// The pack (directory, .tar or .zip): it must verify against --trust first.
+    pub pack: PathBuf,
+    /// Trusted keys (the pack's compliance key among them).
+    #[arg(long)]
+    pub trust: PathBuf,
+    /// Sample a control's population (results/controls/ID/DATE.jsonl).
+    #[arg(long, required_unless_present = "population", conflicts_with = "population")]
+    pub control: Option<String>,
+    /// The control's sample date (needed when the pack has several, a period pack).
+    #[arg(long, requires = "control")]
+    pub sample_date: Option<chrono::NaiveDate>,
+    /// Any other population of the pack: a JSONL file under results/ (e.g. results/assets/DATE.jsonl),
+    /// or `certificates/` or `sources/` (the pack's certificates, or its raw exports).
+    #[arg(long)]
+    pub population: Option<String>,
+    /// Only items with these outcomes (e.g. --outcome fail --outcome excepted: the exceptions).
+    #[arg(long, value_parser = ["pass", "fail", "excepted"])]
+    pub outcome: Vec<String>,
+    /// How many items to take (all of a smaller population).
+    #[arg(long, conflicts_with = "size_table")]
+    pub size: Option<u64>,
+    /// A size table by population (TOML `[[band]]` entries: `up_to` and one of `all = true`,
+    /// `take = N`, `percent = P`). Default, without --size: up to 5 → all, 6–50 → 5, 51–250 →
+    /// 10 % rounded up, over 250 → 25.
+    #[arg(long)]
+    pub size_table: Option<PathBuf>,
+    /// Your seed: text you choose (a dice roll, a number). Recorded in the sample.
+    #[arg(long)]
+    pub seed: String,
+    /// Your private key, made with `keygen --role auditor`.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// A file holding the key's passphrase (else EVIDENT_KEY_PASSPHRASE, else asked on a terminal).
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
+    /// Where the signed sample goes (canonical JSON). Never overwritten.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write the workpaper as an .xlsx file (one row per item, columns for your testing).
+    #[arg(long)]
+    pub xlsx: Option<PathBuf>,
+    /// Also write the workpaper as CSV.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// The device: its serial, asset tag, or an item key of a population (e.g. drive:SERIAL).
+    pub key: String,
+    /// The pack (directory, .tar or .zip) to read; it must verify against --trust. Without it,
+    /// the store's joined view is traced (records and raw rows; control outcomes are a pack's).
+    #[arg(long, requires = "trust")]
+    pub pack: Option<PathBuf>,
+    /// Trusted keys, to verify the pack first.
+    #[arg(long, requires = "pack")]
+    pub trust: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
 }
 
 #[derive(Debug, Subcommand)]
@@ -296,7 +372,7 @@ pub struct EvaluateArgs {
 
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
-    /// What the key signs: compliance (packs), performer or verifier (certificates).
+    /// What the key signs: compliance (packs), performer or verifier (certificates), auditor (samples).
     #[arg(long, value_enum)]
     pub role: crate::sign::Role,
     /// The key holder, as the auditor should read it (e.g. "Dana Roe <dana@fernhill.example>").
@@ -342,8 +418,13 @@ pub struct PackArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// A pack (directory, .tar or .zip), or a certificate (.json, or the .pdf that embeds it).
+    /// A pack (directory, .tar or .zip), a certificate (.json, or the .pdf that embeds it), or a
+    /// sample (.json; with --pack).
     pub pack: PathBuf,
+    /// For a sample: the pack it was drawn from. The pack is verified too, and the selection
+    /// re-derived from it.
+    #[arg(long = "pack", value_name = "PACK")]
+    pub sample_pack: Option<PathBuf>,
     /// Trusted keys: one `ROLE PUBLIC_KEY_HEX NAME` per line (the .trust lines `keygen` writes).
     #[arg(long)]
     pub trust: PathBuf,
@@ -356,8 +437,8 @@ pub struct VerifyArgs {
     /// of this very pack is caught too. Not written when verification fails.
     #[arg(long, value_name = "FILE")]
     pub checkpoint: Option<PathBuf>,
-    /// What the file must be: a pack or a certificate (exit 2 if it is the other kind), so a
-    /// script cannot be handed a certificate where it checks a pack.
+    /// What the file must be: a pack, a certificate or a sample (exit 2 if it is another kind),
+    /// so a script cannot be handed a certificate where it checks a pack.
     #[arg(long, value_enum)]
     pub expect: Option<Expect>,
     /// Output format.
@@ -370,6 +451,7 @@ pub struct VerifyArgs {
 pub enum Expect {
     Pack,
     Certificate,
+    Sample,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 
 pub mod args;
 mod certificate;
+mod audit;
 mod config;
 
 use crate::ingest::{self, Options, Progress, Report};
@@ -77,6 +78,8 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
         }
         Command::Certificate(c) => certificate::run(c, &open, &store_path),
         Command::Verify(a) => verify(a),
+        Command::Sample(a) => audit::sample(a),
+        Command::Trace(a) => audit::trace(a, &open),
         Command::Diff(a) => diff(a),
         Command::Completions { shell } => generated(Some(*shell)),
         Command::Man => generated(None),
@@ -469,6 +472,10 @@ fn verify(a: &args::VerifyArgs) -> Result<ExitCode> {
         let h = e.hint().map(String::from);
         with_hint(e, h)
     })?;
+    let is_sample = a.sample_pack.is_some() || crate::sample::is_sample(&a.pack);
+    if is_sample || a.expect == Some(args::Expect::Sample) {
+        return audit::verify_sample(a, &trust);
+    }
     let is_certificate = crate::verify::is_certificate(&a.pack);
     match (a.expect, is_certificate) {
         (Some(args::Expect::Pack), true) => bail!("{} is a certificate, not a pack (--expect pack)", safe(&a.pack.display().to_string())),

@@ -211,6 +211,20 @@ fn format_json_on_every_command_parses() {
     }
     runs.push(vec!["verify".into(), s(&p2), "--trust".into(), s(&o.trust)]);
     runs.push(vec!["diff".into(), s(&p1), s(&p2)]);
+    // The auditor: a key made here (keygen is run below), trusted beside the compliance key.
+    let auditor = d.join("auditor");
+    let r = crate::util::evident(&o.store, &["keygen", "--no-passphrase", "--role", "auditor", "--name", "Ines Park", "--out", &s(&auditor)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let trust = d.join("all.trust");
+    std::fs::write(&trust, std::fs::read_to_string(&o.trust).unwrap() + &std::fs::read_to_string(auditor.join("ines-park.trust")).unwrap()).unwrap();
+    let sample = d.join("sample.json");
+    runs.push(
+        ["sample", &s(&p1), "--trust", &s(&trust), "--control", "ENC-01", "--seed", "7", "--key", &s(&auditor.join("ines-park.key.pem")), "--out", &s(&sample)]
+            .map(String::from)
+            .to_vec(),
+    );
+    runs.push(["verify", &s(&sample), "--pack", &s(&p1), "--trust", &s(&trust)].map(String::from).to_vec());
+    runs.push(["trace", "FH-1091", "--pack", &s(&p1), "--trust", &s(&trust)].map(String::from).to_vec());
     runs.push(vec!["keygen".into(), "--role".into(), "performer".into(), "--name".into(), "Sam Lee".into(), "--out".into(), s(&keys)]);
     runs.push(vec!["keygen".into(), "--role".into(), "verifier".into(), "--name".into(), "Ana Ruiz".into(), "--out".into(), s(&keys)]);
     let mut new = vec!["certificate".to_string(), "new".into(), "--all".into(), "--skip-failed".into(), "--unverified".into(), "--out".into(), s(&certs)];
@@ -246,6 +260,7 @@ fn format_json_on_every_command_parses() {
         let name = if matches!(words[0], "controls" | "certificate") { words[..2].join(" ") } else { words[0].to_string() };
         let name = match name.as_str() {
             "evaluate" if a.contains(&"--framework") => "evaluate --framework".to_string(),
+            "verify" if a.contains(&"--pack") => "verify (a sample)".to_string(),
             "verify" if a[1].ends_with(".pdf") || a[1].ends_with(".json") => "verify (a certificate)".to_string(),
             "verify" => "verify (a pack)".to_string(),
             _ => name,

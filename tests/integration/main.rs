@@ -22,6 +22,7 @@ mod osquery;
 mod pack;
 mod props;
 mod report;
+mod sample;
 mod scale;
 mod truth;
 mod util;
