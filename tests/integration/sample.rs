@@ -303,3 +303,29 @@ fn trace_shows_a_devices_register_mdm_encryption_and_wipe_rows() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("NO-SUCH-DEVICE"), "{}", r.stderr);
 }
+
+#[test]
+fn the_packs_report_lists_a_sample_with_links_to_its_rows() {
+    let a = audit();
+    let (_, mut file) = a.drawn("s.json", &["--control", "ENC-01", "--seed", "4711"]);
+    // Text from a sample is shown as text, never markup.
+    file.sample.selected[0].entry.insert("reason".into(), "<img src=x onerror=alert(1)>".into());
+    let json = String::from_utf8(file.to_bytes()).unwrap();
+    let encoded: String = json.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
+    let url = format!("file://{}#sample={encoded}", a.pack.join("report/index.html").display());
+    let out = crate::report::chromium(&["--virtual-time-budget=2000", "--dump-dom", &url], &a.org.dir.path().join("profile"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dom = String::from_utf8(out.stdout).unwrap();
+    let rows = crate::report::body_rows(&dom, "sample-items");
+    assert_eq!(rows.len(), file.sample.selected.len(), "one row per sampled item");
+    for (row, it) in rows.iter().zip(&file.sample.selected) {
+        assert!(row.contains(&format!("<code>{}</code>", it.item)), "{row}");
+        assert!(
+            row.contains(&format!("href=\"../results/controls/ENC-01/2026-10-31.jsonl\">results/controls/ENC-01/2026-10-31.jsonl:{}</a>", it.line)),
+            "{row}"
+        );
+        assert!(row.contains("href=\"../sources/") && row.contains("-snipeit-assets.csv\""), "linked to the raw export: {row}");
+    }
+    assert!(rows[0].contains("&lt;img src=x onerror=alert(1)&gt;") && !dom.contains("<img src=\"x\""), "{}", rows[0]);
+    assert!(dom.contains("5 of 39 items, seed \"4711\", pack seq 1."), "the sample's summary");
+}
