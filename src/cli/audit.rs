@@ -74,7 +74,7 @@ pub(super) fn sample(a: &SampleArgs) -> Result<ExitCode> {
             out!("selected    {} item(s)", s.selected.len())?;
             for (i, it) in s.selected.iter().enumerate() {
                 let field = |k: &str| it.entry.get(k).and_then(|v| v.as_str()).unwrap_or("-").to_string();
-                out!("  {:>3}  {:<24} {:<10} {:<8} {}", i + 1, safe(&it.item), safe(&field("asset_tag")), field("outcome"), safe(&field("reason")))?;
+                out!("  {:>3}  {:<24} {:<10} {:<8} {}", i + 1, safe(&it.item), safe(&field("asset_tag")), safe(&field("outcome")), safe(&field("reason")))?;
             }
             out!("sample      {} (signed by auditor key {})", a.out.display(), file.auditor_signature.key_id)?;
             for p in [&a.xlsx, &a.csv].into_iter().flatten() {
