@@ -42,9 +42,65 @@ struct Drive {
     errors: Option<Vec<i64>>,
     /// ATA/NVMe SANITIZE actions run on the drive (nwipe 0.43+), in log order.
     sanitize: Vec<Sanitize>,
+    /// I/O the drive refused: attempts retried (0.39+ retries each failed write or read), the
+    /// operations nwipe gave up on, blocks it could not write, and how a reverse wipe ended.
+    io: Io,
     /// The machine the run wiped in: nwipe logs `dmidecode -s` keywords (`system-serial-number
     /// = …`) once per run, so a drive joins to its asset.
     host: BTreeMap<String, String>,
+}
+
+/// What a run says of the drive's I/O errors.
+#[derive(Default)]
+struct Io {
+    retries: u32,
+    gave_up: Vec<String>,
+    write_errors: u32,
+    reverse_wipe: Option<&'static str>,
+}
+
+impl Io {
+    /// Reads one message about the drive's I/O; whether it was one.
+    fn read(&mut self, msg: &str) -> bool {
+        if let Some(at) = msg.find(" (attempt ").filter(|_| msg.contains(" failed on '") || msg.contains(" short ")) {
+            let (k, m) = msg[at + 10..].split_once(')').map_or("", |(a, _)| a).split_once('/').unwrap_or(("", ""));
+            if k.parse::<u32>().ok().zip(m.parse::<u32>().ok()).is_some_and(|(k, m)| k < m) {
+                self.retries += 1;
+            }
+        } else if let Some(op) = msg.split_once(": giving up ").and_then(|(_, r)| r.split_whitespace().next()) {
+            if !self.gave_up.iter().any(|g| g == op) {
+                self.gave_up.push(op.to_string());
+            }
+        } else if msg.starts_with("Write error on ") || msg.starts_with("Partial write on ") {
+            self.write_errors += 1;
+            if msg.ends_with("starting reverse wipe.") {
+                self.reverse_wipe = Some("started, not finished");
+            }
+        } else if msg.starts_with("Reverse wipe on ") && msg.contains("reached initial bad block") {
+            self.reverse_wipe = Some("reached the bad block");
+        } else if msg.starts_with("Reverse wipe failed on ") {
+            self.reverse_wipe = Some("failed");
+        } else {
+            return false;
+        }
+        true
+    }
+
+    /// Blocks left unwritten, or an operation given up: the wipe cannot have succeeded.
+    fn failed(&self) -> bool {
+        self.write_errors > 0 || !self.gave_up.is_empty()
+    }
+
+    fn describe(&self) -> String {
+        let mut parts = vec![format!("{} write error(s)", self.write_errors)];
+        if !self.gave_up.is_empty() {
+            parts.push(format!("gave up {}", self.gave_up.join(", ")));
+        }
+        if let Some(r) = self.reverse_wipe {
+            parts.push(format!("reverse wipe {r}"));
+        }
+        parts.join("; ")
+    }
 }
 
 /// The `dmidecode -s` keywords nwipe logs that identify the machine.
@@ -334,6 +390,8 @@ fn apply(d: &mut Drive, msg: &str, n: u64, t: NaiveDateTime) {
         d.verified = Some(true);
     } else if msg.starts_with("[FAILURE]") {
         d.verified = Some(false);
+    } else {
+        d.io.read(msg);
     }
 }
 
@@ -410,6 +468,7 @@ fn drive_record(d: &Drive, ctx: &mut super::row::RowCtx, verification: Verificat
         }
         // Old nwipe (0.1x) writes no status table: its run ends `Blanked device` once the final
         // blank (verified or not) is done. Anything short of that is not a result.
+        None if d.io.failed() => (WipeResult::Failed, Some(d.io.describe())),
         None if d.blank_done && d.verified != Some(false) => (WipeResult::Success, Some("Blanked device".to_string())),
         None => {
             ctx.warn("Status", format!("no Drive Status row and no completed final blank for {}: the run ends before its result (or the log is cut off); result recorded as incomplete", d.dev), None);
@@ -427,7 +486,17 @@ fn drive_record(d: &Drive, ctx: &mut super::row::RowCtx, verification: Verificat
     if errors > 0 && result == WipeResult::Success {
         ctx.warn("Error Summary", format!("{errors} errors in the Error Summary table although the drive status says erased: recorded as failed"), None);
     }
+    if d.io.failed() && result == WipeResult::Success {
+        ctx.warn("Status", format!("{} although the drive status says erased: recorded as failed", d.io.describe()), None);
+    }
     let mut w = drive_wipe(d, ctx, &serial, model, version);
+    if d.io.retries > 0 {
+        w.extra.insert("io_retries".into(), d.io.retries.to_string());
+    }
+    if d.io.failed() {
+        w.extra.insert("write_errors".into(), d.io.write_errors.to_string());
+        w.extra.insert("io_errors".into(), d.io.describe());
+    }
     for (k, v) in ["pass_errors", "verify_errors", "fdatasync_errors"].iter().zip(d.errors.iter().flatten()) {
         w.extra.insert((*k).into(), v.to_string());
     }
@@ -447,7 +516,7 @@ fn drive_record(d: &Drive, ctx: &mut super::row::RowCtx, verification: Verificat
             (v, _) => v,
         },
         verification_raw: d.verified.map(|v| if v { "verified".to_string() } else { "verification failed".to_string() }),
-        result: if (d.verified == Some(false) || errors > 0) && result == WipeResult::Success { WipeResult::Failed } else { result },
+        result: if (d.verified == Some(false) || errors > 0 || d.io.failed()) && result == WipeResult::Success { WipeResult::Failed } else { result },
         result_raw,
         started_at,
         completed_at,
@@ -525,7 +594,17 @@ fn sanitize_record(d: &Drive, s: &Sanitize, ctx: &mut super::row::RowCtx, versio
         }
     };
     let completed_at = at(ctx, s.at)?;
+    if d.io.failed() && result == WipeResult::Success {
+        ctx.warn("Status", format!("{} although the drive status says erased: recorded as failed", d.io.describe()), None);
+    }
     let mut w = drive_wipe(d, ctx, &serial, model, version);
+    if d.io.retries > 0 {
+        w.extra.insert("io_retries".into(), d.io.retries.to_string());
+    }
+    if d.io.failed() {
+        w.extra.insert("write_errors".into(), d.io.write_errors.to_string());
+        w.extra.insert("io_errors".into(), d.io.describe());
+    }
     w.extra.insert("sanitize_action".into(), s.action.clone());
     Ok(Wipe {
         method_raw: Some(format!("SANITIZE {}", s.action)),

@@ -360,3 +360,60 @@ fn nwipe_error_summary_with_and_without_fdatasync() {
     );
     assert_eq!(read("error-summary-two-columns.log"), [("TEA51B3LJ4ZK2M".into(), "success".into(), Some(0), None)]);
 }
+
+/// nwipe 0.39+ retries a failed write three times, then gives up and wipes backwards from the
+/// end of the drive to the bad block (a "reverse wipe"): a drive it gave up on is never a
+/// success, with or without the final tables (a log cut off mid-line after a failed reverse wipe
+/// is `failed`, not `incomplete`); a retry that then worked leaves an erased drive a success,
+/// with the retries counted.
+#[test]
+fn nwipe_write_errors_retries_and_reverse_wipe() {
+    let read = |file: &str| -> Vec<(String, String, Option<String>, Option<String>, Option<String>)> {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = tmp.path().join("s.db");
+        let log = root().join("tests/fixtures/nwipe_log/generations").join(file);
+        let r = evident(&store, &["ingest", "--source-tz", "UTC", log.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let c = rusqlite::Connection::open(&store).unwrap();
+        let mut st = c
+            .prepare("SELECT media_serial_raw, result, result_raw, json_extract(extra, '$.io_retries'), json_extract(extra, '$.io_errors') FROM wipe ORDER BY id")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(
+        read("write-errors-reverse-wipe.log"),
+        [
+            ("WCJ2K7QX".into(), "success".into(), Some("Erased".into()), Some("1".into()), None),
+            (
+                "TF0500Y9K3PL2B".into(),
+                "failed".into(),
+                Some("-FAILED-".into()),
+                Some("2".into()),
+                Some("1 write error(s); gave up write(); reverse wipe reached the bad block".into())
+            ),
+        ]
+    );
+    let cut = "1 write error(s); gave up write(), pwrite(); reverse wipe failed".to_string();
+    assert_eq!(read("write-error-cut-off.log"), [("WX52D81F0K7T".into(), "failed".into(), Some(cut.clone()), Some("4".into()), Some(cut))]);
+}
+
+/// ShredOS hard-wraps long banner lines (the kernel's command line, HPA notes) onto unstamped
+/// continuation lines: a device path in one (`root=/dev/sdb1`) is not a drive, and the drive
+/// the run wiped is read as usual.
+#[test]
+fn shredos_wrapped_banner_lines_name_no_drive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s.db");
+    let log = root().join("tests/fixtures/nwipe_log/generations/shredos-wrapped-banner.log");
+    let r = evident(&store, &["ingest", "--source-tz", "UTC", log.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let c = rusqlite::Connection::open(&store).unwrap();
+    let rows: Vec<(String, String, String)> = c
+        .prepare("SELECT media_serial_raw, result, tool_version FROM wipe")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows, [("S3YJNX0K612388H".into(), "success".into(), "0.39".into())]);
+}
