@@ -827,8 +827,9 @@ fn print_ingests(rows: &[crate::store::IngestRow]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A CSV's columns and a JSON record's keys alike: the fields of a row.
 fn columns(n: usize) -> &'static str {
-    if n == 1 { "column" } else { "columns" }
+    if n == 1 { "field" } else { "fields" }
 }
 
 /// How many warnings an ingest report prints: the summary only, the first ten, or all it keeps.

@@ -189,6 +189,24 @@ fn opt_bool(ctx: &RowCtx, field: &str, v: Option<&Value>) -> Result<Option<Optio
     }
 }
 
+/// The keys of a Fleet host the reader reads.
+const HOST_READS: &[&str] = &[
+    "id",
+    "hostname",
+    "display_name",
+    "hardware_serial",
+    "hardware_model",
+    "hardware_vendor",
+    "platform",
+    "os_version",
+    "status",
+    "seen_time",
+    "last_enrolled_at",
+    "team_name",
+    "mdm",
+    "disk_encryption_enabled",
+];
+
 fn json_host(d: &Value, ctx: &mut RowCtx) -> Result<Vec<Record>, Issue> {
     if !d.is_object() {
         return Err(ctx.issue("", "host is not a JSON object", None));
@@ -218,15 +236,20 @@ fn json_host(d: &Value, ctx: &mut RowCtx) -> Result<Vec<Record>, Issue> {
 
 /// Reads the hosts list or one host.
 pub fn read_json(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
+    let mut unread = super::json::Unread::new(HOST_READS);
     if let Some(items) = doc.records(&["hosts"]) {
         for (i, d, (line, a, z)) in items.iter() {
+            unread.see(&d);
             let mut ctx = em.ctx(line, Some(format!("/hosts/{i}")), &doc.bytes[a..z]);
             let result = json_host(&d, &mut ctx);
             em.row(ctx, result)?;
         }
+        em.unread = Some(unread.keys());
         return Ok(());
     }
     let host = doc.value.get("host").ok_or_else(|| Error::bad_file(doc.file, 1, Some("host"), "expected {\"hosts\": [...]} or {\"host\": {...}}", None))?;
+    unread.see(host);
+    em.unread = Some(unread.keys());
     let mut ctx = em.ctx(1, Some("/host".into()), doc.bytes);
     let result = json_host(host, &mut ctx);
     em.row(ctx, result)

@@ -37,6 +37,42 @@ fn chrome_state(ctx: &mut RowCtx, raw: &str) -> EnrollmentState {
     )
 }
 
+/// The keys of a ChromeOS device the reader reads.
+const CHROMEOS_READS: &[&str] = &[
+    "deviceId",
+    "serialNumber",
+    "model",
+    "status",
+    "osVersion",
+    "lastSync",
+    "lastEnrollmentTime",
+    "annotatedUser",
+    "annotatedAssetId",
+    "orgUnitPath",
+    "bootMode",
+    "annotatedLocation",
+    "notes",
+    "orderNumber",
+    "supportEndDate",
+    "platformVersion",
+];
+/// The keys of a Cloud Identity device the reader reads.
+const ENDPOINT_READS: &[&str] = &[
+    "name",
+    "deviceType",
+    "serialNumber",
+    "model",
+    "manufacturer",
+    "osVersion",
+    "ownerType",
+    "createTime",
+    "lastSyncTime",
+    "deviceId",
+    "securityPatchTime",
+    "encryptionState",
+    "managementState",
+];
+
 fn chromeos_device(d: &Value, ctx: &mut RowCtx) -> Result<Vec<Record>, Issue> {
     if !d.is_object() {
         return Err(ctx.issue("", "device is not a JSON object", None));
@@ -174,10 +210,13 @@ pub fn read(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
     if doc.value.get("nextPageToken").and_then(Value::as_str).is_some_and(|t| !t.is_empty()) {
         em.incomplete("nextPageToken", "the list has more pages (nextPageToken); ingest them too, or the fleet is incomplete".into())?;
     }
+    let mut unread = super::json::Unread::new(if key == "devices" { ENDPOINT_READS } else { CHROMEOS_READS });
     for (i, d, (line, a, z)) in items.iter() {
+        unread.see(&d);
         let mut ctx = em.ctx(line, Some(format!("/{key}/{i}")), &doc.bytes[a..z]);
         let result = each(&d, &mut ctx);
         em.row(ctx, result)?;
     }
+    em.unread = Some(unread.keys());
     Ok(())
 }

@@ -131,19 +131,57 @@ pub fn read_graph(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
             return Err(Error::bad_file(doc.file, 1, Some("value"), "expected a Graph collection {\"value\": [...]} or one managedDevice", None));
         }
         let mut ctx = em.ctx(1, None, doc.bytes);
-        let result = graph_device(&doc.whole(), &mut ctx);
+        let whole = doc.whole();
+        let mut unread = super::json::Unread::new(GRAPH_READS);
+        unread.see(&whole);
+        em.unread = Some(unread.keys());
+        let result = graph_device(&whole, &mut ctx);
         return em.row(ctx, result);
     };
     if doc.value.get("@odata.nextLink").is_some() {
         em.incomplete("@odata.nextLink", "the collection has more pages (@odata.nextLink); ingest them too, or the fleet is incomplete".into())?;
     }
+    let mut unread = super::json::Unread::new(GRAPH_READS);
     for (i, d, (line, a, z)) in items.iter() {
+        unread.see(&d);
         let mut ctx = em.ctx(line, Some(format!("/value/{i}")), &doc.bytes[a..z]);
         let result = graph_device(&d, &mut ctx);
         em.row(ctx, result)?;
     }
+    em.unread = Some(unread.keys());
     Ok(())
 }
+
+/// The keys of a managedDevice the reader reads (the rest are listed as not read).
+const GRAPH_READS: &[&str] = &[
+    // What a single device's document is (detection reads it).
+    "@odata.context",
+    "id",
+    "model",
+    "serialNumber",
+    "hardwareInformation",
+    "managementAgent",
+    "managementState",
+    "operatingSystem",
+    "managedDeviceOwnerType",
+    "deviceEnrollmentType",
+    "complianceState",
+    "isSupervised",
+    "isEncrypted",
+    "lastSyncDateTime",
+    "azureADDeviceId",
+    "deviceRegistrationState",
+    "jailBroken",
+    "managedDeviceName",
+    "deviceType",
+    "joinType",
+    "userPrincipalName",
+    "emailAddress",
+    "deviceName",
+    "manufacturer",
+    "enrolledDateTime",
+    "osVersion",
+];
 
 fn graph_device(d: &Value, ctx: &mut RowCtx) -> Result<Vec<Record>, Issue> {
     if !d.is_object() {

@@ -101,19 +101,34 @@ pub fn detect_classic(v: &serde_json::Value) -> bool {
 pub fn read_api(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
     let Some(items) = doc.records(&["results"]) else {
         let mut ctx = em.ctx(1, None, doc.bytes);
-        let result = api_computer(&doc.whole(), &mut ctx);
+        let whole = doc.whole();
+        let mut unread = super::json::Unread::new(API_READS);
+        unread.see(&whole);
+        em.unread = Some(unread.keys());
+        let result = api_computer(&whole, &mut ctx);
         return em.row(ctx, result);
     };
     if let Some(total) = doc.value.get("totalCount").and_then(Value::as_u64).filter(|t| *t as usize > items.len()) {
         em.incomplete("totalCount", format!("this page holds {} of {total} computers; ingest the other pages too, or the fleet is incomplete", items.len()))?;
     }
+    let mut unread = super::json::Unread::new(API_READS);
     for (i, c, (line, a, z)) in items.iter() {
+        unread.see(&c);
         let mut ctx = em.ctx(line, Some(format!("/results/{i}")), &doc.bytes[a..z]);
         let result = api_computer(&c, &mut ctx);
         em.row(ctx, result)?;
     }
+    em.unread = Some(unread.keys());
     Ok(())
 }
+
+/// The sections of a computers-inventory record the reader reads.
+const API_READS: &[&str] = &["id", "general", "hardware", "userAndLocation", "operatingSystem", "diskEncryption", "storage"];
+/// The keys of a Classic API `computers` list entry the reader reads.
+const CLASSIC_BASIC_READS: &[&str] =
+    &["id", "name", "managed", "username", "model", "serial_number", "report_date_utc", "udid", "mac_address", "department", "building"];
+/// The subsets of a Classic API `computer` record the reader reads.
+const CLASSIC_FULL_READS: &[&str] = &["general", "hardware", "location", "purchasing"];
 
 fn api_computer(c: &Value, ctx: &mut RowCtx) -> Result<Vec<Record>, Issue> {
     if !c.is_object() {
@@ -215,16 +230,22 @@ fn api_computer(c: &Value, ctx: &mut RowCtx) -> Result<Vec<Record>, Issue> {
 /// Reads the Classic API: `{"computers": [...]}` (subset/basic) or `{"computer": {...}}`.
 pub fn read_classic(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
     if let Some(items) = doc.records(&["computers"]) {
+        let mut unread = super::json::Unread::new(CLASSIC_BASIC_READS);
         for (i, c, (line, a, z)) in items.iter() {
+            unread.see(&c);
             let mut ctx = em.ctx(line, Some(format!("/computers/{i}")), &doc.bytes[a..z]);
             let result = classic_basic(&c, &mut ctx);
             em.row(ctx, result)?;
         }
+        em.unread = Some(unread.keys());
         return Ok(());
     }
     let Some(c) = doc.value.get("computer").filter(|c| c.is_object()) else {
         return Err(Error::bad_file(doc.file, 1, Some("computer"), "expected {\"computers\": [...]} or {\"computer\": {...}}", None));
     };
+    let mut unread = super::json::Unread::new(CLASSIC_FULL_READS);
+    unread.see(c);
+    em.unread = Some(unread.keys());
     let mut ctx = em.ctx(1, Some("/computer".into()), doc.bytes);
     let result = classic_full(c, &mut ctx);
     em.row(ctx, result)

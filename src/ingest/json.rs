@@ -6,6 +6,39 @@
 use super::{Error, Input};
 use serde_json::Value;
 
+/// The top-level keys of a reader's records that it never reads, gathered over every record
+/// of a file and reported once in its ingest report (`unread`): what would otherwise be dropped
+/// without the user learning it. At most `UNREAD_MAX` distinct keys are kept.
+pub struct Unread {
+    reads: &'static [&'static str],
+    keys: std::collections::BTreeSet<String>,
+}
+
+const UNREAD_MAX: usize = 500;
+
+impl Unread {
+    /// A collector for a reader that reads these keys of each record.
+    pub fn new(reads: &'static [&'static str]) -> Unread {
+        Unread { reads, keys: Default::default() }
+    }
+
+    /// Notes the keys of one record that are not read.
+    pub fn see(&mut self, record: &Value) {
+        if let Value::Object(m) = record {
+            for k in m.keys() {
+                if self.keys.len() < UNREAD_MAX && !self.reads.contains(&k.as_str()) && !self.keys.contains(k) {
+                    self.keys.insert(k.clone());
+                }
+            }
+        }
+    }
+
+    /// The keys not read, sorted.
+    pub fn keys(self) -> Vec<String> {
+        self.keys.into_iter().collect()
+    }
+}
+
 /// Where an element of a record array is: its first line, and its start and end bytes.
 pub type Span = (u64, usize, usize);
 

@@ -70,17 +70,47 @@ fn user(ctx: &RowCtx, field: &str, v: Option<&Value>) -> Result<Option<String>, 
 pub fn read(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
     if doc.value.is_array() {
         let items = doc.records(&[]).expect("an array");
+        let mut unread = super::json::Unread::new(LIST_READS);
         for (i, d, (line, a, z)) in items.iter() {
+            unread.see(&d);
             let mut ctx = em.ctx(line, Some(format!("/{i}")), &doc.bytes[a..z]);
             let result = list_device(&d, &mut ctx);
             em.row(ctx, result)?;
         }
+        em.unread = Some(unread.keys());
         return Ok(());
     }
     let mut ctx = em.ctx(1, None, doc.bytes);
-    let result = details_device(&doc.whole(), &mut ctx);
+    let whole = doc.whole();
+    let mut unread = super::json::Unread::new(DETAILS_READS);
+    unread.see(&whole);
+    em.unread = Some(unread.keys());
+    let result = details_device(&whole, &mut ctx);
     em.row(ctx, result)
 }
+
+/// The keys of a device of the list endpoint the reader reads.
+const LIST_READS: &[&str] = &[
+    "device_id",
+    "device_name",
+    "model",
+    "serial_number",
+    "platform",
+    "os_version",
+    "last_check_in",
+    "user",
+    "asset_tag",
+    "first_enrollment",
+    "is_removed",
+    "mdm_enabled",
+    "blueprint_name",
+    "agent_version",
+    "lost_mode_status",
+    "agent_installed",
+    "is_missing",
+];
+/// The sections of a device details record the reader reads.
+const DETAILS_READS: &[&str] = &["general", "mdm", "filevault", "hardware_overview", "kandji_agent", "automated_device_enrollment", "volumes"];
 
 fn list_device(d: &Value, ctx: &mut RowCtx) -> Result<Vec<Record>, super::Issue> {
     if !d.is_object() {

@@ -177,7 +177,8 @@ pub struct Report {
     /// The first warnings (all are in the store).
     pub warnings: Vec<Issue>,
     pub rejections: Vec<Issue>,
-    /// Columns of a CSV that no field was read from, in file order (`None` for JSON and logs).
+    /// Columns of a CSV that no field was read from, in file order, or the top-level keys of a
+    /// JSON reader's records it does not read, sorted (`None` for text logs and XML).
     pub unread: Option<Vec<String>>,
     /// Every warning counted by the field it names (`""`: the row as a whole).
     pub warning_kinds: std::collections::BTreeMap<String, u64>,
@@ -256,7 +257,8 @@ pub struct Emitter<'a> {
     pub warnings: Vec<Issue>,
     pub rejections: Vec<Issue>,
     pub newest: Option<Instant>,
-    /// Columns of a CSV that no field was read from (set by the reader table after reading).
+    /// Columns of a CSV that no field was read from (set by the reader table after reading), or
+    /// the keys of JSON records not read (set by the JSON readers).
     pub unread: Option<Vec<String>>,
     /// Every warning counted by the field it names (empty: the row as a whole).
     pub warning_kinds: std::collections::BTreeMap<String, u64>,

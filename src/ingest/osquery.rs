@@ -36,11 +36,14 @@ pub fn read_rows(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
         return Err(Error::bad_file(doc.file, 1, None, "osquery output is a JSON array of rows (osqueryi --json)", None));
     };
     let when = em.opts.as_of;
+    let mut unread = super::json::Unread::new(ROW_READS);
     for (i, r, (line, a, z)) in rows.iter() {
+        unread.see(&r);
         let mut ctx = em.ctx(line, Some(format!("/{i}")), &doc.bytes[a..z]);
         let result = row(&r, None, when, &mut ctx);
         em.row(ctx, result)?;
     }
+    em.unread = Some(unread.keys());
     Ok(())
 }
 
@@ -48,6 +51,7 @@ pub fn read_rows(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
 /// rows (`snapshot`), with `decorations` and `unixTime`.
 pub fn read_log(input: &Input, em: &mut Emitter) -> Result<(), Error> {
     let mut offset = 0usize;
+    let (mut lines, mut rows) = (super::json::Unread::new(LINE_READS), super::json::Unread::new(ROW_READS));
     for (n, raw_line) in input.bytes.split(|b| *b == b'\n').enumerate() {
         let line_no = n as u64 + 1;
         offset += raw_line.len() + 1;
@@ -66,6 +70,10 @@ pub fn read_log(input: &Input, em: &mut Emitter) -> Result<(), Error> {
                 continue;
             }
         };
+        lines.see(&v);
+        for r in v.get("snapshot").and_then(Value::as_array).into_iter().flatten().chain(v.get("columns")) {
+            rows.see(r);
+        }
         let mut ctx = em.ctx(line_no, None, raw_line);
         let when = match log_time(&v, &mut ctx) {
             Ok(t) => t,
@@ -101,6 +109,10 @@ pub fn read_log(input: &Input, em: &mut Emitter) -> Result<(), Error> {
         };
         em.row(ctx, result)?;
     }
+    // A line's keys, and its rows' columns (as `columns.NAME`).
+    let mut unread = lines.keys();
+    unread.extend(rows.keys().into_iter().map(|k| format!("columns.{k}")));
+    em.unread = Some(unread);
     Ok(())
 }
 
@@ -119,6 +131,28 @@ fn host_serial(r: &Value, decorations: Option<&Value>) -> String {
     let decorated = || decorations.and_then(|d| SERIAL_KEYS.iter().map(|k| text(d, &[k])).find(|s| !s.is_empty()));
     own.or_else(decorated).map(|s| s.into_owned()).unwrap_or_default()
 }
+
+/// The columns of a row (disk_encryption, bitlocker_info) the reader reads.
+const ROW_READS: &[&str] = &[
+    "hardware_serial",
+    "host_serial",
+    "device_id",
+    "drive_letter",
+    "persistent_volume_id",
+    "conversion_status",
+    "protection_status",
+    "encryption_method",
+    "percentage_encrypted",
+    "protector_types",
+    "name",
+    "uuid",
+    "encrypted",
+    "type",
+    "encryption_status",
+    "filevault_status",
+];
+/// The keys of a results-log line the reader reads.
+const LINE_READS: &[&str] = &["snapshot", "columns", "action", "decorations", "unixTime"];
 
 fn row(r: &Value, decorations: Option<&Value>, when: Option<Instant>, ctx: &mut RowCtx) -> Result<Vec<Record>, Issue> {
     if !r.is_object() {

@@ -297,13 +297,50 @@ pub fn read_api(doc: &Doc, em: &mut Emitter) -> Result<(), Error> {
         )?;
     }
     let opts = em.opts;
+    let mut unread = super::json::Unread::new(API_READS);
     for (i, r, (line, a, z)) in rows.iter() {
+        unread.see(&r);
         let mut ctx = em.ctx(line, Some(format!("/rows/{i}")), &doc.bytes[a..z]);
         let result = api_row(&r, &mut ctx, opts).map(|a| vec![Record::Asset(a)]);
         em.row(ctx, result)?;
     }
+    em.unread = Some(unread.keys());
     Ok(())
 }
+
+/// The keys of a hardware row the API reader reads.
+const API_READS: &[&str] = &[
+    "id",
+    "name",
+    "asset_tag",
+    "serial",
+    "model",
+    "model_number",
+    "manufacturer",
+    "category",
+    "status_label",
+    "assigned_to",
+    "location",
+    "rtd_location",
+    "company",
+    "supplier",
+    "notes",
+    "order_number",
+    "purchase_cost",
+    "purchase_date",
+    "warranty_months",
+    "warranty_expires",
+    "asset_eol_date",
+    "byod",
+    "last_audit_date",
+    "last_checkin",
+    "last_checkout",
+    "expected_checkin",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "custom_fields",
+];
 
 fn api_row(r: &Value, ctx: &mut RowCtx, opts: &super::Options) -> Result<Asset, Issue> {
     if !r.is_object() {

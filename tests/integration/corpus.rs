@@ -197,7 +197,7 @@ fn every_osquery_corpus_log_counts_and_reports_each_row() {
 }
 
 /// A CSV's columns that evident does not read are named once per file, in the report, in the
-/// JSON report and in `ingests`; JSON exports, where nobody counts columns, say nothing.
+/// JSON report and in `ingests`; a JSON export's record keys likewise.
 #[test]
 fn unread_csv_columns_are_reported_once_per_file() {
     let tmp = tempfile::tempdir().unwrap();
@@ -206,7 +206,7 @@ fn unread_csv_columns_are_reported_once_per_file() {
     let r = evident(&store, &["ingest", "--source-tz", "UTC", pat.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout.matches("not read:").count(), 1, "{}", r.stdout);
-    assert!(r.stdout.contains("not read: 2 columns: Next Audit Date, PatTest_Result"), "{}", r.stdout);
+    assert!(r.stdout.contains("not read: 2 fields: Next Audit Date, PatTest_Result"), "{}", r.stdout);
 
     // An empty header is named by its position; a repeated header's second column is unread.
     let blanks = corpus().join("snipeit/import-assets-sample-BLANKS-cr-line-endings.csv");
@@ -220,15 +220,129 @@ fn unread_csv_columns_are_reported_once_per_file() {
     let r = evident(&store, &["ingest", "--source-tz", "UTC", "--format", "json", api.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    assert!(v[0]["unread"].is_null(), "JSON: columns are not counted: {}", v[0]["unread"]);
+    let keys: Vec<&str> = v[0]["unread"].as_array().unwrap().iter().map(|u| u.as_str().unwrap()).collect();
+    assert!(!keys.is_empty() && !keys.contains(&"serial") && !keys.contains(&"asset_tag"), "JSON: the record keys not read, never one read: {keys:?}");
 
     let list: serde_json::Value = serde_json::from_str(&evident(&store, &["ingests", "--format", "json"]).stdout).unwrap();
     assert_eq!(list[0]["unread"], serde_json::json!(["Next Audit Date", "PatTest_Result"]));
     assert_eq!(list[1]["unread"].as_array().unwrap().len(), 8);
-    assert!(list[2]["unread"].is_null());
+    assert_eq!(list[2]["unread"], v[0]["unread"]);
     let text = evident(&store, &["ingests"]).stdout;
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].contains("; 2 columns not read;"), "{text}");
-    assert!(lines[1].contains("; 8 columns not read;"), "{text}");
-    assert!(!lines[2].contains("not read"), "{text}");
+    assert!(lines[0].contains("; 2 fields not read;"), "{text}");
+    assert!(lines[1].contains("; 8 fields not read;"), "{text}");
+    assert!(lines[2].contains(&format!("; {} fields not read;", keys.len())), "{text}");
+}
+
+/// The keys a JSON reader reports as not read are really not read: the same export with every
+/// one of them removed from every record gives the same devices (the joined view, without the
+/// record references whose lines move) and the same counts. Over every JSON export of the corpus
+/// and of examples/ that a JSON reader takes.
+#[test]
+fn json_keys_reported_unread_change_nothing_when_removed() {
+    use serde_json::Value;
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for dir in ["fleet", "google", "intune", "jamf", "kandji", "snipeit", "osquery"] {
+        for e in std::fs::read_dir(corpus().join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "json" || x == "log") {
+                files.push(p);
+            }
+        }
+    }
+    for f in ["intune-managed-devices.json", "jamf-computers-inventory.json", "kandji-devices.json", "osquery-results.log"] {
+        files.push(crate::util::root().join("examples").join(f));
+    }
+    fn strip(v: &mut Value, keys: &[String]) {
+        if let Value::Object(m) = v {
+            for k in keys.iter().filter(|k| !k.starts_with("columns.")) {
+                m.remove(k);
+            }
+            let cols: Vec<&str> = keys.iter().filter_map(|k| k.strip_prefix("columns.")).collect();
+            let drop = |r: &mut Value| {
+                if let Value::Object(r) = r {
+                    r.retain(|k, _| !cols.contains(&k.as_str()));
+                }
+            };
+            m.get_mut("snapshot").and_then(Value::as_array_mut).into_iter().flatten().for_each(drop);
+            m.get_mut("columns").into_iter().for_each(drop);
+        }
+    }
+    let ingest = |store: &std::path::Path, file: &std::path::Path, source: &str| {
+        let r = evident(
+            store,
+            &["ingest", "--allow-rejects", "--source-tz", "UTC", "--as-of", "2026-10-31", "--source", source, "--format", "json", file.to_str().unwrap()],
+        );
+        assert_eq!(r.code, 0, "{}: {}", file.display(), r.stderr);
+        serde_json::from_str::<Value>(&r.stdout).unwrap()[0].clone()
+    };
+    let view = |store: &std::path::Path| {
+        let mut v: Value = serde_json::from_str(&evident(store, &["assets", "--format", "json"]).stdout).unwrap();
+        for a in v.as_array_mut().unwrap() {
+            let a = a.as_object_mut().unwrap();
+            a.remove("records");
+            // A device without a usable serial is keyed by its record (file@sha:line:pointer):
+            // keep the file and pointer, not the bytes' hash and line, which the rewrite moves.
+            if let Some(k) = a.get("key").and_then(Value::as_str).filter(|k| k.starts_with("record:")).map(String::from) {
+                let (head, rest) = k.split_once('@').unwrap();
+                let pointer = rest.splitn(3, ':').nth(2).unwrap_or("");
+                a.insert("key".into(), format!("{head}:{pointer}").into());
+            }
+        }
+        v.as_array_mut().unwrap().sort_by_key(|a| a["key"].to_string());
+        v
+    };
+    let mut with_unread = 0;
+    for file in &files {
+        let tmp = tempfile::tempdir().unwrap();
+        let first = tmp.path().join("a.db");
+        let probe = evident(&first, &["ingest", "--allow-rejects", "--source-tz", "UTC", "--as-of", "2026-10-31", "--format", "json", file.to_str().unwrap()]);
+        let report: Value = serde_json::from_str(&probe.stdout).unwrap_or_default();
+        let Some(source) = report[0]["source"].as_str().map(String::from) else { continue };
+        let unread: Vec<String> = report[0]["unread"].as_array().map(|a| a.iter().map(|k| k.as_str().unwrap().to_string()).collect()).unwrap_or_default();
+        assert!(!report[0]["unread"].is_null(), "{}: a JSON reader says what it did not read", file.display());
+        if unread.is_empty() {
+            continue;
+        }
+        with_unread += 1;
+        let text = std::fs::read_to_string(file).unwrap();
+        let stripped = if file.extension().is_some_and(|x| x == "log") {
+            text.lines()
+                .map(|l| match serde_json::from_str::<Value>(l) {
+                    Ok(mut v) => {
+                        strip(&mut v, &unread);
+                        v.to_string()
+                    }
+                    Err(_) => l.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        } else {
+            let mut doc: Value = serde_json::from_str(&text).unwrap();
+            match &mut doc {
+                Value::Array(items) => items.iter_mut().for_each(|d| strip(d, &unread)),
+                Value::Object(m) => {
+                    let arrays = ["value", "results", "computers", "hosts", "chromeosdevices", "devices", "rows"];
+                    match arrays.iter().find(|k| m.get(**k).is_some_and(Value::is_array)) {
+                        Some(k) => m.get_mut(*k).unwrap().as_array_mut().unwrap().iter_mut().for_each(|d| strip(d, &unread)),
+                        None => match ["computer", "host"].iter().find(|k| m.get(**k).is_some_and(Value::is_object)) {
+                            Some(k) => strip(m.get_mut(*k).unwrap(), &unread),
+                            None => strip(&mut doc, &unread),
+                        },
+                    }
+                }
+                _ => {}
+            }
+            serde_json::to_string_pretty(&doc).unwrap()
+        };
+        let again = tmp.path().join(file.file_name().unwrap());
+        std::fs::write(&again, stripped).unwrap();
+        let (a, b) = (tmp.path().join("x.db"), tmp.path().join("y.db"));
+        let (ra, rb) = (ingest(&a, file, &source), ingest(&b, &again, &source));
+        assert_eq!(ra["counts"], rb["counts"], "{}", file.display());
+        assert_eq!(ra["records"], rb["records"], "{}", file.display());
+        assert_eq!(rb["unread"], serde_json::json!([]), "{}: nothing left unread", file.display());
+        assert_eq!(view(&a), view(&b), "{}: removing {unread:?} changed what was read", file.display());
+    }
+    assert!(with_unread >= 10, "most exports carry keys evident does not read ({with_unread})");
 }

@@ -368,7 +368,8 @@ fn nwipe_error_summary_with_and_without_fdatasync() {
 /// with the retries counted.
 #[test]
 fn nwipe_write_errors_retries_and_reverse_wipe() {
-    let read = |file: &str| -> Vec<(String, String, Option<String>, Option<String>, Option<String>)> {
+    type Row = (String, String, Option<String>, Option<String>, Option<String>);
+    let read = |file: &str| -> Vec<Row> {
         let tmp = tempfile::tempdir().unwrap();
         let store = tmp.path().join("s.db");
         let log = root().join("tests/fixtures/nwipe_log/generations").join(file);
@@ -376,7 +377,9 @@ fn nwipe_write_errors_retries_and_reverse_wipe() {
         assert_eq!(r.code, 0, "{}", r.stderr);
         let c = rusqlite::Connection::open(&store).unwrap();
         let mut st = c
-            .prepare("SELECT media_serial_raw, result, result_raw, json_extract(extra, '$.io_retries'), json_extract(extra, '$.io_errors') FROM wipe ORDER BY id")
+            .prepare(
+                "SELECT media_serial_raw, result, result_raw, json_extract(extra, '$.io_retries'), json_extract(extra, '$.io_errors') FROM wipe ORDER BY id",
+            )
             .unwrap();
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))).unwrap().map(Result::unwrap).collect()
     };

@@ -125,7 +125,9 @@ fn a_seed_gives_one_sample_anyone_can_re_derive_and_edits_fail_with_their_code()
     let table = a.org.dir.path().join("sizes.toml");
     std::fs::write(&table, "[[band]]\nup_to = 3\nall = true\n[[band]]\npercent = 20\n").unwrap();
     let (sp, sources) = a.drawn("sources.json", &["--population", "sources/", "--seed", "3", "--size-table", table.to_str().unwrap()]);
-    let exports = std::fs::read_dir(a.pack.join("sources")).unwrap().filter(|e| !e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".ingest.json")).count() as u64;
+    let exports =
+        std::fs::read_dir(a.pack.join("sources")).unwrap().filter(|e| !e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".ingest.json")).count()
+            as u64;
     assert_eq!((sources.sample.population.items, sources.sample.selected.len() as u64), (exports, (exports * 20).div_ceil(100)));
     assert!(sources.sample.selected.iter().all(|i| i.item.starts_with("sources/") && i.entry["sha256"].is_string()));
     assert_eq!(a.verify(&sp, &a.pack, &a.trust), (0, vec![]));
