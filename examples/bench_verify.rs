@@ -71,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let trust = evident::sign::TrustList::load(&keys.trust_file)?;
     let dir = work.join("pack");
     let scope = evident::ledger::Scope::AsOf { date: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap() };
-    evident::pack::build(&mut store, &evident::pack::Request { scope, key: &key, out: &dir, archive: None, controls: None, progress: &() })?;
+    evident::pack::build(&mut store, &evident::pack::Request { scope, key: &key, out: &dir, archive: None, controls: None, progress: &(), tsa: &[] })?;
     let files = 16u64;
     for i in 0..files {
         generate(&dir.join(format!("sources/bulk-{i:02}.csv")), total_mib / files, i * 10_000_000)?;

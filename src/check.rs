@@ -82,6 +82,13 @@ codes! {
     SinceInvalid = "since-invalid",
     Sums = "sums",
     SumsMismatch = "sums-mismatch",
+    Timestamp = "timestamp",
+    TimestampBackwards = "timestamp-backwards",
+    TimestampInvalid = "timestamp-invalid",
+    TimestampMismatch = "timestamp-mismatch",
+    TimestampMissing = "timestamp-missing",
+    TimestampUnchecked = "timestamp-unchecked",
+    TimestampUntrusted = "timestamp-untrusted",
 }
 
 impl std::fmt::Display for Code {

@@ -12,6 +12,8 @@ pub mod check;
 pub mod ledger;
 /// Ed25519 keys, roles and the auditor's trust list.
 pub mod sign;
+/// RFC 3161 time-stamp tokens: request, reply checks, offline verification against TSA roots.
+pub mod timestamp;
 /// Typst inside the binary: data in, PDF out (certificates).
 pub mod render;
 /// Controls as data (controls/*.yaml) and the framework catalogs.

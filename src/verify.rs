@@ -25,6 +25,9 @@ pub struct Outcome {
     pub seq: Option<u64>,
     pub manifest_sha256: Option<String>,
     pub checks: Vec<Check>,
+    /// When a trusted TSA says the manifest existed (RFC 3161 genTime), if `--tsa-trust` checked it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
     /// The chain this pack vouches for, ending with its own entry: what `--checkpoint` writes.
     #[serde(skip)]
     pub chain: Vec<Entry>,
@@ -54,7 +57,9 @@ struct Contents {
     small: BTreeMap<String, Vec<u8>>,
 }
 
-const SMALL: [&str; 5] = [pack::MANIFEST, pack::SIGNATURE, pack::SUMS, pack::SIGNER, pack::LEDGER];
+const SMALL: [&str; 6] = [pack::MANIFEST, pack::SIGNATURE, pack::SUMS, pack::SIGNER, pack::LEDGER, pack::TIMESTAMP];
+/// The files outside the manifest's list: the manifest, its signature, the sums, the timestamp.
+const UNLISTED: [&str; 4] = [pack::MANIFEST, pack::SIGNATURE, pack::SUMS, pack::TIMESTAMP];
 
 /// The largest certificate file (JSON or PDF) `verify` reads: a genuine one is a few hundred
 /// kilobytes, a lot certificate of thousands of drives a few megabytes.
@@ -69,6 +74,7 @@ const CERTIFICATE_MAX: u64 = 1 << 20;
 fn small_limit(name: &str) -> u64 {
     match name {
         pack::SIGNATURE => 1024,
+        pack::TIMESTAMP => crate::timestamp::MAX_BYTES as u64,
         pack::SIGNER => 16 << 10,
         _ => 64 << 20,
     }
@@ -224,6 +230,54 @@ pub fn open_member(path: &Path, member: &str) -> Result<Option<Box<dyn Read>>, E
     }
 }
 
+/// The pack's timestamp (`manifest.tsr`): checked against the auditor's TSA roots when given
+/// (signature, chain, EKU, imprint over manifest.json), else said to be present and unchecked;
+/// under `--since`, not older than the older pack's own timestamp.
+fn check_timestamp(c: &Contents, since: Option<&Path>, roots: Option<&[x509_cert::Certificate]>, r: &mut Report, out: &mut Outcome) -> Result<(), Error> {
+    use crate::timestamp::Failure;
+    let (Some(mbytes), tsr) = (c.small.get(pack::MANIFEST), c.small.get(pack::TIMESTAMP)) else { return Ok(()) };
+    let (tsr, roots) = match (tsr, roots) {
+        (None, None) => return Ok(()),
+        (None, Some(_)) => {
+            r.fail(Code::TimestampMissing, "no manifest.tsr: --tsa-trust asks for a timestamp, and the pack has none");
+            return Ok(());
+        }
+        (Some(_), None) => {
+            r.ok(Code::TimestampUnchecked, "manifest.tsr is present, not checked: give --tsa-trust ROOT.pem to check it");
+            return Ok(());
+        }
+        (Some(t), Some(roots)) => (t, roots),
+    };
+    let sha: [u8; 32] = Sha256::digest(mbytes).into();
+    let stamp = match crate::timestamp::verify(tsr, &sha, roots) {
+        Ok(s) => s,
+        Err(f) => {
+            let code = match f {
+                Failure::Invalid(_) => Code::TimestampInvalid,
+                Failure::Untrusted(_) => Code::TimestampUntrusted,
+                Failure::Mismatch(_) => Code::TimestampMismatch,
+            };
+            r.fail(code, format!("manifest.tsr: {f}"));
+            return Ok(());
+        }
+    };
+    out.timestamp = Some(stamp.gen_time.to_rfc3339());
+    r.ok(Code::Timestamp, format!("manifest.json existed at {} (RFC 3161, {}, serial {})", stamp.gen_time.to_rfc3339(), stamp.tsa, stamp.serial));
+    let Some(older) = since.filter(|p| p.extension().is_none_or(|e| e != "jsonl")) else { return Ok(()) };
+    let Ok(src) = open(older)? else { return Ok(()) };
+    let oc = src.read()?;
+    if let (Some(om), Some(ot)) = (oc.small.get(pack::MANIFEST), oc.small.get(pack::TIMESTAMP)) {
+        let osha: [u8; 32] = Sha256::digest(om).into();
+        if let Ok(old) = crate::timestamp::verify(ot, &osha, roots)
+            && old.gen_time > stamp.gen_time
+        {
+            let (new, old) = (stamp.gen_time.to_rfc3339(), old.gen_time.to_rfc3339());
+            r.fail(Code::TimestampBackwards, format!("this pack is time-stamped {new}, before the older pack ({old}): the chain's timestamps go backwards"));
+        }
+    }
+    Ok(())
+}
+
 /// The chain a trusted older pack or ledger vouches for (its ledger plus its own entry).
 fn older_chain(path: &Path) -> Result<Result<Vec<Entry>, String>, Error> {
     if path.is_file() && path.extension().is_some_and(|e| e == "jsonl") {
@@ -253,7 +307,13 @@ fn older_chain(path: &Path) -> Result<Result<Vec<Entry>, String>, Error> {
 
 /// Verifies the pack at `path` against the auditor's trust list.
 pub fn pack(path: &Path, trust: &TrustList, since: Option<&Path>) -> Result<Outcome, Error> {
+    pack_with(path, trust, since, None)
+}
+
+/// Verifies a pack, and its RFC 3161 timestamp against the TSA roots when they are given.
+pub fn pack_with(path: &Path, trust: &TrustList, since: Option<&Path>, tsa_roots: Option<&[x509_cert::Certificate]>) -> Result<Outcome, Error> {
     let mut out = Outcome {
+        timestamp: None,
         kind: "pack",
         pack: path.display().to_string(),
         verified: false,
@@ -287,6 +347,7 @@ pub fn pack(path: &Path, trust: &TrustList, since: Option<&Path>) -> Result<Outc
         }
     }
     check_contents(&c, trust, since, &mut r, &mut out)?;
+    check_timestamp(&c, since, tsa_roots, &mut r, &mut out)?;
     if let Source::Archive { path, members } = &src {
         // An archive is accepted only as the exact bytes evident writes of its members: then
         // GNU tar, unzip or Python extract the very files that were hashed, and nothing else.
@@ -437,7 +498,7 @@ fn check_files(c: &Contents, m: &Manifest, r: &mut Report) {
         }
     }
     for p in c.hashes.keys() {
-        if !listed.contains(p.as_str()) && ![pack::MANIFEST, pack::SIGNATURE, pack::SUMS].contains(&p.as_str()) {
+        if !listed.contains(p.as_str()) && !UNLISTED.contains(&p.as_str()) {
             r.fail(Code::FileUnexpected, format!("{p}: in the pack, not in the manifest"));
         }
     }
@@ -536,7 +597,7 @@ pub fn manifest_files(dir: &Path) -> std::io::Result<Vec<FileEntry>> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; 1 << 20];
     for rel in archive::walk(dir)? {
-        if [pack::MANIFEST, pack::SIGNATURE, pack::SUMS].contains(&rel.as_str()) {
+        if UNLISTED.contains(&rel.as_str()) {
             continue;
         }
         let (size, sha256) = hash_reader(std::fs::File::open(dir.join(&rel))?, &mut buf)?;

@@ -411,6 +411,11 @@ pub struct PackArgs {
     /// Also write one deterministic archive of the pack next to it.
     #[arg(long, value_enum)]
     pub archive: Option<crate::pack::archive::Kind>,
+    /// A Time-Stamping Authority (RFC 3161, http or https) to time-stamp manifest.json: the pack
+    /// gains manifest.tsr. Repeat for fallbacks, tried in order; if none answers with a valid
+    /// token, no pack is written (exit 2). Default: `tsa` in evident.toml.
+    #[arg(long, value_name = "URL")]
+    pub tsa: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
@@ -421,6 +426,11 @@ pub struct VerifyArgs {
     /// A pack (directory, .tar or .zip), a certificate (.json, or the .pdf that embeds it), or a
     /// sample (.json; with --pack).
     pub pack: PathBuf,
+    /// The roots (PEM) of the Time-Stamping Authorities you trust: a pack's manifest.tsr is then
+    /// checked (signature, chain, timeStamping EKU, imprint) and must be there. Without it a token
+    /// is reported as present but unchecked.
+    #[arg(long, value_name = "ROOTS.pem")]
+    pub tsa_trust: Vec<PathBuf>,
     /// For a sample: the pack it was drawn from. The pack is verified too, and the selection
     /// re-derived from it.
     #[arg(long = "pack", value_name = "PACK")]

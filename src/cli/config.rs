@@ -19,6 +19,9 @@ pub struct Config {
     pub source_tz: Option<String>,
     pub status_map: Option<PathBuf>,
     pub controls: Option<PathBuf>,
+    /// Time-Stamping Authorities `pack` asks (RFC 3161 URLs, tried in order).
+    #[serde(default)]
+    pub tsa: Vec<String>,
     #[serde(default)]
     pub keys: Keys,
 }
@@ -42,7 +45,7 @@ impl Config {
                 (before.matches('\n').count() + 1, before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1)
             });
             anyhow!(
-                "{}:{line}:{col}: {}\nhint: the keys are store, organisation, source_tz, status_map, controls and [keys] compliance, performer, verifier",
+                "{}:{line}:{col}: {}\nhint: the keys are store, organisation, source_tz, status_map, controls, tsa and [keys] compliance, performer, verifier",
                 path.display(),
                 e.message()
             )
@@ -99,6 +102,9 @@ pub fn apply(cli: &mut Cli) -> Result<()> {
             fill(&mut a.scope.dir.controls, &c.controls);
             fill(&mut a.scope.organisation, &c.organisation);
             fill(&mut a.key, &c.keys.compliance);
+            if a.tsa.is_empty() {
+                a.tsa = c.tsa.clone();
+            }
         }
         Command::Controls(ControlsCommand::Check { dir, .. } | ControlsCommand::List { dir, .. } | ControlsCommand::Show { dir, .. }) => {
             fill(&mut dir.controls, &c.controls);

@@ -440,7 +440,7 @@ fn pack(store: &mut Store, a: &args::PackArgs) -> Result<ExitCode> {
             let h = e.hint().map(String::from);
             with_hint(e, h)
         })?;
-    let req = crate::pack::Request { scope, key: &key, out: &a.out, archive: a.archive, controls: Some((&lib, &ereq)), progress: &bar };
+    let req = crate::pack::Request { scope, key: &key, out: &a.out, archive: a.archive, controls: Some((&lib, &ereq)), progress: &bar, tsa: &a.tsa };
     let built = crate::pack::build(store, &req).map_err(|e| {
         let h = e.hint();
         with_hint(e, h)
@@ -490,7 +490,8 @@ fn verify(a: &args::VerifyArgs) -> Result<ExitCode> {
         }
         return verify_certificate(a, &trust);
     }
-    let out = crate::verify::pack(&a.pack, &trust, a.since.as_deref())?;
+    let roots = tsa_roots(&a.tsa_trust)?;
+    let out = crate::verify::pack_with(&a.pack, &trust, a.since.as_deref(), roots.as_deref())?;
     match a.format {
         Format::Json => out!("{}", serde_json::to_string_pretty(&out)?)?,
         Format::Human => {
@@ -510,6 +511,23 @@ fn verify(a: &args::VerifyArgs) -> Result<ExitCode> {
         }
     }
     Ok(if out.verified { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The TSA roots of `--tsa-trust` (PEM files), or none when not given.
+fn tsa_roots(files: &[std::path::PathBuf]) -> Result<Option<Vec<x509_cert::Certificate>>> {
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let mut roots = Vec::new();
+    for f in files {
+        let pem = std::fs::read(f).with_context(|| format!("reading --tsa-trust {}", f.display()))?;
+        let certs = crate::timestamp::load_roots(&pem).map_err(|e| anyhow!("{}: {e}", f.display()))?;
+        if certs.is_empty() {
+            bail!("{}: no certificate in it\nhint: --tsa-trust takes the TSA's root certificate, PEM", f.display());
+        }
+        roots.extend(certs);
+    }
+    Ok(Some(roots))
 }
 
 fn diff(a: &args::DiffArgs) -> Result<ExitCode> {

@@ -15,6 +15,9 @@ pub const SIGNATURE: &str = "manifest.sig";
 pub const SUMS: &str = "SHA256SUMS";
 pub const SIGNER: &str = "signer.pub.pem";
 pub const LEDGER: &str = "ledger.jsonl";
+/// An RFC 3161 TimeStampResp over the exact bytes of manifest.json (made after the signature, so
+/// neither the manifest nor SHA256SUMS lists it).
+pub const TIMESTAMP: &str = "manifest.tsr";
 
 /// manifest.json. Serialised as RFC 8785 canonical JSON; the signature covers those exact bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

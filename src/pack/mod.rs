@@ -9,7 +9,8 @@ pub mod oscal;
 mod report;
 
 pub use format::{
-    ControlRef, FORMAT, FORMAT_DOC, FileEntry, LEDGER, MANIFEST, Manifest, SIGNATURE, SIGNER, SUMS, SourceRef, Tool, merkle_root, sums_line, sums_text,
+    ControlRef, FORMAT, FORMAT_DOC, FileEntry, LEDGER, MANIFEST, Manifest, SIGNATURE, SIGNER, SUMS, SourceRef, TIMESTAMP, Tool, merkle_root, sums_line,
+    sums_text,
 };
 
 use crate::ledger::{Entry, Scope};
@@ -30,6 +31,8 @@ pub enum Error {
     Exists(PathBuf),
     #[error(transparent)]
     Store(#[from] crate::store::Error),
+    #[error("no Time-Stamping Authority gave a valid token, so no pack was written: {0}")]
+    Timestamp(String),
     #[error("no ingest in the store is dated on or before {0}: the pack would hold no evidence")]
     Empty(chrono::NaiveDate),
     #[error("control {id}@{version} ({file}) differs from the {id}@{version} recorded in pack {seq}")]
@@ -45,6 +48,7 @@ impl Error {
             Error::VersionNotBumped { .. } => {
                 Some("raise its `version:` when a control's meaning changes (an id@version must always mean the same rule)".into())
             }
+            Error::Timestamp(_) => Some("check the --tsa URL and the network, or pack without --tsa".into()),
             Error::Io { .. } => None,
         }
     }
@@ -65,6 +69,9 @@ pub struct Request<'a> {
     pub controls: Option<(&'a crate::controls::Library, &'a crate::evaluate::Request<'a>)>,
     /// Told how far the pack has got (`&()`: nobody).
     pub progress: &'a dyn crate::evaluate::Progress,
+    /// Time-Stamping Authorities to ask, in order, for an RFC 3161 token over manifest.json (the
+    /// first that answers well; none: no timestamp).
+    pub tsa: &'a [String],
 }
 
 /// What `evident pack` made.
@@ -508,19 +515,37 @@ fn write_pack(
         controls,
         sources,
     };
-    sign(root, manifest, req.key)
+    sign(root, manifest, req.key, req.tsa)
 }
 
+/// How long one TSA may take to answer.
+const TSA_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Writes manifest.json, SHA256SUMS and manifest.sig: the pack is complete.
-fn sign(root: &Path, manifest: Manifest, key: &SecretKey) -> Result<Written, Error> {
+/// With TSAs given, also manifest.tsr: the first TSA whose reply checks out (status, imprint,
+/// nonce); when none does, the pack fails whole.
+fn sign(root: &Path, manifest: Manifest, key: &SecretKey, tsa: &[String]) -> Result<Written, Error> {
     let bytes = manifest.to_canonical();
-    let manifest_sha256 = hex::encode(Sha256::digest(&bytes));
+    let digest: [u8; 32] = Sha256::digest(&bytes).into();
+    let manifest_sha256 = hex::encode(digest);
     let put = |name: &str, data: &[u8]| std::fs::write(root.join(name), data).map_err(io(&root.join(name)));
     put(MANIFEST, &bytes)?;
     put(SUMS, sums_text(&manifest.files, &manifest_sha256).as_bytes())?;
     put(SIGNATURE, &key.sign(&bytes))?;
+    let mut count = manifest.files.len() + 3;
+    if !tsa.is_empty() {
+        let mut why = Vec::new();
+        let token = tsa.iter().find_map(|url| match crate::timestamp::fetch(url, &digest, TSA_TIMEOUT) {
+            Ok((reply, _)) => Some(reply),
+            Err(e) => {
+                why.push(e);
+                None
+            }
+        });
+        put(TIMESTAMP, &token.ok_or_else(|| Error::Timestamp(why.join("; ")))?)?;
+        count += 1;
+    }
     let total = manifest.files.iter().map(|f| f.size).sum::<u64>() + bytes.len() as u64;
-    let count = manifest.files.len() + 3;
     Ok((manifest, manifest_sha256, total, count))
 }
 

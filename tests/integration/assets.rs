@@ -113,7 +113,7 @@ fn the_view_streams_on_a_connection_that_has_just_ingested() {
     let key = evident::sign::SecretKey::load(&key.private_key).unwrap();
     let scope = evident::ledger::Scope::AsOf { date: chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap() };
     let out = dir.path().join("p");
-    let req = evident::pack::Request { scope, key: &key, out: &out, archive: None, controls: None, progress: &() };
+    let req = evident::pack::Request { scope, key: &key, out: &out, archive: None, controls: None, progress: &(), tsa: &[] };
     evident::pack::build(&mut store, &req).unwrap();
     assert!(out.join("results/assets/2026-10-31.jsonl").exists());
 }

@@ -25,4 +25,5 @@ mod report;
 mod sample;
 mod scale;
 mod truth;
+mod tsa;
 mod util;

@@ -205,6 +205,7 @@ fn the_format_md_recipe_re_derives_the_sample_with_stock_tools() {
     assert_eq!(certs.sample.selected.len(), 3);
     let doc = std::fs::read_to_string(root().join("docs/FORMAT.md")).unwrap();
     let section = &doc[doc.find("## 8. Audit samples").expect("FORMAT.md §8")..];
+    let section = &section[..section.find("\n## 9.").unwrap_or(section.len())];
     let blocks: Vec<&str> = section.split("```").skip(1).step_by(2).map(str::trim).collect();
     assert_eq!(blocks.len(), 2, "§8 has the selection recipe and the signature recipe");
     let dir = a.org.dir.path().join("stock");
