@@ -623,6 +623,12 @@ pub struct CertificateOutcome {
 /// byte for byte the rendering of it: so neither its attachment nor its printed pages can be
 /// swapped or edited without the verdict failing.
 pub fn certificate(path: &Path, trust: &TrustList) -> Result<CertificateOutcome, Error> {
+    certificate_with(path, trust, None)
+}
+
+/// Verifies a certificate file, and its signatures' RFC 3161 timestamps against the TSA roots
+/// when they are given.
+pub fn certificate_with(path: &Path, trust: &TrustList, tsa_roots: Option<&[x509_cert::Certificate]>) -> Result<CertificateOutcome, Error> {
     use crate::certificate::{pdf, record::Certificate};
     let mut out = CertificateOutcome {
         kind: "certificate",
@@ -674,12 +680,46 @@ pub fn certificate(path: &Path, trust: &TrustList) -> Result<CertificateOutcome,
     if is_pdf {
         checks.push(rendering(&cert, &bytes, checks.iter().all(|c| c.ok)));
     }
+    checks.extend(certificate_timestamps(&cert, tsa_roots));
     out.verified = checks.iter().all(|c| c.ok);
     out.id = Some(cert.record.id.clone());
     out.record_sha256 = Some(cert.record_sha256.clone());
     out.signers = signers;
     out.checks = checks;
     Ok(out)
+}
+
+/// Each timestamp of a certificate, over the raw bytes of the signature it names: checked
+/// against the TSA roots when given, else said to be there and unchecked.
+fn certificate_timestamps(cert: &crate::certificate::record::Certificate, roots: Option<&[x509_cert::Certificate]>) -> Vec<Check> {
+    use crate::timestamp::Failure;
+    let check = |code, ok, detail: String| Check { code, ok, detail };
+    let Some(roots) = roots else {
+        return if cert.timestamps.is_empty() {
+            Vec::new()
+        } else {
+            vec![check(Code::TimestampUnchecked, true, format!("{} timestamp(s), not checked: give --tsa-trust ROOT.pem to check them", cert.timestamps.len()))]
+        };
+    };
+    if cert.timestamps.is_empty() {
+        return vec![check(Code::TimestampMissing, false, "--tsa-trust asks for a timestamp, and the certificate has none".into())];
+    }
+    cert.timestamps
+        .iter()
+        .map(|t| {
+            let over = serde_json::to_value(t.over).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            let (Some(sig), Ok(reply)) = (cert.signature_bytes(t.over), hex::decode(&t.reply)) else {
+                return check(Code::TimestampInvalid, false, format!("{over}: no such signature, or the reply is not hex"));
+            };
+            let digest: [u8; 32] = Sha256::digest(&sig).into();
+            match crate::timestamp::verify(&reply, &digest, roots) {
+                Ok(s) => check(Code::Timestamp, true, format!("{over} existed at {} (RFC 3161, {}, serial {})", s.gen_time.to_rfc3339(), s.tsa, s.serial)),
+                Err(f @ Failure::Invalid(_)) => check(Code::TimestampInvalid, false, format!("{over}: {f}")),
+                Err(f @ Failure::Untrusted(_)) => check(Code::TimestampUntrusted, false, format!("{over}: {f}")),
+                Err(f @ Failure::Mismatch(_)) => check(Code::TimestampMismatch, false, format!("{over}: {f}")),
+            }
+        })
+        .collect()
 }
 
 /// A certificate file's bytes, read only if it is not larger than a genuine one can be (None).

@@ -323,7 +323,7 @@ fn build_one(what: &str, per: Per, wipes: &[&WipeRow], assets: &Assets, issue: &
         date,
     };
     let record_sha256 = hex::encode(Sha256::digest(canonical(&record)));
-    Ok(Certificate { record, record_sha256, performer_signature: None, verifier_signature: None })
+    Ok(Certificate { record, record_sha256, performer_signature: None, verifier_signature: None, timestamps: Vec::new() })
 }
 
 /// The asset a certificate's drives came from, with the records behind it, and its encryption
@@ -415,6 +415,8 @@ impl Certificate {
         let bytes = canonical(&self.record);
         self.record_sha256 = hex::encode(Sha256::digest(&bytes));
         self.performer_signature = Some(signature(Role::Performer, key, &bytes));
+        // A timestamp of an earlier performer signature covers bytes no longer here.
+        self.timestamps.retain(|t| t.over != record::Over::PerformerSignature);
         Ok(())
     }
 
@@ -428,6 +430,7 @@ impl Certificate {
         }
         let msg = countersigned_bytes(&self.record_sha256, p);
         self.verifier_signature = Some(signature(Role::Verifier, key, &msg));
+        self.timestamps.retain(|t| t.over != record::Over::VerifierSignature);
         Ok(())
     }
 }

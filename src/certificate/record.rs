@@ -111,6 +111,37 @@ pub struct Certificate {
     pub record_sha256: String,
     pub performer_signature: Option<Signature>,
     pub verifier_signature: Option<Signature>,
+    /// RFC 3161 replies over a signature's raw 64 bytes: a TSA's word on when it existed.
+    /// Outside what is signed (each covers a signature, which covers the record).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timestamps: Vec<TimeStamp>,
+}
+
+/// Which signature a timestamp covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Over {
+    PerformerSignature,
+    VerifierSignature,
+}
+
+/// One RFC 3161 reply (the TSA's DER TimeStampResp, hex) over the raw bytes of a signature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeStamp {
+    pub over: Over,
+    pub reply: String,
+}
+
+impl Certificate {
+    /// The raw bytes of the signature a timestamp covers, if the certificate has it.
+    pub fn signature_bytes(&self, over: Over) -> Option<Vec<u8>> {
+        let s = match over {
+            Over::PerformerSignature => self.performer_signature.as_ref(),
+            Over::VerifierSignature => self.verifier_signature.as_ref(),
+        }?;
+        hex::decode(&s.signature).ok()
+    }
 }
 
 /// Whether a medium's sanitization was verified in a way that counts for its category: a read

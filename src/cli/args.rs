@@ -246,6 +246,10 @@ pub struct CertificateSignArgs {
     /// asked on a terminal).
     #[arg(long)]
     pub passphrase_file: Option<PathBuf>,
+    /// A Time-Stamping Authority (RFC 3161) to time-stamp each new signature: the certificate
+    /// gains the TSA's reply. Repeat for fallbacks; if none answers well, nothing is signed.
+    #[arg(long, value_name = "URL")]
+    pub tsa: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,

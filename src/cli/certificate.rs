@@ -115,8 +115,11 @@ fn sign(a: &args::CertificateSignArgs, counter: bool, store: &dyn Fn() -> Result
         return Err(anyhow!("no certificate files in {}", a.certificates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
     }
     let pb = bar(files.len(), if counter { "countersigning" } else { "signing" });
-    let signed = certificate::sign_all(&files, &key, counter, &|| pb.inc(1)).map_err(cert_err)?;
+    let mut signed = certificate::sign_all(&files, &key, counter, &|| pb.inc(1)).map_err(cert_err)?;
     pb.finish_and_clear();
+    if !a.tsa.is_empty() {
+        time_stamp(&mut signed, counter, &a.tsa)?;
+    }
     // Keep the store in step when there is one (signing elsewhere needs no store); the files
     // change only once the store has taken them, and the store only if every file was written.
     let mut keep = || -> std::result::Result<(), certificate::Error> {
@@ -133,6 +136,31 @@ fn sign(a: &args::CertificateSignArgs, counter: bool, store: &dyn Fn() -> Result
         Format::Human => out!("{} {} certificate(s) with key {key_id}", if counter { "countersigned" } else { "signed" }, files.len())?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Asks the TSAs (in order, the first that answers well) for a token over each certificate's new
+/// signature; before any file or the store changes, so a TSA that fails leaves both as they were.
+fn time_stamp(signed: &mut [Certificate], counter: bool, tsa: &[String]) -> Result<()> {
+    use crate::certificate::record::{Over, TimeStamp};
+    let over = if counter { Over::VerifierSignature } else { Over::PerformerSignature };
+    let pb = bar(signed.len(), "time-stamping");
+    for c in signed.iter_mut() {
+        let bytes = c.signature_bytes(over).ok_or_else(|| anyhow!("{}: no signature to time-stamp", c.record.id))?;
+        let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&bytes).into();
+        let mut why = Vec::new();
+        let reply = tsa.iter().find_map(|url| match crate::timestamp::fetch(url, &digest, std::time::Duration::from_secs(30)) {
+            Ok((reply, _)) => Some(reply),
+            Err(e) => {
+                why.push(e);
+                None
+            }
+        });
+        let reply = reply.ok_or_else(|| anyhow!("no Time-Stamping Authority gave a valid token, so nothing was signed: {}", why.join("; ")))?;
+        c.timestamps.push(TimeStamp { over, reply: hex::encode(reply) });
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    Ok(())
 }
 
 fn render(a: &args::CertificateRenderArgs) -> Result<ExitCode> {

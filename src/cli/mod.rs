@@ -598,7 +598,8 @@ fn verify_certificate(a: &args::VerifyArgs, trust: &crate::sign::TrustList) -> R
     if a.since.is_some() {
         bail!("--since applies to packs, not to a certificate");
     }
-    let out = crate::verify::certificate(&a.pack, trust)?;
+    let roots = tsa_roots(&a.tsa_trust)?;
+    let out = crate::verify::certificate_with(&a.pack, trust, roots.as_deref())?;
     match a.format {
         Format::Json => out!("{}", serde_json::to_string_pretty(&out)?)?,
         Format::Human => {

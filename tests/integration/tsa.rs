@@ -265,3 +265,85 @@ fn stamp_again(tsa: &Tsa, data: &Path) -> Vec<u8> {
     );
     std::fs::read(d.join("again.tsr")).unwrap()
 }
+
+/// A certificate whose signature and countersignature are time-stamped: its PDF verifies with
+/// evident and with the docs/certificates.md recipe; a swapped token, another TSA's root and a
+/// certificate without tokens fail with their codes; a TSA that fails signs nothing.
+#[test]
+fn a_time_stamped_certificate_verifies_with_evident_and_openssl() {
+    let tsa = start("Test TSA", Mode::Answer);
+    let other = start("Other TSA", Mode::Answer);
+    let o = org();
+    let keys = o.dir.path().join("people");
+    for (role, name) in [("performer", "Sam Lee"), ("verifier", "Ana Ruiz")] {
+        let r = evident(&o.store, &["keygen", "--no-passphrase", "--role", role, "--name", name, "--out", keys.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let trust = o.dir.path().join("trust.txt");
+    std::fs::write(&trust, std::fs::read_to_string(keys.join("sam-lee.trust")).unwrap() + &std::fs::read_to_string(keys.join("ana-ruiz.trust")).unwrap())
+        .unwrap();
+    let certs = o.dir.path().join("certs");
+    let run = |args: &[&str]| {
+        let r = evident(&o.store, args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+    };
+    let c = certs.to_str().unwrap();
+    run(&[
+        "certificate",
+        "new",
+        "--drive",
+        "SQYUG59YR5JBDN",
+        "--organisation",
+        "Fernhill Ltd",
+        "--classification",
+        "Confidential",
+        "--destination",
+        "Recycled",
+        "--performer",
+        "Sam Lee",
+        "--out",
+        c,
+    ]);
+    // A TSA that cannot be reached: nothing is signed, the file is as it was.
+    let file = std::fs::read_dir(&certs).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "json")).unwrap();
+    let before = std::fs::read(&file).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let r =
+        evident(&o.store, &["certificate", "sign", "--key", keys.join("sam-lee.key.pem").to_str().unwrap(), "--tsa", &format!("http://127.0.0.1:{port}/"), c]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(std::fs::read(&file).unwrap(), before, "nothing signed");
+    run(&["certificate", "sign", "--key", keys.join("sam-lee.key.pem").to_str().unwrap(), "--tsa", &tsa.url, c]);
+    run(&["certificate", "countersign", "--key", keys.join("ana-ruiz.key.pem").to_str().unwrap(), "--tsa", &tsa.url, c]);
+    run(&["certificate", "render", c]);
+    let cert: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let overs: Vec<&str> = cert["timestamps"].as_array().unwrap().iter().map(|t| t["over"].as_str().unwrap()).collect();
+    assert_eq!(overs, ["performer_signature", "verifier_signature"]);
+    let pdf = file.with_extension("pdf");
+    let verify = |f: &Path, extra: &[&str]| verify(&o.store, f, &trust, extra);
+    let root = tsa.root.to_str().unwrap();
+    let (code, failed, v) = verify(&pdf, &["--tsa-trust", root]);
+    assert_eq!((code, failed), (0, vec![]));
+    assert_eq!(v["checks"].as_array().unwrap().iter().filter(|c| c["code"] == "timestamp" && c["ok"] == true).count(), 2);
+    assert_eq!(verify(&file, &["--tsa-trust", root]).0, 0);
+    assert!(verify(&file, &[]).2["checks"].as_array().unwrap().iter().any(|c| c["code"] == "timestamp-unchecked"));
+    assert_eq!(verify(&file, &["--tsa-trust", other.root.to_str().unwrap()]).1, ["timestamp-untrusted", "timestamp-untrusted"]);
+    // The two tokens swapped: each is over the other signature's bytes.
+    let mut swapped = cert.clone();
+    let t = swapped["timestamps"].as_array_mut().unwrap();
+    let (a, b) = (t[0]["reply"].clone(), t[1]["reply"].clone());
+    t[0]["reply"] = b;
+    t[1]["reply"] = a;
+    let sw = o.dir.path().join("swapped.json");
+    std::fs::write(&sw, serde_jcs::to_vec(&swapped).unwrap().into_iter().chain([b'\n']).collect::<Vec<u8>>()).unwrap();
+    assert_eq!(verify(&sw, &["--tsa-trust", root]).1, ["timestamp-mismatch", "timestamp-mismatch"]);
+
+    // docs/certificates.md's recipe, run literally on the PDF.
+    let doc = std::fs::read_to_string(root_dir().join("docs/certificates.md")).unwrap();
+    let section = &doc[doc.find("## Timestamps (RFC 3161)").expect("certificates.md has the section")..];
+    let recipe = section.split("```bash").nth(1).unwrap().split("```").next().unwrap();
+    let work = o.dir.path().join("stock");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::copy(&pdf, work.join("c.pdf")).unwrap();
+    std::fs::copy(&tsa.root, work.join("tsa-root.pem")).unwrap();
+    sh(&work, recipe);
+}
