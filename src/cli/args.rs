@@ -139,6 +139,10 @@ pub struct SampleArgs {
     /// Also write the workpaper as CSV.
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// A Time-Stamping Authority (RFC 3161) to time-stamp your signature: when the sample was
+    /// drawn, said by a TSA. Repeat for fallbacks; if none answers well, nothing is written.
+    #[arg(long, value_name = "URL")]
+    pub tsa: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,

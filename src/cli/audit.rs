@@ -55,7 +55,14 @@ pub(super) fn sample(a: &SampleArgs) -> Result<ExitCode> {
     };
     let path = pack.resolve(&choice).map_err(hinted)?;
     let drawn = crate::sample::draw(&pack, &Request { path: &path, outcomes: &a.outcome, seed: &a.seed, size: &size }).map_err(hinted)?;
-    let file = SampleFile::sign(drawn, &key);
+    let mut file = SampleFile::sign(drawn, &key);
+    if !a.tsa.is_empty() {
+        let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(file.signature_bytes()).into();
+        let mut why = Vec::new();
+        let reply = a.tsa.iter().find_map(|url| crate::timestamp::fetch(url, &digest, std::time::Duration::from_secs(30)).map_err(|e| why.push(e)).ok());
+        let (reply, _) = reply.ok_or_else(|| anyhow::anyhow!("no Time-Stamping Authority gave a valid token, so no sample was written: {}", why.join("; ")))?;
+        file.timestamp = Some(hex::encode(reply));
+    }
     let xlsx = a.xlsx.as_ref().map(|_| crate::sample::workpaper::xlsx(&file)).transpose().context("building the .xlsx workpaper")?;
     write_new(&a.out, &file.to_bytes())?;
     if let (Some(p), Some(b)) = (&a.xlsx, xlsx) {
@@ -99,7 +106,8 @@ pub(super) fn verify_sample(a: &args::VerifyArgs, trust: &crate::sign::TrustList
     let Some(pack) = &a.sample_pack else {
         bail!("{} is a sample: give the pack it was drawn from with --pack PACK", safe(&a.pack.display().to_string()));
     };
-    let out = crate::sample::verify(&a.pack, pack, trust).map_err(hinted)?;
+    let roots = super::tsa_roots(&a.tsa_trust)?;
+    let out = crate::sample::verify(&a.pack, pack, trust, roots.as_deref()).map_err(hinted)?;
     match a.format {
         Format::Json => out!("{}", serde_json::to_string_pretty(&out)?)?,
         Format::Human => {

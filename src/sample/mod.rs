@@ -211,6 +211,10 @@ pub struct SampleFile {
     pub sample: Sample,
     pub sample_sha256: String,
     pub auditor_signature: Signature,
+    /// An RFC 3161 reply (the TSA's DER TimeStampResp, hex) over the raw bytes of the auditor's
+    /// signature: when the sample was drawn, said by a TSA (outside what is signed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
 }
 
 /// The canonical bytes of a sample (RFC 8785). Strings, integers and maps only: JCS refuses
@@ -226,7 +230,12 @@ impl SampleFile {
         let public = key.public();
         let auditor_signature =
             Signature { role: Role::Auditor, key_id: public.key_id(), public_key: public.raw_hex(), signature: hex::encode(key.sign(&bytes)) };
-        SampleFile { sample, sample_sha256: hex::encode(Sha256::digest(&bytes)), auditor_signature }
+        SampleFile { sample, sample_sha256: hex::encode(Sha256::digest(&bytes)), auditor_signature, timestamp: None }
+    }
+
+    /// The raw bytes of the auditor's signature (what a timestamp covers).
+    pub fn signature_bytes(&self) -> Vec<u8> {
+        hex::decode(&self.auditor_signature.signature).unwrap_or_default()
     }
 
     /// The file bytes: canonical JSON and a newline.
@@ -525,7 +534,7 @@ pub fn is_sample(path: &Path) -> bool {
 /// Verifies a sample file against its pack: the auditor's signature and trust, the pack's own
 /// verification, that the sample names this pack and this population as they are, and that the
 /// selection is the one the rule derives.
-pub fn verify(sample_path: &Path, pack_path: &Path, trust: &TrustList) -> Result<Outcome, Error> {
+pub fn verify(sample_path: &Path, pack_path: &Path, trust: &TrustList, tsa_roots: Option<&[x509_cert::Certificate]>) -> Result<Outcome, Error> {
     let mut out = Outcome {
         kind: "sample",
         sample: sample_path.display().to_string(),
@@ -563,8 +572,29 @@ pub fn verify(sample_path: &Path, pack_path: &Path, trust: &TrustList) -> Result
         return Ok(out);
     }
     against_pack(&file.sample, pack_path, trust, &mut out.checks)?;
+    timestamp(&file, tsa_roots, &mut out.checks);
     out.verified = out.checks.iter().all(|c| c.ok);
     Ok(out)
+}
+
+/// The sample's timestamp, over the auditor's signature: checked against the TSA roots when
+/// given, else said to be there and unchecked.
+fn timestamp(file: &SampleFile, roots: Option<&[x509_cert::Certificate]>, checks: &mut Vec<Check>) {
+    use crate::timestamp::Failure;
+    let mut push = |code, ok, detail: String| checks.push(Check { code, ok, detail });
+    let (reply, roots) = match (&file.timestamp, roots) {
+        (None, None) => return,
+        (None, Some(_)) => return push(Code::TimestampMissing, false, "--tsa-trust asks for a timestamp, and the sample has none".into()),
+        (Some(_), None) => return push(Code::TimestampUnchecked, true, "a timestamp, not checked: give --tsa-trust ROOT.pem to check it".into()),
+        (Some(r), Some(roots)) => (r, roots),
+    };
+    let digest: [u8; 32] = Sha256::digest(file.signature_bytes()).into();
+    match hex::decode(reply).map_err(|_| Failure::Invalid("the reply is not hex".into())).and_then(|r| crate::timestamp::verify(&r, &digest, roots)) {
+        Ok(s) => push(Code::Timestamp, true, format!("the auditor's signature existed at {} (RFC 3161, {})", s.gen_time.to_rfc3339(), s.tsa)),
+        Err(f @ Failure::Invalid(_)) => push(Code::TimestampInvalid, false, f.to_string()),
+        Err(f @ Failure::Untrusted(_)) => push(Code::TimestampUntrusted, false, f.to_string()),
+        Err(f @ Failure::Mismatch(_)) => push(Code::TimestampMismatch, false, f.to_string()),
+    }
 }
 
 /// The hash, signature and trust of the auditor's signature; whether all held.

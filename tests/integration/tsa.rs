@@ -347,3 +347,29 @@ fn a_time_stamped_certificate_verifies_with_evident_and_openssl() {
     std::fs::copy(&tsa.root, work.join("tsa-root.pem")).unwrap();
     sh(&work, recipe);
 }
+
+/// An auditor's sample time-stamped when drawn: verifies with the TSA's root, not with another's.
+#[test]
+fn a_time_stamped_sample_verifies() {
+    let tsa = start("Test TSA", Mode::Answer);
+    let other = start("Other TSA", Mode::Answer);
+    let o = org();
+    let pack = o.pack("p1", "2026-10-31");
+    let keys = o.dir.path().join("auditor");
+    let r = evident(&o.store, &["keygen", "--no-passphrase", "--role", "auditor", "--name", "Ines Park", "--out", keys.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let trust = o.dir.path().join("all.trust");
+    std::fs::write(&trust, std::fs::read_to_string(&o.trust).unwrap() + &std::fs::read_to_string(keys.join("ines-park.trust")).unwrap()).unwrap();
+    let out = o.dir.path().join("s.json");
+    let (p, t, k) = (pack.to_str().unwrap(), trust.to_str().unwrap(), keys.join("ines-park.key.pem"));
+    let r = evident(
+        &o.store,
+        &["sample", p, "--trust", t, "--control", "ENC-01", "--seed", "1", "--key", k.to_str().unwrap(), "--out", out.to_str().unwrap(), "--tsa", &tsa.url],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = out.to_str().unwrap();
+    let (code, failed, v) = verify(&o.store, &out, &trust, &["--pack", p, "--tsa-trust", tsa.root.to_str().unwrap()]);
+    assert_eq!((code, failed), (0, vec![]), "{v}");
+    assert!(v["checks"].as_array().unwrap().iter().any(|c| c["code"] == "timestamp" && c["ok"] == true));
+    assert_eq!(verify(&o.store, &out, &trust, &["--pack", p, "--tsa-trust", other.root.to_str().unwrap()]).1, ["timestamp-untrusted"], "{s}");
+}
