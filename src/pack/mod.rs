@@ -636,17 +636,52 @@ fn write_results(
     w.bytes("results/evaluation.json", &pretty(&summary))?;
     let oscal_sources: Vec<oscal::Source> =
         ingests.iter().zip(sources).map(|(i, s)| oscal::Source { file_name: &i.file_name, path: &s.path, sha256: &s.sha256, kind: &s.source }).collect();
-    let path = w.root.join("results/oscal-assessment-results.json");
-    w.with("results/oscal-assessment-results.json", |out| {
-        oscal::write_assessment_results(out, ev, lib, &oscal_sources, seq).and_then(|()| out.write_all(b"\n")).map_err(io(&path))
-    })?;
-    w.bytes("results/oscal-mapping-collection.json", &pretty(&oscal::mapping_collection(lib, &format!("{}T23:59:59Z", req.scope.end()))))?;
+    write_oscal(w, req, ev, lib, &oscal_sources, seq)?;
     for fw in lib.catalogs.keys() {
         if let Some(g) = crate::evaluate::by_framework(ev, lib, fw) {
             w.bytes(&format!("results/frameworks/{}.json", safe_name(fw)), &pretty(&g))?;
         }
     }
     Ok(controls)
+}
+
+/// The OSCAL files (results/oscal-*.json, RFC 8785 canonical, no trailing newline, so each
+/// file's SHA-256 is its canonical digest) and their compliance-trestle package, signed with the
+/// pack's key.
+fn write_oscal(
+    w: &mut Writer,
+    req: &Request,
+    ev: &crate::evaluate::Evaluation,
+    lib: &crate::controls::Library,
+    sources: &[oscal::Source],
+    seq: u64,
+) -> Result<(), Error> {
+    let end = format!("{}T23:59:59Z", req.scope.end());
+    let rel = |name: &str| format!("results/{name}");
+    let ar = rel(oscal::ASSESSMENT_RESULTS);
+    let path = w.root.join(&ar);
+    w.with(&ar, |out| oscal::write_assessment_results(out, ev, lib, sources, seq).map_err(io(&path)))?;
+    let mut docs = vec![
+        (oscal::ASSESSMENT_PLAN.to_string(), oscal::assessment_plan(ev, seq)),
+        (oscal::SYSTEM_SECURITY_PLAN.to_string(), oscal::system_security_plan(ev, seq)),
+        (oscal::CATALOG.to_string(), oscal::catalog(lib, &end)),
+        (oscal::MAPPING_COLLECTION.to_string(), oscal::mapping_collection(lib, &end)),
+    ];
+    for c in lib.catalogs.values() {
+        docs.push((oscal::framework_catalog_file(&c.framework), oscal::framework_catalog(c, &end)));
+    }
+    for (name, doc) in &docs {
+        w.bytes(&rel(name), &oscal::canonical(doc))?;
+    }
+    let mut artifacts: Vec<(&str, &str)> = Vec::new();
+    for name in std::iter::once(oscal::ASSESSMENT_RESULTS).chain(docs.iter().map(|(n, _)| n.as_str())) {
+        let sha = w.files.iter().find(|f| f.path == rel(name)).map(|f| f.sha256.as_str()).unwrap_or_default();
+        artifacts.push((name, sha));
+    }
+    let (manifest, statement) = oscal::package(&artifacts, oscal::ASSESSMENT_RESULTS);
+    let envelope = oscal::envelope(&statement, &req.key.public().key_id(), &|m| req.key.sign(m));
+    w.bytes(&rel(oscal::PACKAGE), &oscal::canonical(&manifest))?;
+    w.bytes(&rel(oscal::PACKAGE_SIGNATURE), &oscal::canonical(&envelope))
 }
 
 /// The joined view at a date, one device per line (`results/assets/<date>.jsonl`), for a pack

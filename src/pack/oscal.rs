@@ -1,8 +1,9 @@
-//! The evaluation in NIST OSCAL, for GRC tools: assessment results (OSCAL 1.0.6: one observation
-//! per control and sample date naming its population file, one per failing or excepted item with
-//! its inventory item, one finding per control, back-matter resources with the SHA-256 of every
-//! source) and our crosswalk as a mapping collection. They grow with the findings, not the fleet.
-//! UUIDs are derived from content, so the same pack gives the same bytes.
+//! The evaluation in NIST OSCAL 1.2.1, for GRC tools: assessment results (one observation per
+//! control and sample date naming its population file, one per failing or excepted item, one
+//! finding per control, back-matter with the SHA-256 of every source), the assessment plan, system
+//! security plan and catalogs they resolve to, the crosswalk as a mapping collection, and the
+//! whole as a compliance-trestle signed package. RFC 8785 canonical JSON throughout; UUIDs derived
+//! from content: the same pack gives the same bytes. They grow with the findings, not the fleet.
 
 use crate::controls::Library;
 use crate::controls::schema::Relationship;
@@ -12,8 +13,27 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-/// The OSCAL release whose published schema the assessment results validate against.
-pub const OSCAL_VERSION: &str = "1.0.6";
+/// The OSCAL release the files are written in (compliance-trestle 5.x reads it).
+pub const OSCAL_VERSION: &str = "1.2.1";
+/// The OSCAL files of a pack, under results/ (the mapping's framework catalogs are named by
+/// `framework_catalog_file`).
+pub const ASSESSMENT_RESULTS: &str = "oscal-assessment-results.json";
+pub const ASSESSMENT_PLAN: &str = "oscal-assessment-plan.json";
+pub const SYSTEM_SECURITY_PLAN: &str = "oscal-system-security-plan.json";
+pub const CATALOG: &str = "oscal-catalog.json";
+pub const MAPPING_COLLECTION: &str = "oscal-mapping-collection.json";
+/// compliance-trestle's signing manifest of the OSCAL files, and its DSSE envelope.
+pub const PACKAGE: &str = "oscal-package.json";
+pub const PACKAGE_SIGNATURE: &str = "oscal-package.dsse.json";
+const MEDIA_TYPE: &str = "application/oscal+json";
+const PACKAGE_PREDICATE: &str = "https://oscal-compass.github.io/compliance-trestle/predicates/oscal-package/v1";
+const DSSE_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+
+/// A value as RFC 8785 canonical JSON. These values hold strings, integers, booleans and
+/// string-keyed maps only, which JCS always encodes: the expect cannot fire.
+pub fn canonical(v: &Value) -> Vec<u8> {
+    serde_jcs::to_vec(v).expect("an OSCAL value serialises")
+}
 /// Our namespace for props OSCAL does not define (serial numbers, outcomes, confidence).
 pub const NS: &str = "https://evident.dev/ns/oscal";
 
@@ -93,14 +113,26 @@ pub fn write_assessment_results(out: &mut dyn std::io::Write, ev: &Evaluation, l
     let inventory = inventory(ev);
     let observed = ev.controls.iter().any(|c| !c.populations.is_empty() || c.items.iter().any(|i| i.outcome != crate::evaluate::Outcome::Pass));
     let skeleton = skeleton(ev, &scope_text, seq, !inventory.is_empty(), observed, resources);
-    let text = serde_json::to_string(&skeleton).map_err(std::io::Error::other)?;
-    let mut rest = text.as_str();
+    // Canonical (keys sorted), so the file's SHA-256 is its RFC 8785 digest: the findings come
+    // before the inventory and the observations, so they are made first, emitting nothing.
     let mut findings = Vec::new();
-    for marker in [INVENTORY, OBSERVATIONS, FINDINGS] {
-        let quoted = serde_json::to_string(marker).map_err(std::io::Error::other)?;
-        let Some((before, after)) = rest.split_once(quoted.as_str()) else { continue };
-        out.write_all(before.as_bytes())?;
-        rest = after;
+    for c in &ev.controls {
+        findings.push(control_results(c, lib, &scope_text, &inventory, &by_sha, &mut |_| Ok(()))?);
+    }
+    let text = String::from_utf8(canonical(&skeleton)).map_err(std::io::Error::other)?;
+    let mut places: Vec<(usize, &str)> = [FINDINGS, INVENTORY, OBSERVATIONS]
+        .into_iter()
+        .filter_map(|m| {
+            let quoted = String::from_utf8(canonical(&Value::String(m.into()))).ok()?;
+            text.find(&quoted).map(|at| (at, m))
+        })
+        .collect();
+    places.sort();
+    let mut at = 0;
+    for (start, marker) in places {
+        let quoted = String::from_utf8(canonical(&Value::String(marker.into()))).map_err(std::io::Error::other)?;
+        out.write_all(&text.as_bytes()[at..start])?;
+        at = start + quoted.len();
         let mut list = List::new(out);
         match marker {
             INVENTORY => {
@@ -110,7 +142,7 @@ pub fn write_assessment_results(out: &mut dyn std::io::Write, ev: &Evaluation, l
             }
             OBSERVATIONS => {
                 for c in &ev.controls {
-                    findings.push(control_results(c, lib, &scope_text, &inventory, &by_sha, &mut |o| list.item(&o))?);
+                    control_results(c, lib, &scope_text, &inventory, &by_sha, &mut |o| list.item(&o))?;
                 }
             }
             _ => {
@@ -121,7 +153,7 @@ pub fn write_assessment_results(out: &mut dyn std::io::Write, ev: &Evaluation, l
         }
         list.end()?;
     }
-    out.write_all(rest.as_bytes())
+    out.write_all(&text.as_bytes()[at..])
 }
 
 /// A JSON array written one element at a time.
@@ -138,7 +170,7 @@ impl<'w> List<'w> {
     fn item(&mut self, v: &Value) -> std::io::Result<()> {
         self.out.write_all(if self.first { b"[" } else { b"," })?;
         self.first = false;
-        serde_json::to_writer(&mut *self.out, v).map_err(std::io::Error::other)
+        self.out.write_all(&canonical(v))
     }
 
     fn end(self) -> std::io::Result<()> {
@@ -175,9 +207,9 @@ fn skeleton(ev: &Evaluation, scope_text: &str, seq: u64, items: bool, observed: 
             "last-modified": end,
             "version": seq.to_string(),
             "oscal-version": OSCAL_VERSION,
-            "remarks": "Generated by evident from the signed pack it is part of; controls/ holds the control definitions (the assessment plan).",
+            "remarks": "Generated by evident from the signed pack it is part of. The assessment plan, system security plan and catalog it resolves to are beside it; controls/ holds the control definitions as evident reads them.",
         },
-        "import-ap": {"href": "../controls/"},
+        "import-ap": {"href": ASSESSMENT_PLAN},
         "results": [result],
     });
     if let Some(org) = &ev.organisation {
@@ -197,7 +229,7 @@ fn resource(s: &Source) -> Value {
         "uuid": uuid(&["resource", s.sha256, s.path]),
         "title": text(s.file_name),
         "description": format!("{} export, kept byte for byte in the pack", s.kind),
-        "rlinks": [{"href": s.path, "media-type": media_type(s.file_name), "hashes": [{"algorithm": "SHA-256", "value": s.sha256}]}],
+        "rlinks": [{"href": format!("../{}", s.path), "media-type": media_type(s.file_name), "hashes": [{"algorithm": "SHA-256", "value": s.sha256}]}],
     })
 }
 
@@ -318,6 +350,138 @@ fn control_results(
     Ok(f)
 }
 
+fn metadata(title: &str, last_modified: &str, version: &str) -> Value {
+    json!({"title": title, "last-modified": last_modified, "version": version, "oscal-version": OSCAL_VERSION})
+}
+
+/// The controls a pack evaluated, as OSCAL control selections.
+fn reviewed(ev: &Evaluation) -> Value {
+    json!({"control-selections": [{"include-controls": ev.controls.iter().map(|c| json!({"control-id": control_id(&c.id)})).collect::<Vec<_>>()}]})
+}
+
+/// The assessment plan the results import: the controls tested, and the system they were tested on.
+pub fn assessment_plan(ev: &Evaluation, seq: u64) -> Value {
+    let scope = ev.scope.to_string();
+    let end = format!("{}T23:59:59Z", ev.scope.end());
+    json!({"assessment-plan": {
+        "uuid": uuid(&["assessment-plan", &scope, &seq.to_string()]),
+        "metadata": metadata(&format!("evident assessment plan, pack {seq}: {scope}"), &end, &seq.to_string()),
+        "import-ssp": {"href": SYSTEM_SECURITY_PLAN},
+        "reviewed-controls": reviewed(ev),
+        "terms-and-conditions": {"parts": [{"name": "method", "title": "How evident tests", "prose": "Each control is a test over the organisation's own exports (asset register, MDM, disk encryption, media wipes), run at each sample date on the evidence in force then; every item judged is in the pack's population files, and every export byte for byte under sources/."}]},
+    }})
+}
+
+/// The system the controls were tested on: the organisation's endpoint fleet as its records
+/// describe it. Minimal: what OSCAL requires, and the controls implemented.
+pub fn system_security_plan(ev: &Evaluation, seq: u64) -> Value {
+    let scope = ev.scope.to_string();
+    let end = format!("{}T23:59:59Z", ev.scope.end());
+    let org = ev.organisation.clone().unwrap_or_else(|| "the organisation".into());
+    let id = uuid(&["system", &org]);
+    json!({"system-security-plan": {
+        "uuid": uuid(&["system-security-plan", &scope, &seq.to_string()]),
+        "metadata": metadata(&format!("{org}: endpoint fleet, as evident pack {seq} evaluated it"), &end, &seq.to_string()),
+        "import-profile": {"href": CATALOG},
+        "system-characteristics": {
+            "system-ids": [{"identifier-type": "http://ietf.org/rfc/rfc4122", "id": id}],
+            "system-name": text(&org),
+            "description": format!("The IT assets of {org} (endpoints and their storage media) as its asset register, MDM, encryption and media-wipe records describe them; evaluated by evident for {scope}."),
+            "system-information": {"information-types": [{
+                "title": "IT asset, enrollment, encryption and sanitization records",
+                "description": "The exports evident ingested, kept byte for byte in the pack.",
+                "confidentiality-impact": {"base": "fips-199-moderate"},
+                "integrity-impact": {"base": "fips-199-moderate"},
+                "availability-impact": {"base": "fips-199-low"},
+            }]},
+            "status": {"state": "operational"},
+            "authorization-boundary": {"description": "Every device the exports of this pack name, and the media wiped from them."},
+        },
+        "system-implementation": {
+            "users": [{"uuid": uuid(&["user", &org, "compliance"]), "title": "Compliance lead", "description": "Ingests the exports and signs the evidence pack."}],
+            "components": [{"uuid": id, "type": "this-system", "title": text(&org), "description": "The endpoint fleet.", "status": {"state": "operational"}}],
+        },
+        "control-implementation": {
+            "description": "The controls of evident's catalog, each tested on the fleet's records.",
+            "implemented-requirements": ev.controls.iter().map(|c| json!({"uuid": uuid(&["requirement", &org, &c.id]), "control-id": control_id(&c.id)})).collect::<Vec<_>>(),
+        },
+    }})
+}
+
+/// evident's controls as an OSCAL catalog: each control's statement, and its assessment objective
+/// (what the results' findings target: `<id>_obj`).
+pub fn catalog(lib: &Library, last_modified: &str) -> Value {
+    let version = lib.controls.iter().map(|l| format!("{}@{}", l.control.id, l.control.version)).collect::<Vec<_>>().join(" ");
+    let controls: Vec<Value> = lib
+        .controls
+        .iter()
+        .map(|l| {
+            let id = control_id(&l.control.id);
+            json!({
+                "id": id,
+                "title": text(&l.control.title),
+                "props": [prop("label", &l.control.id), ours("version", &l.control.version.to_string())],
+                "parts": [
+                    {"id": format!("{id}_smt"), "name": "statement", "prose": text(&l.control.statement)},
+                    {"id": format!("{id}_obj"), "name": "assessment-objective", "prose": format!("The {} test passes on every item of the population at every sample date.", l.control.id)},
+                ],
+            })
+        })
+        .collect();
+    json!({"catalog": {
+        "uuid": uuid(&["catalog", &version]),
+        "metadata": metadata("evident controls", last_modified, &uuid(&["catalog-version", &version])[..8]),
+        "controls": controls,
+    }})
+}
+
+/// A framework item id as an OSCAL token (which must start with a letter): `4.3` → `clause-4.3`.
+fn framework_control_id(id: &str) -> String {
+    let t: String = id.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '-' }).collect();
+    if t.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') { t } else { format!("clause-{t}") }
+}
+
+/// The file of a framework's catalog, under results/.
+pub fn framework_catalog_file(framework: &str) -> String {
+    let safe: String = framework.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    format!("oscal-catalog-{safe}.json")
+}
+
+/// A framework catalog (controls/frameworks/*.yaml: ids and titles) as an OSCAL catalog, so the
+/// mapping's targets resolve.
+pub fn framework_catalog(c: &crate::controls::schema::Catalog, last_modified: &str) -> Value {
+    json!({"catalog": {
+        "uuid": uuid(&["framework-catalog", &c.framework, &c.edition]),
+        "metadata": metadata(&text(&c.title), last_modified, &text(&c.edition)),
+        "controls": c.items.iter().map(|i| json!({"id": framework_control_id(&i.id), "title": text(&i.title), "props": [prop("label", &i.id)]})).collect::<Vec<_>>(),
+    }})
+}
+
+/// compliance-trestle's signing manifest of the OSCAL files (name and uri relative to it), and
+/// the in-toto Statement its DSSE envelope signs: each file's SHA-256 over its RFC 8785 bytes
+/// (the files are written canonical, so it is the file's own SHA-256).
+pub fn package(artifacts: &[(&str, &str)], primary: &str) -> (Value, Value) {
+    let listed: Vec<Value> = artifacts.iter().map(|(name, _)| json!({"name": name, "uri": name, "mediaType": MEDIA_TYPE})).collect();
+    let manifest = json!({"primaryArtifact": primary, "artifacts": listed});
+    let statement = json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": artifacts.iter().map(|(name, sha)| json!({"name": name, "digest": {"sha256": sha}})).collect::<Vec<_>>(),
+        "predicateType": PACKAGE_PREDICATE,
+        "predicate": {"tool": "compliance-trestle", "manifestVersion": "v1", "primaryArtifact": primary, "artifacts": listed},
+    });
+    (manifest, statement)
+}
+
+/// The DSSE envelope of a Statement, signed by `sign` over DSSE's pre-authentication encoding.
+pub fn envelope(statement: &Value, key_id: &str, sign: &dyn Fn(&[u8]) -> [u8; 64]) -> Value {
+    use base64::Engine;
+    let payload = canonical(statement);
+    let mut pae = format!("DSSEv1 {} {DSSE_PAYLOAD_TYPE} {} ", DSSE_PAYLOAD_TYPE.len(), payload.len()).into_bytes();
+    pae.extend_from_slice(&payload);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    json!({"payload": b64.encode(&payload), "payloadType": DSSE_PAYLOAD_TYPE, "signatures": [{"keyid": key_id, "sig": b64.encode(sign(&pae))}]})
+}
+
 /// Our crosswalk (controls/*.yaml `maps`) as an OSCAL mapping collection, one mapping per framework.
 pub fn mapping_collection(lib: &Library, last_modified: &str) -> Value {
     let mut per_fw: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
@@ -339,9 +503,9 @@ pub fn mapping_collection(lib: &Library, last_modified: &str) -> Value {
             }
             per_fw.entry(m.framework.as_str()).or_default().push(json!({
                 "uuid": uuid(&["map", &l.control.id, &m.framework, &m.id]),
-                "relationship": {"type": rel},
-                "sources": [{"type": "control", "id-ref": l.control.id}],
-                "targets": [{"type": "control", "id-ref": m.id}],
+                "relationship": rel,
+                "sources": [{"type": "control", "id-ref": control_id(&l.control.id)}],
+                "targets": [{"type": "control", "id-ref": framework_control_id(&m.id)}],
                 "props": props,
             }));
         }
@@ -351,8 +515,8 @@ pub fn mapping_collection(lib: &Library, last_modified: &str) -> Value {
         .map(|(fw, maps)| {
             json!({
                 "uuid": uuid(&["mapping", fw]),
-                "source-resource": {"type": "catalog", "href": "../controls/"},
-                "target-resource": {"type": "catalog", "href": format!("../controls/frameworks/{}", lib.catalog_files.iter().map(|(rel, _)| rel.trim_start_matches("frameworks/")).find(|n| n.starts_with(fw)).unwrap_or(fw)), "props": [ours("framework", fw)]},
+                "source-resource": {"type": "catalog", "href": CATALOG},
+                "target-resource": {"type": "catalog", "href": framework_catalog_file(fw), "props": [ours("framework", fw)]},
                 "maps": maps,
             })
         })
@@ -364,8 +528,14 @@ pub fn mapping_collection(lib: &Library, last_modified: &str) -> Value {
             "title": "evident controls mapped to SOC 2, ISO/IEC 27001:2022 and ISO/IEC 19770-1",
             "last-modified": last_modified,
             "version": uuid(&["mapping-version", &version])[..8].to_string(),
-            "oscal-version": "1.2.0",
-            "remarks": "OSCAL's mapping model was released in 1.2.0; this file is validated against NIST's draft mapping schema of 2023-07 (branch DEFINE-mapping-model), the only one available offline. Relationship, rationale and confidence follow the OSCAL mapping vocabulary.",
+            "oscal-version": OSCAL_VERSION,
+            "remarks": "Relationships follow NIST IR 8477 set theory; rationale and confidence per map are evident props.",
+        },
+        "provenance": {
+            "method": "human",
+            "matching-rationale": "semantic",
+            "status": "draft",
+            "mapping-description": "Each evident control (controls/*.yaml) mapped to the framework items it gives evidence for, with the relationship, rationale and confidence its author recorded.",
         },
         "mappings": mappings,
     }})
