@@ -29,10 +29,49 @@ const MEDIA_TYPE: &str = "application/oscal+json";
 const PACKAGE_PREDICATE: &str = "https://oscal-compass.github.io/compliance-trestle/predicates/oscal-package/v1";
 const DSSE_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 
-/// A value as RFC 8785 canonical JSON. These values hold strings, integers, booleans and
-/// string-keyed maps only, which JCS always encodes: the expect cannot fire.
+/// A value as RFC 8785 canonical JSON. OSCAL values here hold strings, integers, booleans and
+/// maps; for those, JCS is serde_json's own encoding (same string escapes, integers as written)
+/// with each object's keys sorted by UTF-16 code units. A float (none is written) goes through
+/// serde_jcs, whose number form JCS specifies.
 pub fn canonical(v: &Value) -> Vec<u8> {
-    serde_jcs::to_vec(v).expect("an OSCAL value serialises")
+    let mut out = Vec::with_capacity(256);
+    if write_canonical(v, &mut out).is_err() {
+        return serde_jcs::to_vec(v).expect("an OSCAL value serialises");
+    }
+    out
+}
+
+/// Writes `v` canonically; `Err` on a float, which it leaves to serde_jcs.
+fn write_canonical(v: &Value, out: &mut Vec<u8>) -> Result<(), ()> {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<(&String, &Value)> = m.iter().collect();
+            keys.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+            out.push(b'{');
+            for (i, (k, v)) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                serde_json::to_writer(&mut *out, k).map_err(|_| ())?;
+                out.push(b':');
+                write_canonical(v, out)?;
+            }
+            out.push(b'}');
+        }
+        Value::Array(a) => {
+            out.push(b'[');
+            for (i, v) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(v, out)?;
+            }
+            out.push(b']');
+        }
+        Value::Number(n) if n.is_f64() => return Err(()),
+        other => serde_json::to_writer(&mut *out, other).map_err(|_| ())?,
+    }
+    Ok(())
 }
 /// Our namespace for props OSCAL does not define (serial numbers, outcomes, confidence).
 pub const NS: &str = "https://evident.dev/ns/oscal";
@@ -117,7 +156,7 @@ pub fn write_assessment_results(out: &mut dyn std::io::Write, ev: &Evaluation, l
     // before the inventory and the observations, so they are made first, emitting nothing.
     let mut findings = Vec::new();
     for c in &ev.controls {
-        findings.push(control_results(c, lib, &scope_text, &inventory, &by_sha, &mut |_| Ok(()))?);
+        findings.push(control_results(c, lib, &scope_text, &inventory, &by_sha, None)?);
     }
     let text = String::from_utf8(canonical(&skeleton)).map_err(std::io::Error::other)?;
     let mut places: Vec<(usize, &str)> = [FINDINGS, INVENTORY, OBSERVATIONS]
@@ -142,7 +181,7 @@ pub fn write_assessment_results(out: &mut dyn std::io::Write, ev: &Evaluation, l
             }
             OBSERVATIONS => {
                 for c in &ev.controls {
-                    control_results(c, lib, &scope_text, &inventory, &by_sha, &mut |o| list.item(&o))?;
+                    control_results(c, lib, &scope_text, &inventory, &by_sha, Some(&mut |o| list.item(&o)))?;
                 }
             }
             _ => {
@@ -275,13 +314,15 @@ fn control_results(
     scope_text: &str,
     inventory: &BTreeMap<ItemKey, (Option<String>, String)>,
     by_sha: &BTreeMap<&str, String>,
-    emit: &mut dyn FnMut(Value) -> std::io::Result<()>,
+    mut emit: Option<&mut dyn FnMut(Value) -> std::io::Result<()>>,
 ) -> std::io::Result<Value> {
     let mut related = Vec::new();
     for f in &c.populations {
         let id = uuid(&["population", scope_text, &c.id, &f.date.to_string()]);
         let d = c.dates.iter().find(|d| d.date == f.date);
         let counts = d.map_or(String::new(), |d| format!(": {} pass, {} fail, {} excepted", d.passed, d.failed, d.excepted));
+        related.push(json!({"observation-uuid": id}));
+        let Some(emit) = emit.as_mut() else { continue };
         emit(json!({
             "uuid": id,
             "title": format!("{} population at {}", c.id, f.date),
@@ -292,10 +333,11 @@ fn control_results(
             "relevant-evidence": [{"href": format!("#{}", uuid(&["resource", &f.sha256, &f.path])), "description": format!("population file {}", f.path)}],
             "collected": format!("{}T23:59:59Z", f.date),
         }))?;
-        related.push(json!({"observation-uuid": id}));
     }
     for (n, i) in c.items.iter().filter(|i| i.outcome != crate::evaluate::Outcome::Pass).enumerate() {
         let id = uuid(&["observation", scope_text, &c.id, i.item.as_str(), &i.date.to_string(), &n.to_string()]);
+        related.push(json!({"observation-uuid": id}));
+        let Some(emit) = emit.as_mut() else { continue };
         // `source:file@sha12:line[:pointer]`: the export is found by its hash.
         let evidence: Vec<Value> = i
             .records
@@ -319,7 +361,6 @@ fn control_results(
             o["relevant-evidence"] = Value::Array(evidence);
         }
         emit(o)?;
-        related.push(json!({"observation-uuid": id}));
     }
     let (state, reason) = match c.status {
         Status::Pass => ("satisfied", "pass"),
@@ -539,4 +580,16 @@ pub fn mapping_collection(lib: &Library, last_modified: &str) -> Value {
         },
         "mappings": mappings,
     }})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_is_what_serde_jcs_writes() {
+        let v = json!({"b": [1, -2, true, null, "x\u{1}\u{7f}\u{2028}\"\\é😀\n"], "a": {"z": "", "é": 1, "\u{1F600}": 2, "\u{FB01}": 3}, "A": 0});
+        assert_eq!(canonical(&v), serde_jcs::to_vec(&v).unwrap());
+        assert_eq!(canonical(&json!({"f": 1.5})), serde_jcs::to_vec(&json!({"f": 1.5})).unwrap());
+    }
 }
