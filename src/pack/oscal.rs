@@ -362,6 +362,12 @@ fn control_results(
         }
         emit(o)?;
     }
+    Ok(finding(c, lib, scope_text, related))
+}
+
+/// A control's finding: its status against its objective, per sample date, and the observations
+/// behind it.
+fn finding(c: &crate::evaluate::ControlResult, lib: &Library, scope_text: &str, related: Vec<Value>) -> Value {
     let (state, reason) = match c.status {
         Status::Pass => ("satisfied", "pass"),
         Status::Fail => ("not-satisfied", "fail"),
@@ -388,7 +394,7 @@ fn control_results(
     if !related.is_empty() {
         f["related-observations"] = Value::Array(related);
     }
-    Ok(f)
+    f
 }
 
 fn metadata(title: &str, last_modified: &str, version: &str) -> Value {
