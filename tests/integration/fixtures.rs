@@ -322,17 +322,23 @@ fn nwipe_loop_device_is_rejected_with_its_reason() {
     assert_eq!(count(&store, "SELECT count(*) FROM wipe"), 1);
 }
 
+/// A fresh store holding one fixture of tests/fixtures/nwipe_log/generations, ingested in UTC.
+fn ingest_generation(file: &str) -> (tempfile::TempDir, rusqlite::Connection) {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s.db");
+    let log = root().join("tests/fixtures/nwipe_log/generations").join(file);
+    let r = evident(&store, &["ingest", "--source-tz", "UTC", log.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let c = rusqlite::Connection::open(&store).unwrap();
+    (tmp, c)
+}
+
 /// nwipe logs the machine (`dmidecode -s` keywords) before each run opens its entropy source:
 /// each run's drives carry that run's host serial, so they join to their asset; a run logged
 /// with `-q` (anonymised, a row of X) has no host serial rather than a false one.
 #[test]
 fn nwipe_host_identity_per_run() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = tmp.path().join("s.db");
-    let log = root().join("tests/fixtures/nwipe_log/generations/host-identity-two-runs.log");
-    let r = evident(&store, &["ingest", "--source-tz", "UTC", log.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let c = rusqlite::Connection::open(&store).unwrap();
+    let (_tmp, c) = ingest_generation("host-identity-two-runs.log");
     let mut st =
         c.prepare("SELECT media_serial_raw, host_serial_raw, host_serial_quality, json_extract(extra, '$.chassis_asset_tag') FROM wipe ORDER BY id").unwrap();
     let rows: Vec<(String, String, String, Option<String>)> =
@@ -345,12 +351,7 @@ fn nwipe_host_identity_per_run() {
 #[test]
 fn nwipe_error_summary_with_and_without_fdatasync() {
     let read = |file: &str| -> Vec<(String, String, Option<i64>, Option<String>)> {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = tmp.path().join("s.db");
-        let log = root().join("tests/fixtures/nwipe_log/generations").join(file);
-        let r = evident(&store, &["ingest", "--source-tz", "UTC", log.to_str().unwrap()]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        let c = rusqlite::Connection::open(&store).unwrap();
+        let (_tmp, c) = ingest_generation(file);
         let mut st = c.prepare("SELECT media_serial_raw, result, errors, json_extract(extra, '$.fdatasync_errors') FROM wipe ORDER BY id").unwrap();
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect()
     };
@@ -370,12 +371,7 @@ fn nwipe_error_summary_with_and_without_fdatasync() {
 fn nwipe_write_errors_retries_and_reverse_wipe() {
     type Row = (String, String, Option<String>, Option<String>, Option<String>);
     let read = |file: &str| -> Vec<Row> {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = tmp.path().join("s.db");
-        let log = root().join("tests/fixtures/nwipe_log/generations").join(file);
-        let r = evident(&store, &["ingest", "--source-tz", "UTC", log.to_str().unwrap()]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        let c = rusqlite::Connection::open(&store).unwrap();
+        let (_tmp, c) = ingest_generation(file);
         let mut st = c
             .prepare(
                 "SELECT media_serial_raw, result, result_raw, json_extract(extra, '$.io_retries'), json_extract(extra, '$.io_errors') FROM wipe ORDER BY id",
@@ -405,12 +401,7 @@ fn nwipe_write_errors_retries_and_reverse_wipe() {
 /// the run wiped is read as usual.
 #[test]
 fn shredos_wrapped_banner_lines_name_no_drive() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = tmp.path().join("s.db");
-    let log = root().join("tests/fixtures/nwipe_log/generations/shredos-wrapped-banner.log");
-    let r = evident(&store, &["ingest", "--source-tz", "UTC", log.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let c = rusqlite::Connection::open(&store).unwrap();
+    let (_tmp, c) = ingest_generation("shredos-wrapped-banner.log");
     let rows: Vec<(String, String, String)> = c
         .prepare("SELECT media_serial_raw, result, tool_version FROM wipe")
         .unwrap()

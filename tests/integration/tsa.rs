@@ -194,22 +194,7 @@ fn a_pack_whose_tsa_fails_is_not_written() {
     // Nothing listens on this port (bound, then dropped).
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let out = o.dir.path().join("p");
-    let r = evident(
-        &o.store,
-        &[
-            "pack",
-            "--organisation",
-            "Fernhill Labs",
-            "--as-of",
-            "2026-10-31",
-            "--key",
-            o.key.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--tsa",
-            &format!("http://127.0.0.1:{port}/tsa"),
-        ],
-    );
+    let r = pack_with_tsa(&o, &out, &format!("http://127.0.0.1:{port}/tsa"));
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("cannot be reached"), "{}", r.stderr);
     assert!(!out.exists(), "nothing written");
@@ -217,22 +202,7 @@ fn a_pack_whose_tsa_fails_is_not_written() {
     // A reply to another request (a replay): its nonce is not ours; refused, nothing written.
     let replay = start("Replay TSA", Mode::OtherNonce);
     let second = o.dir.path().join("second");
-    let r = evident(
-        &o.store,
-        &[
-            "pack",
-            "--organisation",
-            "Fernhill Labs",
-            "--as-of",
-            "2026-10-31",
-            "--key",
-            o.key.to_str().unwrap(),
-            "--out",
-            second.to_str().unwrap(),
-            "--tsa",
-            &replay.url,
-        ],
-    );
+    let r = pack_with_tsa(&o, &second, &replay.url);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("nonce"), "{}", r.stderr);
     assert!(!second.exists());
@@ -241,6 +211,13 @@ fn a_pack_whose_tsa_fails_is_not_written() {
     let third = o.dir.path().join("third");
     o.pack_into(&o.store, &third, &["--as-of", "2026-10-31", "--tsa", &format!("http://127.0.0.1:{port}/tsa"), "--tsa", &good.url]);
     assert_eq!(verify(&o.store, &third, &o.trust, &["--tsa-trust", good.root.to_str().unwrap()]).0, 0);
+}
+
+/// `evident pack` of the organisation into `out` with one TSA, expected to fail.
+fn pack_with_tsa(o: &crate::pack::Org, out: &Path, tsa: &str) -> crate::util::Run {
+    let args =
+        ["pack", "--organisation", "Fernhill Labs", "--as-of", "2026-10-31", "--key", o.key.to_str().unwrap(), "--out", out.to_str().unwrap(), "--tsa", tsa];
+    evident(&o.store, &args)
 }
 
 fn root_dir() -> PathBuf {
