@@ -94,6 +94,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut o = Command::new("openssl");
     o.arg("dgst").arg("-sha256").args(&files);
     let (t_openssl, _) = run("openssl dgst", &mut o)?;
+    // The auditor: a sample of the largest population (a device control over every device),
+    // drawn and re-derived; both verify the whole pack first.
+    let status = Command::new(&bin)
+        .args(["keygen", "--no-passphrase", "--role", "auditor", "--name", "Auditor"])
+        .arg("--out")
+        .arg(&keys)
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    assert!(status.success(), "keygen auditor");
+    let both = keys.join("both.trust");
+    std::fs::write(&both, std::fs::read_to_string(&trust)? + &std::fs::read_to_string(keys.join("auditor.trust"))?)?;
+    let sample = work.join("sample.json");
+    let mut s = Command::new(&bin);
+    s.arg("sample").arg(&pack).arg("--trust").arg(&both).args(["--control", "MDM-01", "--seed", "1", "--key"]).arg(keys.join("auditor.key.pem")).arg("--out").arg(&sample);
+    run("sample MDM-01", &mut s)?;
+    let mut vs = Command::new(&bin);
+    vs.arg("verify").arg(&sample).arg("--pack").arg(&pack).arg("--trust").arg(&both);
+    run("verify sample", &mut vs)?;
     let (size, report) = (du(&pack), du(&pack.join("report")));
     println!("pack on disk     {:8.1} MiB = {:.2}x the raw exports ({} files)", mib(size), size as f64 / raw as f64, files.len());
     println!("report           {:8.1} MiB (report/index.html {:.1} MiB)", mib(report), mib(du(&pack.join("report/index.html"))));
