@@ -85,12 +85,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Each signing step keeps the store in step, as `evident certificate sign` does.
     let t = Instant::now();
-    let signed = evident::certificate::sign_files(&files, &pk, false, &|| ())?;
+    let at = "2026-10-31T12:00:00Z".to_string();
+    let sam = evident::certificate::Signer { name: "Sam Lee".into(), signed_at: at.clone() };
+    let ana = evident::certificate::Signer { name: "Ana Ruiz".into(), signed_at: at };
+    let signed = evident::certificate::sign_files(&files, &pk, &sam, false, &|| ())?;
     let k = Instant::now();
     evident::certificate::keep(&mut store, &signed)?;
     let (t_sign, t_sign_keep) = (t.elapsed().as_secs_f64(), k.elapsed().as_secs_f64());
     let t = Instant::now();
-    let signed = evident::certificate::sign_files(&files, &vk, true, &|| ())?;
+    let signed = evident::certificate::sign_files(&files, &vk, &ana, true, &|| ())?;
     let k = Instant::now();
     evident::certificate::keep(&mut store, &signed)?;
     let (t_counter, t_counter_keep) = (t.elapsed().as_secs_f64(), k.elapsed().as_secs_f64());

@@ -107,7 +107,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(&both, std::fs::read_to_string(&trust)? + &std::fs::read_to_string(keys.join("auditor.trust"))?)?;
     let sample = work.join("sample.json");
     let mut s = Command::new(&bin);
-    s.arg("sample").arg(&pack).arg("--trust").arg(&both).args(["--control", "MDM-01", "--seed", "1", "--key"]).arg(keys.join("auditor.key.pem")).arg("--out").arg(&sample);
+    s.arg("sample")
+        .arg(&pack)
+        .arg("--trust")
+        .arg(&both)
+        .args(["--control", "MDM-01", "--seed", "1", "--key"])
+        .arg(keys.join("auditor.key.pem"))
+        .arg("--out")
+        .arg(&sample);
     run("sample MDM-01", &mut s)?;
     let mut vs = Command::new(&bin);
     vs.arg("verify").arg(&sample).arg("--pack").arg(&pack).arg("--trust").arg(&both);

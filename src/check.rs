@@ -76,6 +76,7 @@ codes! {
     SampleNotCanonical = "sample-not-canonical",
     Selection = "selection",
     Signature = "signature",
+    SignerNameMismatch = "signer-name-mismatch",
     SignatureInvalid = "signature-invalid",
     SignatureMissing = "signature-missing",
     Since = "since",

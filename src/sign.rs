@@ -162,6 +162,14 @@ impl SecretKey {
         }
     }
 
+    /// The holder's name as keygen recorded it in `NAME.trust` beside the key, if that file is
+    /// there and lists this key.
+    pub fn declared_name(&self, path: &Path) -> Option<String> {
+        let stem = path.file_name()?.to_str()?.strip_suffix(".key.pem")?;
+        let list = TrustList::load(&path.with_file_name(format!("{stem}.trust"))).ok()?;
+        list.lookup(&self.public()).first().map(|t| t.name.clone())
+    }
+
     /// Raw 64-byte Ed25519 signature over `msg` (deterministic: same key and bytes, same signature).
     pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
         self.key.sign(msg).to_bytes()

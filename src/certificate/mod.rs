@@ -13,7 +13,6 @@ use crate::sign::{Role, SecretKey};
 use crate::store::Store;
 use crate::store::query::WipeRow;
 use crate::view::AssetView;
-use record::countersigned_bytes;
 
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -401,35 +400,54 @@ fn media_of(w: &WipeRow, table: &method::Table, unverified: bool, missing: &mut 
     })
 }
 
-fn signature(role: Role, key: &SecretKey, msg: &[u8]) -> Signature {
+/// Who signs, as they declared themselves, and when (RFC 3339): recorded in each signature.
+#[derive(Debug, Clone)]
+pub struct Signer {
+    pub name: String,
+    pub signed_at: String,
+}
+
+/// A named signature: its fields first, then the signature over what `message` makes of them.
+fn named_signature(role: Role, key: &SecretKey, who: &Signer, message: &dyn Fn(&Signature) -> Vec<u8>) -> Signature {
     let p = key.public();
-    Signature { role, key_id: p.key_id(), public_key: p.raw_hex(), signature: hex::encode(key.sign(msg)) }
+    let mut s = Signature {
+        role,
+        key_id: p.key_id(),
+        public_key: p.raw_hex(),
+        signature: String::new(),
+        name: Some(who.name.clone()),
+        signed_at: Some(who.signed_at.clone()),
+    };
+    s.signature = hex::encode(key.sign(&message(&s)));
+    s
 }
 
 impl Certificate {
-    /// The performer signs the canonical record.
-    pub fn sign(&mut self, key: &SecretKey) -> Result<(), Error> {
+    /// The performer signs the record (through its hash), their name and the signing time.
+    pub fn sign(&mut self, key: &SecretKey, who: &Signer) -> Result<(), Error> {
         if self.verifier_signature.is_some() {
             return Err(Error::Order(format!("{} is already countersigned: signing again would void the countersignature", self.record.id)));
         }
         let bytes = canonical(&self.record);
         self.record_sha256 = hex::encode(Sha256::digest(&bytes));
-        self.performer_signature = Some(signature(Role::Performer, key, &bytes));
+        let sha = self.record_sha256.clone();
+        self.performer_signature = Some(named_signature(Role::Performer, key, who, &|s| record::performer_message(&bytes, &sha, s)));
         // A timestamp of an earlier performer signature covers bytes no longer here.
         self.timestamps.retain(|t| t.over != record::Over::PerformerSignature);
         Ok(())
     }
 
-    /// A second, independent person countersigns the record hash and the performer's signature.
-    pub fn countersign(&mut self, key: &SecretKey) -> Result<(), Error> {
+    /// A second, independent person countersigns the record hash and the performer's signature,
+    /// with their own name and signing time.
+    pub fn countersign(&mut self, key: &SecretKey, who: &Signer) -> Result<(), Error> {
         let Some(p) = &self.performer_signature else {
             return Err(Error::Order(format!("{} has no performer signature yet: run `evident certificate sign` first", self.record.id)));
         };
         if p.key_id == key.public().key_id() {
             return Err(Error::Order(format!("{} was signed by key {}: the countersignature must come from another person's key", self.record.id, p.key_id)));
         }
-        let msg = countersigned_bytes(&self.record_sha256, p);
-        self.verifier_signature = Some(signature(Role::Verifier, key, &msg));
+        let (sha, performer) = (self.record_sha256.clone(), p.clone());
+        self.verifier_signature = Some(named_signature(Role::Verifier, key, who, &|s| record::verifier_message(&sha, &performer, s)));
         self.timestamps.retain(|t| t.over != record::Over::VerifierSignature);
         Ok(())
     }
@@ -591,17 +609,17 @@ pub fn write_all(certs: &[Certificate], dir: &std::path::Path, commit: &mut dyn 
 
 /// Signs (or countersigns) certificate files in place: all are loaded and signed in memory
 /// first, so one bad file stops the batch with nothing changed. `tick` runs once per file.
-pub fn sign_files(files: &[std::path::PathBuf], key: &SecretKey, counter: bool, tick: &(dyn Fn() + Sync)) -> Result<Vec<Certificate>, Error> {
-    let signed = sign_all(files, key, counter, tick)?;
+pub fn sign_files(files: &[std::path::PathBuf], key: &SecretKey, who: &Signer, counter: bool, tick: &(dyn Fn() + Sync)) -> Result<Vec<Certificate>, Error> {
+    let signed = sign_all(files, key, who, counter, tick)?;
     save_all(&signed, files, &mut || Ok(()))?;
     Ok(signed)
 }
 
 /// Signs (or countersigns) every file in memory; nothing is written.
-pub fn sign_all(files: &[std::path::PathBuf], key: &SecretKey, counter: bool, tick: &(dyn Fn() + Sync)) -> Result<Vec<Certificate>, Error> {
+pub fn sign_all(files: &[std::path::PathBuf], key: &SecretKey, who: &Signer, counter: bool, tick: &(dyn Fn() + Sync)) -> Result<Vec<Certificate>, Error> {
     parallel(files, &|f| {
         let mut c = Certificate::load(f)?;
-        let r = if counter { c.countersign(key) } else { c.sign(key) };
+        let r = if counter { c.countersign(key, who) } else { c.sign(key, who) };
         r.map_err(|e| Error::File { path: f.display().to_string(), message: e.to_string() })?;
         tick();
         Ok(c)

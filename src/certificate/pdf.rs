@@ -39,7 +39,7 @@ fn data(c: &Certificate) -> serde_json::Value {
     let mut sections = Vec::new();
     sections.push(serde_json::json!({"title": "Certificate", "rows": [
         ["Certificate id", r.id], ["Scope", r.scope], ["Lot", or_dash(&r.lot)], ["Organization", r.organisation],
-        ["Person performing sanitization", r.performer],
+        ["Sanitized by", r.performer],
         ["Media classification", r.classification], ["Media destination", r.destination], ["Date", r.date],
         ["Record SHA-256", c.record_sha256],
     ]}));
@@ -66,16 +66,19 @@ fn data(c: &Certificate) -> serde_json::Value {
             ["Source file SHA-256", m.source.file_sha256], ["Source record SHA-256", m.source.record_sha256],
         ]}));
     }
-    // A key is shown as a key: who holds it is the auditor's trust list, never a name from the
-    // record (the person who ran the wipe, a vendor's technician, is not who signed).
+    // Each signer as their signature names them (and `verify` checks against the trust list),
+    // never a name from the record: the person who ran the wipe, a vendor's technician, is
+    // printed as such above, and is often not who signed.
     let signer = |s: &Option<super::record::Signature>| {
-        s.as_ref()
-            .map_or("not signed".to_string(), |s| format!("Ed25519 key id {} (public key {}); its holder is named by the trust list", s.key_id, s.public_key))
+        s.as_ref().map_or("not signed".to_string(), |s| match (&s.name, &s.signed_at) {
+            (Some(n), Some(t)) => format!("{n}, {}, on {t}; Ed25519 key id {} (public key {})", s.role, s.key_id, s.public_key),
+            _ => format!("Ed25519 key id {} (public key {}); its holder is named by the trust list", s.key_id, s.public_key),
+        })
     };
     sections.push(serde_json::json!({"title": "Signatures", "rows": [
-        ["Performer signature", signer(&c.performer_signature)],
-        ["Verifier countersignature", signer(&c.verifier_signature)],
-        ["How to check", "evident verify THIS.pdf --trust LIST (the signed record is attached as certificate.json; the signers' names come from the trust list)"],
+        ["Signed by", signer(&c.performer_signature)],
+        ["Verified by", signer(&c.verifier_signature)],
+        ["How to check", "evident verify THIS.pdf --trust LIST (the signed record is attached as certificate.json; verify checks each name against the trust list)"],
     ]}));
     // Page numbers need a second layout pass (a tenth of the rendering time); a certificate of
     // one medium fits on one page and goes without them.

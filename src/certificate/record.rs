@@ -101,6 +101,45 @@ pub struct Signature {
     pub public_key: String,
     /// Hex of the 64-byte signature.
     pub signature: String,
+    /// The signer's name as the key holder declared it (their trust line), and when they signed
+    /// (RFC 3339): both covered by the signature. Signatures made before evident recorded them
+    /// have neither, and sign the bytes they always did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_at: Option<String>,
+}
+
+impl Signature {
+    /// Whether the signature names its signer and time (what it then signs includes them).
+    pub fn named(&self) -> bool {
+        self.name.is_some() || self.signed_at.is_some()
+    }
+
+    /// The signer block a named signature covers.
+    fn signer(&self) -> serde_json::Value {
+        serde_json::json!({"key_id": self.key_id, "name": self.name, "role": self.role, "signed_at": self.signed_at})
+    }
+}
+
+/// What the performer's signature covers: the canonical record (unnamed signatures), or the
+/// canonical `{record_sha256, signer}` (named: the record through its hash, the name, the time).
+pub fn performer_message(record_bytes: &[u8], record_sha256: &str, sig: &Signature) -> Vec<u8> {
+    if sig.named() {
+        serde_jcs::to_vec(&serde_json::json!({"record_sha256": record_sha256, "signer": sig.signer()})).expect("serialises")
+    } else {
+        record_bytes.to_vec()
+    }
+}
+
+/// What the verifier's countersignature covers: the record hash and the performer's signature
+/// (named or not), and for a named countersignature its own signer block.
+pub fn verifier_message(record_sha256: &str, performer: &Signature, sig: &Signature) -> Vec<u8> {
+    if sig.named() {
+        serde_jcs::to_vec(&serde_json::json!({"performer_signature": performer, "record_sha256": record_sha256, "signer": sig.signer()})).expect("serialises")
+    } else {
+        countersigned_bytes(record_sha256, performer)
+    }
 }
 
 /// The certificate file: the record and its signatures.
@@ -238,7 +277,8 @@ pub fn verify(cert: &Certificate, trust: &TrustList) -> (Vec<Check>, Vec<Trusted
     match &cert.performer_signature {
         None => push(Code::SignatureMissing, false, "no performer signature".into()),
         Some(p) => {
-            let ok = PublicKey::from_raw_hex(&p.public_key).is_some_and(|k| hex::decode(&p.signature).is_ok_and(|s| k.verify(&bytes, &s)));
+            let msg = performer_message(&bytes, &cert.record_sha256, p);
+            let ok = PublicKey::from_raw_hex(&p.public_key).is_some_and(|k| hex::decode(&p.signature).is_ok_and(|s| k.verify(&msg, &s)));
             push(if ok { Code::Signature } else { Code::SignatureInvalid }, ok, format!("performer signature over the record by key {}", p.key_id));
             if p.role != Role::Performer {
                 push(Code::KeyWrongRole, false, format!("the first signature claims role {}", p.role));
@@ -280,7 +320,7 @@ fn check_countersignature(
     signers: &mut Vec<Trusted>,
     push: &mut dyn FnMut(Code, bool, String),
 ) {
-    let msg = countersigned_bytes(&cert.record_sha256, p);
+    let msg = verifier_message(&cert.record_sha256, p, v);
     let ok = PublicKey::from_raw_hex(&v.public_key).is_some_and(|k| hex::decode(&v.signature).is_ok_and(|s| k.verify(&msg, &s)));
     push(
         if ok { Code::Countersignature } else { Code::CountersignatureInvalid },
@@ -315,9 +355,22 @@ fn trusted_as(trust: &TrustList, sig: &Signature, want: Role, push: &mut dyn FnM
     if key.key_id() != sig.key_id {
         push(Code::KeyMismatch, false, format!("{} signature names key {} but carries key {}", sig.role, sig.key_id, key.key_id()));
     }
+    if sig.named() {
+        let at_ok = sig.signed_at.as_deref().is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok());
+        if sig.name.as_deref().is_none_or(|n| n.trim().is_empty()) || !at_ok {
+            push(Code::CertificateInvalid, false, format!("the {} signature names its signer but lacks a name or an RFC 3339 signing time", sig.role));
+        }
+    }
     match trust.standing(&key, want) {
         Standing::Trusted(t) => {
-            push(Code::KeyTrusted, true, format!("{} key {} = {}", want, t.key_id, t.name));
+            match sig.name.as_deref() {
+                Some(n) if !same_person(n, &t.name) => push(
+                    Code::SignerNameMismatch,
+                    false,
+                    format!("the {want} signature says it was signed by {n:?}; the trust list names key {} {:?}", t.key_id, t.name),
+                ),
+                _ => push(Code::KeyTrusted, true, format!("{} key {} = {}", want, t.key_id, t.name)),
+            }
             Some(t.clone())
         }
         Standing::Untrusted => {

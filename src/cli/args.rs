@@ -250,6 +250,14 @@ pub struct CertificateSignArgs {
     /// asked on a terminal).
     #[arg(long)]
     pub passphrase_file: Option<PathBuf>,
+    /// Your name as the signature records it (checked by `verify` against the trust list).
+    /// Default: the name keygen wrote in NAME.trust beside the key.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The signing time recorded in the signature (RFC 3339). Default: SOURCE_DATE_EPOCH if
+    /// set, else now: a signature's own time is a fact of the signing.
+    #[arg(long, value_name = "RFC3339")]
+    pub signed_at: Option<String>,
     /// A Time-Stamping Authority (RFC 3161) to time-stamp each new signature: the certificate
     /// gains the TSA's reply. Repeat for fallbacks; if none answers well, nothing is signed.
     #[arg(long, value_name = "URL")]

@@ -115,7 +115,8 @@ fn sign(a: &args::CertificateSignArgs, counter: bool, store: &dyn Fn() -> Result
         return Err(anyhow!("no certificate files in {}", a.certificates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
     }
     let pb = bar(files.len(), if counter { "countersigning" } else { "signing" });
-    let mut signed = certificate::sign_all(&files, &key, counter, &|| pb.inc(1)).map_err(cert_err)?;
+    let who = signer(a, &key, key_path)?;
+    let mut signed = certificate::sign_all(&files, &key, &who, counter, &|| pb.inc(1)).map_err(cert_err)?;
     pb.finish_and_clear();
     if !a.tsa.is_empty() {
         time_stamp(&mut signed, counter, &a.tsa)?;
@@ -136,6 +137,32 @@ fn sign(a: &args::CertificateSignArgs, counter: bool, store: &dyn Fn() -> Result
         Format::Human => out!("{} {} certificate(s) with key {key_id}", if counter { "countersigned" } else { "signed" }, files.len())?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Who signs and when: `--name`, else the name in the key's `.trust` file; `--signed-at`, else
+/// SOURCE_DATE_EPOCH, else the clock (the one time evident reads from it: a signature's own).
+#[allow(clippy::disallowed_methods, reason = "a signature's signing time is a fact of the signing, read from the clock when not given")]
+fn signer(a: &args::CertificateSignArgs, key: &crate::sign::SecretKey, key_path: &Path) -> Result<certificate::Signer> {
+    let name = match (&a.name, key.declared_name(key_path)) {
+        (Some(n), _) if !n.trim().is_empty() => n.trim().to_string(),
+        (None, Some(n)) => n,
+        _ => {
+            return Err(anyhow!(
+                "no name for the signature\nhint: give --name \"Your Name\" as your trust line has it (keygen writes NAME.trust beside the key)"
+            ));
+        }
+    };
+    let at = match (&a.signed_at, std::env::var("SOURCE_DATE_EPOCH").ok()) {
+        (Some(t), _) => chrono::DateTime::parse_from_rfc3339(t).with_context(|| format!("--signed-at {t:?}: expected RFC 3339"))?.with_timezone(&chrono::Utc),
+        (None, Some(e)) => e
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+            .ok_or_else(|| anyhow!("SOURCE_DATE_EPOCH {e:?} is not seconds since 1970"))?,
+        (None, None) => chrono::Utc::now(),
+    };
+    Ok(certificate::Signer { name, signed_at: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true) })
 }
 
 /// Asks the TSAs (in order, the first that answers well) for a token over each certificate's new

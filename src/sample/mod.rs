@@ -228,8 +228,14 @@ impl SampleFile {
     pub fn sign(sample: Sample, key: &SecretKey) -> SampleFile {
         let bytes = canonical(&sample);
         let public = key.public();
-        let auditor_signature =
-            Signature { role: Role::Auditor, key_id: public.key_id(), public_key: public.raw_hex(), signature: hex::encode(key.sign(&bytes)) };
+        let auditor_signature = Signature {
+            role: Role::Auditor,
+            key_id: public.key_id(),
+            public_key: public.raw_hex(),
+            signature: hex::encode(key.sign(&bytes)),
+            name: None,
+            signed_at: None,
+        };
         SampleFile { sample, sample_sha256: hex::encode(Sha256::digest(&bytes)), auditor_signature, timestamp: None }
     }
 

@@ -194,7 +194,7 @@ fn pdftotext_shows_every_appendix_g_field_with_the_records_values() {
         let r = &c.record;
         let mut want: Vec<(&str, String)> = vec![
             ("Organization", r.organisation.clone()),
-            ("Person performing sanitization", r.performer.clone()),
+            ("Sanitized by", r.performer.clone()),
             ("Media classification", r.classification.clone()),
             ("Media destination", r.destination.clone()),
             ("Date", r.date.clone()),
@@ -313,7 +313,7 @@ fn countersigned_bytes(c: &Certificate) -> Vec<u8> {
 
 fn sig(role: Role, key: &SecretKey, msg: &[u8]) -> Signature {
     let p = key.public();
-    Signature { role, key_id: p.key_id(), public_key: p.raw_hex(), signature: hex::encode(key.sign(msg)) }
+    Signature { role, key_id: p.key_id(), public_key: p.raw_hex(), signature: hex::encode(key.sign(msg)), name: None, signed_at: None }
 }
 
 #[test]
@@ -331,7 +331,8 @@ fn verify_refuses_each_forgery_with_its_code() {
     let mut e = c.clone();
     e.record.destination = "Resold on the open market".into();
     write(&e, &forged);
-    assert_eq!(d.verify(&forged), (1, vec!["record-hash-mismatch".into(), "signature-invalid".into()]));
+    // (The signatures cover the record through its hash, which no longer matches it.)
+    assert_eq!(d.verify(&forged), (1, vec!["record-hash-mismatch".into()]));
     // … and with the hash recomputed: the signatures no longer cover it.
     e.record_sha256 = hex::encode(Sha256::digest(evident::certificate::canonical(&e.record)));
     write(&e, &forged);
@@ -403,7 +404,7 @@ fn verify_refuses_each_forgery_with_its_code() {
     // still refuses it.
     let omar = d.org.dir.path().join("omar.pem");
     std::fs::copy(d.key("omar-diaz"), &omar).unwrap();
-    let r = d.run(&["certificate", "sign", "--key", omar.to_str().unwrap(), wrong.to_str().unwrap()]);
+    let r = d.run(&["certificate", "sign", "--key", omar.to_str().unwrap(), "--name", "Omar Diaz", wrong.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let r = d.run(&["certificate", "countersign", "--key", d.key("ana-ruiz").to_str().unwrap(), wrong.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -467,12 +468,14 @@ fn a_lot_certificate_covers_every_drive_of_the_pallet() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let text = pdftotext(&files[0].with_extension("pdf"));
     // Sam Lee's key signed, J. Ortega wiped: the PDF names the technician as the person who
-    // performed the sanitization and never puts a name from the record next to a signing key.
-    let key_id = Certificate::load(&files[0]).unwrap().performer_signature.unwrap().key_id;
-    assert!(text.contains(&format!("Ed25519 key id {key_id}")) && text.contains("its holder is named by the trust list"), "{text}");
-    assert!(text.contains("Person performing sanitization"), "{text}");
+    // performed the sanitization, and the signer as their signature names them, with the time.
+    let sig = Certificate::load(&files[0]).unwrap().performer_signature.unwrap();
+    assert_eq!(sig.name.as_deref(), Some("Sam Lee"), "the name keygen wrote beside the key");
+    let at = sig.signed_at.clone().unwrap();
+    assert!(text.contains("Signed by") && text.contains(&format!("Sam Lee, performer, on {at}; Ed25519 key id {}", sig.key_id)), "{text}");
+    assert!(text.contains("Sanitized by") && text.contains("Verified by"), "{text}");
     assert_eq!(text.matches("J. Ortega").count(), 1, "the technician's name appears once, as the performer of the wipe: {text}");
-    assert!(!text.contains("J. Ortega:") && !text.contains("Sam Lee"), "no name from the record or the flags beside a key: {text}");
+    assert!(!text.contains("J. Ortega,") && text.contains("not signed"), "no name from the record beside a key; no countersignature yet: {text}");
     assert!(text.contains("Media 1 of 2") && text.contains("Media 2 of 2"), "{text}");
     // A certificate of several media runs over pages and numbers them; one of a single medium
     // fits on one page and carries no number (it would cost a second layout pass).
@@ -665,8 +668,14 @@ fn keys_are_compared_as_keys_and_every_reported_field_is_checked() {
     let sam = SecretKey::load(&d.key("sam-lee")).unwrap();
     let msg = serde_jcs::to_vec(&serde_json::json!({"record_sha256": genuine.record_sha256, "performer_signature": p})).unwrap();
     let mut selfsigned = genuine.clone();
-    selfsigned.verifier_signature =
-        Some(Signature { role: Role::Verifier, key_id: p.key_id.clone(), public_key: p.public_key.to_uppercase(), signature: hex::encode(sam.sign(&msg)) });
+    selfsigned.verifier_signature = Some(Signature {
+        role: Role::Verifier,
+        key_id: p.key_id.clone(),
+        public_key: p.public_key.to_uppercase(),
+        signature: hex::encode(sam.sign(&msg)),
+        name: None,
+        signed_at: None,
+    });
     let failed = codes(&selfsigned, "self.json");
     assert!(failed.contains(&"countersigner-not-independent".to_string()), "{failed:?}");
     assert!(failed.contains(&"encoding-not-canonical".to_string()), "{failed:?}");
@@ -977,4 +986,54 @@ fn unverified_sanitization_is_refused_or_marked() {
     let c = Certificate::load(&std::fs::read_dir(&itad).unwrap().next().unwrap().unwrap().path()).unwrap();
     assert!(c.record.media.iter().all(|m| m.verification == "visual" && m.category == "destroy"), "{:?}", c.record.media);
     assert!(evident::certificate::verified("visual", "destroy") && !evident::certificate::verified("visual", "clear"));
+}
+
+/// Each signature records its signer's name and signing time, covered by the signature: the
+/// PDF prints who signed and who verified, with their dates; a name other than the trust list's,
+/// or a name or time edited after signing, fails; a certificate without its countersignature
+/// names the missing verifier.
+#[test]
+fn signatures_carry_the_signers_names_and_times() {
+    let d = desk();
+    let out = d.org.dir.path().join("certs");
+    let mut args = vec!["certificate", "new", "--drive", "SQYUG59YR5JBDN", "--out", out.to_str().unwrap()];
+    args.extend(ISSUE);
+    assert_eq!(d.run(&args).code, 0);
+    let file = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "json")).unwrap();
+    let o = out.to_str().unwrap();
+    let r = d.run(&["certificate", "sign", "--key", d.key("sam-lee").to_str().unwrap(), "--signed-at", "2026-10-01T09:30:00Z", o]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Signed, not yet countersigned: the verifier is missing, and says so.
+    assert_eq!(d.verify(&file), (1, vec!["countersignature-missing".to_string()]));
+    let r = d.run(&["certificate", "countersign", "--key", d.key("ana-ruiz").to_str().unwrap(), "--signed-at", "2026-10-02T14:00:00+02:00", o]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(d.verify(&file), (0, vec![]));
+    let c = Certificate::load(&file).unwrap();
+    let (p, v) = (c.performer_signature.clone().unwrap(), c.verifier_signature.clone().unwrap());
+    assert_eq!((p.name.as_deref(), p.signed_at.as_deref()), (Some("Sam Lee"), Some("2026-10-01T09:30:00Z")));
+    assert_eq!((v.name.as_deref(), v.signed_at.as_deref()), (Some("Ana Ruiz"), Some("2026-10-02T12:00:00Z")));
+    assert_eq!(d.run(&["certificate", "render", o]).code, 0);
+    let text = pdftotext(&file.with_extension("pdf"));
+    assert!(text.contains("Sam Lee, performer, on 2026-10-01T09:30:00Z") && text.contains("Ana Ruiz, verifier, on 2026-10-02T12:00:00Z"), "{text}");
+    // A name edited after signing: the signature no longer covers it.
+    let forged = d.org.dir.path().join("forged.json");
+    let mut e = c.clone();
+    e.performer_signature.as_mut().unwrap().name = Some("Omar Diaz".into());
+    std::fs::write(&forged, e.to_bytes()).unwrap();
+    let failed = d.verify(&forged).1;
+    assert!(failed.contains(&"signature-invalid".to_string()) && failed.contains(&"signer-name-mismatch".to_string()), "{failed:?}");
+    // A time edited: the same.
+    let mut e = c.clone();
+    e.verifier_signature.as_mut().unwrap().signed_at = Some("2026-09-01T00:00:00Z".into());
+    std::fs::write(&forged, e.to_bytes()).unwrap();
+    assert_eq!(d.verify(&forged).1, vec!["countersignature-invalid".to_string()]);
+    // Signed under another name than the trust list gives the key: named at verify.
+    let other = d.org.dir.path().join("other");
+    let mut args = vec!["certificate", "new", "--drive", "SQYUG59YR5JBDN", "--out", other.to_str().unwrap()];
+    args.extend(ISSUE);
+    assert_eq!(d.run(&args).code, 0);
+    let r = d.run(&["certificate", "sign", "--key", d.key("sam-lee").to_str().unwrap(), "--name", "Samuel Lee-Jones", other.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let f = std::fs::read_dir(&other).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "json")).unwrap();
+    assert_eq!(d.verify(&f).1, vec!["signer-name-mismatch".to_string(), "countersignature-missing".to_string()]);
 }
