@@ -741,7 +741,12 @@ fn rendering(cert: &crate::certificate::record::Certificate, pdf_bytes: &[u8], v
     if !verified {
         return Check { code: Code::PdfRenderingSkipped, ok: false, detail: "the attached record did not verify, so its rendering was not compared".into() };
     }
-    match crate::certificate::pdf::render(cert) {
+    // Rendered again as the PDF says it was (its evident version, kept template and typst
+    // release), else as this build renders.
+    let again = crate::certificate::pdf::renderer_of(pdf_bytes)
+        .and_then(|creator| crate::certificate::pdf::render_as(cert, &creator))
+        .unwrap_or_else(|| crate::certificate::pdf::render(cert));
+    match again {
         Ok(again) if again == pdf_bytes => {
             Check { code: Code::PdfRendering, ok: true, detail: "the PDF is exactly the rendering of its attached record".into() }
         }

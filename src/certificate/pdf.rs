@@ -172,6 +172,32 @@ pub fn render_draft(c: &Certificate) -> Result<Vec<u8>, crate::render::Error> {
     render_with(c, &c.to_bytes(), true)
 }
 
+/// The templates a PDF may have been rendered with: the current one, and every earlier one kept
+/// (templates/certificate-archive/, named by the first 16 hex digits of their SHA-256), so a
+/// PDF verifies for as long as it is kept, whatever evident version checks it, as long as the
+/// typst release is the same (pinned exactly).
+fn template_by_sha16(sha16: &str) -> Option<&'static str> {
+    // templates/certificate-archive/<sha16>.typ, each as include_str!: none yet (see its README).
+    const ARCHIVE: &[&str] = &[];
+    std::iter::once(TEMPLATE)
+        .chain(ARCHIVE.iter().copied())
+        .find(|t| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(t.as_bytes())).starts_with(sha16) && sha16.len() == 16)
+}
+
+/// Renders a certificate as the renderer a PDF names did, if this build can: the same typst
+/// release and a template it keeps. `None`: it cannot (the PDF is then checked as this build's).
+pub fn render_as(c: &Certificate, creator: &str) -> Option<Result<Vec<u8>, crate::render::Error>> {
+    let rest = creator.strip_prefix("evident ")?;
+    let (_, inner) = rest.split_once(" (typst ")?;
+    let (typst, tail) = inner.split_once(", certificate template sha256 ")?;
+    let sha16 = tail.strip_suffix(')')?;
+    if typst != TYPST || creator.len() > 200 || creator.chars().any(char::is_control) {
+        return None;
+    }
+    let template = template_by_sha16(sha16)?;
+    Some(render_full(c, &c.to_bytes(), false, template, creator))
+}
+
 /// Renders the pages of one certificate with any bytes attached. Only `render` makes a genuine
 /// PDF; this exists so that tests can forge a PDF whose attachment was swapped.
 #[doc(hidden)]
@@ -180,6 +206,10 @@ pub fn render_parts(c: &Certificate, attached: &[u8]) -> Result<Vec<u8>, crate::
 }
 
 fn render_with(c: &Certificate, attached: &[u8], draft: bool) -> Result<Vec<u8>, crate::render::Error> {
+    render_full(c, attached, draft, TEMPLATE, renderer())
+}
+
+fn render_full(c: &Certificate, attached: &[u8], draft: bool, template: &str, creator: &str) -> Result<Vec<u8>, crate::render::Error> {
     let date = chrono::DateTime::parse_from_rfc3339(&c.record.date).map(|d| d.naive_utc()).unwrap_or_default();
     let (side, qr) = qr_pixels(&c.qr_text())?;
     let mut data = data(c);
@@ -188,11 +218,11 @@ fn render_with(c: &Certificate, attached: &[u8], draft: bool) -> Result<Vec<u8>,
         data["draft"] = true.into();
     }
     crate::render::pdf(&crate::render::Request {
-        template: TEMPLATE,
+        template,
         files: vec![("/data.json", serde_json::to_vec(&data).expect("serialises")), ("/certificate.json", attached.to_vec()), ("/qr.raw", qr)],
         ident: &c.record.id,
         date,
-        creator: renderer(),
+        creator,
     })
 }
 

@@ -1037,3 +1037,40 @@ fn signatures_carry_the_signers_names_and_times() {
     let f = std::fs::read_dir(&other).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "json")).unwrap();
     assert_eq!(d.verify(&f).1, vec!["signer-name-mismatch".to_string(), "countersignature-missing".to_string()]);
 }
+
+/// The golden certificate of tests/golden (made by an earlier build) verifies, as JSON and as
+/// PDF; a PDF rendered by a later evident version with the same template and typst verifies too;
+/// one naming a template or typst release this build does not have is not re-rendered as such.
+#[test]
+fn golden_certificates_verify_with_every_later_build() {
+    let golden = crate::util::root().join("tests/golden");
+    let trust = golden.join("golden.trust");
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("s.db");
+    let verify = |f: &Path| {
+        let r = evident(&store, &["verify", f.to_str().unwrap(), "--trust", trust.to_str().unwrap(), "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {} {}", r.stdout, r.stderr));
+        let failed: Vec<String> =
+            v["checks"].as_array().unwrap().iter().filter(|c| c["ok"] == false).map(|c| format!("{}: {}", c["code"], c["detail"])).collect();
+        (r.code, failed)
+    };
+    let json = golden.join("COS-5EB13A920B2232EF.json");
+    let pdf = golden.join("COS-5EB13A920B2232EF.pdf");
+    assert_eq!(verify(&json), (0, vec![]));
+    assert_eq!(verify(&pdf), (0, vec![]));
+    // The same certificate as a later evident would render it (its version in the Creator): the
+    // template and typst are the same, so it verifies.
+    let c = Certificate::load(&json).unwrap();
+    let ours = pdf::renderer();
+    let later = ours.replacen(&format!("evident {} (", env!("CARGO_PKG_VERSION")), "evident 9.9.9 (", 1);
+    assert_ne!(later, ours);
+    let bytes = pdf::render_as(&c, &later).expect("a renderer this build can reproduce").unwrap();
+    assert_ne!(bytes, std::fs::read(&pdf).unwrap(), "another Creator, other bytes");
+    let later_pdf = tmp.path().join("later.pdf");
+    std::fs::write(&later_pdf, &bytes).unwrap();
+    assert_eq!(verify(&later_pdf), (0, vec![]));
+    // A template this build does not keep: refused, and the PDF's renderer is named.
+    let unknown = ours.rsplit_once("sha256 ").map(|(head, _)| format!("{head}sha256 0123456789abcdef)")).unwrap();
+    assert!(pdf::render_as(&c, &unknown).is_none(), "an unknown template is not guessed at");
+    assert!(pdf::render_as(&c, &ours.replacen("typst ", "typst 0.", 1)).is_none(), "nor another typst release");
+}
