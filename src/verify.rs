@@ -81,7 +81,12 @@ fn small_limit(name: &str) -> u64 {
 }
 
 fn is_pack_certificate(path: &str) -> bool {
-    path.starts_with("certificates/") && path.ends_with(".json")
+    path.strip_prefix("certificates/").is_some_and(|f| !f.contains('/')) && path.ends_with(".json")
+}
+
+/// The revocations a pack carries (`certificates/revocations/ID.json`).
+fn is_pack_revocation(path: &str) -> bool {
+    path.strip_prefix("certificates/revocations/").is_some_and(|f| !f.contains('/')) && path.ends_with(".json")
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -146,7 +151,7 @@ impl Source {
                         small.insert(name.to_string(), b);
                     }
                 }
-                for (f, (size, _)) in hashes.iter().filter(|(f, (size, _))| is_pack_certificate(f) && *size <= CERTIFICATE_MAX) {
+                for (f, (size, _)) in hashes.iter().filter(|(f, (size, _))| (is_pack_certificate(f) || is_pack_revocation(f)) && *size <= CERTIFICATE_MAX) {
                     let mut b = Vec::with_capacity(*size as usize);
                     open(f).and_then(|h| h.take(CERTIFICATE_MAX).read_to_end(&mut b)).map_err(io(&dir.join(f)))?;
                     small.insert(f.clone(), b);
@@ -169,7 +174,9 @@ impl Source {
                         return Err(Error::Io { path: path.clone(), err: std::io::Error::other(format!("archive ends inside '{}'", m.path)) });
                     }
                     hashes.insert(m.path.clone(), r);
-                    if (SMALL.contains(&m.path.as_str()) && m.size <= small_limit(&m.path)) || (is_pack_certificate(&m.path) && m.size <= CERTIFICATE_MAX) {
+                    if (SMALL.contains(&m.path.as_str()) && m.size <= small_limit(&m.path))
+                        || ((is_pack_certificate(&m.path) || is_pack_revocation(&m.path)) && m.size <= CERTIFICATE_MAX)
+                    {
                         let mut b = Vec::new();
                         open(m).and_then(|mut r| r.read_to_end(&mut b)).map_err(io(path))?;
                         small.insert(m.path.clone(), b);
@@ -434,6 +441,19 @@ fn check_certificates(c: &Contents, m: &Manifest, trust: &TrustList, r: &mut Rep
         if !failed.is_empty() {
             bad += 1;
             r.fail(Code::CertificateInvalid, format!("{path}: {}", failed.join("; ")));
+        }
+    }
+    // Each revocation must be one a trusted performer or verifier signed, in canonical form.
+    for path in m.files.iter().map(|f| f.path.as_str()).filter(|p| is_pack_revocation(p)) {
+        let why = match c.small.get(path).map(|b| (b, serde_json::from_slice::<crate::certificate::record::RevocationFile>(b))) {
+            None => Some(format!("larger than {CERTIFICATE_MAX} bytes; not read")),
+            Some((_, Err(e))) => Some(format!("not a revocation: {e}")),
+            Some((b, Ok(f))) if f.to_bytes() != *b => Some("not in canonical form".into()),
+            Some((_, Ok(f))) => f.check(trust).err(),
+        };
+        if let Some(why) = why {
+            bad += 1;
+            r.fail(Code::RevocationInvalid, format!("{path}: {why}"));
         }
     }
     if bad == 0 {
@@ -720,6 +740,55 @@ fn certificate_timestamps(cert: &crate::certificate::record::Certificate, roots:
             }
         })
         .collect()
+}
+
+/// Whether a pack withdraws a certificate: a revocation of it that a trusted performer or
+/// verifier signed, or a correction that supersedes it and verifies itself.
+pub fn withdrawn(cert: &crate::certificate::record::Certificate, pack_path: &Path, trust: &TrustList) -> Result<Vec<Check>, Error> {
+    use crate::certificate::record::{Certificate, RevocationFile};
+    let read = |member: &str| -> Result<Option<Vec<u8>>, Error> {
+        let Some(r) = open_member(pack_path, member)? else { return Ok(None) };
+        let mut b = Vec::new();
+        r.take(CERTIFICATE_MAX + 1).read_to_end(&mut b).map_err(io(pack_path))?;
+        Ok((b.len() as u64 <= CERTIFICATE_MAX).then_some(b))
+    };
+    let manifest: Manifest = match read(pack::MANIFEST)?.and_then(|m| serde_json::from_slice(&m).ok()) {
+        Some(m) => m,
+        None => return Err(Error::NotAPack(pack_path.into())),
+    };
+    let id = &cert.record.id;
+    let mut checks = Vec::new();
+    for f in manifest.files.iter().filter(|f| is_pack_revocation(&f.path)) {
+        let Some(r) = read(&f.path)?.and_then(|b| serde_json::from_slice::<RevocationFile>(&b).ok()) else { continue };
+        if r.revocation.certificate == *id && r.revocation.record_sha256 == cert.record_sha256 {
+            match r.check(trust) {
+                Ok(t) => checks.push(Check {
+                    code: Code::CertificateRevoked,
+                    ok: false,
+                    detail: format!("revoked on {} by {} ({}): {}", r.revocation.revoked_at, t.name, t.role, r.revocation.reason),
+                }),
+                Err(why) => checks.push(Check {
+                    code: Code::RevocationInvalid,
+                    ok: false,
+                    detail: format!("{}: a revocation of it that does not verify: {why}", f.path),
+                }),
+            }
+        }
+    }
+    for f in manifest.files.iter().filter(|f| is_pack_certificate(&f.path)) {
+        let Some(c) = read(&f.path)?.and_then(|b| Certificate::from_slice(&b).ok()) else { continue };
+        if c.record.supersedes.as_deref() == Some(id.as_str()) && crate::certificate::record::verify(&c, trust).0.iter().all(|k| k.ok) {
+            checks.push(Check {
+                code: Code::CertificateSuperseded,
+                ok: false,
+                detail: format!("superseded by {} ({})", c.record.id, c.record.correction.as_deref().unwrap_or("no reason given")),
+            });
+        }
+    }
+    if checks.is_empty() {
+        checks.push(Check { code: Code::Current, ok: true, detail: format!("{} neither revokes nor supersedes it", pack_path.display()) });
+    }
+    Ok(checks)
 }
 
 /// A certificate file's bytes, read only if it is not larger than a genuine one can be (None).

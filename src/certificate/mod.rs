@@ -66,6 +66,8 @@ pub struct Issue {
     /// Issue certificates for drives whose sanitization was not verified (none or unknown on
     /// record, or a visual check of anything but destruction): each says NOT VERIFIED.
     pub unverified: bool,
+    /// A correction: the id of the certificate this one supersedes, and why.
+    pub supersedes: Option<(String, String)>,
 }
 
 /// What one certificate covers.
@@ -306,6 +308,11 @@ fn build_one(what: &str, per: Per, wipes: &[&WipeRow], assets: &Assets, issue: &
         h.update(m.serial.as_bytes());
     }
     h.update(scope.as_bytes());
+    // A correction of the same records is another certificate: its id names what it replaces.
+    if let Some((old, _)) = &issue.supersedes {
+        h.update(b"supersedes");
+        h.update(old.as_bytes());
+    }
     let id = format!("COS-{}", &hex::encode(h.finalize())[..16].to_uppercase());
     let record = Record {
         format: FORMAT.into(),
@@ -320,6 +327,8 @@ fn build_one(what: &str, per: Per, wipes: &[&WipeRow], assets: &Assets, issue: &
         media,
         encryption_before_disposal,
         date,
+        supersedes: issue.supersedes.as_ref().map(|(id, _)| id.clone()),
+        correction: issue.supersedes.as_ref().map(|(_, why)| why.clone()),
     };
     let record_sha256 = hex::encode(Sha256::digest(canonical(&record)));
     Ok(Certificate { record, record_sha256, performer_signature: None, verifier_signature: None, timestamps: Vec::new() })

@@ -30,6 +30,72 @@ pub struct Record {
     pub encryption_before_disposal: Option<EncryptionState>,
     /// The newest completion time among the media: the certificate's date.
     pub date: String,
+    /// The certificate this one corrects (its id), and why: that one stands withdrawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correction: Option<String>,
+}
+
+pub const REVOCATION_FORMAT: &str = "evident-revocation/1";
+
+/// A certificate withdrawn: which (id and the record hash it had), why and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Revocation {
+    pub format: String,
+    pub certificate: String,
+    pub record_sha256: String,
+    pub reason: String,
+    pub revoked_at: String,
+}
+
+/// The revocation file: the revocation and the signature of a performer's or verifier's key over
+/// the canonical `{revocation, signer}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationFile {
+    pub revocation: Revocation,
+    pub signature: Signature,
+}
+
+impl RevocationFile {
+    /// What the signature covers.
+    pub fn message(revocation: &Revocation, sig: &Signature) -> Vec<u8> {
+        serde_jcs::to_vec(&serde_json::json!({"revocation": revocation, "signer": sig.signer()})).expect("serialises")
+    }
+
+    /// The file bytes: canonical JSON and a newline.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut b = serde_jcs::to_vec(self).expect("a revocation serialises");
+        b.push(b'\n');
+        b
+    }
+
+    /// Whether the signature verifies and its key is trusted as a performer's or verifier's
+    /// under the name it records: the signer, or why not.
+    pub fn check(&self, trust: &TrustList) -> Result<Trusted, String> {
+        let s = &self.signature;
+        if self.revocation.format != REVOCATION_FORMAT {
+            return Err(format!("format '{}'", self.revocation.format));
+        }
+        let key = PublicKey::from_raw_hex(&s.public_key).ok_or("the key is not an Ed25519 key")?;
+        let sig = hex::decode(&s.signature).map_err(|_| "the signature is not hex")?;
+        if !s.named() || !key.verify(&Self::message(&self.revocation, s), &sig) {
+            return Err(format!("the signature by key {} does not verify", key.key_id()));
+        }
+        let t = [Role::Performer, Role::Verifier]
+            .into_iter()
+            .find_map(|r| match trust.standing(&key, r) {
+                Standing::Trusted(t) if t.role == s.role => Some(t.clone()),
+                _ => None,
+            })
+            .ok_or_else(|| format!("key {} is not trusted as a performer's or verifier's", key.key_id()))?;
+        match s.name.as_deref() {
+            Some(n) if same_person(n, &t.name) => Ok(t),
+            _ => Err(format!("the revocation names its signer otherwise than the trust list ({})", t.name)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

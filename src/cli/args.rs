@@ -177,6 +177,36 @@ pub enum CertificateCommand {
     /// Bring certificates signed or countersigned elsewhere (another machine) back into the store:
     /// each must be one the store holds, with signatures added; all or none.
     Import(CertificateImportArgs),
+    /// Withdraw a stored certificate: a revocation signed by a performer's or verifier's key,
+    /// written beside the certificates and kept in the store; packs carry it.
+    Revoke(CertificateRevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CertificateRevokeArgs {
+    /// The certificate's id (COS-…), as the store holds it.
+    pub id: String,
+    /// Why it is withdrawn.
+    #[arg(long)]
+    pub reason: String,
+    /// Your private key (performer or verifier). Default: `[keys] performer` in evident.toml.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// A file holding the key's passphrase (else EVIDENT_KEY_PASSPHRASE, else asked on a terminal).
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
+    /// Your name as the revocation records it. Default: the name in the key's .trust file.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The revocation time (RFC 3339). Default: SOURCE_DATE_EPOCH, else now.
+    #[arg(long, value_name = "RFC3339")]
+    pub signed_at: Option<String>,
+    /// Directory for the revocation file (ID.revocation.json).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -229,6 +259,13 @@ pub struct CertificateNewArgs {
     /// Technique × media → Clear/Purge/Destroy table replacing the shipped one (YAML).
     #[arg(long)]
     pub method_table: Option<PathBuf>,
+    /// A correction: this certificate supersedes the stored certificate with this id (which
+    /// stands withdrawn); give --reason too. The correction gets an id of its own.
+    #[arg(long, value_name = "COS-ID", requires = "reason")]
+    pub supersedes: Option<String>,
+    /// Why the superseded certificate was wrong (recorded in the new, signed record).
+    #[arg(long, requires = "supersedes")]
+    pub reason: Option<String>,
     /// Directory for the certificate files (created if missing; existing files are not overwritten).
     #[arg(long)]
     pub out: PathBuf,
@@ -447,8 +484,9 @@ pub struct VerifyArgs {
     /// is reported as present but unchecked.
     #[arg(long, value_name = "ROOTS.pem")]
     pub tsa_trust: Vec<PathBuf>,
-    /// For a sample: the pack it was drawn from. The pack is verified too, and the selection
-    /// re-derived from it.
+    /// For a sample: the pack it was drawn from (the pack is verified too, and the selection
+    /// re-derived from it). For a certificate: a pack to check it is still current in (not
+    /// revoked, not superseded by a correction).
     #[arg(long = "pack", value_name = "PACK")]
     pub sample_pack: Option<PathBuf>,
     /// Trusted keys: one `ROLE PUBLIC_KEY_HEX NAME` per line (the .trust lines `keygen` writes).

@@ -33,6 +33,7 @@ pub fn run(c: &CertificateCommand, store: &dyn Fn() -> Result<Store>, store_path
         CertificateCommand::Countersign(a) => sign(a, true, store, store_path),
         CertificateCommand::Render(a) => render(a),
         CertificateCommand::Import(a) => import(a, &mut store()?),
+        CertificateCommand::Revoke(a) => revoke(a, &mut store()?),
     }
 }
 
@@ -76,7 +77,16 @@ fn new(a: &args::CertificateNewArgs, store: &mut Store) -> Result<ExitCode> {
         destination: a.destination.clone(),
         methods,
         unverified: a.unverified,
+        supersedes: a.supersedes.clone().zip(a.reason.clone()),
     };
+    if let Some(old) = &a.supersedes
+        && !store.certificates()?.iter().any(|c| c.id == *old)
+    {
+        return Err(anyhow!(
+            "--supersedes {}: the store holds no such certificate\nhint: the id is COS- and 16 hex digits, as `certificate new` printed it",
+            super::safe(old)
+        ));
+    }
     let sel = Selection { drives: a.drive.clone(), assets: a.asset.clone(), lots: a.lot.clone(), all: a.all, per: a.per, skip_failed: a.skip_failed };
     let built = certificate::build(store, &sel, &issue).map_err(cert_err)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
@@ -115,7 +125,7 @@ fn sign(a: &args::CertificateSignArgs, counter: bool, store: &dyn Fn() -> Result
         return Err(anyhow!("no certificate files in {}", a.certificates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
     }
     let pb = bar(files.len(), if counter { "countersigning" } else { "signing" });
-    let who = signer(a, &key, key_path)?;
+    let who = signer(a.name.as_ref(), a.signed_at.as_ref(), &key, key_path)?;
     let mut signed = certificate::sign_all(&files, &key, &who, counter, &|| pb.inc(1)).map_err(cert_err)?;
     pb.finish_and_clear();
     if !a.tsa.is_empty() {
@@ -142,8 +152,8 @@ fn sign(a: &args::CertificateSignArgs, counter: bool, store: &dyn Fn() -> Result
 /// Who signs and when: `--name`, else the name in the key's `.trust` file; `--signed-at`, else
 /// SOURCE_DATE_EPOCH, else the clock (the one time evident reads from it: a signature's own).
 #[allow(clippy::disallowed_methods, reason = "a signature's signing time is a fact of the signing, read from the clock when not given")]
-fn signer(a: &args::CertificateSignArgs, key: &crate::sign::SecretKey, key_path: &Path) -> Result<certificate::Signer> {
-    let name = match (&a.name, key.declared_name(key_path)) {
+fn signer(name: Option<&String>, signed_at: Option<&String>, key: &crate::sign::SecretKey, key_path: &Path) -> Result<certificate::Signer> {
+    let name = match (name, key.declared_name(key_path)) {
         (Some(n), _) if !n.trim().is_empty() => n.trim().to_string(),
         (None, Some(n)) => n,
         _ => {
@@ -152,7 +162,7 @@ fn signer(a: &args::CertificateSignArgs, key: &crate::sign::SecretKey, key_path:
             ));
         }
     };
-    let at = match (&a.signed_at, std::env::var("SOURCE_DATE_EPOCH").ok()) {
+    let at = match (signed_at, std::env::var("SOURCE_DATE_EPOCH").ok()) {
         (Some(t), _) => chrono::DateTime::parse_from_rfc3339(t).with_context(|| format!("--signed-at {t:?}: expected RFC 3339"))?.with_timezone(&chrono::Utc),
         (None, Some(e)) => e
             .trim()
@@ -163,6 +173,56 @@ fn signer(a: &args::CertificateSignArgs, key: &crate::sign::SecretKey, key_path:
         (None, None) => chrono::Utc::now(),
     };
     Ok(certificate::Signer { name, signed_at: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true) })
+}
+
+/// Withdraws a stored certificate: a revocation signed by a performer's or verifier's key, the
+/// file written and the store updated together.
+fn revoke(a: &args::CertificateRevokeArgs, store: &mut Store) -> Result<ExitCode> {
+    use crate::certificate::record::{REVOCATION_FORMAT, Revocation, RevocationFile, Signature};
+    let key_path =
+        a.key.as_deref().ok_or_else(|| anyhow!("no --key\nhint: --key KEY (a performer's or verifier's), or `[keys] performer = \"…\"` in evident.toml"))?;
+    let key = super::load_key(key_path, a.passphrase_file.as_deref()).map_err(|e| {
+        let h = e.hint().map(String::from);
+        with_hint(e, h)
+    })?;
+    let role = if key.check_role(key_path, crate::sign::Role::Performer).is_ok() { crate::sign::Role::Performer } else { crate::sign::Role::Verifier };
+    key.check_role(key_path, role).map_err(|e| {
+        let h = e.hint().map(String::from);
+        with_hint(e, h)
+    })?;
+    let stored =
+        store.certificates()?.into_iter().find(|c| c.id == a.id).ok_or_else(|| anyhow!("{}: the store holds no such certificate", super::safe(&a.id)))?;
+    if a.reason.trim().is_empty() {
+        return Err(anyhow!("--reason: say why the certificate is withdrawn"));
+    }
+    let who = signer(a.name.as_ref(), a.signed_at.as_ref(), &key, key_path)?;
+    let revocation = Revocation {
+        format: REVOCATION_FORMAT.into(),
+        certificate: stored.id.clone(),
+        record_sha256: stored.record_sha256.clone(),
+        reason: a.reason.trim().into(),
+        revoked_at: who.signed_at.clone(),
+    };
+    let p = key.public();
+    let mut signature =
+        Signature { role, key_id: p.key_id(), public_key: p.raw_hex(), signature: String::new(), name: Some(who.name), signed_at: Some(who.signed_at) };
+    signature.signature = hex::encode(key.sign(&RevocationFile::message(&revocation, &signature)));
+    let file = RevocationFile { revocation, signature };
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let path = a.out.join(format!("{}.revocation.json", stored.id));
+    let bytes = file.to_bytes();
+    let mut f =
+        std::fs::OpenOptions::new().write(true).create_new(true).open(&path).with_context(|| format!("writing {} (never overwritten)", path.display()))?;
+    std::io::Write::write_all(&mut f, &bytes).with_context(|| format!("writing {}", path.display()))?;
+    if let Err(e) = store.put_revocation(&stored.id, &bytes) {
+        let _ = std::fs::remove_file(&path);
+        return Err(e.into());
+    }
+    match a.format {
+        Format::Json => out!("{}", serde_json::to_string_pretty(&serde_json::json!({"revocation": path, "certificate": stored.id}))?)?,
+        Format::Human => out!("revoked {} ({}): {}", super::safe(&stored.id), super::safe(&a.reason), path.display())?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Asks the TSAs (in order, the first that answers well) for a token over each certificate's new

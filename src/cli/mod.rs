@@ -472,7 +472,7 @@ fn verify(a: &args::VerifyArgs) -> Result<ExitCode> {
         let h = e.hint().map(String::from);
         with_hint(e, h)
     })?;
-    let is_sample = a.sample_pack.is_some() || crate::sample::is_sample(&a.pack);
+    let is_sample = crate::sample::is_sample(&a.pack) || (a.sample_pack.is_some() && !crate::verify::is_certificate(&a.pack));
     if is_sample || a.expect == Some(args::Expect::Sample) {
         return audit::verify_sample(a, &trust);
     }
@@ -599,7 +599,16 @@ fn verify_certificate(a: &args::VerifyArgs, trust: &crate::sign::TrustList) -> R
         bail!("--since applies to packs, not to a certificate");
     }
     let roots = tsa_roots(&a.tsa_trust)?;
-    let out = crate::verify::certificate_with(&a.pack, trust, roots.as_deref())?;
+    let mut out = crate::verify::certificate_with(&a.pack, trust, roots.as_deref())?;
+    // Given the pack it belongs to: is it still current there (not revoked, not superseded)?
+    if let Some(pack) = a.sample_pack.as_ref().filter(|_| std::fs::metadata(&a.pack).is_ok_and(|m| m.len() <= 16 << 20)) {
+        let bytes = std::fs::read(&a.pack).with_context(|| format!("reading {}", a.pack.display()))?;
+        let json = if bytes.starts_with(b"%PDF-") { crate::certificate::pdf::attachment(&bytes).unwrap_or_default() } else { bytes };
+        if let Ok(cert) = crate::certificate::record::Certificate::from_slice(&json) {
+            out.checks.extend(crate::verify::withdrawn(&cert, pack, trust)?);
+            out.verified = out.checks.iter().all(|c| c.ok);
+        }
+    }
     match a.format {
         Format::Json => out!("{}", serde_json::to_string_pretty(&out)?)?,
         Format::Human => {

@@ -148,13 +148,26 @@ pub struct Attestation {
     pub certificate: String,
     pub signed: bool,
     pub countersigned: bool,
+    /// Revoked, or superseded by a correction: it attests nothing any more (why, if so).
+    pub withdrawn: Option<String>,
     pub independent: bool,
 }
 
 pub(super) fn attestations(store: &Store) -> Result<Vec<Attestation>, crate::store::Error> {
     let mut out = Vec::new();
-    for s in store.certificates()? {
-        let Ok(c) = crate::certificate::record::Certificate::from_slice(&s.body) else { continue };
+    // A certificate withdrawn (revoked, or superseded by a correction) attests nothing.
+    let revoked: std::collections::BTreeSet<String> = store.revocations()?.into_iter().map(|(id, _)| id).collect();
+    let stored = store.certificates()?;
+    let parsed: Vec<_> = stored.iter().filter_map(|s| crate::certificate::record::Certificate::from_slice(&s.body).ok()).collect();
+    let superseded: std::collections::BTreeSet<&str> = parsed.iter().filter_map(|c| c.record.supersedes.as_deref()).collect();
+    for c in &parsed {
+        let withdrawn = if revoked.contains(&c.record.id) {
+            Some("was revoked")
+        } else if superseded.contains(c.record.id.as_str()) {
+            Some("was superseded by a correction")
+        } else {
+            None
+        };
         let status = c.signature_status();
         for m in &c.record.media {
             out.push(Attestation {
@@ -162,6 +175,7 @@ pub(super) fn attestations(store: &Store) -> Result<Vec<Attestation>, crate::sto
                 certificate: c.record.id.clone(),
                 signed: status.signed,
                 countersigned: status.countersigned,
+                withdrawn: withdrawn.map(String::from),
                 independent: status.independent,
             });
         }
@@ -177,8 +191,14 @@ pub(super) fn judge_attested(views: &[AssetView], scope: &Scope, certs: &[Attest
             return None;
         }
         let mine: Vec<&Attestation> = certs.iter().filter(|c| c.drive == w.drive).collect();
-        let best = mine.iter().find(|c| c.signed && c.countersigned && c.independent).or(mine.first());
+        let current: Vec<&&Attestation> = mine.iter().filter(|c| c.withdrawn.is_none()).collect();
+        let best = current.iter().find(|c| c.signed && c.countersigned && c.independent).or(current.first()).copied();
         Some(match best {
+            None if !mine.is_empty() => Verdict::fail(format!(
+                "drive {} has no current certificate: {}",
+                w.drive,
+                mine.iter().map(|c| format!("{} {}", c.certificate, c.withdrawn.as_deref().unwrap_or(""))).collect::<Vec<_>>().join("; ")
+            )),
             None => Verdict::fail(format!("drive {} has no certificate of sanitization", w.drive)),
             Some(c) if c.signed && c.countersigned && c.independent => Verdict::pass(format!("certificate {} signed and countersigned", c.certificate)),
             Some(c) if !c.signed => Verdict::fail(format!("certificate {} has no valid performer signature", c.certificate)),

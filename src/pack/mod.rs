@@ -715,5 +715,9 @@ fn write_certificates(w: &mut Writer, store: &Store, scope: &Scope) -> Result<us
             certificates += 1;
         }
     }
+    // Every revocation the store holds: a withdrawal outlives the scope it was made in.
+    for (id, body) in store.revocations()? {
+        w.bytes(&format!("certificates/revocations/{}.json", safe_name(&id)), &body)?;
+    }
     Ok(certificates)
 }

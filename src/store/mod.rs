@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0005_leaver.sql"),
     include_str!("0006_observation.sql"),
     include_str!("0007_unread.sql"),
+    include_str!("0008_revocation.sql"),
 ];
 
 /// Size of a raw-file chunk.
@@ -803,6 +804,21 @@ impl Store {
             .map_err(map)?;
         }
         tx.commit().map_err(map)
+    }
+
+    /// Keeps a revocation (the signed file) for a stored certificate; one per certificate.
+    pub fn put_revocation(&mut self, certificate: &str, body: &[u8]) -> Result<(), Error> {
+        self.conn
+            .execute("INSERT INTO revocation (certificate, body) VALUES (?1, ?2) ON CONFLICT (certificate) DO NOTHING", params![certificate, body])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every stored revocation: (certificate id, the signed file bytes).
+    pub fn revocations(&self) -> Result<Vec<(String, Vec<u8>)>, Error> {
+        let mut st = self.conn.prepare("SELECT certificate, body FROM revocation ORDER BY certificate").map_err(|e| self.err(e))?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     /// Every stored certificate, by id.

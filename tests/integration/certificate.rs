@@ -529,7 +529,10 @@ fn certificates_feed_disp_03_and_go_into_the_pack() {
     let inside: Vec<String> = std::fs::read_dir(pack.join("certificates")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     assert_eq!(inside.len(), 5, "{inside:?}");
     for name in &inside {
-        assert_eq!(std::fs::read(pack.join("certificates").join(name)).unwrap(), std::fs::read(all.join(name)).unwrap());
+        // As last signed: the drive certified in one/ was countersigned there, after all/ signed it
+        // again (at another time, so with another signature).
+        let latest = if one.join(name).is_file() { one.join(name) } else { all.join(name) };
+        assert_eq!(std::fs::read(pack.join("certificates").join(name)).unwrap(), std::fs::read(latest).unwrap());
     }
     // verify PACK checks every certificate inside it too: with only the compliance key trusted,
     // the certificates' signers are unknown and the pack does not verify.
@@ -1073,4 +1076,105 @@ fn golden_certificates_verify_with_every_later_build() {
     let unknown = ours.rsplit_once("sha256 ").map(|(head, _)| format!("{head}sha256 0123456789abcdef)")).unwrap();
     assert!(pdf::render_as(&c, &unknown).is_none(), "an unknown template is not guessed at");
     assert!(pdf::render_as(&c, &ours.replacen("typst ", "typst 0.", 1)).is_none(), "nor another typst release");
+}
+
+/// Corrections and withdrawals: a certificate superseded by a correction (its own id, the reason
+/// signed in it) and one revoked by a signed revocation are reported as such by `verify CERT
+/// --pack`; the pack carries the revocation and verifies it; DISP-03 counts neither.
+#[test]
+fn a_certificate_can_be_superseded_or_revoked() {
+    let d = desk();
+    let out = d.org.dir.path().join("certs");
+    let mut args = vec!["certificate", "new", "--drive", "SQYUG59YR5JBDN", "--out", out.to_str().unwrap()];
+    args.extend(ISSUE);
+    assert_eq!(d.run(&args).code, 0);
+    let sign = |dir: &Path| {
+        for (cmd, key) in [("sign", "sam-lee"), ("countersign", "ana-ruiz")] {
+            let r = d.run(&["certificate", cmd, "--key", d.key(key).to_str().unwrap(), dir.to_str().unwrap()]);
+            assert_eq!(r.code, 0, "{}", r.stderr);
+        }
+    };
+    sign(&out);
+    let old = reload(&std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "json")).unwrap());
+    // The destination was wrong: a correction supersedes it, with its own id.
+    let fixed = d.org.dir.path().join("fixed");
+    let mut args = vec![
+        "certificate",
+        "new",
+        "--drive",
+        "SQYUG59YR5JBDN",
+        "--out",
+        fixed.to_str().unwrap(),
+        "--supersedes",
+        &old.record.id,
+        "--reason",
+        "the drive was shredded, not recycled",
+    ];
+    args.extend(ISSUE.iter().map(|a| if *a == "Recycled by GreenLoop Recycling" { "Shredded by GreenLoop Recycling" } else { a }));
+    let r = d.run(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    sign(&fixed);
+    let new_file = std::fs::read_dir(&fixed).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "json")).unwrap();
+    let new = reload(&new_file);
+    assert_ne!(new.record.id, old.record.id);
+    assert_eq!(new.record.supersedes.as_deref(), Some(old.record.id.as_str()));
+    assert_eq!(new.record.correction.as_deref(), Some("the drive was shredded, not recycled"));
+    // A correction of a certificate the store does not hold is refused.
+    let mut bad = vec![
+        "certificate",
+        "new",
+        "--drive",
+        "SQYUG59YR5JBDN",
+        "--out",
+        d.org.dir.path().join("x").to_str().unwrap().to_string().leak(),
+        "--supersedes",
+        "COS-0000000000000000",
+        "--reason",
+        "typo",
+    ];
+    bad.extend(ISSUE);
+    assert_eq!(d.run(&bad).code, 2);
+    // The pack carries both; the old one is superseded there, the new one current.
+    let trust = d.org.dir.path().join("all.trust");
+    std::fs::write(&trust, std::fs::read_to_string(&d.trust).unwrap() + &std::fs::read_to_string(&d.org.trust).unwrap()).unwrap();
+    let p1 = d.org.dir.path().join("p1");
+    d.org.pack_into(&d.org.store, &p1, &["--as-of", "2026-10-31"]);
+    let check = |cert: &Path, pack: &Path| -> (i32, Vec<String>) {
+        let r = d.run(&["verify", cert.to_str().unwrap(), "--trust", trust.to_str().unwrap(), "--pack", pack.to_str().unwrap(), "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {} {}", r.stdout, r.stderr));
+        (r.code, v["checks"].as_array().unwrap().iter().filter(|c| c["ok"] == false).map(|c| c["code"].as_str().unwrap().to_string()).collect())
+    };
+    let old_file = p1.join(format!("certificates/{}.json", old.record.id));
+    assert_eq!(check(&old_file, &p1), (1, vec!["certificate-superseded".to_string()]));
+    assert_eq!(check(&new_file, &p1), (0, vec![]));
+    let ev: serde_json::Value = serde_json::from_slice(&std::fs::read(p1.join("results/controls/DISP-03.json")).unwrap()).unwrap();
+    let line = ev["findings"].as_array().unwrap().iter().find(|f| f["item"] == "drive:SQYUG59YR5JBDN");
+    assert!(line.is_none(), "the drive is covered by its current certificate: {ev}");
+    // The correction revoked too (the drive's certificate withdrawn): DISP-03 fails it.
+    let revs = d.org.dir.path().join("revocations");
+    let r = d.run(&[
+        "certificate",
+        "revoke",
+        &new.record.id,
+        "--reason",
+        "issued before the audit of the lot",
+        "--key",
+        d.key("ana-ruiz").to_str().unwrap(),
+        "--out",
+        revs.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let p2 = d.org.dir.path().join("p2");
+    d.org.pack_into(&d.org.store, &p2, &["--as-of", "2026-10-31"]);
+    assert!(p2.join(format!("certificates/revocations/{}.json", new.record.id)).is_file());
+    let r = d.run(&["verify", p2.to_str().unwrap(), "--trust", trust.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "the pack's revocation verifies: {}", r.stdout);
+    assert_eq!(check(&new_file, &p2), (1, vec!["certificate-revoked".to_string()]));
+    let ev: serde_json::Value = serde_json::from_slice(&std::fs::read(p2.join("results/controls/DISP-03.json")).unwrap()).unwrap();
+    assert!(ev["findings"].as_array().unwrap().iter().any(|f| f["item"] == "drive:SQYUG59YR5JBDN"), "no current certificate covers the drive: {ev}");
+    // A revocation signed by a key nobody trusts: the pack says so.
+    let omar_only = d.org.dir.path().join("omar.trust");
+    std::fs::write(&omar_only, std::fs::read_to_string(&d.org.trust).unwrap()).unwrap();
+    let r = d.run(&["verify", p2.to_str().unwrap(), "--trust", omar_only.to_str().unwrap(), "--format", "json"]);
+    assert!(r.stdout.contains("revocation-invalid"), "{}", r.stdout);
 }

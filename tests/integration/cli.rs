@@ -234,6 +234,12 @@ fn format_json_on_every_command_parses() {
     runs.push(vec!["certificate".into(), "countersign".into(), "--key".into(), s(&keys.join("ana-ruiz.key.pem")), s(&certs)]);
     runs.push(vec!["certificate".into(), "render".into(), s(&certs)]);
     runs.push(vec!["certificate".into(), "import".into(), s(&certs)]);
+    // The example's nwipe drive (its id is a hash of its records: tests/golden has the same one).
+    runs.push(
+        ["certificate", "revoke", "COS-5EB13A920B2232EF", "--reason", "a test", "--key", &s(&keys.join("sam-lee.key.pem")), "--out", &s(&d.join("revoked"))]
+            .map(String::from)
+            .to_vec(),
+    );
     runs.push(vec!["retract".into(), "1".into(), "--reason".into(), "a wrong file".into()]);
     // docs/json.md's table: command → (every key, the keys without `?`).
     let doc = std::fs::read_to_string(crate::util::root().join("docs/json.md")).unwrap();
