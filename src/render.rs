@@ -95,6 +95,8 @@ pub struct Request<'a> {
     /// What made it (the PDF's Creator): the renderer, so a later evident can tell whose
     /// rendering a PDF is.
     pub creator: &'a str,
+    /// Write PDF/A-3b (archival; attachments allowed, as the associated files).
+    pub archival: bool,
 }
 
 /// Renders a PDF. Same request, same bytes.
@@ -121,6 +123,11 @@ pub fn pdf(req: &Request) -> Result<Vec<u8>, Error> {
         // No tag tree: a certificate is one table read by people and by `evident verify`;
         // building the tags was 4 % of the time (perf). The text stays selectable.
         tagged: false,
+        standards: if req.archival {
+            typst_pdf::PdfStandards::new(&[typst_pdf::PdfStandard::A_3b]).map_err(|e| Error(format!("PDF/A-3b: {e:?}")))?
+        } else {
+            typst_pdf::PdfStandards::default()
+        },
         ..Default::default()
     };
     let out = typst_pdf::pdf(&document, &opts).map_err(|errs| Error(errs.iter().map(|e| e.message.to_string()).collect::<Vec<_>>().join("; ")));

@@ -17,7 +17,7 @@ pub fn renderer() -> &'static str {
     static R: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     R.get_or_init(|| {
         let t = hex::encode(Sha256::digest(TEMPLATE.as_bytes()));
-        format!("evident {} (typst {TYPST}, certificate template sha256 {})", env!("CARGO_PKG_VERSION"), &t[..16])
+        format!("evident {} (typst {TYPST}, certificate template sha256 {}, PDF/A-3b)", env!("CARGO_PKG_VERSION"), &t[..16])
     })
 }
 
@@ -190,12 +190,16 @@ pub fn render_as(c: &Certificate, creator: &str) -> Option<Result<Vec<u8>, crate
     let rest = creator.strip_prefix("evident ")?;
     let (_, inner) = rest.split_once(" (typst ")?;
     let (typst, tail) = inner.split_once(", certificate template sha256 ")?;
-    let sha16 = tail.strip_suffix(')')?;
+    let tail = tail.strip_suffix(')')?;
+    let (sha16, archival) = match tail.strip_suffix(", PDF/A-3b") {
+        Some(sha) => (sha, true),
+        None => (tail, false),
+    };
     if typst != TYPST || creator.len() > 200 || creator.chars().any(char::is_control) {
         return None;
     }
     let template = template_by_sha16(sha16)?;
-    Some(render_full(c, &c.to_bytes(), false, template, creator))
+    Some(render_full(c, &c.to_bytes(), false, template, creator, archival))
 }
 
 /// Renders the pages of one certificate with any bytes attached. Only `render` makes a genuine
@@ -206,10 +210,10 @@ pub fn render_parts(c: &Certificate, attached: &[u8]) -> Result<Vec<u8>, crate::
 }
 
 fn render_with(c: &Certificate, attached: &[u8], draft: bool) -> Result<Vec<u8>, crate::render::Error> {
-    render_full(c, attached, draft, TEMPLATE, renderer())
+    render_full(c, attached, draft, TEMPLATE, renderer(), true)
 }
 
-fn render_full(c: &Certificate, attached: &[u8], draft: bool, template: &str, creator: &str) -> Result<Vec<u8>, crate::render::Error> {
+fn render_full(c: &Certificate, attached: &[u8], draft: bool, template: &str, creator: &str, archival: bool) -> Result<Vec<u8>, crate::render::Error> {
     let date = chrono::DateTime::parse_from_rfc3339(&c.record.date).map(|d| d.naive_utc()).unwrap_or_default();
     let (side, qr) = qr_pixels(&c.qr_text())?;
     let mut data = data(c);
@@ -223,6 +227,7 @@ fn render_full(c: &Certificate, attached: &[u8], draft: bool, template: &str, cr
         ident: &c.record.id,
         date,
         creator,
+        archival,
     })
 }
 

@@ -1178,3 +1178,21 @@ fn a_certificate_can_be_superseded_or_revoked() {
     let r = d.run(&["verify", p2.to_str().unwrap(), "--trust", omar_only.to_str().unwrap(), "--format", "json"]);
     assert!(r.stdout.contains("revocation-invalid"), "{}", r.stdout);
 }
+
+/// The PDF is PDF/A-3b (archival): the XMP says so, an sRGB output intent, every font embedded,
+/// and the signed record attached as its source (AFRelationship). No validator is installable
+/// here (veraPDF needs Java and the network); these are the checks poppler and the bytes allow.
+#[test]
+fn certificates_are_pdf_a_3b_with_the_record_as_their_source() {
+    let golden = crate::util::root().join("tests/golden/COS-5EB13A920B2232EF.pdf");
+    let bytes = std::fs::read(&golden).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("<pdfaid:part>3</pdfaid:part>") && text.contains("<pdfaid:conformance>B</pdfaid:conformance>"), "PDF/A-3b in the XMP");
+    assert!(text.contains("/S/GTS_PDFA1") && text.contains("/AFRelationship/Source"), "output intent and the attachment's relationship");
+    let fonts = Command::new("pdffonts").arg(&golden).output().unwrap();
+    let listing = String::from_utf8_lossy(&fonts.stdout);
+    let rows: Vec<&str> = listing.lines().skip(2).collect();
+    assert!(!rows.is_empty() && rows.iter().all(|r| r.split_whitespace().rev().nth(4) == Some("yes")), "every font embedded: {listing}");
+    // A certificate rendered now is PDF/A-3b as well, and says so in its renderer.
+    assert!(pdf::renderer().ends_with(", PDF/A-3b)"), "{}", pdf::renderer());
+}
