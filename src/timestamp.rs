@@ -457,6 +457,19 @@ pub fn fetch(url: &str, data_sha256: &[u8; 32], timeout: std::time::Duration) ->
     Ok((body, stamp))
 }
 
+/// Asks each TSA in turn until one answers with a reply that checks out; if none does, every
+/// failure, joined.
+pub fn fetch_any(urls: &[String], data_sha256: &[u8; 32], timeout: std::time::Duration) -> Result<Vec<u8>, String> {
+    let mut why = Vec::new();
+    for url in urls {
+        match fetch(url, data_sha256, timeout) {
+            Ok((reply, _)) => return Ok(reply),
+            Err(e) => why.push(e),
+        }
+    }
+    Err(why.join("; "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -182,6 +182,27 @@ pub enum CertificateCommand {
     Revoke(CertificateRevokeArgs),
 }
 
+/// Who signs a certificate or a revocation: the key, its passphrase, the name and the time.
+#[derive(Debug, Args)]
+pub struct SignerArgs {
+    /// Your private key: a performer's to sign, a verifier's to countersign, either to revoke.
+    /// Default: `[keys] performer` or `verifier` in evident.toml.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// A file holding the key's passphrase, if it is encrypted (else EVIDENT_KEY_PASSPHRASE, else
+    /// asked on a terminal).
+    #[arg(long)]
+    pub passphrase_file: Option<PathBuf>,
+    /// Your name as the signature records it (checked by `verify` against the trust list).
+    /// Default: the name keygen wrote in NAME.trust beside the key.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The signing time recorded in the signature (RFC 3339). Default: SOURCE_DATE_EPOCH if
+    /// set, else now: a signature's own time is a fact of the signing.
+    #[arg(long, value_name = "RFC3339")]
+    pub signed_at: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct CertificateRevokeArgs {
     /// The certificate's id (COS-…), as the store holds it.
@@ -189,18 +210,8 @@ pub struct CertificateRevokeArgs {
     /// Why it is withdrawn.
     #[arg(long)]
     pub reason: String,
-    /// Your private key (performer or verifier). Default: `[keys] performer` in evident.toml.
-    #[arg(long)]
-    pub key: Option<PathBuf>,
-    /// A file holding the key's passphrase (else EVIDENT_KEY_PASSPHRASE, else asked on a terminal).
-    #[arg(long)]
-    pub passphrase_file: Option<PathBuf>,
-    /// Your name as the revocation records it. Default: the name in the key's .trust file.
-    #[arg(long)]
-    pub name: Option<String>,
-    /// The revocation time (RFC 3339). Default: SOURCE_DATE_EPOCH, else now.
-    #[arg(long, value_name = "RFC3339")]
-    pub signed_at: Option<String>,
+    #[command(flatten)]
+    pub signer: SignerArgs,
     /// Directory for the revocation file (ID.revocation.json).
     #[arg(long)]
     pub out: PathBuf,
@@ -279,22 +290,8 @@ pub struct CertificateSignArgs {
     /// Certificate JSON files, or directories of them.
     #[arg(required = true)]
     pub certificates: Vec<PathBuf>,
-    /// The private key (performer key for sign, verifier key for countersign). Default:
-    /// `[keys] performer` or `verifier` in evident.toml.
-    #[arg(long)]
-    pub key: Option<PathBuf>,
-    /// A file holding the key's passphrase, if it is encrypted (else EVIDENT_KEY_PASSPHRASE, else
-    /// asked on a terminal).
-    #[arg(long)]
-    pub passphrase_file: Option<PathBuf>,
-    /// Your name as the signature records it (checked by `verify` against the trust list).
-    /// Default: the name keygen wrote in NAME.trust beside the key.
-    #[arg(long)]
-    pub name: Option<String>,
-    /// The signing time recorded in the signature (RFC 3339). Default: SOURCE_DATE_EPOCH if
-    /// set, else now: a signature's own time is a fact of the signing.
-    #[arg(long, value_name = "RFC3339")]
-    pub signed_at: Option<String>,
+    #[command(flatten)]
+    pub signer: SignerArgs,
     /// A Time-Stamping Authority (RFC 3161) to time-stamp each new signature: the certificate
     /// gains the TSA's reply. Repeat for fallbacks; if none answers well, nothing is signed.
     #[arg(long, value_name = "URL")]

@@ -58,9 +58,8 @@ pub(super) fn sample(a: &SampleArgs) -> Result<ExitCode> {
     let mut file = SampleFile::sign(drawn, &key);
     if !a.tsa.is_empty() {
         let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(file.signature_bytes()).into();
-        let mut why = Vec::new();
-        let reply = a.tsa.iter().find_map(|url| crate::timestamp::fetch(url, &digest, std::time::Duration::from_secs(30)).map_err(|e| why.push(e)).ok());
-        let (reply, _) = reply.ok_or_else(|| anyhow::anyhow!("no Time-Stamping Authority gave a valid token, so no sample was written: {}", why.join("; ")))?;
+        let reply = crate::timestamp::fetch_any(&a.tsa, &digest, std::time::Duration::from_secs(30))
+            .map_err(|why| anyhow::anyhow!("no Time-Stamping Authority gave a valid token, so no sample was written: {why}"))?;
         file.timestamp = Some(hex::encode(reply));
     }
     let xlsx = a.xlsx.as_ref().map(|_| crate::sample::workpaper::xlsx(&file)).transpose().context("building the .xlsx workpaper")?;

@@ -110,8 +110,8 @@ fn new(a: &args::CertificateNewArgs, store: &mut Store) -> Result<ExitCode> {
 
 fn sign(a: &args::CertificateSignArgs, counter: bool, store: &dyn Fn() -> Result<Store>, store_path: &Path) -> Result<ExitCode> {
     let role = if counter { "verifier" } else { "performer" };
-    let key_path = a.key.as_deref().ok_or_else(|| anyhow!("no --key\nhint: --key KEY, or `[keys] {role} = \"…\"` in evident.toml"))?;
-    let key = super::load_key(key_path, a.passphrase_file.as_deref()).map_err(|e| {
+    let key_path = a.signer.key.as_deref().ok_or_else(|| anyhow!("no --key\nhint: --key KEY, or `[keys] {role} = \"…\"` in evident.toml"))?;
+    let key = super::load_key(key_path, a.signer.passphrase_file.as_deref()).map_err(|e| {
         let h = e.hint().map(String::from);
         with_hint(e, h)
     })?;
@@ -125,7 +125,7 @@ fn sign(a: &args::CertificateSignArgs, counter: bool, store: &dyn Fn() -> Result
         return Err(anyhow!("no certificate files in {}", a.certificates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")));
     }
     let pb = bar(files.len(), if counter { "countersigning" } else { "signing" });
-    let who = signer(a.name.as_ref(), a.signed_at.as_ref(), &key, key_path)?;
+    let who = signer(&a.signer, &key, key_path)?;
     let mut signed = certificate::sign_all(&files, &key, &who, counter, &|| pb.inc(1)).map_err(cert_err)?;
     pb.finish_and_clear();
     if !a.tsa.is_empty() {
@@ -152,8 +152,8 @@ fn sign(a: &args::CertificateSignArgs, counter: bool, store: &dyn Fn() -> Result
 /// Who signs and when: `--name`, else the name in the key's `.trust` file; `--signed-at`, else
 /// SOURCE_DATE_EPOCH, else the clock (the one time evident reads from it: a signature's own).
 #[allow(clippy::disallowed_methods, reason = "a signature's signing time is a fact of the signing, read from the clock when not given")]
-fn signer(name: Option<&String>, signed_at: Option<&String>, key: &crate::sign::SecretKey, key_path: &Path) -> Result<certificate::Signer> {
-    let name = match (name, key.declared_name(key_path)) {
+fn signer(a: &args::SignerArgs, key: &crate::sign::SecretKey, key_path: &Path) -> Result<certificate::Signer> {
+    let name = match (&a.name, key.declared_name(key_path)) {
         (Some(n), _) if !n.trim().is_empty() => n.trim().to_string(),
         (None, Some(n)) => n,
         _ => {
@@ -162,7 +162,7 @@ fn signer(name: Option<&String>, signed_at: Option<&String>, key: &crate::sign::
             ));
         }
     };
-    let at = match (signed_at, std::env::var("SOURCE_DATE_EPOCH").ok()) {
+    let at = match (&a.signed_at, std::env::var("SOURCE_DATE_EPOCH").ok()) {
         (Some(t), _) => chrono::DateTime::parse_from_rfc3339(t).with_context(|| format!("--signed-at {t:?}: expected RFC 3339"))?.with_timezone(&chrono::Utc),
         (None, Some(e)) => e
             .trim()
@@ -179,9 +179,12 @@ fn signer(name: Option<&String>, signed_at: Option<&String>, key: &crate::sign::
 /// file written and the store updated together.
 fn revoke(a: &args::CertificateRevokeArgs, store: &mut Store) -> Result<ExitCode> {
     use crate::certificate::record::{REVOCATION_FORMAT, Revocation, RevocationFile, Signature};
-    let key_path =
-        a.key.as_deref().ok_or_else(|| anyhow!("no --key\nhint: --key KEY (a performer's or verifier's), or `[keys] performer = \"…\"` in evident.toml"))?;
-    let key = super::load_key(key_path, a.passphrase_file.as_deref()).map_err(|e| {
+    let key_path = a
+        .signer
+        .key
+        .as_deref()
+        .ok_or_else(|| anyhow!("no --key\nhint: --key KEY (a performer's or verifier's), or `[keys] performer = \"…\"` in evident.toml"))?;
+    let key = super::load_key(key_path, a.signer.passphrase_file.as_deref()).map_err(|e| {
         let h = e.hint().map(String::from);
         with_hint(e, h)
     })?;
@@ -195,7 +198,7 @@ fn revoke(a: &args::CertificateRevokeArgs, store: &mut Store) -> Result<ExitCode
     if a.reason.trim().is_empty() {
         return Err(anyhow!("--reason: say why the certificate is withdrawn"));
     }
-    let who = signer(a.name.as_ref(), a.signed_at.as_ref(), &key, key_path)?;
+    let who = signer(&a.signer, &key, key_path)?;
     let revocation = Revocation {
         format: REVOCATION_FORMAT.into(),
         certificate: stored.id.clone(),
@@ -234,15 +237,8 @@ fn time_stamp(signed: &mut [Certificate], counter: bool, tsa: &[String]) -> Resu
     for c in signed.iter_mut() {
         let bytes = c.signature_bytes(over).ok_or_else(|| anyhow!("{}: no signature to time-stamp", c.record.id))?;
         let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&bytes).into();
-        let mut why = Vec::new();
-        let reply = tsa.iter().find_map(|url| match crate::timestamp::fetch(url, &digest, std::time::Duration::from_secs(30)) {
-            Ok((reply, _)) => Some(reply),
-            Err(e) => {
-                why.push(e);
-                None
-            }
-        });
-        let reply = reply.ok_or_else(|| anyhow!("no Time-Stamping Authority gave a valid token, so nothing was signed: {}", why.join("; ")))?;
+        let reply = crate::timestamp::fetch_any(tsa, &digest, std::time::Duration::from_secs(30))
+            .map_err(|why| anyhow!("no Time-Stamping Authority gave a valid token, so nothing was signed: {why}"))?;
         c.timestamps.push(TimeStamp { over, reply: hex::encode(reply) });
         pb.inc(1);
     }

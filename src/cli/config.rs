@@ -112,8 +112,9 @@ pub fn apply(cli: &mut Cli) -> Result<()> {
         Command::Certificate(CertificateCommand::New(a)) => {
             fill(&mut a.organisation, &c.organisation);
         }
-        Command::Certificate(CertificateCommand::Sign(a)) => fill(&mut a.key, &c.keys.performer),
-        Command::Certificate(CertificateCommand::Countersign(a)) => fill(&mut a.key, &c.keys.verifier),
+        Command::Certificate(CertificateCommand::Sign(a)) => fill(&mut a.signer.key, &c.keys.performer),
+        Command::Certificate(CertificateCommand::Countersign(a)) => fill(&mut a.signer.key, &c.keys.verifier),
+        Command::Certificate(CertificateCommand::Revoke(a)) => fill(&mut a.signer.key, &c.keys.performer),
         _ => {}
     }
     Ok(())

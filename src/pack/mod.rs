@@ -534,15 +534,7 @@ fn sign(root: &Path, manifest: Manifest, key: &SecretKey, tsa: &[String]) -> Res
     put(SIGNATURE, &key.sign(&bytes))?;
     let mut count = manifest.files.len() + 3;
     if !tsa.is_empty() {
-        let mut why = Vec::new();
-        let token = tsa.iter().find_map(|url| match crate::timestamp::fetch(url, &digest, TSA_TIMEOUT) {
-            Ok((reply, _)) => Some(reply),
-            Err(e) => {
-                why.push(e);
-                None
-            }
-        });
-        put(TIMESTAMP, &token.ok_or_else(|| Error::Timestamp(why.join("; ")))?)?;
+        put(TIMESTAMP, &crate::timestamp::fetch_any(tsa, &digest, TSA_TIMEOUT).map_err(Error::Timestamp)?)?;
         count += 1;
     }
     let total = manifest.files.iter().map(|f| f.size).sum::<u64>() + bytes.len() as u64;
