@@ -13,10 +13,9 @@ pub const TYPST: &str = "0.15.1";
 /// The renderer, as each PDF names it (its Creator): evident's version, typst's, and the
 /// template's SHA-256. `verify` says so when a PDF was made by another.
 pub fn renderer() -> &'static str {
-    use sha2::{Digest, Sha256};
     static R: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     R.get_or_init(|| {
-        let t = hex::encode(Sha256::digest(TEMPLATE.as_bytes()));
+        let t = layout_sha(TEMPLATE);
         format!("evident {} (typst {TYPST}, certificate template sha256 {}, PDF/A-3b)", env!("CARGO_PKG_VERSION"), &t[..16])
     })
 }
@@ -40,9 +39,25 @@ fn data(c: &Certificate) -> serde_json::Value {
     sections.push(serde_json::json!({"title": "Certificate", "rows": [
         ["Certificate id", r.id], ["Scope", r.scope], ["Lot", or_dash(&r.lot)], ["Organization", r.organisation],
         ["Sanitized by", r.performer],
-        ["Media classification", r.classification], ["Media destination", r.destination], ["Date", r.date],
+        ["Media classification", r.classification], ["Media destination", r.destination],
         ["Record SHA-256", c.record_sha256],
     ]}));
+    sections.push(summary(c));
+    if r.media.len() > 1 {
+        // A lot: every medium on one line, before the detail of each.
+        let rows: Vec<serde_json::Value> = r
+            .media
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                serde_json::json!([
+                    format!("Media {}", i + 1),
+                    format!("{} · {} · {} · {} · {}", m.serial, m.model, title_case(&m.category), m.result, verification(m))
+                ])
+            })
+            .collect();
+        sections.push(serde_json::json!({"title": "Media summary", "rows": rows}));
+    }
     if let Some(a) = &r.asset {
         let enc = r
             .encryption_before_disposal
@@ -60,7 +75,7 @@ fn data(c: &Certificate) -> serde_json::Value {
             ["Sanitization method (category)", title_case(&m.category)], ["Category reported by the tool", title_case(&m.category_reported)],
             ["Sanitization technique", m.technique], ["Method as recorded", or_dash(&m.method)],
             ["Tool used", format!("{} {}", m.tool, m.tool_version.as_deref().unwrap_or(""))], ["Sanitized by (vendor)", or_dash(&m.vendor)], ["Passes", m.passes.map_or("—".into(), |p| p.to_string())],
-            ["Verification method", if super::record::verified(&m.verification, &m.category) { m.verification.clone() } else { format!("{} — NOT VERIFIED", m.verification) }], ["Result", m.result],
+            ["Verification method", verification(m)], ["Result", m.result],
             ["Started", or_dash(&m.started_at)], ["Completed", m.completed_at],
             ["Source record", format!("{} {} line {}", m.source.source, m.source.file, m.source.line)],
             ["Source file SHA-256", m.source.file_sha256], ["Source record SHA-256", m.source.record_sha256],
@@ -71,14 +86,13 @@ fn data(c: &Certificate) -> serde_json::Value {
     // printed as such above, and is often not who signed.
     let signer = |s: &Option<super::record::Signature>| {
         s.as_ref().map_or("not signed".to_string(), |s| match (&s.name, &s.signed_at) {
-            (Some(n), Some(t)) => format!("{n}, {}, on {t}; Ed25519 key id {} (public key {})", s.role, s.key_id, s.public_key),
+            (Some(n), Some(t)) => format!("{n}, {}, on {t}; Ed25519 key id {}", s.role, s.key_id),
             _ => format!("Ed25519 key id {} (public key {}); its holder is named by the trust list", s.key_id, s.public_key),
         })
     };
     sections.push(serde_json::json!({"title": "Signatures", "rows": [
         ["Signed by", signer(&c.performer_signature)],
         ["Verified by", signer(&c.verifier_signature)],
-        ["How to check", "evident verify THIS.pdf --trust LIST (the signed record is attached as certificate.json; verify checks each name against the trust list)"],
     ]}));
     // Page numbers need a second layout pass (a tenth of the rendering time); a certificate of
     // one medium fits on one page and goes without them.
@@ -89,6 +103,31 @@ fn data(c: &Certificate) -> serde_json::Value {
         }
     }
     serde_json::json!({"id": r.id, "organisation": r.organisation, "record_sha256": c.record_sha256, "numbered": numbered, "sections": sections})
+}
+
+/// A medium's verification as printed: the method, or that it was not verified.
+fn verification(m: &super::record::Media) -> String {
+    if super::record::verified(&m.verification, &m.category) { m.verification.clone() } else { format!("{} — NOT VERIFIED", m.verification) }
+}
+
+/// What a records manager files by: the outcome, category, technique, verification and date of
+/// every medium together (who signed and verified, when, is the Signatures block).
+fn summary(c: &Certificate) -> serde_json::Value {
+    let r = &c.record;
+    let distinct = |f: &dyn Fn(&super::record::Media) -> String| {
+        let mut v: Vec<String> = r.media.iter().map(f).collect();
+        v.sort();
+        v.dedup();
+        v.join(", ")
+    };
+    let ok = r.media.iter().filter(|m| m.result == "success").count();
+    serde_json::json!({"title": "Summary", "rows": [
+        ["Result", format!("{ok} of {} media sanitized successfully", r.media.len())],
+        ["Category", distinct(&|m| title_case(&m.category))],
+        ["Technique", distinct(&|m| m.technique.clone())],
+        ["Verification", distinct(&verification)],
+        ["Date", r.date.clone()],
+    ]})
 }
 
 /// How many monospaced cells fit the value column of the template (12.2 cm at 7.5 pt: 76), with
@@ -176,12 +215,21 @@ pub fn render_draft(c: &Certificate) -> Result<Vec<u8>, crate::render::Error> {
 /// (templates/certificate-archive/, named by the first 16 hex digits of their SHA-256), so a
 /// PDF verifies for as long as it is kept, whatever evident version checks it, as long as the
 /// typst release is the same (pinned exactly).
+/// The SHA-256 a renderer string names: of the template and the version of the data layout
+/// (`LAYOUT`) evident fills it with, so a change to either is a new renderer.
+fn layout_sha(template: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::new().chain_update(template.as_bytes()).chain_update([0]).chain_update(LAYOUT.as_bytes()).finalize())
+}
+
+/// The data layout `data` writes: bump it with any change to what the template is given (and
+/// keep the old mapping beside the old template, for the PDFs made with it).
+const LAYOUT: &str = "evident-certificate-layout/2";
+
 fn template_by_sha16(sha16: &str) -> Option<&'static str> {
     // templates/certificate-archive/<sha16>.typ, each as include_str!: none yet (see its README).
     const ARCHIVE: &[&str] = &[];
-    std::iter::once(TEMPLATE)
-        .chain(ARCHIVE.iter().copied())
-        .find(|t| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(t.as_bytes())).starts_with(sha16) && sha16.len() == 16)
+    std::iter::once(TEMPLATE).chain(ARCHIVE.iter().copied()).find(|t| layout_sha(t).starts_with(sha16) && sha16.len() == 16)
 }
 
 /// Renders a certificate as the renderer a PDF names did, if this build can: the same typst

@@ -477,6 +477,14 @@ fn a_lot_certificate_covers_every_drive_of_the_pallet() {
     assert_eq!(text.matches("J. Ortega").count(), 1, "the technician's name appears once, as the performer of the wipe: {text}");
     assert!(!text.contains("J. Ortega,") && text.contains("not signed"), "no name from the record beside a key; no countersignature yet: {text}");
     assert!(text.contains("Media 1 of 2") && text.contains("Media 2 of 2"), "{text}");
+    // Page 1 carries what a records manager files by: the summary, and the lot's media in a table.
+    let page1 = Command::new("pdftotext").args(["-f", "1", "-l", "1"]).arg(files[0].with_extension("pdf")).arg("-").output().unwrap();
+    let page1 = String::from_utf8_lossy(&page1.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(page1.contains("Summary") && page1.contains("2 of 2 media sanitized successfully") && page1.contains("Media summary"), "{page1}");
+    assert!(
+        page1.contains("STW4S04HHU80P5 · Latitude 5420 · Destroy · success · visual") && page1.contains("WCC4N74FD0GH · WD10EZEX · Destroy · success · visual"),
+        "{page1}"
+    );
     // A certificate of several media runs over pages and numbers them; one of a single medium
     // fits on one page and carries no number (it would cost a second layout pass).
     assert!(text.contains("page 1") && text.contains("page 2") && !text.contains("page 3"), "{text}");
@@ -980,7 +988,8 @@ fn unverified_sanitization_is_refused_or_marked() {
     assert_eq!(d.run(&["certificate", "sign", "--key", d.key("sam-lee").to_str().unwrap(), out.to_str().unwrap()]).code, 0);
     assert_eq!(d.run(&["certificate", "render", out.to_str().unwrap()]).code, 0);
     let pdf = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "pdf")).unwrap();
-    assert_eq!(pdftotext(&pdf).matches("unknown — NOT VERIFIED").count(), 2, "each drive of the lot says so");
+    // Each drive of the lot says so in its detail and in the media summary, and the summary once.
+    assert_eq!(pdftotext(&pdf).matches("unknown — NOT VERIFIED").count(), 5, "each drive of the lot says so");
     // The ITAD lot: shredded, checked by eye.
     let itad = d.org.dir.path().join("itad");
     let mut args = vec!["certificate", "new", "--lot", "FH-LOT-2609", "--out", itad.to_str().unwrap()];
