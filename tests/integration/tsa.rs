@@ -350,3 +350,36 @@ fn a_time_stamped_sample_verifies() {
     assert!(v["checks"].as_array().unwrap().iter().any(|c| c["code"] == "timestamp" && c["ok"] == true));
     assert_eq!(verify(&o.store, &out, &trust, &["--pack", p, "--tsa-trust", other.root.to_str().unwrap()]).1, ["timestamp-untrusted"], "{s}");
 }
+
+/// Hostile tokens: a genuine reply with any byte changed, cut short or grown never panics, and
+/// never verifies over other data; random bytes are invalid.
+#[test]
+fn mutated_and_random_tokens_never_panic_and_never_verify_other_data() {
+    use proptest::prelude::*;
+    let tsa = start("Fuzz TSA", Mode::Answer);
+    let data = tsa.dir.path().join("data.bin");
+    std::fs::write(&data, b"manifest bytes").unwrap();
+    let reply = stamp_again(&tsa, &data);
+    let roots = evident::timestamp::load_roots(&std::fs::read(&tsa.root).unwrap()).unwrap();
+    let digest: [u8; 32] = sha2::Digest::finalize(sha2::Digest::chain_update(<sha2::Sha256 as sha2::Digest>::new(), b"manifest bytes")).into();
+    assert!(evident::timestamp::verify(&reply, &digest, &roots).is_ok(), "the genuine reply verifies");
+    let other = [7u8; 32];
+    assert!(evident::timestamp::verify(&reply, &other, &roots).is_err());
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config { cases: 512, ..Default::default() });
+    let len = reply.len();
+    runner
+        .run(&(0..len, any::<u8>(), 0..len + 64, proptest::collection::vec(any::<u8>(), 0..300)), |(at, byte, cut, junk)| {
+            let mut flipped = reply.clone();
+            flipped[at] ^= byte | 1;
+            let r = evident::timestamp::verify(&flipped, &other, &roots);
+            prop_assert!(r.is_err(), "a changed reply never verifies over other data");
+            let _ = evident::timestamp::verify(&flipped, &digest, &roots);
+            let _ = evident::timestamp::verify(&reply[..cut.min(len)], &digest, &roots);
+            let mut grown = reply.clone();
+            grown.extend_from_slice(&junk);
+            let _ = evident::timestamp::verify(&grown, &digest, &roots);
+            prop_assert!(evident::timestamp::verify(&junk, &digest, &roots).is_err());
+            Ok(())
+        })
+        .unwrap();
+}
