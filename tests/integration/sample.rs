@@ -135,12 +135,16 @@ fn a_seed_gives_one_sample_anyone_can_re_derive_and_edits_fail_with_their_code()
     assert_eq!(a.verify(&p1, &a.pack, &a.trust), (0, vec![]));
     assert_eq!(a.verify(&p1, &a.pack.with_file_name("p1.tar"), &a.trust), (0, vec![]));
     // Edited without the key: the hash no longer holds.
-    let text = std::fs::read_to_string(&p1).unwrap().replacen(&s1.sample.selected[0].item, &s2.sample.selected[0].item, 1);
+    // (An item the population holds that the sample did not select: the keys are fresh each run,
+    // so another seed's first item could be this one's.)
+    let stranger = want.iter().find(|i| !items(&s1).contains(i)).unwrap();
+    let text = std::fs::read_to_string(&p1).unwrap().replacen(&s1.sample.selected[0].item, stranger, 1);
     let edited = a.org.dir.path().join("edited.json");
     std::fs::write(&edited, text).unwrap();
     assert_eq!(a.verify(&edited, &a.pack, &a.trust), (1, vec!["sample-hash-mismatch".to_string()]));
     // Edited and signed again: the selection is not the rule's.
-    let swapped = a.forge(&s1, "swapped.json", |s| s.selected[0] = s2.sample.selected[0].clone());
+    let replacement = s2.sample.selected.iter().find(|i| !items(&s1).contains(&i.item)).unwrap().clone();
+    let swapped = a.forge(&s1, "swapped.json", |s| s.selected[0] = replacement);
     assert_eq!(a.verify(&swapped, &a.pack, &a.trust), (1, vec!["sample-mismatch".to_string()]));
     let fewer = a.forge(&s1, "fewer.json", |s| {
         s.selected.pop();
