@@ -151,7 +151,9 @@ fn a_seed_gives_one_sample_anyone_can_re_derive_and_edits_fail_with_their_code()
     });
     assert_eq!(a.verify(&fewer, &a.pack, &a.trust), (1, vec!["sample-mismatch".to_string()]));
     let reason = a.forge(&s1, "reason.json", |s| {
-        s.selected[0].entry.insert("outcome".into(), "fail".into());
+        // Another outcome than the population line's (whatever this seed selected first).
+        let flipped = if s.selected[0].entry["outcome"] == "fail" { "pass" } else { "fail" };
+        s.selected[0].entry.insert("outcome".into(), flipped.into());
     });
     assert_eq!(a.verify(&reason, &a.pack, &a.trust), (1, vec!["sample-mismatch".to_string()]));
     // Another population, or the same path with another file or count.
