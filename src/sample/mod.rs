@@ -424,7 +424,7 @@ pub fn draw(pack: &Verified, req: &Request) -> Result<Sample, Error> {
     }
     let m = &pack.manifest_sha256;
     let path = req.path;
-    let (mut ranked, sha256) = if LISTINGS.contains(&path) {
+    let (ranked, sha256) = if LISTINGS.contains(&path) {
         if !req.outcomes.is_empty() {
             return Err(Error::Usage(format!("--outcome applies to a population file, not to the listing {path}")));
         }
@@ -442,8 +442,7 @@ pub fn draw(pack: &Verified, req: &Request) -> Result<Sample, Error> {
         (ranked, pack.file(path).map(|f| f.sha256.clone()).unwrap_or_default())
     };
     let population = ranked.len() as u64;
-    ranked.sort_unstable();
-    ranked.truncate(req.size.size(population) as usize);
+    let ranked = select(ranked, req.size.size(population) as usize);
     let selected = details(pack, path, ranked)?;
     let (control, date) = control_and_date(path);
     let mut outcomes = req.outcomes.to_vec();
@@ -458,6 +457,14 @@ pub fn draw(pack: &Verified, req: &Request) -> Result<Sample, Error> {
         size: req.size.clone(),
         selected,
     })
+}
+
+/// The rule's selection: by rank, then item (byte order), the first `k`; whatever order the
+/// population came in.
+pub fn select(mut ranked: Vec<([u8; 32], String, u64)>, k: usize) -> Vec<([u8; 32], String, u64)> {
+    ranked.sort_unstable();
+    ranked.truncate(k);
+    ranked
 }
 
 /// `results/controls/ID/DATE.jsonl` → (ID, DATE); `results/assets/DATE.jsonl` → (none, DATE).
@@ -748,6 +755,35 @@ mod tests {
         ] {
             let e = write(text).unwrap_err().to_string();
             assert!(e.contains(says), "{text}: {e}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The selection is the k smallest ranks of the population, in rank order, whatever order
+        /// the population is read in; the default size table never takes more than the population, nor
+        /// fewer items from a larger one.
+        #[test]
+        fn selection_is_the_k_smallest_ranks_in_any_order(
+            items in proptest::collection::btree_set("[A-Z0-9:]{1,12}", 0..60),
+            seed in "[a-z0-9 ]{1,20}",
+            k in 0usize..70,
+            rotate in 0usize..60,
+        ) {
+            let items: Vec<String> = items.into_iter().collect();
+            let ranked = |v: &[String]| v.iter().enumerate().map(|(i, it)| (rank(&seed, "ab", "p.jsonl", it), it.clone(), i as u64)).collect::<Vec<_>>();
+            let mut rotated = items.clone();
+            rotated.rotate_left(rotate.min(items.len()));
+            let a: Vec<String> = select(ranked(&items), k).into_iter().map(|r| r.1).collect();
+            let b: Vec<String> = select(ranked(&rotated), k).into_iter().map(|r| r.1).collect();
+            proptest::prop_assert_eq!(&a, &b);
+            proptest::prop_assert_eq!(a.len(), k.min(items.len()));
+            let mut all: Vec<(String, String)> = items.iter().map(|it| (hex::encode(rank(&seed, "ab", "p.jsonl", it)), it.clone())).collect();
+            all.sort();
+            let want: Vec<String> = all.into_iter().take(k).map(|(_, it)| it).collect();
+            proptest::prop_assert_eq!(a, want, "the hex ranks sorted as text (the stock recipe) give the same list");
+            let t = SizeRule::default_table();
+            let n = items.len() as u64;
+            proptest::prop_assert!(t.size(n) <= n && t.size(n) <= t.size(n + 1), "the default table never takes more than the population, nor fewer from a larger one");
         }
     }
 
