@@ -498,7 +498,8 @@ fn verify(a: &args::VerifyArgs) -> Result<ExitCode> {
             print_checks(&out.checks, 20)?;
             match (&out.signer, out.verified) {
                 (Some(s), true) => {
-                    out!("verified: {} seq {} signed by {} ({}, key {})", safe(&out.pack), out.seq.unwrap_or(0), safe(&s.name), s.role, s.key_id)?
+                    let stamped = out.timestamp.as_ref().map(|t| format!("; time-stamped {t}")).unwrap_or_default();
+                    out!("verified: {} seq {} signed by {} ({}, key {}){stamped}", safe(&out.pack), out.seq.unwrap_or(0), safe(&s.name), s.role, s.key_id)?
                 }
                 _ => out!("NOT verified: {} ({} failed checks)", safe(&out.pack), out.checks.iter().filter(|c| !c.ok).count())?,
             }

@@ -135,6 +135,9 @@ fn a_time_stamped_pack_verifies_with_evident_and_openssl_and_every_forgery_fails
     assert_eq!((code, failed), (0, vec![]));
     let stamped = v["timestamp"].as_str().unwrap().to_string();
     assert!(v["checks"].as_array().unwrap().iter().any(|c| c["code"] == "timestamp" && c["ok"] == true));
+    // The human verdict says when, as the TSA vouches.
+    let r = evident(&o.store, &["verify", p1.to_str().unwrap(), "--trust", o.trust.to_str().unwrap(), "--tsa-trust", root]);
+    assert!(r.stdout.contains(&format!("; time-stamped {stamped}")), "{}", r.stdout);
     // The archive carries it too, and verifies the same.
     assert_eq!(verify(&o.store, &p1.with_file_name("p1.tar"), &o.trust, &["--tsa-trust", root]).0, 0);
     // Without --tsa-trust the token is present but unchecked: never "verified" as a timestamp.
