@@ -223,6 +223,23 @@ pub fn store(store: &crate::store::Store, key: &str) -> Result<Trace, Error> {
     Ok(Trace { key: key.into(), devices, dates: assets, controls: Vec::new(), records, certificates })
 }
 
+/// Adds each control's outcome for the device (and its drives) from an evaluation of the store.
+pub fn add_outcomes(t: &mut Trace, ev: &crate::evaluate::Evaluation) {
+    let names = Names::of(&t.key, &t.dates);
+    for c in &ev.controls {
+        for i in c.items.iter().filter(|i| names.item(i.item.as_str(), i.asset_tag.as_deref().unwrap_or(""))) {
+            t.controls.push(ControlOutcome {
+                control: c.id.clone(),
+                date: i.date.to_string(),
+                item: i.item.as_str().to_string(),
+                outcome: i.outcome.as_str().to_string(),
+                reason: i.reason.clone(),
+                at: format!("evaluation of the store, {}", ev.scope),
+            });
+        }
+    }
+}
+
 fn each_json_line(pack: &Verified, path: &str, f: &mut dyn FnMut(u64, serde_json::Value)) -> Result<(), Error> {
     let r = crate::verify::open_member(&pack.path, path)?.ok_or_else(|| Error::Io { path: path.into(), err: std::io::ErrorKind::NotFound.into() })?;
     for (i, line) in BufReader::new(r).lines().enumerate() {

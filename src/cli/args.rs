@@ -153,12 +153,17 @@ pub struct TraceArgs {
     /// The device: its serial, asset tag, or an item key of a population (e.g. drive:SERIAL).
     pub key: String,
     /// The pack (directory, .tar or .zip) to read; it must verify against --trust. Without it,
-    /// the store's joined view is traced (records and raw rows; control outcomes are a pack's).
+    /// the store's joined view is traced (records and raw rows; the controls' outcomes with
+    /// --as-of or --period).
     #[arg(long, requires = "trust")]
     pub pack: Option<PathBuf>,
     /// Trusted keys, to verify the pack first.
     #[arg(long, requires = "pack")]
     pub trust: Option<PathBuf>,
+    /// From the store: evaluate the controls at this date or period too (--as-of, --period), and
+    /// show each control's outcome for the device at each sample date.
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,

@@ -128,14 +128,26 @@ pub(super) fn verify_sample(a: &args::VerifyArgs, trust: &crate::sign::TrustList
 }
 
 pub(super) fn trace(a: &TraceArgs, open: &dyn Fn() -> Result<crate::store::Store>) -> Result<ExitCode> {
+    if a.pack.is_some() && (a.scope.as_of.is_some() || a.scope.period.is_some()) {
+        bail!("--as-of and --period trace the store; a pack holds its own outcomes");
+    }
     let t = match &a.pack {
         Some(p) => {
             let Some(t) = &a.trust else { bail!("--trust FILE: a pack is traced only once it verifies") };
             let pack = crate::sample::verified_pack(p, &trust(t)?).map_err(hinted)?;
             crate::trace::pack(&pack, &a.key)?
         }
-        None => crate::trace::store(&open()?, &a.key)?,
+        None => {
+            let store = open()?;
+            let mut t = crate::trace::store(&store, &a.key)?;
+            if a.scope.as_of.is_some() || a.scope.period.is_some() {
+                let (_, ev) = super::run_evaluation(&store, &a.scope, true)?;
+                crate::trace::add_outcomes(&mut t, &ev);
+            }
+            t
+        }
     };
+
     match a.format {
         Format::Json => out!("{}", serde_json::to_string_pretty(&t)?)?,
         Format::Human => print_trace(&t)?,

@@ -313,9 +313,19 @@ fn trace_shows_a_devices_register_mdm_encryption_and_wipe_rows() {
     assert!(osq["raw"].as_str().unwrap().contains("\"filevault_status\":\"on\""), "{osq}");
     let enc: Vec<&serde_json::Value> = t["controls"].as_array().unwrap().iter().filter(|c| c["control"] == "ENC-01").collect();
     assert_eq!(enc.len(), 1, "one outcome per sample date");
-    // From the store: the same rows, no pack needed.
+    // From the store: the same rows, no pack needed; with --as-of, the controls' outcomes too.
     let t = run(&["trace", "FH-1091", "--format", "json"]);
     assert!(t["records"].as_array().unwrap().iter().any(|r| r["source"] == "nwipe_log" && r["raw"].as_str().unwrap().contains("SQYUG59YR5JBDN")));
+    assert!(t["controls"].as_array().unwrap().is_empty());
+    let t = run(&["trace", "FH-1091", "--as-of", "2026-10-31", "--format", "json"]);
+    let from_store: Vec<(String, String)> =
+        t["controls"].as_array().unwrap().iter().map(|c| (c["control"].as_str().unwrap().to_string(), c["item"].as_str().unwrap().to_string())).collect();
+    assert!(
+        from_store.contains(&("DISP-02".into(), "drive:SQYUG59YR5JBDN".into())) && from_store.contains(&("REC-01".into(), "C02426TV72N8".into())),
+        "{from_store:?}"
+    );
+    let r = evident(&a.org.store, &["trace", "FH-1091", "--pack", pack, "--trust", trust, "--as-of", "2026-10-31"]);
+    assert_eq!(r.code, 2, "a pack holds its own outcomes");
     // A key nothing names: exit 2, said so.
     let r = evident(&a.org.store, &["trace", "NO-SUCH-DEVICE", "--pack", pack, "--trust", trust]);
     assert_eq!(r.code, 2);
