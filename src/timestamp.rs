@@ -44,6 +44,18 @@ pub enum Failure {
     Mismatch(String),
 }
 
+impl Failure {
+    /// The verification code of this failure.
+    pub fn code(&self) -> crate::check::Code {
+        use crate::check::Code;
+        match self {
+            Failure::Invalid(_) => Code::TimestampInvalid,
+            Failure::Untrusted(_) => Code::TimestampUntrusted,
+            Failure::Mismatch(_) => Code::TimestampMismatch,
+        }
+    }
+}
+
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -241,7 +241,6 @@ pub fn open_member(path: &Path, member: &str) -> Result<Option<Box<dyn Read>>, E
 /// (signature, chain, EKU, imprint over manifest.json), else said to be present and unchecked;
 /// under `--since`, not older than the older pack's own timestamp.
 fn check_timestamp(c: &Contents, since: Option<&Path>, roots: Option<&[x509_cert::Certificate]>, r: &mut Report, out: &mut Outcome) -> Result<(), Error> {
-    use crate::timestamp::Failure;
     let (Some(mbytes), tsr) = (c.small.get(pack::MANIFEST), c.small.get(pack::TIMESTAMP)) else { return Ok(()) };
     let (tsr, roots) = match (tsr, roots) {
         (None, None) => return Ok(()),
@@ -259,12 +258,7 @@ fn check_timestamp(c: &Contents, since: Option<&Path>, roots: Option<&[x509_cert
     let stamp = match crate::timestamp::verify(tsr, &sha, roots) {
         Ok(s) => s,
         Err(f) => {
-            let code = match f {
-                Failure::Invalid(_) => Code::TimestampInvalid,
-                Failure::Untrusted(_) => Code::TimestampUntrusted,
-                Failure::Mismatch(_) => Code::TimestampMismatch,
-            };
-            r.fail(code, format!("manifest.tsr: {f}"));
+            r.fail(f.code(), format!("manifest.tsr: {f}"));
             return Ok(());
         }
     };
@@ -712,7 +706,6 @@ pub fn certificate_with(path: &Path, trust: &TrustList, tsa_roots: Option<&[x509
 /// Each timestamp of a certificate, over the raw bytes of the signature it names: checked
 /// against the TSA roots when given, else said to be there and unchecked.
 fn certificate_timestamps(cert: &crate::certificate::record::Certificate, roots: Option<&[x509_cert::Certificate]>) -> Vec<Check> {
-    use crate::timestamp::Failure;
     let check = |code, ok, detail: String| Check { code, ok, detail };
     let Some(roots) = roots else {
         return if cert.timestamps.is_empty() {
@@ -734,9 +727,7 @@ fn certificate_timestamps(cert: &crate::certificate::record::Certificate, roots:
             let digest: [u8; 32] = Sha256::digest(&sig).into();
             match crate::timestamp::verify(&reply, &digest, roots) {
                 Ok(s) => check(Code::Timestamp, true, format!("{over} existed at {} (RFC 3161, {}, serial {})", s.gen_time.to_rfc3339(), s.tsa, s.serial)),
-                Err(f @ Failure::Invalid(_)) => check(Code::TimestampInvalid, false, format!("{over}: {f}")),
-                Err(f @ Failure::Untrusted(_)) => check(Code::TimestampUntrusted, false, format!("{over}: {f}")),
-                Err(f @ Failure::Mismatch(_)) => check(Code::TimestampMismatch, false, format!("{over}: {f}")),
+                Err(f) => check(f.code(), false, format!("{over}: {f}")),
             }
         })
         .collect()
@@ -744,7 +735,7 @@ fn certificate_timestamps(cert: &crate::certificate::record::Certificate, roots:
 
 /// Whether a pack withdraws a certificate: a revocation of it that a trusted performer or
 /// verifier signed, or a correction that supersedes it and verifies itself.
-pub fn withdrawn(cert: &crate::certificate::record::Certificate, pack_path: &Path, trust: &TrustList) -> Result<Vec<Check>, Error> {
+pub fn withdrawn(id: &str, record_sha256: &str, pack_path: &Path, trust: &TrustList) -> Result<Vec<Check>, Error> {
     use crate::certificate::record::{Certificate, RevocationFile};
     let read = |member: &str| -> Result<Option<Vec<u8>>, Error> {
         let Some(r) = open_member(pack_path, member)? else { return Ok(None) };
@@ -756,11 +747,10 @@ pub fn withdrawn(cert: &crate::certificate::record::Certificate, pack_path: &Pat
         Some(m) => m,
         None => return Err(Error::NotAPack(pack_path.into())),
     };
-    let id = &cert.record.id;
     let mut checks = Vec::new();
     for f in manifest.files.iter().filter(|f| is_pack_revocation(&f.path)) {
         let Some(r) = read(&f.path)?.and_then(|b| serde_json::from_slice::<RevocationFile>(&b).ok()) else { continue };
-        if r.revocation.certificate == *id && r.revocation.record_sha256 == cert.record_sha256 {
+        if r.revocation.certificate == id && r.revocation.record_sha256 == record_sha256 {
             match r.check(trust) {
                 Ok(t) => checks.push(Check {
                     code: Code::CertificateRevoked,
@@ -777,7 +767,7 @@ pub fn withdrawn(cert: &crate::certificate::record::Certificate, pack_path: &Pat
     }
     for f in manifest.files.iter().filter(|f| is_pack_certificate(&f.path)) {
         let Some(c) = read(&f.path)?.and_then(|b| Certificate::from_slice(&b).ok()) else { continue };
-        if c.record.supersedes.as_deref() == Some(id.as_str()) && crate::certificate::record::verify(&c, trust).0.iter().all(|k| k.ok) {
+        if c.record.supersedes.as_deref() == Some(id) && crate::certificate::record::verify(&c, trust).0.iter().all(|k| k.ok) {
             checks.push(Check {
                 code: Code::CertificateSuperseded,
                 ok: false,

@@ -62,12 +62,12 @@ pub struct RevocationFile {
 impl RevocationFile {
     /// What the signature covers.
     pub fn message(revocation: &Revocation, sig: &Signature) -> Vec<u8> {
-        serde_jcs::to_vec(&serde_json::json!({"revocation": revocation, "signer": sig.signer()})).expect("serialises")
+        jcs(&serde_json::json!({"revocation": revocation, "signer": sig.signer()}))
     }
 
     /// The file bytes: canonical JSON and a newline.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut b = serde_jcs::to_vec(self).expect("a revocation serialises");
+        let mut b = jcs(self);
         b.push(b'\n');
         b
     }
@@ -191,18 +191,14 @@ impl Signature {
 /// What the performer's signature covers: the canonical record (unnamed signatures), or the
 /// canonical `{record_sha256, signer}` (named: the record through its hash, the name, the time).
 pub fn performer_message(record_bytes: &[u8], record_sha256: &str, sig: &Signature) -> Vec<u8> {
-    if sig.named() {
-        serde_jcs::to_vec(&serde_json::json!({"record_sha256": record_sha256, "signer": sig.signer()})).expect("serialises")
-    } else {
-        record_bytes.to_vec()
-    }
+    if sig.named() { jcs(&serde_json::json!({"record_sha256": record_sha256, "signer": sig.signer()})) } else { record_bytes.to_vec() }
 }
 
 /// What the verifier's countersignature covers: the record hash and the performer's signature
 /// (named or not), and for a named countersignature its own signer block.
 pub fn verifier_message(record_sha256: &str, performer: &Signature, sig: &Signature) -> Vec<u8> {
     if sig.named() {
-        serde_jcs::to_vec(&serde_json::json!({"performer_signature": performer, "record_sha256": record_sha256, "signer": sig.signer()})).expect("serialises")
+        jcs(&serde_json::json!({"performer_signature": performer, "record_sha256": record_sha256, "signer": sig.signer()}))
     } else {
         countersigned_bytes(record_sha256, performer)
     }
@@ -259,22 +255,28 @@ pub fn verified(verification: &str, category: &str) -> bool {
     }
 }
 
-/// The canonical bytes of a record (RFC 8785). The types here hold strings, integers, booleans
-/// and string-keyed maps only, which JCS always encodes (it refuses only non-finite floats), so
-/// none of the `expect`s below can fire, whatever bytes a certificate was parsed from.
+/// RFC 8785 canonical bytes of a value of this module: records, signatures, revocations and the
+/// messages built from them. They hold strings, integers, booleans, enums of names and
+/// string-keyed maps only, which JCS always encodes (it refuses only non-finite floats, and
+/// these types have no floats), so the expect cannot fire, whatever bytes a file was parsed from.
+pub(crate) fn jcs<T: Serialize + ?Sized>(v: &T) -> Vec<u8> {
+    serde_jcs::to_vec(v).expect("JCS encodes every value of these types")
+}
+
+/// The canonical bytes of a record (RFC 8785).
 pub fn canonical(record: &Record) -> Vec<u8> {
-    serde_jcs::to_vec(record).expect("a record serialises")
+    jcs(record)
 }
 
 /// What the verifier signs: the record hash and the performer's signature, canonical.
 pub(crate) fn countersigned_bytes(record_sha256: &str, performer: &Signature) -> Vec<u8> {
-    serde_jcs::to_vec(&serde_json::json!({"record_sha256": record_sha256, "performer_signature": performer})).expect("serialises")
+    jcs(&serde_json::json!({"record_sha256": record_sha256, "performer_signature": performer}))
 }
 
 impl Certificate {
     /// The file bytes: canonical JSON with a newline (stable, so the PDF can embed it exactly).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut b = serde_jcs::to_vec(self).expect("a certificate serialises");
+        let mut b = jcs(self);
         b.push(b'\n');
         b
     }

@@ -602,13 +602,9 @@ fn verify_certificate(a: &args::VerifyArgs, trust: &crate::sign::TrustList) -> R
     let roots = tsa_roots(&a.tsa_trust)?;
     let mut out = crate::verify::certificate_with(&a.pack, trust, roots.as_deref())?;
     // Given the pack it belongs to: is it still current there (not revoked, not superseded)?
-    if let Some(pack) = a.sample_pack.as_ref().filter(|_| std::fs::metadata(&a.pack).is_ok_and(|m| m.len() <= 16 << 20)) {
-        let bytes = std::fs::read(&a.pack).with_context(|| format!("reading {}", a.pack.display()))?;
-        let json = if bytes.starts_with(b"%PDF-") { crate::certificate::pdf::attachment(&bytes).unwrap_or_default() } else { bytes };
-        if let Ok(cert) = crate::certificate::record::Certificate::from_slice(&json) {
-            out.checks.extend(crate::verify::withdrawn(&cert, pack, trust)?);
-            out.verified = out.checks.iter().all(|c| c.ok);
-        }
+    if let (Some(pack), Some(id), Some(sha)) = (&a.sample_pack, out.id.clone(), out.record_sha256.clone()) {
+        out.checks.extend(crate::verify::withdrawn(&id, &sha, pack, trust)?);
+        out.verified = out.checks.iter().all(|c| c.ok);
     }
     match a.format {
         Format::Json => out!("{}", serde_json::to_string_pretty(&out)?)?,

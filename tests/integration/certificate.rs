@@ -13,10 +13,10 @@ use std::process::Command;
 
 /// examples/ in a store, a performer and two verifiers (one trusted only as verifier, one also
 /// trusted as performer), and the trust list that names them.
-struct Desk {
-    org: Org,
+pub struct Desk {
+    pub org: Org,
     keys: PathBuf,
-    trust: PathBuf,
+    pub trust: PathBuf,
 }
 
 /// The Blancco lot's records carry no verification: these tests certify them, marked NOT VERIFIED.
@@ -32,7 +32,7 @@ const ISSUE: [&str; 9] = [
     "--unverified",
 ];
 
-fn desk() -> Desk {
+pub fn desk() -> Desk {
     let org = org();
     let keys = org.dir.path().join("people");
     for (role, name) in [("performer", "Sam Lee"), ("verifier", "Ana Ruiz"), ("verifier", "Omar Diaz")] {
@@ -49,7 +49,7 @@ fn desk() -> Desk {
 }
 
 impl Desk {
-    fn key(&self, name: &str) -> PathBuf {
+    pub fn key(&self, name: &str) -> PathBuf {
         self.keys.join(format!("{name}.key.pem"))
     }
 

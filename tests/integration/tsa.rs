@@ -253,15 +253,8 @@ fn stamp_again(tsa: &Tsa, data: &Path) -> Vec<u8> {
 fn a_time_stamped_certificate_verifies_with_evident_and_openssl() {
     let tsa = start("Test TSA", Mode::Answer);
     let other = start("Other TSA", Mode::Answer);
-    let o = org();
-    let keys = o.dir.path().join("people");
-    for (role, name) in [("performer", "Sam Lee"), ("verifier", "Ana Ruiz")] {
-        let r = evident(&o.store, &["keygen", "--no-passphrase", "--role", role, "--name", name, "--out", keys.to_str().unwrap()]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-    }
-    let trust = o.dir.path().join("trust.txt");
-    std::fs::write(&trust, std::fs::read_to_string(keys.join("sam-lee.trust")).unwrap() + &std::fs::read_to_string(keys.join("ana-ruiz.trust")).unwrap())
-        .unwrap();
+    let d = crate::certificate::desk();
+    let (o, trust) = (&d.org, &d.trust);
     let certs = o.dir.path().join("certs");
     let run = |args: &[&str]| {
         let r = evident(&o.store, args);
@@ -288,18 +281,17 @@ fn a_time_stamped_certificate_verifies_with_evident_and_openssl() {
     let file = std::fs::read_dir(&certs).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "json")).unwrap();
     let before = std::fs::read(&file).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let r =
-        evident(&o.store, &["certificate", "sign", "--key", keys.join("sam-lee.key.pem").to_str().unwrap(), "--tsa", &format!("http://127.0.0.1:{port}/"), c]);
+    let r = evident(&o.store, &["certificate", "sign", "--key", d.key("sam-lee").to_str().unwrap(), "--tsa", &format!("http://127.0.0.1:{port}/"), c]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert_eq!(std::fs::read(&file).unwrap(), before, "nothing signed");
-    run(&["certificate", "sign", "--key", keys.join("sam-lee.key.pem").to_str().unwrap(), "--tsa", &tsa.url, c]);
-    run(&["certificate", "countersign", "--key", keys.join("ana-ruiz.key.pem").to_str().unwrap(), "--tsa", &tsa.url, c]);
+    run(&["certificate", "sign", "--key", d.key("sam-lee").to_str().unwrap(), "--tsa", &tsa.url, c]);
+    run(&["certificate", "countersign", "--key", d.key("ana-ruiz").to_str().unwrap(), "--tsa", &tsa.url, c]);
     run(&["certificate", "render", c]);
     let cert: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     let overs: Vec<&str> = cert["timestamps"].as_array().unwrap().iter().map(|t| t["over"].as_str().unwrap()).collect();
     assert_eq!(overs, ["performer_signature", "verifier_signature"]);
     let pdf = file.with_extension("pdf");
-    let verify = |f: &Path, extra: &[&str]| verify(&o.store, f, &trust, extra);
+    let verify = |f: &Path, extra: &[&str]| verify(&o.store, f, trust, extra);
     let root = tsa.root.to_str().unwrap();
     let (code, failed, v) = verify(&pdf, &["--tsa-trust", root]);
     assert_eq!((code, failed), (0, vec![]));
