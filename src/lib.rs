@@ -22,6 +22,8 @@ pub mod controls;
 pub mod store;
 /// Readers: each export format into canonical records, one transaction per file.
 pub mod ingest;
+// Fetching exports from the source APIs into the store, page by page.
+pub mod pull;
 /// The joined per-asset view: every source's records of one device together.
 pub mod view;
 /// Certificates of sanitization: the signed record format (`record`, a leaf), building from

@@ -23,7 +23,7 @@ pub struct Cli {
 /// Where the store is.
 #[derive(Debug, Args)]
 pub struct StoreArgs {
-    /// The SQLite store (only `ingest` creates it; every other command needs it to exist).
+    /// The SQLite store (only `ingest` and `pull` create it; every other command needs it to exist).
     /// Default: `store` in evident.toml, else evident.db.
     #[arg(long, global = true, env = "EVIDENT_STORE")]
     pub store: Option<PathBuf>,
@@ -37,6 +37,11 @@ pub enum Command {
     /// Ingest exports into the store: one transaction per file; all rows or none.
     #[command(after_help = EXIT_CODES)]
     Ingest(IngestArgs),
+    /// Fetch every device from a source's API (Intune, Jamf Pro, Kandji, Fleet, Snipe-IT, Google)
+    /// into the store: each page kept byte for byte as an ingest, the pages' sum checked against
+    /// the source's total, all pages or none. Servers and credentials: [pull] in evident.toml.
+    #[command(after_help = "Exit codes: 0 = every source pulled; 2 = a source could not be pulled (it stored nothing; the others are kept).")]
+    Pull(PullArgs),
     /// Show the joined per-asset view: each device across register, MDM, encryption and wipes.
     #[command(after_help = EXIT_CODES)]
     Assets(AssetsArgs),
@@ -591,6 +596,39 @@ pub struct IngestArgs {
     /// Print only each file's summary line, with the warnings counted by kind.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The sources to pull; each needs its [pull.SOURCE] table in evident.toml.
+    #[arg(value_enum, required_unless_present = "all")]
+    pub sources: Vec<crate::pull::Kind>,
+    /// Every source evident.toml has a [pull.SOURCE] table for (for unattended runs).
+    #[arg(long, conflicts_with = "sources")]
+    pub all: bool,
+    /// The as-of of what is pulled (RFC 3339 or YYYY-MM-DD); the pull's start by default.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// IANA time zone for the source's timestamps without offset (Snipe-IT).
+    #[arg(long)]
+    pub source_tz: Option<String>,
+    /// YAML map from Snipe-IT status label to lifecycle.
+    #[arg(long)]
+    pub status_map: Option<PathBuf>,
+    /// Store the accepted rows even if some are rejected; each rejection is recorded.
+    #[arg(long)]
+    pub allow_rejects: bool,
+    /// PEM roots to trust instead of the platform's (on-premises servers with a private CA).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Print nothing per page (the summary still prints).
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+    /// The [pull] table of evident.toml.
+    #[arg(skip)]
+    pub config: Box<super::config::Pull>,
 }
 
 #[derive(Debug, Args)]

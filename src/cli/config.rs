@@ -24,6 +24,62 @@ pub struct Config {
     pub tsa: Vec<String>,
     #[serde(default)]
     pub keys: Keys,
+    /// `evident pull`: how patient to be, and each source's server and credentials.
+    #[serde(default)]
+    pub pull: Pull,
+}
+
+/// `[pull]` and its `[pull.SOURCE]` tables (docs/pull.md).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pull {
+    /// Attempts after the first for 429, 5xx and broken transfers.
+    pub retries: Option<u32>,
+    /// Seconds per request.
+    pub timeout: Option<u64>,
+    /// Seconds for a whole pull.
+    pub max_time: Option<u64>,
+    /// PEM roots to trust instead of the platform's (an on-premises server with a private CA).
+    pub ca_file: Option<PathBuf>,
+    pub intune: Option<PullSource>,
+    pub jamf: Option<PullSource>,
+    pub kandji: Option<PullSource>,
+    pub fleet: Option<PullSource>,
+    pub snipeit: Option<PullSource>,
+    pub google: Option<PullSource>,
+}
+
+/// One source's server and credentials. Secrets are named here, never written here: an
+/// environment variable (`secret_env`) or a file (`secret_file`).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullSource {
+    pub url: Option<String>,
+    pub token_url: Option<String>,
+    pub tenant: Option<String>,
+    pub client_id: Option<String>,
+    pub secret_env: Option<String>,
+    pub secret_file: Option<PathBuf>,
+    pub customer: Option<String>,
+    pub subject: Option<String>,
+    pub api: Option<String>,
+    pub page_size: Option<u64>,
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Pull {
+    /// The section of a source, if the file has one.
+    pub fn source(&self, kind: crate::pull::Kind) -> Option<&PullSource> {
+        use crate::pull::Kind;
+        match kind {
+            Kind::Intune => self.intune.as_ref(),
+            Kind::Jamf => self.jamf.as_ref(),
+            Kind::Kandji => self.kandji.as_ref(),
+            Kind::Fleet => self.fleet.as_ref(),
+            Kind::Snipeit => self.snipeit.as_ref(),
+            Kind::Google => self.google.as_ref(),
+        }
+    }
 }
 
 /// The private key each role signs with.
@@ -45,7 +101,7 @@ impl Config {
                 (before.matches('\n').count() + 1, before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1)
             });
             anyhow!(
-                "{}:{line}:{col}: {}\nhint: the keys are store, organisation, source_tz, status_map, controls, tsa and [keys] compliance, performer, verifier",
+                "{}:{line}:{col}: {}\nhint: the keys are store, organisation, source_tz, status_map, controls, tsa, [keys] compliance, performer, verifier, and [pull] (docs/pull.md)",
                 path.display(),
                 e.message()
             )
@@ -56,8 +112,12 @@ impl Config {
                 *v = base.join(&*v);
             }
         };
-        for p in [&mut c.store, &mut c.status_map, &mut c.controls, &mut c.keys.compliance, &mut c.keys.performer, &mut c.keys.verifier] {
+        for p in [&mut c.store, &mut c.status_map, &mut c.controls, &mut c.keys.compliance, &mut c.keys.performer, &mut c.keys.verifier, &mut c.pull.ca_file] {
             rebase(p);
+        }
+        for s in [&mut c.pull.intune, &mut c.pull.jamf, &mut c.pull.kandji, &mut c.pull.fleet, &mut c.pull.snipeit, &mut c.pull.google].into_iter().flatten() {
+            rebase(&mut s.secret_file);
+            rebase(&mut s.ca_file);
         }
         Ok(c)
     }
@@ -108,6 +168,11 @@ pub fn apply(cli: &mut Cli) -> Result<()> {
         }
         Command::Controls(ControlsCommand::Check { dir, .. } | ControlsCommand::List { dir, .. } | ControlsCommand::Show { dir, .. }) => {
             fill(&mut dir.controls, &c.controls);
+        }
+        Command::Pull(a) => {
+            fill(&mut a.source_tz, &c.source_tz);
+            fill(&mut a.status_map, &c.status_map);
+            *a.config = c.pull.clone();
         }
         Command::Certificate(CertificateCommand::New(a)) => {
             fill(&mut a.organisation, &c.organisation);

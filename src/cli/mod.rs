@@ -4,7 +4,8 @@
 pub mod args;
 mod certificate;
 mod audit;
-mod config;
+pub mod config;
+mod pull;
 
 use crate::ingest::{self, Options, Progress, Report};
 use crate::model::{Instant, Lifecycle};
@@ -48,6 +49,20 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
             ingest(&mut store, args, &opts)
         }
         Command::Retract(a) => retract(&mut open()?, a),
+        Command::Pull(a) => {
+            let opts = Options {
+                source_tz: source_tz(a.source_tz.as_deref())?,
+                as_of: a.as_of.as_deref().map(parse_as_of).transpose()?,
+                status_map: status_map(a.status_map.as_deref())?,
+                allow_rejects: a.allow_rejects,
+                ..Options::default()
+            };
+            let mut store = Store::open(&store_path, wait).map_err(|e| {
+                let hint = e.hint();
+                with_hint(e, hint)
+            })?;
+            pull::run(&mut store, a, &opts)
+        }
         Command::Assets(args) => {
             let store = open()?;
             let view = crate::view::assets(&store)?;
@@ -622,6 +637,25 @@ fn verify_certificate(a: &args::VerifyArgs, trust: &crate::sign::TrustList) -> R
 }
 
 /// Parses `--as-of`: RFC 3339, or a date meaning its end (23:59:59Z) in UTC.
+/// `--source-tz` as an IANA zone.
+fn source_tz(z: Option<&str>) -> Result<Option<chrono_tz::Tz>> {
+    z.map(|z| z.parse::<chrono_tz::Tz>().map_err(|_| anyhow!("--source-tz {z:?} is not an IANA time zone (e.g. Europe/Berlin, UTC)"))).transpose()
+}
+
+/// `--status-map`: Snipe-IT status labels to lifecycles.
+fn status_map(p: Option<&Path>) -> Result<std::collections::BTreeMap<String, Lifecycle>> {
+    let Some(p) = p else { return Ok(Default::default()) };
+    let text = std::fs::read_to_string(p).with_context(|| format!("reading --status-map {}", p.display()))?;
+    let raw: std::collections::BTreeMap<String, String> = crate::controls::schema::parse(&text)
+        .map_err(|e| anyhow!("{}:{}:{}: expected a YAML map of status label: lifecycle ({})", p.display(), e.line, e.column, e.message))?;
+    let mut map = std::collections::BTreeMap::new();
+    for (label, lc) in raw {
+        let v = Lifecycle::parse(&lc).ok_or_else(|| anyhow!("{}: label {label:?}: lifecycle {lc:?} is not one of {}", p.display(), Lifecycle::expected()))?;
+        map.insert(label, v);
+    }
+    Ok(map)
+}
+
 pub fn parse_as_of(s: &str) -> Result<Instant> {
     if let Some(t) = ingest::row::parse_offset_datetime(s) {
         return Ok(t);
@@ -631,26 +665,9 @@ pub fn parse_as_of(s: &str) -> Result<Instant> {
 }
 
 fn options(args: &IngestArgs) -> Result<Options> {
-    let source_tz = match &args.source_tz {
-        Some(z) => Some(z.parse::<chrono_tz::Tz>().map_err(|_| anyhow!("--source-tz {z:?} is not an IANA time zone (e.g. Europe/Berlin, UTC)"))?),
-        None => None,
-    };
+    let source_tz = source_tz(args.source_tz.as_deref())?;
     let as_of = args.as_of.as_deref().map(parse_as_of).transpose()?;
-    let status_map = match &args.status_map {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading --status-map {}", p.display()))?;
-            let raw: std::collections::BTreeMap<String, String> = crate::controls::schema::parse(&text)
-                .map_err(|e| anyhow!("{}:{}:{}: expected a YAML map of status label: lifecycle ({})", p.display(), e.line, e.column, e.message))?;
-            let mut map = std::collections::BTreeMap::new();
-            for (label, lc) in raw {
-                let v = Lifecycle::parse(&lc)
-                    .ok_or_else(|| anyhow!("{}: label {label:?}: lifecycle {lc:?} is not one of {}", p.display(), Lifecycle::expected()))?;
-                map.insert(label, v);
-            }
-            map
-        }
-        None => Default::default(),
-    };
+    let status_map = status_map(args.status_map.as_deref())?;
     if let Some(f) = &args.date_format
         && chrono::format::StrftimeItems::new(f).any(|i| matches!(i, chrono::format::Item::Error))
     {
@@ -684,6 +701,7 @@ fn options(args: &IngestArgs) -> Result<Options> {
         user_fields,
         mapping,
         supersedes: args.supersedes,
+        pulled: false,
     })
 }
 

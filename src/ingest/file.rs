@@ -97,18 +97,33 @@ pub fn ingest_file(store: &mut crate::store::Store, path: &std::path::Path, opts
     if let Some(prev) = store.same_observation(&sha256, &options_json)? {
         return Ok(already(shown, sha256, bytes.len() as u64, prev));
     }
-    let decoded = text::decode(&bytes, opts.encoding)
-        .map_err(|e| Error::bad_file(&shown, e.line, None, format!("not valid {}", e.encoding), Some("the file is damaged or in another encoding")))?;
-    let input = Input { file: &shown, bytes: &decoded.bytes };
-    let mut tx = store.begin_ingest(&file_name, &bytes, &sha256)?;
+    let tx = store.begin_ingest(&file_name, &bytes, &sha256)?;
+    ingest_in(tx, &shown, &bytes, sha256, opts, progress)
+}
+
+/// Reads bytes whose ingest is open (a file's own transaction, or a pulled page's inside its
+/// pull) and commits it with its report. Any error drops the transaction: nothing is stored.
+pub fn ingest_in(
+    mut tx: crate::store::IngestTx,
+    shown: &str,
+    bytes: &[u8],
+    sha256: String,
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Result<Report, RunError> {
+    let options_json = serde_json::to_string(opts).expect("options serialise");
+    let decoded = text::decode(bytes, opts.encoding)
+        .map_err(|e| Error::bad_file(shown, e.line, None, format!("not valid {}", e.encoding), Some("the file is damaged or in another encoding")))?;
+    let input = Input { file: shown, bytes: &decoded.bytes };
     let (source, em) = read_into(&mut tx, &input, opts, progress)?;
     let (as_of, as_of_basis) = match (opts.as_of, em.newest) {
-        (Some(t), _) => (Some(crate::model::instant_text(&t)), "flag"),
+        // A pulled page is as of its pull (its start, or the pull's --as-of).
+        (Some(t), _) => (Some(crate::model::instant_text(&t)), if opts.pulled { "pull" } else { "flag" }),
         (None, Some(t)) => (Some(crate::model::instant_text(&t)), "records"),
         (None, None) => (None, "none"),
     };
     let report = Report {
-        file: shown.clone(),
+        file: shown.to_string(),
         source,
         sha256,
         size: bytes.len() as u64,
@@ -126,7 +141,7 @@ pub fn ingest_file(store: &mut crate::store::Store, path: &std::path::Path, opts
         ingest_id: None,
     };
     if report.counts.rejected > 0 && !opts.allow_rejects {
-        return Err(Error::Rejected { file: shown, report: Box::new(report) }.into());
+        return Err(Error::Rejected { file: shown.to_string(), report: Box::new(report) }.into());
     }
     let id = tx.commit(&observed(&report), &options_json, opts.supersedes)?;
     Ok(Report { ingest_id: Some(id), ..report })

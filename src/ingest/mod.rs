@@ -23,7 +23,7 @@ pub mod row;
 pub mod table;
 pub mod text;
 
-pub use file::{RunError, ingest_file};
+pub use file::{RunError, ingest_file, ingest_in};
 pub mod snipeit;
 
 pub use crate::model::issue::{Counts, Issue, IssueKind, Sink, SinkError};
@@ -147,6 +147,10 @@ pub struct Options {
     /// A declarative mapping that reads the file instead of a built-in reader.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mapping: Option<mapping::Mapping>,
+    /// One page of an API pull (`evident pull`), which fetches every page and checks their sum
+    /// against the source's total itself: the page's "more pages" markers are not a warning.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pulled: bool,
     /// The live ingest this one replaces (a corrected export): kept in the audit trail, out of
     /// evaluation. Not part of how the bytes are read, so not part of the observation.
     #[serde(skip)]
@@ -324,12 +328,15 @@ impl<'a> Emitter<'a> {
         self.counts.empty += 1;
     }
 
-    /// A warning about the file or a kept row.
     /// A warning that the export is one page of several: the population is incomplete.
     pub fn incomplete(&mut self, field: &str, message: String) -> Result<(), Error> {
+        if self.opts.pulled {
+            return Ok(());
+        }
         self.warning(Issue { line: 1, pointer: Some(format!("/{field}")), field: Some(field.into()), message, raw: None })
     }
 
+    /// A warning about the file or a kept row.
     pub fn warning(&mut self, issue: Issue) -> Result<(), Error> {
         self.warnings_total += 1;
         *self.warning_kinds.entry(issue.field.clone().unwrap_or_default()).or_default() += 1;

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0006_observation.sql"),
     include_str!("0007_unread.sql"),
     include_str!("0008_revocation.sql"),
+    include_str!("0009_pull.sql"),
 ];
 
 /// Size of a raw-file chunk.
@@ -224,23 +225,22 @@ impl Store {
     pub fn begin_ingest(&mut self, file_name: &str, bytes: &[u8], sha256: &str) -> Result<IngestTx<'_>, Error> {
         let path = self.path.clone();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| busy_or(e, &path))?;
-        let map = |source| Error::Sqlite { path: path.clone(), source };
-        tx.execute("INSERT OR IGNORE INTO blob (sha256, size) VALUES (?1, ?2)", params![sha256, bytes.len() as i64]).map_err(map)?;
-        {
-            let mut st = tx.prepare("INSERT OR IGNORE INTO blob_chunk (sha256, idx, data) VALUES (?1, ?2, ?3)").map_err(map)?;
-            for (i, chunk) in bytes.chunks(CHUNK).enumerate() {
-                st.execute(params![sha256, i as i64, chunk]).map_err(map)?;
-            }
-        }
+        let ingest_id = new_ingest(&tx, &path, file_name, bytes, sha256)?;
+        Ok(IngestTx { tx: Scope::Own(tx), ingest_id, path })
+    }
+
+    /// Starts the one transaction of an API pull: its pages are ingests inside it, and nothing
+    /// of any page is visible until `PullTx::commit`.
+    pub fn begin_pull(&mut self, source: &str, server: &str, started_at: &str) -> Result<PullTx<'_>, Error> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| busy_or(e, &path))?;
         tx.execute(
-            "INSERT INTO ingest (source, file_name, size, sha256, encoding, as_of_basis, options, tool_version,
-                                 rows_read, rows_accepted, rows_rejected, rows_empty, records, warnings)
-             VALUES ('', ?1, ?2, ?3, '', 'none', '{}', ?4, 0, 0, 0, 0, 0, 0)",
-            params![file_name, bytes.len() as i64, sha256, env!("CARGO_PKG_VERSION")],
+            "INSERT INTO pull (source, server, started_at, finished_at, pages, items, total_basis) VALUES (?1, ?2, ?3, ?3, 0, 0, 'none')",
+            params![source, server, started_at],
         )
-        .map_err(map)?;
-        let ingest_id = tx.last_insert_rowid();
-        Ok(IngestTx { tx, ingest_id, path })
+        .map_err(|source| Error::Sqlite { path: path.clone(), source })?;
+        let pull_id = tx.last_insert_rowid();
+        Ok(PullTx { tx, pull_id, path })
     }
 
     /// The raw bytes of a stored file.
@@ -363,6 +363,46 @@ impl Store {
                 },
             )
             .map_err(|e| self.err(e))
+            .and_then(|mut d| {
+                if let Some(pull) = self.pulled(id)? {
+                    d["pull"] = pull;
+                }
+                Ok(d)
+            })
+    }
+
+    /// Where a pulled page came from: its request, status and time, and its pull's totals.
+    /// `None` for an ingested file.
+    fn pulled(&self, ingest_id: i64) -> Result<Option<serde_json::Value>, Error> {
+        self.conn
+            .query_row(
+                "SELECT p.page, p.url, p.status, p.fetched_at, p.items, u.id, u.source, u.server, u.started_at, u.finished_at,
+                        u.pages, u.items, u.reported_total, u.total_basis
+                 FROM pull_page p JOIN pull u ON u.id = p.pull_id WHERE p.ingest_id = ?1",
+                [ingest_id],
+                |r| {
+                    Ok(serde_json::json!({
+                        "page": r.get::<_, i64>(0)?,
+                        "url": r.get::<_, String>(1)?,
+                        "status": r.get::<_, i64>(2)?,
+                        "fetched_at": r.get::<_, String>(3)?,
+                        "items": r.get::<_, i64>(4)?,
+                        "pull": {
+                            "id": r.get::<_, i64>(5)?,
+                            "source": r.get::<_, String>(6)?,
+                            "server": r.get::<_, String>(7)?,
+                            "started_at": r.get::<_, String>(8)?,
+                            "finished_at": r.get::<_, String>(9)?,
+                            "pages": r.get::<_, i64>(10)?,
+                            "items": r.get::<_, i64>(11)?,
+                            "reported_total": r.get::<_, Option<i64>>(12)?,
+                            "total_basis": r.get::<_, String>(13)?,
+                        },
+                    }))
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     /// Issues recorded for an ingest.
@@ -447,9 +487,115 @@ pub struct Observed<'a> {
 
 /// The open transaction of one ingest. Dropping it without `commit` rolls everything back.
 pub struct IngestTx<'c> {
-    tx: Transaction<'c>,
+    tx: Scope<'c>,
     ingest_id: i64,
     path: PathBuf,
+}
+
+/// Whose transaction an ingest writes in: its own, or its pull's (which commits or rolls back
+/// every page at once).
+enum Scope<'c> {
+    Own(Transaction<'c>),
+    Page(&'c Connection),
+}
+
+impl std::ops::Deref for Scope<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        match self {
+            Scope::Own(tx) => tx,
+            Scope::Page(c) => c,
+        }
+    }
+}
+
+/// Adds the raw bytes (once per hash) and an ingest row to be filled in by `IngestTx::commit`.
+fn new_ingest(tx: &Connection, path: &Path, file_name: &str, bytes: &[u8], sha256: &str) -> Result<i64, Error> {
+    let map = |source| Error::Sqlite { path: path.to_path_buf(), source };
+    tx.execute("INSERT OR IGNORE INTO blob (sha256, size) VALUES (?1, ?2)", params![sha256, bytes.len() as i64]).map_err(map)?;
+    {
+        let mut st = tx.prepare("INSERT OR IGNORE INTO blob_chunk (sha256, idx, data) VALUES (?1, ?2, ?3)").map_err(map)?;
+        for (i, chunk) in bytes.chunks(CHUNK).enumerate() {
+            st.execute(params![sha256, i as i64, chunk]).map_err(map)?;
+        }
+    }
+    tx.execute(
+        "INSERT INTO ingest (source, file_name, size, sha256, encoding, as_of_basis, options, tool_version,
+                             rows_read, rows_accepted, rows_rejected, rows_empty, records, warnings)
+         VALUES ('', ?1, ?2, ?3, '', 'none', '{}', ?4, 0, 0, 0, 0, 0, 0)",
+        params![file_name, bytes.len() as i64, sha256, env!("CARGO_PKG_VERSION")],
+    )
+    .map_err(map)?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// The open transaction of an API pull. Dropping it without `commit` rolls every page back.
+pub struct PullTx<'c> {
+    tx: Transaction<'c>,
+    pull_id: i64,
+    path: PathBuf,
+}
+
+/// One fetched page, as the store records it beside the page's ingest.
+#[derive(Debug, Clone)]
+pub struct PulledPage<'a> {
+    pub ingest_id: i64,
+    pub page: u64,
+    /// The request, with any secret in it replaced.
+    pub url: &'a str,
+    pub status: u16,
+    pub fetched_at: &'a str,
+    pub items: u64,
+}
+
+/// What a whole pull found.
+#[derive(Debug, Clone)]
+pub struct PullSummary<'a> {
+    pub finished_at: &'a str,
+    pub pages: u64,
+    pub items: u64,
+    /// What the source said its total was, and where it said it (`totalCount`, `/hosts/count`);
+    /// `None` with basis `none` for sources that do not say.
+    pub reported_total: Option<u64>,
+    pub total_basis: &'a str,
+}
+
+impl PullTx<'_> {
+    pub fn pull_id(&self) -> i64 {
+        self.pull_id
+    }
+
+    /// Starts one page's ingest inside the pull's transaction: `IngestTx::commit` writes its
+    /// report, and the page becomes visible only with the whole pull.
+    pub fn begin_ingest(&mut self, file_name: &str, bytes: &[u8], sha256: &str) -> Result<IngestTx<'_>, Error> {
+        let ingest_id = new_ingest(&self.tx, &self.path, file_name, bytes, sha256)?;
+        Ok(IngestTx { tx: Scope::Page(&self.tx), ingest_id, path: self.path.clone() })
+    }
+
+    /// Records where a page's ingest came from.
+    pub fn page(&mut self, p: &PulledPage) -> Result<(), Error> {
+        self.tx
+            .execute(
+                "INSERT INTO pull_page (ingest_id, pull_id, page, url, status, fetched_at, items) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![p.ingest_id, self.pull_id, p.page as i64, p.url, p.status, p.fetched_at, p.items as i64],
+            )
+            .map_err(|source| Error::Sqlite { path: self.path.clone(), source })?;
+        Ok(())
+    }
+
+    /// Writes the pull's totals and commits every page. Returns the pull id.
+    pub fn commit(self, s: &PullSummary) -> Result<i64, Error> {
+        let map = |source| Error::Sqlite { path: self.path.clone(), source };
+        self.tx
+            .execute(
+                "UPDATE pull SET finished_at = ?2, pages = ?3, items = ?4, reported_total = ?5, total_basis = ?6 WHERE id = ?1",
+                params![self.pull_id, s.finished_at, s.pages as i64, s.items as i64, s.reported_total.map(|t| t as i64), s.total_basis],
+            )
+            .map_err(map)?;
+        let id = self.pull_id;
+        self.tx.commit().map_err(map)?;
+        Ok(id)
+    }
 }
 
 fn opt_date(d: &Option<chrono::NaiveDate>) -> Option<String> {
@@ -510,7 +656,9 @@ impl IngestTx<'_> {
             )
             .map_err(map)?;
         let id = self.ingest_id;
-        self.tx.commit().map_err(map)?;
+        if let Scope::Own(tx) = self.tx {
+            tx.commit().map_err(map)?;
+        }
         Ok(id)
     }
 

@@ -241,6 +241,11 @@ fn format_json_on_every_command_parses() {
             .to_vec(),
     );
     runs.push(vec!["retract".into(), "1".into(), "--reason".into(), "a wrong file".into()]);
+    // A pull from a mock Kandji on loopback (tests/integration/pull.rs), its token in a file.
+    let kandji = crate::pull::start("kandji", crate::pull::Fault::None);
+    std::fs::write(d.join("kandji.secret"), crate::pull::secret("kandji")).unwrap();
+    std::fs::write(d.join("pull.toml"), format!("[pull.kandji]\nurl = \"{}\"\nsecret_file = \"kandji.secret\"\npage_size = 3\n", kandji.url)).unwrap();
+    runs.push(vec!["pull".into(), "kandji".into(), "--quiet".into(), "--config".into(), s(&d.join("pull.toml"))]);
     // docs/json.md's table: command → (every key, the keys without `?`).
     let doc = std::fs::read_to_string(crate::util::root().join("docs/json.md")).unwrap();
     let mut documented = std::collections::BTreeMap::new();

@@ -21,6 +21,7 @@ mod oscal;
 mod osquery;
 mod pack;
 mod props;
+mod pull;
 mod report;
 mod sample;
 mod scale;

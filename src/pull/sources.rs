@@ -1,0 +1,166 @@
+//! What each source's list API looks like: the first request (with the fields the controls
+//! need asked for by name), how a page says how many items it holds, what total the source
+//! claims, and where the next page is.
+
+use super::{Error, Kind};
+use serde_json::Value;
+
+/// Microsoft Graph `managedDevice` properties the Intune reader reads, encryption included.
+const GRAPH_SELECT: &str = "id,deviceName,managedDeviceName,serialNumber,model,manufacturer,operatingSystem,osVersion,deviceType,\
+managementAgent,managementState,managedDeviceOwnerType,deviceEnrollmentType,deviceRegistrationState,complianceState,isSupervised,\
+isEncrypted,jailBroken,joinType,lastSyncDateTime,enrolledDateTime,azureADDeviceId,userPrincipalName,emailAddress";
+
+/// Jamf Pro inventory sections the Jamf reader reads.
+const JAMF_SECTIONS: &[&str] = &["GENERAL", "HARDWARE", "USER_AND_LOCATION", "OPERATING_SYSTEM", "DISK_ENCRYPTION", "SECURITY", "STORAGE"];
+
+/// Where one source's list is, and how it pages.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub kind: Kind,
+    /// The API's base URL, without a trailing slash.
+    pub base: String,
+    pub page_size: u64,
+    /// Google: the customer (`my_customer`, or the customer id); Cloud Identity with `api = devices`.
+    pub customer: String,
+    /// Google: `chromeos` (Admin SDK) or `devices` (Cloud Identity).
+    pub google_api: String,
+}
+
+/// What one page says about the list.
+#[derive(Debug)]
+pub struct PageInfo {
+    pub items: u64,
+    /// The total the page claims for the whole list (`totalCount`, `total`, `@odata.count`).
+    pub total: Option<u64>,
+    pub next: Option<String>,
+}
+
+/// Largest page each API serves (Kandji refuses more than 300).
+pub fn max_page_size(kind: Kind) -> u64 {
+    match kind {
+        Kind::Kandji => 300,
+        Kind::Google => 200,
+        Kind::Jamf => 2000,
+        Kind::Intune => 1000,
+        Kind::Fleet | Kind::Snipeit => 500,
+    }
+}
+
+impl Plan {
+    /// The request for the first page.
+    pub fn first(&self) -> String {
+        self.page_url(0, None)
+    }
+
+    /// Where the source states its total apart from the pages (Fleet's count endpoint).
+    pub fn count_url(&self) -> Option<String> {
+        matches!(self.kind, Kind::Fleet).then(|| format!("{}/api/v1/fleet/hosts/count", self.base))
+    }
+
+    fn page_url(&self, n: u64, token: Option<&str>) -> String {
+        let (b, s) = (&self.base, self.page_size);
+        match self.kind {
+            Kind::Intune => format!("{b}/deviceManagement/managedDevices?$select={GRAPH_SELECT}&$top={s}"),
+            Kind::Jamf => {
+                let sections: String = JAMF_SECTIONS.iter().map(|x| format!("section={x}&")).collect();
+                format!("{b}/api/v1/computers-inventory?{sections}page={n}&page-size={s}&sort=id%3Aasc")
+            }
+            Kind::Kandji => format!("{b}/api/v1/devices?limit={s}&offset={}", n * s),
+            Kind::Fleet => format!("{b}/api/v1/fleet/hosts?page={n}&per_page={s}&order_key=id&order_direction=asc"),
+            Kind::Snipeit => format!("{b}/api/v1/hardware?limit={s}&offset={}&sort=id&order=asc", n * s),
+            Kind::Google => {
+                let tok = token.map(|t| format!("&pageToken={}", query_escape(t))).unwrap_or_default();
+                if self.google_api == "devices" {
+                    format!("{b}/v1/devices?customer={}&pageSize={s}{tok}", query_escape(&self.customer))
+                } else {
+                    format!(
+                        "{b}/admin/directory/v1/customer/{}/devices/chromeos?maxResults={s}&projection=FULL&orderBy=serialNumber{tok}",
+                        query_escape(&self.customer)
+                    )
+                }
+            }
+        }
+    }
+
+    /// Reads page `n` (from 0), fetched from `url`, having fetched `so_far` items before it.
+    pub fn read(&self, body: &[u8], n: u64, so_far: u64) -> Result<PageInfo, String> {
+        let v: Value = serde_json::from_slice(body).map_err(|e| format!("the body is not JSON ({e}); a cut-off transfer or an error page"))?;
+        let (items, total) = match self.kind {
+            Kind::Intune => (array(&v, "value")?, v.get("@odata.count").and_then(Value::as_u64)),
+            Kind::Jamf => (array(&v, "results")?, Some(v.get("totalCount").and_then(Value::as_u64).ok_or("the page has no totalCount")?)),
+            Kind::Snipeit => (array(&v, "rows")?, Some(v.get("total").and_then(Value::as_u64).ok_or("the page has no total")?)),
+            Kind::Kandji => (v.as_array().ok_or("the page is not a JSON array of devices")?.len() as u64, None),
+            Kind::Fleet => (array(&v, "hosts")?, None),
+            // An empty page has no array at all.
+            Kind::Google => {
+                let key = if self.google_api == "devices" { "devices" } else { "chromeosdevices" };
+                (if v.get(key).is_some() { array(&v, key)? } else { 0 }, None)
+            }
+        };
+        let seen = so_far + items;
+        let next = match self.kind {
+            Kind::Intune => match v.get("@odata.nextLink") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(u)) => Some(self.same_origin(u)?),
+                Some(_) => return Err("@odata.nextLink is not a string".into()),
+            },
+            Kind::Google => match v.get("nextPageToken") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(t)) if t.is_empty() => None,
+                Some(Value::String(t)) => Some(self.page_url(n + 1, Some(t))),
+                Some(_) => return Err("nextPageToken is not a string".into()),
+            },
+            // Paged by count: a short page is the last; with a total, reaching it is the end.
+            Kind::Jamf | Kind::Snipeit => (items > 0 && total.is_some_and(|t| seen < t)).then(|| self.page_url(n + 1, None)),
+            Kind::Kandji | Kind::Fleet => (items == self.page_size).then(|| self.page_url(n + 1, None)),
+        };
+        Ok(PageInfo { items, total, next })
+    }
+
+    /// A next-page link must stay on the API's own server: the token goes with it.
+    fn same_origin(&self, url: &str) -> Result<String, String> {
+        let origin = |u: &str| {
+            u.split_once("://").map(|(s, r)| format!("{}://{}", s.to_ascii_lowercase(), r.split('/').next().unwrap_or_default().to_ascii_lowercase()))
+        };
+        if origin(url).is_some() && origin(url) == origin(&self.base) {
+            Ok(url.to_string())
+        } else {
+            Err(format!("the next-page link points to another server ({}); the token is not sent there", super::http::redact(url)))
+        }
+    }
+}
+
+/// The count a Fleet count endpoint states.
+pub fn read_count(body: &[u8]) -> Result<u64, String> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| format!("the count is not JSON ({e})"))?;
+    v.get("count").and_then(Value::as_u64).ok_or_else(|| "the reply has no count".into())
+}
+
+fn array(v: &Value, key: &str) -> Result<u64, String> {
+    v.get(key).and_then(Value::as_array).map(|a| a.len() as u64).ok_or_else(|| format!("the page has no \"{key}\" array"))
+}
+
+/// Percent-encodes a query value (page tokens, customer ids).
+fn query_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl Kind {
+    /// The default base URL of the cloud services (the others are the customer's own server).
+    pub fn default_base(self) -> Option<&'static str> {
+        match self {
+            Kind::Intune => Some("https://graph.microsoft.com/v1.0"),
+            Kind::Google => Some("https://admin.googleapis.com"),
+            _ => None,
+        }
+    }
+
+    pub(super) fn bad_page(self, url: &str, page: u64, message: String) -> Error {
+        Error::Page { source_name: self.as_str(), url: super::http::redact(url), page: page + 1, message }
+    }
+}
