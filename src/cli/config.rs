@@ -60,6 +60,9 @@ pub struct PullSource {
     pub client_id: Option<String>,
     pub secret_env: Option<String>,
     pub secret_file: Option<PathBuf>,
+    /// Intune: sign in with this certificate (PEM) instead of a client secret; the secret is then
+    /// its private key.
+    pub certificate_file: Option<PathBuf>,
     pub customer: Option<String>,
     pub subject: Option<String>,
     pub api: Option<String>,
@@ -117,6 +120,7 @@ impl Config {
         }
         for s in [&mut c.pull.intune, &mut c.pull.jamf, &mut c.pull.kandji, &mut c.pull.fleet, &mut c.pull.snipeit, &mut c.pull.google].into_iter().flatten() {
             rebase(&mut s.secret_file);
+            rebase(&mut s.certificate_file);
             rebase(&mut s.ca_file);
         }
         Ok(c)

@@ -135,11 +135,14 @@ fn setup(kind: Kind, cfg: &PullSource) -> Result<(Plan, Auth), Error> {
         Kind::Kandji | Kind::Fleet | Kind::Snipeit => Auth::Bearer(secret),
         Kind::Intune => {
             let tenant = need(&cfg.tenant, "tenant")?;
-            Auth::ClientCredentials {
-                token_url: cfg.token_url.clone().unwrap_or_else(|| format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token")),
-                client_id: need(&cfg.client_id, "client_id")?,
-                secret,
-                scope: Some("https://graph.microsoft.com/.default".into()),
+            let token_url = cfg.token_url.clone().unwrap_or_else(|| format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"));
+            let (client_id, scope) = (need(&cfg.client_id, "client_id")?, Some("https://graph.microsoft.com/.default".to_string()));
+            match &cfg.certificate_file {
+                Some(p) => {
+                    let pem = std::fs::read(p).map_err(|e| Error::Config(format!("[pull.intune] certificate_file {}: {e}", p.display())))?;
+                    Auth::client_assertion(token_url, client_id, &pem, &secret, scope)?
+                }
+                None => Auth::ClientCredentials { token_url, client_id, secret, scope },
             }
         }
         Kind::Jamf => Auth::ClientCredentials {

@@ -31,6 +31,9 @@ pub enum Auth {
     Bearer(Secret),
     /// OAuth 2.0 client credentials grant (RFC 6749 §4.4), the secret in the form body.
     ClientCredentials { token_url: String, client_id: String, secret: Secret, scope: Option<String> },
+    /// OAuth 2.0 client credentials with a certificate instead of a secret (Microsoft identity
+    /// platform): a PS256 client assertion naming the certificate by its SHA-256 thumbprint.
+    ClientAssertion { token_url: String, client_id: String, key: Box<rsa::PrivateKey>, thumbprint: String, scope: Option<String> },
     /// A Google service account: a JWT signed with its RSA key, exchanged for a token
     /// (RFC 7523), acting for `subject` (domain-wide delegation) when given.
     ServiceAccount { token_url: String, email: String, key: Box<rsa::PrivateKey>, scope: String, subject: Option<String> },
@@ -52,6 +55,21 @@ impl Drop for KeyFile {
 }
 
 impl Auth {
+    /// Certificate credentials from the certificate (PEM) and its private key (PKCS#8 PEM).
+    pub fn client_assertion(token_url: String, client_id: String, cert_pem: &[u8], key_pem: &Secret, scope: Option<String>) -> Result<Auth, Error> {
+        use base64::Engine;
+        use rsa::pkcs8::DecodePrivateKey;
+        use sha2::Digest;
+        let der = match ureq::tls::parse_pem(cert_pem).next() {
+            Some(Ok(ureq::tls::PemItem::Certificate(c))) => c.der().to_vec(),
+            _ => return Err(Error::Config("certificate_file holds no PEM certificate".into())),
+        };
+        let key = rsa::PrivateKey::from_pkcs8_pem(key_pem.expose())
+            .map_err(|_| Error::Config("the certificate's private key (the secret) is not an unencrypted PKCS#8 RSA key".into()))?;
+        let thumbprint = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&der));
+        Ok(Auth::ClientAssertion { token_url, client_id, key: Box::new(key), thumbprint, scope })
+    }
+
     /// A service account from its key file's JSON.
     pub fn service_account(json: &Secret, scope: &str, subject: Option<String>, token_url: Option<String>) -> Result<Auth, Error> {
         use rsa::pkcs8::DecodePrivateKey;
@@ -162,6 +180,19 @@ impl Tokens {
                 }
                 Ok(Some((token_url.clone(), form)))
             }
+            Auth::ClientAssertion { token_url, client_id, key, thumbprint, scope } => {
+                let assertion = client_assertion(key, thumbprint, client_id, token_url, now_unix)?;
+                let mut form = vec![
+                    ("grant_type", z("client_credentials")),
+                    ("client_id", z(client_id)),
+                    ("client_assertion_type", z("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")),
+                    ("client_assertion", assertion),
+                ];
+                if let Some(s) = scope {
+                    form.push(("scope", z(s)));
+                }
+                Ok(Some((token_url.clone(), form)))
+            }
             Auth::ServiceAccount { token_url, email, key, scope, subject } => {
                 let jwt = jwt(key, email, scope, token_url, subject.as_deref(), now_unix)?;
                 Ok(Some((token_url.clone(), vec![("grant_type", z("urn:ietf:params:oauth:grant-type:jwt-bearer")), ("assertion", jwt)])))
@@ -170,11 +201,14 @@ impl Tokens {
     }
 }
 
+fn b64(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
 /// The RS256 JWT a service account presents (RFC 7523 §2.1), valid for an hour.
 fn jwt(key: &rsa::PrivateKey, email: &str, scope: &str, aud: &str, subject: Option<&str>, now: i64) -> Result<zeroize::Zeroizing<String>, Error> {
-    use base64::Engine;
     use rsa::signature::{SignatureEncoding, Signer};
-    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
     let mut claims = serde_json::json!({"iss": email, "scope": scope, "aud": aud, "iat": now, "exp": now + 3600});
     if let Some(s) = subject {
         claims["sub"] = s.into();
@@ -182,5 +216,19 @@ fn jwt(key: &rsa::PrivateKey, email: &str, scope: &str, aud: &str, subject: Opti
     let signing_input = format!("{}.{}", b64(br#"{"alg":"RS256","typ":"JWT"}"#), b64(claims.to_string().as_bytes()));
     let signer = rsa::pkcs1v15::SigningKey::<rsa::sha2::Sha256>::new(key.clone());
     let sig = signer.try_sign(signing_input.as_bytes()).map_err(|_| Error::Config("the service account key cannot sign".into()))?;
+    Ok(zeroize::Zeroizing::new(format!("{signing_input}.{}", b64(&sig.to_vec()))))
+}
+
+/// The client assertion of certificate credentials: PS256, the certificate's SHA-256 thumbprint
+/// in `x5t#S256`, issuer and subject the client id, valid ten minutes, a fresh `jti`.
+fn client_assertion(key: &rsa::PrivateKey, thumbprint: &str, client_id: &str, aud: &str, now: i64) -> Result<zeroize::Zeroizing<String>, Error> {
+    use rsa::signature::{SignatureEncoding, Signer};
+    let mut jti = [0u8; 16];
+    getrandom::fill(&mut jti).map_err(|e| Error::Config(format!("no randomness for the assertion: {e}")))?;
+    let header = serde_json::json!({"alg": "PS256", "typ": "JWT", "x5t#S256": thumbprint});
+    let claims = serde_json::json!({"aud": aud, "iss": client_id, "sub": client_id, "jti": hex::encode(jti), "iat": now, "nbf": now, "exp": now + 600});
+    let signing_input = format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+    let signer = rsa::pss::SigningKey::<rsa::sha2::Sha256>::new(key.clone());
+    let sig = signer.try_sign(signing_input.as_bytes()).map_err(|_| Error::Config("the certificate's key cannot sign".into()))?;
     Ok(zeroize::Zeroizing::new(format!("{signing_input}.{}", b64(&sig.to_vec()))))
 }

@@ -39,6 +39,7 @@ struct Seen {
     method: String,
     target: String,
     authorization: Option<String>,
+    body: String,
     status: u16,
 }
 
@@ -188,7 +189,7 @@ pub(crate) fn start(kind: &'static str, fault: Fault) -> Mock {
                 Answer::Other(st, b, x) => (st, b, x, true),
                 Answer::Truncated(b) => (200, b, "", false),
             };
-            s2.lock().unwrap().push(Seen { method, target, authorization, status });
+            s2.lock().unwrap().push(Seen { method, target, authorization, body: body_text, status });
             let len = if full { bytes.len() } else { bytes.len() + 100 };
             let head = format!("HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n{extra}Connection: close\r\n\r\n");
             let _ = s.write_all(head.as_bytes()).and_then(|()| s.write_all(&bytes));
@@ -241,6 +242,16 @@ fn page(kind: &str, target: &str, all: &[Value], fault: Fault, base: &str) -> (u
 fn check_token_request(kind: &str, body: &str, base: &str) -> Result<(), String> {
     let form = query(&format!("?{body}"));
     match kind {
+        "intune" if form.contains_key("client_assertion") => {
+            let ok = form.get("grant_type").map(String::as_str) == Some("client_credentials")
+                && form.get("client_id").map(String::as_str) == Some("11111111-2222-3333-4444-555555555555")
+                && form.get("client_assertion_type").map(String::as_str) == Some("urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer")
+                && !form.contains_key("client_secret");
+            if !ok {
+                return Err(format!("bad form {body}"));
+            }
+            verify_assertion(&form["client_assertion"], &format!("{base}/tenant-x/oauth2/v2.0/token"))
+        }
         "intune" | "jamf" => {
             let want_id = if kind == "intune" { "11111111-2222-3333-4444-555555555555" } else { "evident-reader" };
             let ok = form.get("grant_type").map(String::as_str) == Some("client_credentials")
@@ -286,6 +297,57 @@ fn verify_jwt(jwt: &str, aud: &str) -> Result<(), String> {
     let key = rsa::pkcs1v15::VerifyingKey::<rsa::sha2::Sha256>::new(rsa::PublicKey::from_public_key_pem(&pem).unwrap());
     let sig = rsa::pkcs1v15::Signature::try_from(b64.decode(s).map_err(|e| e.to_string())?.as_slice()).map_err(|e| e.to_string())?;
     key.verify(format!("{h}.{c}").as_bytes(), &sig).map_err(|_| "signature does not verify".to_string())
+}
+
+/// A Microsoft certificate credential's client assertion: PS256 with the certificate's key, the
+/// certificate's SHA-256 thumbprint as `x5t#S256`, the claims the identity platform requires.
+fn verify_assertion(jwt: &str, aud: &str) -> Result<(), String> {
+    use base64::Engine;
+    use rsa::pkcs8::DecodePublicKey;
+    use rsa::signature::Verifier;
+    use sha2::Digest;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let [h, c, s] = parts[..] else { return Err("not three parts".into()) };
+    let header: Value = serde_json::from_slice(&b64.decode(h).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let claims: Value = serde_json::from_slice(&b64.decode(c).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let cert: String = std::fs::read_to_string(certificate()).unwrap().lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD.decode(cert).unwrap();
+    if header["alg"] != "PS256" || header["x5t#S256"] != b64.encode(sha2::Sha256::digest(&der)) {
+        return Err(format!("header {header}"));
+    }
+    let id = "11111111-2222-3333-4444-555555555555";
+    let (iat, exp) = (claims["iat"].as_i64().unwrap_or(0), claims["exp"].as_i64().unwrap_or(0));
+    if claims["aud"] != aud
+        || claims["iss"] != id
+        || claims["sub"] != id
+        || claims["jti"].as_str().is_none_or(|j| j.len() < 16)
+        || exp <= iat
+        || exp - iat > 600
+    {
+        return Err(format!("claims {claims}"));
+    }
+    let pem = std::fs::read_to_string(&google_key().1).unwrap();
+    let key = rsa::pss::VerifyingKey::<rsa::sha2::Sha256>::new(rsa::PublicKey::from_public_key_pem(&pem).unwrap());
+    let sig = rsa::pss::Signature::try_from(b64.decode(s).map_err(|e| e.to_string())?.as_slice()).map_err(|e| e.to_string())?;
+    key.verify(format!("{h}.{c}").as_bytes(), &sig).map_err(|_| "signature does not verify".to_string())
+}
+
+/// A self-signed certificate for the test's RSA key (an app registration's certificate).
+fn certificate() -> &'static PathBuf {
+    static CERT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    CERT.get_or_init(|| {
+        let out = google_key().0.with_file_name("app.crt");
+        let ok = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-new", "-subj", "/CN=evident-pull", "-days", "30", "-key"])
+            .arg(&google_key().0)
+            .arg("-out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+        out
+    })
 }
 
 /// A service account key pair made with openssl once per test run: (key file JSON, public PEM).
@@ -626,4 +688,23 @@ fn credentials_come_only_from_the_environment_or_files_and_go_only_over_https() 
     // A secret on the command line is not a thing evident accepts.
     let r = d.run(&["--config", d.config.to_str().unwrap(), "pull", "kandji", "--token", "x"]);
     assert_eq!(r.code, 2);
+}
+
+#[test]
+fn intune_signs_in_with_a_certificate_instead_of_a_secret() {
+    let m = start("intune", Fault::None);
+    let d = desk(&[("intune", &m)], 0);
+    let text = std::fs::read_to_string(&d.config).unwrap().replace(
+        "secret_env = \"ACME_GRAPH_SECRET\"",
+        &format!("certificate_file = \"{}\"\nsecret_file = \"{}\"", certificate().display(), google_key().0.display()),
+    );
+    std::fs::write(&d.config, text).unwrap();
+    let r = d.run(&["--config", d.config.to_str().unwrap(), "pull", "intune"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(&format!("pulled intune: {DEVICES} items in 3 pages")), "{}", r.stdout);
+    let seen = m.seen.lock().unwrap();
+    let post = seen.iter().find(|s| s.method == "POST").unwrap();
+    assert!(post.body.contains("client_assertion=") && !post.body.contains("client_secret"), "{}", post.body);
+    leaks(format!("{}{}", r.stdout, r.stderr).as_bytes(), "stdout/stderr");
+    leaks(&std::fs::read(&d.store).unwrap(), "the store");
 }
