@@ -107,11 +107,14 @@ impl Client {
             let (failure, wait) = match self.once(req) {
                 Ok((r, _)) if !(r.status == 429 || r.status >= 500) => return Ok(r),
                 Ok((r, retry_after)) => (format!("HTTP {}", r.status), retry_after),
-                Err(e) => (e, None),
+                Err(Failed { message, transient: true }) => (message, None),
+                // A refused certificate or an unknown host does not get better by waiting.
+                Err(Failed { message, transient: false }) => return Err(Error::Http { url: shown, message }),
             };
             let wait = wait.unwrap_or(self.policy.backoff * 2u32.saturating_pow(attempt)).min(MAX_WAIT);
             if attempt >= self.policy.retries {
-                return Err(Error::Http { url: shown, message: format!("{failure}, after {} attempts", attempt + 1) });
+                let n = attempt + 1;
+                return Err(Error::Http { url: shown, message: format!("{failure}, after {n} attempt{}", if n == 1 { "" } else { "s" }) });
             }
             if Instant::now() + wait >= self.deadline {
                 return Err(Error::Http { url: shown, message: format!("{failure}; retrying would pass the pull's max_time") });
@@ -123,10 +126,10 @@ impl Client {
     }
 
     /// One attempt: the response and its Retry-After, or why the transfer failed.
-    fn once(&self, req: &Request) -> Result<(Response, Option<Duration>), String> {
+    fn once(&self, req: &Request) -> Result<(Response, Option<Duration>), Failed> {
         let left = self.deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err("the pull's max_time is up".into());
+            return Err(Failed { message: "the pull's max_time is up".into(), transient: false });
         }
         let result = match req {
             Request::Get { url, bearer, headers } => {
@@ -148,11 +151,31 @@ impl Client {
                 r.config().timeout_global(Some(left.min(self.policy.timeout))).build().send_form(form.iter().copied())
             }
         };
-        let mut resp = result.map_err(|e| describe(&e))?;
+        let mut resp = result.map_err(|e| Failed::of(&e, ""))?;
         let status = resp.status().as_u16();
         let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| retry_after(v, (self.clock)()));
-        let body = resp.body_mut().with_config().limit(BODY_LIMIT).read_to_vec().map_err(|e| format!("reading the body: {}", describe(&e)))?;
+        let body = resp.body_mut().with_config().limit(BODY_LIMIT).read_to_vec().map_err(|e| Failed::of(&e, "reading the body: "))?;
         Ok((Response { status, body }, retry_after))
+    }
+}
+
+/// A transfer that failed, and whether trying again may help.
+struct Failed {
+    message: String,
+    transient: bool,
+}
+
+impl Failed {
+    fn of(e: &ureq::Error, context: &str) -> Failed {
+        use std::io::ErrorKind::*;
+        let transient = match e {
+            ureq::Error::Timeout(_) | ureq::Error::ConnectionFailed => true,
+            ureq::Error::Io(io) => {
+                matches!(io.kind(), ConnectionReset | ConnectionAborted | ConnectionRefused | UnexpectedEof | BrokenPipe | TimedOut | Interrupted)
+            }
+            _ => false,
+        };
+        Failed { message: format!("{context}{}", describe(e)), transient }
     }
 }
 

@@ -708,3 +708,144 @@ fn intune_signs_in_with_a_certificate_instead_of_a_secret() {
     leaks(format!("{}{}", r.stdout, r.stderr).as_bytes(), "stdout/stderr");
     leaks(&std::fs::read(&d.store).unwrap(), "the store");
 }
+
+/// A forward proxy on loopback: CONNECT tunnels and absolute-form requests, each target it was
+/// asked for recorded.
+fn proxy() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let log = asked.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut client) = stream else { continue };
+            let Some((method, target, headers, body)) = read_request(&mut client) else { continue };
+            log.lock().unwrap().push(format!("{method} {target}"));
+            let (host, head) = if method == "CONNECT" {
+                (target.clone(), None)
+            } else {
+                let rest = target.strip_prefix("http://").unwrap();
+                let (host, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+                let mut h = format!("{method} {path} HTTP/1.1\r\n");
+                for (k, v) in &headers {
+                    h.push_str(&format!("{k}: {v}\r\n"));
+                }
+                (host.to_string(), Some(format!("{h}\r\n")))
+            };
+            let Ok(mut upstream) = std::net::TcpStream::connect(&host) else { continue };
+            match head {
+                None => client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").unwrap(),
+                Some(h) => {
+                    upstream.write_all(h.as_bytes()).unwrap();
+                    upstream.write_all(&body).unwrap();
+                }
+            }
+            let (mut c2, mut u2) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c2, &mut u2);
+            });
+            let _ = std::io::copy(&mut upstream, &mut client);
+        }
+    });
+    (url, asked)
+}
+
+#[test]
+fn the_proxy_comes_from_the_environment() {
+    let m = start("snipeit", Fault::None);
+    let d = desk(&[("snipeit", &m)], 0);
+    let (url, asked) = proxy();
+    let out = assert_cmd::Command::cargo_bin("evident")
+        .unwrap()
+        .current_dir(d.dir.path())
+        .args(["--store", d.store.to_str().unwrap(), "--config", d.config.to_str().unwrap(), "pull", "snipeit"])
+        .env("EVIDENT_SNIPEIT_SECRET", secret("snipeit"))
+        .env("HTTP_PROXY", &url)
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("http_proxy")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let asked = asked.lock().unwrap();
+    assert_eq!(asked.len(), 3, "every page went through the proxy: {asked:?}");
+    assert!(asked.iter().all(|a| a.contains(m.url.trim_start_matches("http://"))), "{asked:?}");
+    assert_eq!(m.pages.lock().unwrap().len(), 3);
+}
+
+/// `openssl s_server -WWW` serving a Snipe-IT list over TLS with a certificate from a private
+/// CA: refused against the platform's roots, pulled with `--ca-file`.
+#[test]
+fn a_private_ca_is_trusted_only_when_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ssl = |args: &[&str]| {
+        let o = std::process::Command::new("openssl").current_dir(d).args(args).output().unwrap();
+        assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    ssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-subj",
+        "/CN=Acme Private CA",
+        "-days",
+        "30",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+    ]);
+    ssl(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=localhost"]);
+    std::fs::write(d.join("ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n").unwrap();
+    ssl(&["x509", "-req", "-in", "srv.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "srv.crt", "-days", "30", "-extfile", "ext"]);
+    let www = d.join("www/api/v1");
+    std::fs::create_dir_all(&www).unwrap();
+    let all = devices("snipeit");
+    for n in 0..3 {
+        let page = json!({"total": DEVICES, "rows": all.iter().skip(n * PAGE).take(PAGE).collect::<Vec<_>>()});
+        std::fs::write(www.join(format!("hardware?limit={PAGE}&offset={}&sort=id&order=asc", n * PAGE)), page.to_string()).unwrap();
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+        }
+    }
+    let _server = Server(
+        std::process::Command::new("openssl")
+            .current_dir(d.join("www"))
+            .args(["s_server", "-quiet", "-WWW", "-accept", &format!("127.0.0.1:{port}"), "-cert", "../srv.crt", "-key", "../srv.key"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..50 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::fs::write(d.join("evident.toml"), format!("[pull]\nretries = 3\n\n[pull.snipeit]\nurl = \"https://127.0.0.1:{port}\"\npage_size = {PAGE}\n")).unwrap();
+    let desk = Desk { store: d.join("s.db"), config: d.join("evident.toml"), dir };
+    let r = desk.run(&["--config", desk.config.to_str().unwrap(), "pull", "snipeit"]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stderr.to_lowercase().contains("certificate"), "{}", r.stderr);
+    assert!(!r.stderr.contains("retrying"), "a refused certificate is not retried: {}", r.stderr);
+    let ca = desk.dir.path().join("ca.crt");
+    let r = desk.run(&["--config", desk.config.to_str().unwrap(), "pull", "snipeit", "--ca-file", ca.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(&format!("pulled snipeit: {DEVICES} items in 3 pages")), "{}", r.stdout);
+}
