@@ -45,6 +45,13 @@ pub(super) fn run(store: &mut Store, a: &PullArgs, opts: &Options) -> Result<Exi
                 failed = true;
                 let hint = e.hint();
                 eprintln!("error: {}: {e}", kind.as_str());
+                if let Error::Ingest(boxed) = &e
+                    && let crate::ingest::RunError::Input(crate::ingest::Error::Rejected { report, .. }) = boxed.as_ref()
+                {
+                    for r in &report.rejections {
+                        eprintln!("  {}", super::safe(&r.in_file(&report.file).to_string()));
+                    }
+                }
                 if let Some(h) = &hint {
                     eprintln!("hint: {h}");
                 }

@@ -31,6 +31,8 @@ pub(crate) enum Fault {
     WrongTotal,
     /// The first token stops working after the first page (OAuth sources).
     Expired,
+    /// The second page's second device has no id (Intune): its reader rejects the row.
+    Reject,
 }
 
 /// One request as the mock saw it.
@@ -210,7 +212,10 @@ fn page(kind: &str, target: &str, all: &[Value], fault: Fault, base: &str) -> (u
         "google" => (q.get("pageToken").map_or(0, |t| t.trim_start_matches('t').parse().unwrap()), num("maxResults").unwrap()),
         _ => unreachable!(),
     };
-    let items: Vec<Value> = all.iter().skip(n * size).take(size).cloned().collect();
+    let mut items: Vec<Value> = all.iter().skip(n * size).take(size).cloned().collect();
+    if fault == Fault::Reject && n == 1 {
+        items[1]["id"] = json!("");
+    }
     let more = (n + 1) * size < all.len();
     let total = all.len() + usize::from(fault == Fault::WrongTotal);
     let v = match kind {
@@ -848,4 +853,22 @@ fn a_private_ca_is_trusted_only_when_given() {
     let r = desk.run(&["--config", desk.config.to_str().unwrap(), "pull", "snipeit", "--ca-file", ca.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains(&format!("pulled snipeit: {DEVICES} items in 3 pages")), "{}", r.stdout);
+}
+
+#[test]
+fn a_rejected_row_fails_the_pull_unless_rejects_are_allowed() {
+    let (r, before, after, _) = pull_with("intune", Fault::Reject);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stderr.contains("1 of 3 rows rejected"), "{}", r.stderr);
+    assert!(r.stderr.contains("-page-0002.json:") && r.stderr.contains("managedDevice has no id"), "{}", r.stderr);
+    assert_eq!(before, after);
+    let m = start("intune", Fault::Reject);
+    let d = desk(&[("intune", &m)], 0);
+    let r = d.run(&["--config", d.config.to_str().unwrap(), "pull", "intune", "--allow-rejects", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let pages = v[0]["ingests"].as_array().unwrap();
+    assert_eq!(pages[1]["counts"]["rejected"], 1);
+    assert_eq!(pages.iter().map(|p| p["counts"]["read"].as_u64().unwrap()).sum::<u64>(), DEVICES as u64, "the rejected row is counted, not lost");
+    assert_eq!(crate::util::count(&d.store, "SELECT count(*) FROM ingest_issue WHERE kind = 'rejection'"), 1);
 }
