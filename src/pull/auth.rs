@@ -136,7 +136,7 @@ impl Tokens {
             return Ok(self.static_token().unwrap_or_default());
         };
         let form: Vec<(&str, &str)> = body.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let r = client.send(&Request::Form { url: &url, form: &form, basic: None })?;
+        let r = client.send(&Request::Form { url: &url, form: &form })?;
         if r.status != 200 {
             // A token endpoint's error body names the problem (invalid_client) and holds no secret.
             return Err(Error::Auth { url: super::http::redact(&url), status: r.status, detail: super::snippet(&r.body) });

@@ -38,8 +38,8 @@ pub struct Response {
 
 /// A request.
 pub enum Request<'a> {
-    Get { url: &'a str, bearer: Option<&'a str>, headers: &'a [(&'a str, &'a str)] },
-    Form { url: &'a str, form: &'a [(&'a str, &'a str)], basic: Option<(&'a str, &'a str)> },
+    Get { url: &'a str, bearer: Option<&'a str> },
+    Form { url: &'a str, form: &'a [(&'a str, &'a str)] },
 }
 
 impl Request<'_> {
@@ -132,22 +132,15 @@ impl Client {
             return Err(Failed { message: "the pull's max_time is up".into(), transient: false });
         }
         let result = match req {
-            Request::Get { url, bearer, headers } => {
+            Request::Get { url, bearer } => {
                 let mut r = self.agent.get(*url).header("Accept", "application/json");
                 if let Some(t) = bearer {
                     r = r.header("Authorization", &format!("Bearer {t}"));
                 }
-                for (k, v) in *headers {
-                    r = r.header(*k, *v);
-                }
                 r.config().timeout_global(Some(left.min(self.policy.timeout))).build().call()
             }
-            Request::Form { url, form, basic } => {
-                let mut r = self.agent.post(*url).header("Accept", "application/json");
-                if let Some((user, pass)) = basic {
-                    use base64::Engine;
-                    r = r.header("Authorization", &format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))));
-                }
+            Request::Form { url, form } => {
+                let r = self.agent.post(*url).header("Accept", "application/json");
                 r.config().timeout_global(Some(left.min(self.policy.timeout))).build().send_form(form.iter().copied())
             }
         };

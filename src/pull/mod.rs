@@ -172,9 +172,10 @@ pub fn run(
         n += 1;
         match info.next {
             None => break,
-            Some(next) if !seen.insert(next.clone()) || n >= MAX_PAGES => {
+            Some(next) if !seen.insert(next.clone()) => {
                 return Err(plan.kind.bad_page(&next, n, "the server links back to a page already fetched".into()));
             }
+            Some(next) if n >= MAX_PAGES => return Err(plan.kind.bad_page(&next, n, format!("more than {MAX_PAGES} pages"))),
             Some(next) => url = next,
         }
     }
@@ -199,7 +200,7 @@ fn get(client: &Client, tokens: &mut Tokens, clock: fn() -> DateTime<Utc>, url: 
     let mut refreshed = false;
     loop {
         let token = tokens.get(client, clock().timestamp())?;
-        let r = client.send(&Request::Get { url, bearer: Some(&token), headers: &[] })?;
+        let r = client.send(&Request::Get { url, bearer: Some(&token) })?;
         match r.status {
             200 => return Ok(r),
             401 if !refreshed && tokens.expire() => refreshed = true,

@@ -164,3 +164,46 @@ impl Kind {
         Error::Page { source_name: self.as_str(), url: super::http::redact(url), page: page + 1, message }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(kind: Kind) -> Plan {
+        Plan { kind, base: "https://api.example".into(), page_size: 3, customer: "my_customer".into(), google_api: "chromeos".into() }
+    }
+
+    #[test]
+    fn paging_ends_where_each_api_says_and_links_stay_on_the_server() {
+        let intune = plan(Kind::Intune);
+        let other = br#"{"value":[{}],"@odata.nextLink":"https://evil.example/v1.0/deviceManagement/managedDevices?$skiptoken=x"}"#;
+        assert!(intune.read(other, 0, 0).unwrap_err().contains("another server"));
+        let same = br#"{"value":[{}],"@odata.nextLink":"https://API.example/v1.0/x?$skiptoken=2","@odata.count":9}"#;
+        let p = intune.read(same, 0, 0).unwrap();
+        assert_eq!((p.items, p.total, p.next.as_deref()), (1, Some(9), Some("https://API.example/v1.0/x?$skiptoken=2")));
+        // Jamf: the total says when to stop; an empty page stops too (the sum is then checked).
+        let jamf = plan(Kind::Jamf);
+        assert!(jamf.read(br#"{"totalCount":7,"results":[{},{},{}]}"#, 1, 3).unwrap().next.unwrap().contains("page=2&"));
+        assert!(jamf.read(br#"{"totalCount":7,"results":[{}]}"#, 2, 6).unwrap().next.is_none());
+        assert!(jamf.read(br#"{"totalCount":9,"results":[]}"#, 3, 7).unwrap().next.is_none());
+        assert!(jamf.read(br#"{"results":[]}"#, 0, 0).unwrap_err().contains("totalCount"));
+        // Kandji and Fleet: a short page is the last.
+        assert!(plan(Kind::Kandji).read(b"[{},{},{}]", 0, 0).unwrap().next.unwrap().ends_with("offset=3"));
+        assert!(plan(Kind::Kandji).read(b"[{}]", 1, 3).unwrap().next.is_none());
+        assert!(plan(Kind::Fleet).read(br#"{"hosts":[{},{}]}"#, 0, 0).unwrap().next.is_none());
+        // Google: a token, percent-encoded, until there is none (an empty page has no array).
+        let g = plan(Kind::Google).read(br#"{"chromeosdevices":[{}],"nextPageToken":"a b/c"}"#, 0, 0).unwrap();
+        assert!(g.next.unwrap().ends_with("&pageToken=a%20b%2Fc"));
+        assert_eq!(plan(Kind::Google).read(br#"{"kind":"admin#directory#chromeosdevices"}"#, 1, 1).unwrap().items, 0);
+        assert!(plan(Kind::Snipeit).read(b"<html>login</html>", 0, 0).unwrap_err().contains("not JSON"));
+    }
+
+    proptest::proptest! {
+        /// Whatever a server sends, reading a page is an answer or an error, never a panic.
+        #[test]
+        fn any_body_is_read_or_refused(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200), k in 0usize..6) {
+            let _ = plan(Kind::ALL[k]).read(&body, 0, 0);
+            let _ = read_count(&body);
+        }
+    }
+}
