@@ -17,8 +17,8 @@ const PAGE: usize = 1000;
 fn device(i: usize) -> String {
     format!(
         r#"{{"id":"6a1f{i:08x}-c8ff-4996-91ae-85484de46cfc","deviceName":"LT-{i:07}","managedDeviceName":"user{i}_Windows","serialNumber":"PF{i:08X}","model":"ThinkPad T14 Gen 4","manufacturer":"LENOVO","operatingSystem":"Windows","osVersion":"10.0.22631.4890","deviceType":"windowsRT","managementAgent":"mdm","managementState":"managed","managedDeviceOwnerType":"company","deviceEnrollmentType":"windowsAzureADJoin","deviceRegistrationState":"registered","complianceState":"{}","isSupervised":false,"isEncrypted":{},"jailBroken":"Unknown","joinType":"azureADJoined","lastSyncDateTime":"2026-11-29T{:02}:{:02}:11Z","enrolledDateTime":"2025-03-19T10:02:33Z","azureADDeviceId":"0c4c{i:08x}-2f55-4a8e-9a57-0c4c7e0f1a21","userPrincipalName":"p{i}@corp.example","emailAddress":"p{i}@corp.example"}}"#,
-        if i % 11 == 0 { "noncompliant" } else { "compliant" },
-        i % 13 != 0,
+        if i.is_multiple_of(11) { "noncompliant" } else { "compliant" },
+        !i.is_multiple_of(13),
         i % 24,
         i % 60
     )
@@ -52,7 +52,10 @@ fn serve(n: usize) -> String {
                 } else {
                     String::new()
                 };
-                format!(r#"{{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#deviceManagement/managedDevices","@odata.count":{n},"value":[{}]{next}}}"#, items.join(","))
+                format!(
+                    r#"{{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#deviceManagement/managedDevices","@odata.count":{n},"value":[{}]{next}}}"#,
+                    items.join(",")
+                )
             };
             let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
         }
@@ -77,7 +80,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("evident-bench-pull-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let mut store = evident::store::Store::open(&dir.join("s.db"), std::time::Duration::from_secs(5))?;
-    let plan = sources::Plan { kind: evident::pull::Kind::Intune, base: format!("{url}/v1.0"), page_size: 1000, customer: String::new(), google_api: String::new() };
+    let plan =
+        sources::Plan { kind: evident::pull::Kind::Intune, base: format!("{url}/v1.0"), page_size: 1000, customer: String::new(), google_api: String::new() };
     let client = http::Client::new(http::Policy::default(), None, clock)?;
     let mut tokens = auth::Tokens::new(auth::Auth::ClientCredentials {
         token_url: format!("{url}/tenant/oauth2/v2.0/token"),
