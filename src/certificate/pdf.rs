@@ -15,7 +15,7 @@ pub const TYPST: &str = "0.15.1";
 pub fn renderer() -> &'static str {
     static R: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     R.get_or_init(|| {
-        let t = layout_sha(TEMPLATE);
+        let t = layout_sha(TEMPLATE, Layout::CURRENT);
         format!("evident {} (typst {TYPST}, certificate template sha256 {}, PDF/A-3b)", env!("CARGO_PKG_VERSION"), &t[..16])
     })
 }
@@ -33,7 +33,7 @@ fn or_dash(v: &Option<String>) -> String {
 }
 
 /// The sections and rows the template prints (labels are Appendix G's).
-fn data(c: &Certificate) -> serde_json::Value {
+fn data(c: &Certificate, layout: Layout) -> serde_json::Value {
     let r = &c.record;
     let mut sections = Vec::new();
     sections.push(serde_json::json!({"title": "Certificate", "rows": [
@@ -99,7 +99,7 @@ fn data(c: &Certificate) -> serde_json::Value {
     let numbered = r.media.len() > 1;
     for section in &mut sections {
         for row in section["rows"].as_array_mut().into_iter().flatten() {
-            row[1] = wrap(row[1].as_str().unwrap_or_default(), VALUE_COLUMNS).into();
+            row[1] = layout.wrap(row[1].as_str().unwrap_or_default()).into();
         }
     }
     serde_json::json!({"id": r.id, "organisation": r.organisation, "record_sha256": c.record_sha256, "numbered": numbered, "sections": sections})
@@ -130,32 +130,64 @@ fn summary(c: &Certificate) -> serde_json::Value {
     ]})
 }
 
-/// How many monospaced cells fit the value column of the template (12.2 cm at 7.5 pt: 76), with
-/// a margin for the odd glyph from a fallback font.
-const VALUE_COLUMNS: usize = 72;
+/// How the values are broken into lines for a template: each template is written for one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `evident-certificate-layout/2`: DejaVu Sans Mono at 7.5 pt, 72 cells a line (12.2 cm
+    /// holds 76; the margin is for the odd glyph from a fallback font).
+    Mono,
+    /// `evident-certificate-layout/3`: DejaVu Sans at 7.5 pt, each line measured by the face's
+    /// own advances (no kerning) to at most 45 em of the value column's 46.
+    Sans,
+}
 
-/// Breaks a value into lines of at most `width` cells, at spaces where it can and inside a word
-/// only when the word alone is wider. The template prints one row line per line, at a fixed
-/// height, so no row is measured (auto rows were laid out twice) and none can overflow into the
-/// next.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    use unicode_width::UnicodeWidthChar;
-    let cells = |s: &str| s.chars().map(|c| c.width().unwrap_or(0)).sum::<usize>();
+impl Layout {
+    const CURRENT: Layout = Layout::Sans;
+
+    /// The version a renderer string's hash covers.
+    fn version(self) -> &'static str {
+        match self {
+            Layout::Mono => "evident-certificate-layout/2",
+            Layout::Sans => "evident-certificate-layout/3",
+        }
+    }
+
+    fn wrap(self, text: &str) -> Vec<String> {
+        use unicode_width::UnicodeWidthChar;
+        match self {
+            Layout::Mono => wrap(text, 72, &|c| c.width().unwrap_or(0) as u32),
+            // A character DejaVu Sans lacks comes from a fallback font: counted as a whole em.
+            Layout::Sans => wrap(text, 45_000, &|c| if c.is_control() { 0 } else { crate::render::sans_advance(c).unwrap_or(1000) }),
+        }
+    }
+}
+
+/// Breaks a value into lines at most `width` wide (each character `measure` wide), at spaces
+/// where it can and inside a word only when the word alone is wider. The template prints one row
+/// line per line, at a fixed height, so no row is measured (auto rows were laid out twice) and
+/// none can overflow into the next.
+fn wrap(text: &str, width: u32, measure: &dyn Fn(char) -> u32) -> Vec<String> {
+    let measured = |s: &str| s.chars().map(measure).sum::<u32>();
     let mut lines = Vec::new();
-    let mut line = String::new();
+    let (mut line, mut used) = (String::new(), 0u32);
     for word in text.split(' ') {
-        let sep = usize::from(!line.is_empty());
-        if !line.is_empty() && cells(&line) + sep + cells(word) > width {
+        let space = if line.is_empty() { 0 } else { measure(' ') };
+        if !line.is_empty() && used + space + measured(word) > width {
             lines.push(std::mem::take(&mut line));
+            used = 0;
         }
         if !line.is_empty() {
             line.push(' ');
+            used += measure(' ');
         }
         for ch in word.chars() {
-            if cells(&line) + ch.width().unwrap_or(0) > width {
+            let w = measure(ch);
+            if !line.is_empty() && used + w > width {
                 lines.push(std::mem::take(&mut line));
+                used = 0;
             }
             line.push(ch);
+            used += w;
         }
     }
     lines.push(line);
@@ -211,25 +243,24 @@ pub fn render_draft(c: &Certificate) -> Result<Vec<u8>, crate::render::Error> {
     render_with(c, &c.to_bytes(), true)
 }
 
-/// The templates a PDF may have been rendered with: the current one, and every earlier one kept
-/// (templates/certificate-archive/, named by the first 16 hex digits of their SHA-256), so a
-/// PDF verifies for as long as it is kept, whatever evident version checks it, as long as the
-/// typst release is the same (pinned exactly).
 /// The SHA-256 a renderer string names: of the template and the version of the data layout
-/// (`LAYOUT`) evident fills it with, so a change to either is a new renderer.
-fn layout_sha(template: &str) -> String {
+/// evident fills it with, so a change to either is a new renderer.
+fn layout_sha(template: &str, layout: Layout) -> String {
     use sha2::{Digest, Sha256};
-    hex::encode(Sha256::new().chain_update(template.as_bytes()).chain_update([0]).chain_update(LAYOUT.as_bytes()).finalize())
+    hex::encode(Sha256::new().chain_update(template.as_bytes()).chain_update([0]).chain_update(layout.version().as_bytes()).finalize())
 }
 
-/// The data layout `data` writes: bump it with any change to what the template is given (and
-/// keep the old mapping beside the old template, for the PDFs made with it).
-const LAYOUT: &str = "evident-certificate-layout/2";
+/// Every earlier template, with the data layout it was written for: templates/certificate-archive/
+/// `<sha16>.typ`, where sha16 is what its PDFs' renderer names.
+const ARCHIVE: &[(&str, &str, Layout)] = &[("c12ba32ed34439e4", include_str!("../../templates/certificate-archive/c12ba32ed34439e4.typ"), Layout::Mono)];
 
-fn template_by_sha16(sha16: &str) -> Option<&'static str> {
-    // templates/certificate-archive/<sha16>.typ, each as include_str!: none yet (see its README).
-    const ARCHIVE: &[&str] = &[];
-    std::iter::once(TEMPLATE).chain(ARCHIVE.iter().copied()).find(|t| layout_sha(t).starts_with(sha16) && sha16.len() == 16)
+/// The template a PDF may have been rendered with: the current one, or an earlier one kept, so a
+/// PDF verifies for as long as it is kept, whatever evident version checks it, as long as the
+/// typst release is the same (pinned exactly).
+fn template_by_sha16(sha16: &str) -> Option<(&'static str, Layout)> {
+    std::iter::once((TEMPLATE, Layout::CURRENT))
+        .chain(ARCHIVE.iter().map(|(_, t, l)| (*t, *l)))
+        .find(|(t, l)| sha16.len() == 16 && layout_sha(t, *l).starts_with(sha16))
 }
 
 /// Renders a certificate as the renderer a PDF names did, if this build can: the same typst
@@ -246,8 +277,8 @@ pub fn render_as(c: &Certificate, creator: &str) -> Option<Result<Vec<u8>, crate
     if typst != TYPST || creator.len() > 200 || creator.chars().any(char::is_control) {
         return None;
     }
-    let template = template_by_sha16(sha16)?;
-    Some(render_full(c, &c.to_bytes(), false, template, creator, archival))
+    let (template, layout) = template_by_sha16(sha16)?;
+    Some(render_full(c, &c.to_bytes(), false, (template, layout), creator, archival))
 }
 
 /// Renders the pages of one certificate with any bytes attached. Only `render` makes a genuine
@@ -258,13 +289,20 @@ pub fn render_parts(c: &Certificate, attached: &[u8]) -> Result<Vec<u8>, crate::
 }
 
 fn render_with(c: &Certificate, attached: &[u8], draft: bool) -> Result<Vec<u8>, crate::render::Error> {
-    render_full(c, attached, draft, TEMPLATE, renderer(), true)
+    render_full(c, attached, draft, (TEMPLATE, Layout::CURRENT), renderer(), true)
 }
 
-fn render_full(c: &Certificate, attached: &[u8], draft: bool, template: &str, creator: &str, archival: bool) -> Result<Vec<u8>, crate::render::Error> {
+fn render_full(
+    c: &Certificate,
+    attached: &[u8],
+    draft: bool,
+    (template, layout): (&str, Layout),
+    creator: &str,
+    archival: bool,
+) -> Result<Vec<u8>, crate::render::Error> {
     let date = chrono::DateTime::parse_from_rfc3339(&c.record.date).map(|d| d.naive_utc()).unwrap_or_default();
     let (side, qr) = qr_pixels(&c.qr_text())?;
-    let mut data = data(c);
+    let mut data = data(c, layout);
     data["qr_side"] = side.into();
     if draft {
         data["draft"] = true.into();
@@ -365,7 +403,7 @@ fn number_after(dict: &[u8], key: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{TYPST, renderer, wrap};
+    use super::{Layout, TYPST, renderer, wrap};
     use proptest::prelude::*;
 
     #[test]
@@ -379,21 +417,41 @@ mod tests {
     }
 
     #[test]
+    fn each_archived_template_is_named_by_its_hash_and_the_current_one_is_new() {
+        for (sha16, template, layout) in super::ARCHIVE {
+            assert_eq!(&super::layout_sha(template, *layout)[..16], *sha16, "templates/certificate-archive/{sha16}.typ");
+            assert_ne!(*template, super::TEMPLATE, "{sha16} is the current template: no need to keep it");
+        }
+    }
+
+    #[test]
     fn wraps_at_spaces_and_splits_only_words_wider_than_a_line() {
-        assert_eq!(wrap("Sam Lee: key id f517 (public key 57d8a552)", 20), ["Sam Lee: key id f517", "(public key", "57d8a552)"]);
-        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
-        assert_eq!(wrap("", 10), [""]);
+        let cells = |c: char| unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) as u32;
+        assert_eq!(wrap("Sam Lee: key id f517 (public key 57d8a552)", 20, &cells), ["Sam Lee: key id f517", "(public key", "57d8a552)"]);
+        assert_eq!(wrap("abcdefghij", 4, &cells), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 10, &cells), [""]);
         // East Asian wide characters take two cells.
-        assert_eq!(wrap("東京都 港区", 6), ["東京都", "港区"]);
+        assert_eq!(wrap("東京都 港区", 6, &cells), ["東京都", "港区"]);
+        // The proportional layout measures: narrow letters fit more to a line than wide ones,
+        // and a 64-digit hash fits one line of the value column.
+        let i = Layout::Sans.wrap(&"i".repeat(300));
+        let w = Layout::Sans.wrap(&"W".repeat(300));
+        assert!(i.len() < w.len(), "{} lines of i, {} of W", i.len(), w.len());
+        assert_eq!(Layout::Sans.wrap("0dcf998ed25d4f21273fb6d70a30d7fe7b0cc8e6ebbd33141cfff83183a61fb6").len(), 1);
     }
 
     proptest! {
         #[test]
-        fn no_line_is_wider_than_the_column_and_nothing_is_lost(text in "[a-zA-Z0-9 東é—]{0,200}", width in 2usize..80) {
+        fn no_line_is_wider_than_the_column_and_nothing_is_lost(text in "[a-zA-Z0-9 東é—]{0,200}", width in 2u32..80) {
             use unicode_width::UnicodeWidthStr;
-            let lines = wrap(&text, width);
+            let cells = |c: char| unicode_width::UnicodeWidthChar::width(c).unwrap_or(0) as u32;
+            let lines = wrap(&text, width, &cells);
             for l in &lines {
-                prop_assert!(l.width() <= width, "{l:?} is wider than {width}");
+                prop_assert!(l.width() as u32 <= width, "{l:?} is wider than {width}");
+            }
+            for l in Layout::Sans.wrap(&text) {
+                let em: u32 = l.chars().map(|c| crate::render::sans_advance(c).unwrap_or(1000)).sum();
+                prop_assert!(em <= 45_000, "{l:?} is {em} thousandths of an em");
             }
             let kept: String = lines.concat().chars().filter(|c| *c != ' ').collect();
             let given: String = text.chars().filter(|c| *c != ' ').collect();
