@@ -97,7 +97,7 @@ impl Error {
             Error::Status { .. } | Error::Page { .. } => Some(format!("{unchanged}; run the pull again")),
             Error::Auth { .. } => Some(format!("{unchanged}; check the client id, the secret and (Intune) the tenant")),
             Error::Total { .. } => Some(format!("{unchanged}; the list changed during the pull or the API hides items from these credentials: pull again")),
-            Error::TieOut { .. } => Some(format!("{unchanged}; report this with the page (`--keep-pages` is not needed: the error names it)")),
+            Error::TieOut { .. } => Some(format!("{unchanged}; the reader and the page disagree on what a row is: report it with the page's request")),
             Error::Ingest(e) => e.hint(),
             Error::Store(e) => e.hint(),
         }
