@@ -84,30 +84,45 @@ impl Plan {
 
     /// Reads page `n` (from 0), fetched from `url`, having fetched `so_far` items before it.
     pub fn read(&self, body: &[u8], n: u64, so_far: u64) -> Result<PageInfo, String> {
-        let v: Value = serde_json::from_slice(body).map_err(|e| format!("the body is not JSON ({e}); a cut-off transfer or an error page"))?;
+        let top: Skim = serde_json::from_slice(body).map_err(|e| format!("the body is not JSON ({e}); a cut-off transfer or an error page"))?;
+        let get = |key: &str| match &top {
+            Skim::Map(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        };
+        let array = |key: &str| match get(key) {
+            Some(Skim::Array(n)) => Ok(*n),
+            _ => Err(format!("the page has no \"{key}\" array")),
+        };
+        let number = |key: &str| match get(key) {
+            Some(Skim::Number(n)) => Some(*n),
+            _ => None,
+        };
         let (items, total) = match self.kind {
-            Kind::Intune => (array(&v, "value")?, v.get("@odata.count").and_then(Value::as_u64)),
-            Kind::Jamf => (array(&v, "results")?, Some(v.get("totalCount").and_then(Value::as_u64).ok_or("the page has no totalCount")?)),
-            Kind::Snipeit => (array(&v, "rows")?, Some(v.get("total").and_then(Value::as_u64).ok_or("the page has no total")?)),
-            Kind::Kandji => (v.as_array().ok_or("the page is not a JSON array of devices")?.len() as u64, None),
-            Kind::Fleet => (array(&v, "hosts")?, None),
+            Kind::Intune => (array("value")?, number("@odata.count")),
+            Kind::Jamf => (array("results")?, Some(number("totalCount").ok_or("the page has no totalCount")?)),
+            Kind::Snipeit => (array("rows")?, Some(number("total").ok_or("the page has no total")?)),
+            Kind::Kandji => match top {
+                Skim::Array(n) => (n, None),
+                _ => return Err("the page is not a JSON array of devices".into()),
+            },
+            Kind::Fleet => (array("hosts")?, None),
             // An empty page has no array at all.
             Kind::Google => {
                 let key = if self.google_api == "devices" { "devices" } else { "chromeosdevices" };
-                (if v.get(key).is_some() { array(&v, key)? } else { 0 }, None)
+                (if get(key).is_some() { array(key)? } else { 0 }, None)
             }
         };
         let seen = so_far + items;
         let next = match self.kind {
-            Kind::Intune => match v.get("@odata.nextLink") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(u)) => Some(self.same_origin(u)?),
+            Kind::Intune => match get("@odata.nextLink") {
+                None | Some(Skim::Null) => None,
+                Some(Skim::Text(u)) => Some(self.same_origin(u)?),
                 Some(_) => return Err("@odata.nextLink is not a string".into()),
             },
-            Kind::Google => match v.get("nextPageToken") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(t)) if t.is_empty() => None,
-                Some(Value::String(t)) => Some(self.page_url(n + 1, Some(t))),
+            Kind::Google => match get("nextPageToken") {
+                None | Some(Skim::Null) => None,
+                Some(Skim::Text(t)) if t.is_empty() => None,
+                Some(Skim::Text(t)) => Some(self.page_url(n + 1, Some(t))),
                 Some(_) => return Err("nextPageToken is not a string".into()),
             },
             // Paged by count: a short page is the last; with a total, reaching it is the end.
@@ -136,8 +151,63 @@ pub fn read_count(body: &[u8]) -> Result<u64, String> {
     v.get("count").and_then(Value::as_u64).ok_or_else(|| "the reply has no count".into())
 }
 
-fn array(v: &Value, key: &str) -> Result<u64, String> {
-    v.get(key).and_then(Value::as_array).map(|a| a.len() as u64).ok_or_else(|| format!("the page has no \"{key}\" array"))
+/// A page read for its paging alone: the top level's keys with their strings and numbers, and
+/// each array as its length. The records themselves are skipped, not built (a page can be tens of
+/// megabytes; the reader parses its records one at a time).
+enum Skim {
+    Map(Vec<(String, Skim)>),
+    Array(u64),
+    Text(String),
+    Number(u64),
+    Null,
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Skim {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Skim, D::Error> {
+        d.deserialize_any(SkimVisitor)
+    }
+}
+
+struct SkimVisitor;
+
+impl<'de> serde::de::Visitor<'de> for SkimVisitor {
+    type Value = Skim;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Skim, A::Error> {
+        let mut out = Vec::new();
+        while let Some((k, v)) = map.next_entry::<String, Skim>()? {
+            out.push((k, v));
+        }
+        Ok(Skim::Map(out))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Skim, A::Error> {
+        let mut n = 0;
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+            n += 1;
+        }
+        Ok(Skim::Array(n))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Skim, E> {
+        Ok(Skim::Text(v.to_string()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Skim, E> {
+        Ok(Skim::Number(v))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Skim, E> {
+        Ok(Skim::Other)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Skim, E> {
+        Ok(Skim::Other)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Skim, E> {
+        Ok(Skim::Other)
+    }
+    fn visit_unit<E>(self) -> Result<Skim, E> {
+        Ok(Skim::Null)
+    }
 }
 
 /// Percent-encodes a query value (page tokens, customer ids).
