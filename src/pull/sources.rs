@@ -266,6 +266,12 @@ mod tests {
         assert!(g.next.unwrap().ends_with("&pageToken=a%20b%2Fc"));
         assert_eq!(plan(Kind::Google).read(br#"{"kind":"admin#directory#chromeosdevices"}"#, 1, 1).unwrap().items, 0);
         assert!(plan(Kind::Snipeit).read(b"<html>login</html>", 0, 0).unwrap_err().contains("not JSON"));
+        // Cloud Identity devices: its own endpoint, key and customer form.
+        let ci = Plan { google_api: "devices".into(), customer: "customers/C01abc".into(), ..plan(Kind::Google) };
+        assert_eq!(ci.first(), "https://api.example/v1/devices?customer=customers%2FC01abc&pageSize=3");
+        let p = ci.read(br#"{"devices":[{},{}],"nextPageToken":"n2"}"#, 0, 0).unwrap();
+        assert_eq!((p.items, p.next.unwrap().ends_with("&pageToken=n2")), (2, true));
+        assert!(ci.read(br#"{"chromeosdevices":[{}]}"#, 0, 0).unwrap().items == 0, "another API's array is not this one's");
     }
 
     proptest::proptest! {
