@@ -38,14 +38,18 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
             with_hint(e, hint)
         })
     };
+    // `ingest` and `pull` make the store when it does not exist yet.
+    let create = || -> Result<Store> {
+        Store::open(&store_path, wait).map_err(|e| {
+            let hint = e.hint();
+            with_hint(e, hint)
+        })
+    };
     match &cli.command {
         Command::Ingest(args) => {
             let opts = options(args)?;
             check_ingest(args, &opts)?;
-            let mut store = Store::open(&store_path, wait).map_err(|e| {
-                let hint = e.hint();
-                with_hint(e, hint)
-            })?;
+            let mut store = create()?;
             ingest(&mut store, args, &opts)
         }
         Command::Retract(a) => retract(&mut open()?, a),
@@ -57,10 +61,7 @@ pub fn run(mut cli: Cli) -> Result<ExitCode> {
                 allow_rejects: a.allow_rejects,
                 ..Options::default()
             };
-            let mut store = Store::open(&store_path, wait).map_err(|e| {
-                let hint = e.hint();
-                with_hint(e, hint)
-            })?;
+            let mut store = create()?;
             pull::run(&mut store, a, &opts)
         }
         Command::Assets(args) => {

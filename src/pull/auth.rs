@@ -74,7 +74,7 @@ impl Auth {
     pub fn service_account(json: &Secret, scope: &str, subject: Option<String>, token_url: Option<String>) -> Result<Auth, Error> {
         use rsa::pkcs8::DecodePrivateKey;
         let k: KeyFile = serde_json::from_str(json.expose()).map_err(|e| {
-            Error::Config(format!("the service account key is not a Google key file (JSON with client_email and private_key): {}", e.classify_name()))
+            Error::Config(format!("the service account key is not a Google key file (JSON with client_email and private_key): {}", key_file_error(&e)))
         })?;
         let key = rsa::PrivateKey::from_pkcs8_pem(&k.private_key)
             .map_err(|_| Error::Config("the service account key's private_key is not a PKCS#8 RSA key".into()))?;
@@ -83,20 +83,17 @@ impl Auth {
     }
 }
 
-trait Classify {
-    fn classify_name(&self) -> &'static str;
-}
-
-impl Classify for serde_json::Error {
-    // The parse error's own text could quote the key file: only its kind is shown.
-    fn classify_name(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "unreadable",
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => "not JSON",
-            serde_json::error::Category::Data => "a field is missing or of the wrong type",
-        }
+/// What is wrong with a key file, without the parse error's own text (which could quote it).
+fn key_file_error(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "unreadable",
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => "not JSON",
+        serde_json::error::Category::Data => "a field is missing or of the wrong type",
     }
 }
+
+/// A token request's form fields (secrets among them, wiped when dropped).
+type Form = Vec<(&'static str, zeroize::Zeroizing<String>)>;
 
 /// The token a pull presents, fetched when needed.
 pub struct Tokens {
@@ -127,14 +124,15 @@ impl Tokens {
 
     /// The token to send: the one held unless it has expired (a minute's margin), else a new one.
     pub fn get(&mut self, client: &Client, now_unix: i64) -> Result<String, Error> {
+        if let Auth::Bearer(s) = &self.auth {
+            return Ok(s.expose().to_string());
+        }
         if let Some((t, until)) = &self.current
             && Instant::now() < *until
         {
             return Ok(t.to_string());
         }
-        let Some((url, body)) = self.request(now_unix)? else {
-            return Ok(self.static_token().unwrap_or_default());
-        };
+        let (url, body) = self.request(now_unix)?;
         let form: Vec<(&str, &str)> = body.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let r = client.send(&Request::Form { url: &url, form: &form })?;
         if r.status != 200 {
@@ -148,9 +146,8 @@ impl Tokens {
         })?;
         let life = Duration::from_secs(reply.expires_in.unwrap_or(3600).saturating_sub(60).max(1));
         self.fetched += 1;
-        let t = reply.access_token.clone();
         self.current = Some((zeroize::Zeroizing::new(reply.access_token.clone()), Instant::now() + life));
-        Ok(t)
+        Ok(reply.access_token.clone())
     }
 
     /// Forgets the token held (the server said 401): the next `get` fetches a new one. `false`
@@ -160,25 +157,17 @@ impl Tokens {
         !matches!(self.auth, Auth::Bearer(_))
     }
 
-    fn static_token(&self) -> Option<String> {
-        match &self.auth {
-            Auth::Bearer(s) => Some(s.expose().to_string()),
-            _ => None,
-        }
-    }
-
-    /// The token endpoint and the form to post to it; `None` for a static token.
-    #[allow(clippy::type_complexity)]
-    fn request(&self, now_unix: i64) -> Result<Option<(String, Vec<(&'static str, zeroize::Zeroizing<String>)>)>, Error> {
+    /// The token endpoint and the form to post to it (a static token has none: `get` sends it).
+    fn request(&self, now_unix: i64) -> Result<(String, Form), Error> {
         let z = |s: &str| zeroize::Zeroizing::new(s.to_string());
         match &self.auth {
-            Auth::Bearer(_) => Ok(None),
+            Auth::Bearer(_) => Err(Error::Config("a static token has no token endpoint".into())),
             Auth::ClientCredentials { token_url, client_id, secret, scope } => {
                 let mut form = vec![("grant_type", z("client_credentials")), ("client_id", z(client_id)), ("client_secret", z(secret.expose()))];
                 if let Some(s) = scope {
                     form.push(("scope", z(s)));
                 }
-                Ok(Some((token_url.clone(), form)))
+                Ok((token_url.clone(), form))
             }
             Auth::ClientAssertion { token_url, client_id, key, thumbprint, scope } => {
                 let assertion = client_assertion(key, thumbprint, client_id, token_url, now_unix)?;
@@ -191,11 +180,11 @@ impl Tokens {
                 if let Some(s) = scope {
                     form.push(("scope", z(s)));
                 }
-                Ok(Some((token_url.clone(), form)))
+                Ok((token_url.clone(), form))
             }
             Auth::ServiceAccount { token_url, email, key, scope, subject } => {
                 let jwt = jwt(key, email, scope, token_url, subject.as_deref(), now_unix)?;
-                Ok(Some((token_url.clone(), vec![("grant_type", z("urn:ietf:params:oauth:grant-type:jwt-bearer")), ("assertion", jwt)])))
+                Ok((token_url.clone(), vec![("grant_type", z("urn:ietf:params:oauth:grant-type:jwt-bearer")), ("assertion", jwt)]))
             }
         }
     }

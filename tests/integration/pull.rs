@@ -4,10 +4,10 @@
 //! token renewed; a 500, a cut-off body, bad JSON or a total that disagrees leave the store as it
 //! was; and no secret or token shows in the store, the pack, stdout or stderr.
 
-use crate::util::corpus;
+use crate::util::{corpus, read_request};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -372,41 +372,6 @@ fn google_key() -> &'static (PathBuf, PathBuf) {
         assert!(ok.status.success());
         (pem, public)
     })
-}
-
-/// One HTTP request: method, target, lower-case headers and body.
-type Request = (String, String, BTreeMap<String, String>, Vec<u8>);
-
-/// Reads one HTTP/1.1 request (the body by Content-Length).
-fn read_request(s: &mut std::net::TcpStream) -> Option<Request> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let end = loop {
-        let n = s.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next()?.split(' ');
-    let (method, target) = (first.next()?.to_string(), first.next()?.to_string());
-    let headers: BTreeMap<String, String> =
-        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
-    let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let mut body = buf[end + 4..].to_vec();
-    while body.len() < len {
-        let n = s.read(&mut chunk).ok()?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    Some((method, target, headers, body))
 }
 
 /// A working directory with evident.toml naming each mock (secrets by variable or file).

@@ -6,7 +6,7 @@
 
 use crate::pack::{copy_dir, org};
 use crate::util::{evident, root};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// A TSA on loopback: its root certificate and URL.
@@ -58,7 +58,7 @@ pub fn start(name: &str, mode: Mode) -> Tsa {
     std::thread::spawn(move || {
         for (n, stream) in listener.incoming().enumerate() {
             let Ok(mut s) = stream else { continue };
-            let Some(body) = read_request(&mut s) else { continue };
+            let Some((_, _, _, body)) = crate::util::read_request(&mut s) else { continue };
             let q = work.join(format!("q{n}.tsq"));
             let r = work.join(format!("r{n}.tsr"));
             std::fs::write(&q, &body).unwrap();
@@ -84,31 +84,6 @@ pub fn start(name: &str, mode: Mode) -> Tsa {
         }
     });
     Tsa { root: d.join("ca.crt"), url, dir }
-}
-
-/// An HTTP request's body (by Content-Length).
-fn read_request(s: &mut std::net::TcpStream) -> Option<Vec<u8>> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = s.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            let len: usize = head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
-            while buf.len() < end + 4 + len {
-                let n = s.read(&mut chunk).ok()?;
-                if n == 0 {
-                    return None;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            return Some(buf[end + 4..end + 4 + len].to_vec());
-        }
-    }
 }
 
 /// `evident verify` of a pack in JSON, with extra flags: exit code, failed codes, the output.
