@@ -11,28 +11,36 @@ use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
 use typst_layout::PagedDocument;
 
+/// DejaVu Sans without its hinting, as the current certificate template sets it
+/// (templates/fonts/README.md says how it was made from the `dejavu` crate's copy).
+pub(crate) const SANS_UNHINTED: &[u8] = include_bytes!("../templates/fonts/DejaVuSans-Unhinted.ttf");
+
 /// The fonts compiled into the binary, loaded once per process: typst-kit's embedded set, then
 /// DejaVu Sans (a proportional TrueType face: subsetting it costs what the monospaced one does,
-/// a quarter of the CFF serifs'). Added last, so the earlier fonts keep their places.
+/// a quarter of the CFF serifs') as earlier templates set it, and unhinted as the current one
+/// does. Added last, so the earlier fonts keep their places.
 fn fonts() -> &'static typst_kit::fonts::FontStore {
     static FONTS: OnceLock<typst_kit::fonts::FontStore> = OnceLock::new();
     FONTS.get_or_init(|| {
         let mut store = typst_kit::fonts::FontStore::new();
         store.extend(typst_kit::fonts::embedded());
-        store.extend(Font::iter(Bytes::new(dejavu::sans::regular())).map(|f| {
-            let info = f.info().clone();
-            (f, info)
-        }));
+        for bytes in [dejavu::sans::regular(), SANS_UNHINTED] {
+            store.extend(Font::iter(Bytes::new(bytes)).map(|f| {
+                let info = f.info().clone();
+                (f, info)
+            }));
+        }
         store
     })
 }
 
 /// The advance of `c` in DejaVu Sans, in thousandths of an em rounded up; `None` if the face
 /// lacks it. For laying text out before typst does: a template given lines that fit, at fixed
-/// heights, never measures a row twice. The same bytes typst renders with.
+/// heights, never measures a row twice. The same bytes the current template renders with (the
+/// hinted face has the same advances).
 pub fn sans_advance(c: char) -> Option<u32> {
     static FACE: OnceLock<Option<ttf_parser::Face<'static>>> = OnceLock::new();
-    let face = FACE.get_or_init(|| ttf_parser::Face::parse(dejavu::sans::regular(), 0).ok()).as_ref()?;
+    let face = FACE.get_or_init(|| ttf_parser::Face::parse(SANS_UNHINTED, 0).ok()).as_ref()?;
     let units = u32::from(face.glyph_hor_advance(face.glyph_index(c)?)?);
     Some((units * 1000).div_ceil(u32::from(face.units_per_em()).max(1)))
 }

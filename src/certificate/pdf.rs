@@ -101,8 +101,38 @@ fn data(c: &Certificate, layout: Layout) -> serde_json::Value {
         for row in section["rows"].as_array_mut().into_iter().flatten() {
             row[1] = layout.wrap(row[1].as_str().unwrap_or_default()).into();
         }
+        if layout == Layout::Placed {
+            section["blocks"] = blocks(section["rows"].as_array().map_or(&[][..], Vec::as_slice)).into();
+        }
     }
     serde_json::json!({"id": r.id, "organisation": r.organisation, "record_sha256": c.record_sha256, "numbered": numbered, "sections": sections})
+}
+
+/// Rows (each `[label, lines]`) in consecutive blocks of at most [`BLOCK_LINES`] lines, each
+/// block as its number of lines and two texts of that many lines: the labels (each followed by
+/// an empty line for every further line of its value) and the values. A row starts a new block
+/// where it would not fit whole; only a row longer than a block is split.
+fn blocks(rows: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    let mut out: Vec<(usize, Vec<&str>, Vec<&str>)> = Vec::new();
+    for row in rows {
+        let mut lines: Vec<&str> = row[1].as_array().into_iter().flatten().map(|l| l.as_str().unwrap_or_default()).collect();
+        if lines.is_empty() {
+            lines.push("");
+        }
+        if lines.len() <= BLOCK_LINES && out.last().is_some_and(|b| b.0 + lines.len() > BLOCK_LINES) {
+            out.push((0, Vec::new(), Vec::new()));
+        }
+        for (i, line) in lines.into_iter().enumerate() {
+            if out.last().is_none_or(|b| b.0 == BLOCK_LINES) {
+                out.push((0, Vec::new(), Vec::new()));
+            }
+            let block = out.last_mut().expect("pushed above");
+            block.0 += 1;
+            block.1.push(if i == 0 { row[0].as_str().unwrap_or_default() } else { "" });
+            block.2.push(line);
+        }
+    }
+    out.into_iter().map(|(n, labels, values)| serde_json::json!({"lines": n, "labels": labels.join("\n"), "values": values.join("\n")})).collect()
 }
 
 /// A medium's verification as printed: the method, or that it was not verified.
@@ -139,16 +169,24 @@ pub enum Layout {
     /// `evident-certificate-layout/3`: DejaVu Sans at 7.5 pt, each line measured by the face's
     /// own advances (no kerning) to at most 45 em of the value column's 46.
     Sans,
+    /// `evident-certificate-layout/4`: as 3, set in DejaVu Sans Unhinted (the same advances), and
+    /// each section's rows also given in blocks of at most [`BLOCK_LINES`] lines, each placed whole.
+    Placed,
 }
 
+/// The most lines a block of rows holds (layout 4): a page holds about 75, and a page may break
+/// only between blocks. A row is never split, so a row longer than this is a block of its own.
+const BLOCK_LINES: usize = 40;
+
 impl Layout {
-    const CURRENT: Layout = Layout::Sans;
+    const CURRENT: Layout = Layout::Placed;
 
     /// The version a renderer string's hash covers.
     fn version(self) -> &'static str {
         match self {
             Layout::Mono => "evident-certificate-layout/2",
             Layout::Sans => "evident-certificate-layout/3",
+            Layout::Placed => "evident-certificate-layout/4",
         }
     }
 
@@ -158,6 +196,12 @@ impl Layout {
             Layout::Mono => wrap(text, 72, &|c| c.width().unwrap_or(0) as u32),
             // A character DejaVu Sans lacks comes from a fallback font: counted as a whole em.
             Layout::Sans => wrap(text, 45_000, &|c| if c.is_control() { 0 } else { crate::render::sans_advance(c).unwrap_or(1000) }),
+            // A value's own line breaks (a CSV field may hold them) print as spaces: a block's
+            // labels and values must have the same lines.
+            Layout::Placed => {
+                let flat: String = text.chars().map(|c| if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') { ' ' } else { c }).collect();
+                wrap(&flat, 45_000, &|c| crate::render::sans_advance(c).unwrap_or(1000))
+            }
         }
     }
 }
@@ -252,7 +296,10 @@ fn layout_sha(template: &str, layout: Layout) -> String {
 
 /// Every earlier template, with the data layout it was written for: templates/certificate-archive/
 /// `<sha16>.typ`, where sha16 is what its PDFs' renderer names.
-const ARCHIVE: &[(&str, &str, Layout)] = &[("c12ba32ed34439e4", include_str!("../../templates/certificate-archive/c12ba32ed34439e4.typ"), Layout::Mono)];
+const ARCHIVE: &[(&str, &str, Layout)] = &[
+    ("c12ba32ed34439e4", include_str!("../../templates/certificate-archive/c12ba32ed34439e4.typ"), Layout::Mono),
+    ("fb71044ff4296f12", include_str!("../../templates/certificate-archive/fb71044ff4296f12.typ"), Layout::Sans),
+];
 
 /// The template a PDF may have been rendered with: the current one, or an earlier one kept, so a
 /// PDF verifies for as long as it is kept, whatever evident version checks it, as long as the
@@ -440,7 +487,75 @@ mod tests {
         assert_eq!(Layout::Sans.wrap("0dcf998ed25d4f21273fb6d70a30d7fe7b0cc8e6ebbd33141cfff83183a61fb6").len(), 1);
     }
 
+    /// The unhinted face is the one made by templates/fonts/make-unhinted.py, and every character
+    /// the hinted face has, it has at the same advance: the lines evident measures are the lines
+    /// typst sets, whichever of the two a template names.
+    #[test]
+    fn the_unhinted_face_is_pinned_and_measures_as_the_hinted_one() {
+        use sha2::{Digest, Sha256};
+        let sha = hex::encode(Sha256::digest(crate::render::SANS_UNHINTED));
+        assert_eq!(sha, "4e7b5e9fe5582b4b4094a75ae84da17ca333de1ac4ec4a98f2e48f5342e4a224", "a changed font is a new data layout");
+        let (hinted, unhinted) =
+            (ttf_parser::Face::parse(dejavu::sans::regular(), 0).unwrap(), ttf_parser::Face::parse(crate::render::SANS_UNHINTED, 0).unwrap());
+        let advance = |f: &ttf_parser::Face, c: char| f.glyph_index(c).and_then(|g| f.glyph_hor_advance(g));
+        let mut checked = 0;
+        // Control characters print as spaces (layout 4); the hinted face maps U+0000 and U+000D.
+        for c in (0..0x3_0000).filter_map(char::from_u32).filter(|c| !c.is_control()) {
+            assert_eq!(advance(&unhinted, c), advance(&hinted, c), "{c:?}");
+            checked += usize::from(advance(&hinted, c).is_some());
+        }
+        assert!(checked > 5_000, "{checked} characters");
+        assert!(unhinted.tables().glyf.is_some() && unhinted.tables().name.is_some_and(|n| n.names.len() < 20), "outlines kept, the long name records gone");
+    }
+
+    /// Rows of `(label, lines)` as `data` gives them to `blocks`.
+    fn rows(spec: &[(String, usize)]) -> Vec<serde_json::Value> {
+        spec.iter().map(|(label, n)| serde_json::json!([label, (0..*n).map(|i| format!("{label} {i}")).collect::<Vec<_>>()])).collect()
+    }
+
+    #[test]
+    fn a_value_s_own_line_breaks_print_as_spaces() {
+        assert_eq!(Layout::Placed.wrap("Samsung\nPM9A1\r\n\u{2028}x\u{85}y"), ["Samsung PM9A1   x y"]);
+    }
+
     proptest! {
+        #[test]
+        fn blocks_keep_rows_whole_in_order_with_labels_beside_their_values(spec in proptest::collection::vec(("[A-Za-z]{1,12}", 1usize..90), 0..60)) {
+            let blocks = super::blocks(&rows(&spec));
+            let (mut labels, mut values, mut starts) = (Vec::new(), Vec::new(), Vec::new());
+            for b in &blocks {
+                let n = b["lines"].as_u64().unwrap() as usize;
+                let l: Vec<&str> = b["labels"].as_str().unwrap().split('\n').collect();
+                let v: Vec<&str> = b["values"].as_str().unwrap().split('\n').collect();
+                prop_assert_eq!((l.len(), v.len()), (n, n));
+                prop_assert!(n <= super::BLOCK_LINES, "{n} lines");
+                // Each label is on its value's first line.
+                for (label, value) in l.iter().zip(&v) {
+                    prop_assert!(label.is_empty() || value.starts_with(&format!("{label} 0")), "{label} beside {value}");
+                }
+                starts.push(values.len());
+                labels.extend(l.into_iter().filter(|x| !x.is_empty()).map(String::from));
+                values.extend(v.into_iter().map(String::from));
+            }
+            prop_assert_eq!(labels, spec.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>());
+            let all: Vec<String> = spec.iter().flat_map(|(l, n)| (0..*n).map(move |i| format!("{l} {i}"))).collect();
+            prop_assert_eq!(&values, &all);
+            // A row that fits in a block is never split (no block starts inside it), and a block
+            // ends early only because the next row would not fit in it whole.
+            let mut at = 0;
+            for (_, n) in &spec {
+                if *n <= super::BLOCK_LINES {
+                    prop_assert!(!starts.iter().any(|s| *s > at && *s < at + n), "a row of {n} lines split");
+                }
+                at += n;
+            }
+            for w in blocks.windows(2) {
+                let lines = |b: &serde_json::Value| b["lines"].as_u64().unwrap() as usize;
+                let next_row = w[1]["values"].as_str().unwrap().split('\n').take_while(|v| v.starts_with(w[1]["labels"].as_str().unwrap().split('\n').next().unwrap())).count();
+                prop_assert!(lines(&w[0]) == super::BLOCK_LINES || lines(&w[0]) + next_row > super::BLOCK_LINES);
+            }
+        }
+
         #[test]
         fn no_line_is_wider_than_the_column_and_nothing_is_lost(text in "[a-zA-Z0-9 東é—]{0,200}", width in 2u32..80) {
             use unicode_width::UnicodeWidthStr;
@@ -449,9 +564,11 @@ mod tests {
             for l in &lines {
                 prop_assert!(l.width() as u32 <= width, "{l:?} is wider than {width}");
             }
-            for l in Layout::Sans.wrap(&text) {
-                let em: u32 = l.chars().map(|c| crate::render::sans_advance(c).unwrap_or(1000)).sum();
-                prop_assert!(em <= 45_000, "{l:?} is {em} thousandths of an em");
+            for layout in [Layout::Sans, Layout::Placed] {
+                for l in layout.wrap(&text) {
+                    let em: u32 = l.chars().map(|c| crate::render::sans_advance(c).unwrap_or(1000)).sum();
+                    prop_assert!(em <= 45_000, "{l:?} is {em} thousandths of an em");
+                }
             }
             let kept: String = lines.concat().chars().filter(|c| *c != ' ').collect();
             let given: String = text.chars().filter(|c| *c != ' ').collect();

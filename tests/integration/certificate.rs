@@ -1215,3 +1215,62 @@ fn certificates_are_pdf_a_3b_with_the_record_as_their_source() {
     // A certificate rendered now is PDF/A-3b as well, and says so in its renderer.
     assert!(pdf::renderer().ends_with(", PDF/A-3b)"), "{}", pdf::renderer());
 }
+
+/// A pallet of 90 drives: the lot's media summary and each drive's detail run over many pages,
+/// and every line is on a page, none over another or over the footer. The values are placed at
+/// fixed heights in blocks that a page breaks between, so a block that broke would hide lines.
+#[test]
+fn a_lot_of_ninety_drives_prints_every_line_on_a_page_and_none_over_another() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, csv, out) = (tmp.path().join("s.db"), tmp.path().join("itad-pallet.csv"), tmp.path().join("lot"));
+    let mut rows = String::from(
+        "certificate_number,lot_number,asset_tag,device_serial,media_serial,media_type,manufacturer,model,sanitization_method,nist_category,verification,result,completed_at,technician,vendor\n",
+    );
+    for i in 0..90 {
+        rows.push_str(&format!(
+            "COD-{i:04},PAL-7,FH-{i:04},SYS{i:06},DRV{i:06},SSD,Crucial,MX500,Crypto erase,Purge,Full,Pass,2026-09-01 10:{:02},J. Ortega,GreenLoop Recycling\n",
+            i % 60
+        ));
+    }
+    std::fs::write(&csv, rows).unwrap();
+    let r = evident(&store, &["ingest", csv.to_str().unwrap(), "--source-tz", "UTC"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut args = vec!["certificate", "new", "--lot", "PAL-7", "--out", out.to_str().unwrap()];
+    args.extend(&ISSUE[..6]);
+    assert_eq!(evident(&store, &args).code, 0);
+    let keys = tmp.path().join("keys");
+    assert_eq!(evident(&store, &["keygen", "--role", "performer", "--name", "Sam Lee", "--out", keys.to_str().unwrap()]).code, 0);
+    let key = keys.join("sam-lee.key.pem");
+    assert_eq!(evident(&store, &["certificate", "sign", "--key", key.to_str().unwrap(), out.to_str().unwrap()]).code, 0);
+    let r = evident(&store, &["certificate", "render", out.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let pdf = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "pdf")).unwrap();
+    // Every drive twice: its line of the media summary, and its own section.
+    let text = pdftotext(&pdf);
+    for i in 0..90 {
+        assert_eq!(text.matches(&format!("DRV{i:06}")).count(), 2, "DRV{i:06}");
+        assert!(text.contains(&format!("Media {} of 90", i + 1)), "Media {} of 90", i + 1);
+    }
+    // Every word inside its page, and no two words of a page overlapping.
+    let bbox = Command::new("pdftotext").arg("-bbox").arg(&pdf).arg("-").output().unwrap();
+    let html = String::from_utf8_lossy(&bbox.stdout);
+    let num = |tag: &str, key: &str| -> f64 {
+        let at = tag.find(&format!("{key}=\"")).unwrap() + key.len() + 2;
+        tag[at..].split('"').next().unwrap().parse().unwrap()
+    };
+    let mut pages = 0;
+    for page in html.split("<page ").skip(1) {
+        pages += 1;
+        let (width, height) = (num(page, "width"), num(page, "height"));
+        let words: Vec<[f64; 4]> = page.split("<word ").skip(1).map(|w| [num(w, "xMin"), num(w, "yMin"), num(w, "xMax"), num(w, "yMax")]).collect();
+        assert!(!words.is_empty());
+        for (i, a) in words.iter().enumerate() {
+            assert!(a[0] >= 0.0 && a[1] >= 0.0 && a[2] <= width && a[3] <= height, "page {pages}: a word outside the page at {a:?}");
+            for b in &words[i + 1..] {
+                let overlap = a[0] < b[2] - 0.5 && b[0] < a[2] - 0.5 && a[1] < b[3] - 0.5 && b[1] < a[3] - 0.5;
+                assert!(!overlap, "page {pages}: words overlap at {a:?} and {b:?}");
+            }
+        }
+    }
+    assert!(pages > 20, "{pages} pages");
+}
