@@ -503,6 +503,9 @@ mod tests {
         for c in (0..0x3_0000).filter_map(char::from_u32).filter(|c| !c.is_control()) {
             assert_eq!(advance(&unhinted, c), advance(&hinted, c), "{c:?}");
             checked += usize::from(advance(&hinted, c).is_some());
+            // What evident measures lines with (Latin-1 from a table) is the face's advance.
+            let thousandths = advance(&unhinted, c).map(|u| (u32::from(u) * 1000).div_ceil(u32::from(unhinted.units_per_em())));
+            assert_eq!(crate::render::sans_advance(c), thousandths, "{c:?}");
         }
         assert!(checked > 5_000, "{checked} characters");
         assert!(unhinted.tables().glyf.is_some() && unhinted.tables().name.is_some_and(|n| n.names.len() < 20), "outlines kept, the long name records gone");
