@@ -5,7 +5,7 @@
 //!   cargo build --release --example render_instructions
 //!   for n in 5 25; do valgrind --tool=callgrind --callgrind-out-file=/dev/null \
 //!     target/release/examples/render_instructions $n 2>&1 | grep Collected; done
-//!   (difference / 20 = instructions per certificate; 17.4 M at the time of writing)
+//!   (difference / 20 = instructions per certificate; 16.5 M at the time of writing)
 #![allow(clippy::disallowed_macros, reason = "examples and benchmarks print their figures")]
 
 use std::io::Write;

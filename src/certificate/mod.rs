@@ -189,8 +189,11 @@ pub fn build(store: &Store, sel: &Selection, issue: &Issue) -> Result<Built, Err
             )),
         }
     }
-    for (what, ws) in &groups {
-        match build_one(what, per, ws, &assets, issue, &table) {
+    // Built on every core (a record is hashed and encoded twice over), kept in order.
+    let groups: Vec<(String, Vec<&WipeRow>)> = groups.into_iter().collect();
+    let each = parallel(&groups, &|(what, ws)| Ok(build_one(what, per, ws, &assets, issue, &table)))?;
+    for ((what, _), one) in groups.iter().zip(each) {
+        match one {
             Ok(c) => built.certificates.push(c),
             Err(Error::Missing { missing, .. }) => problems.extend(missing.into_iter().map(|m| format!("{what}: {m}"))),
             Err(Error::NotSanitized { what, result }) => problems.push(format!("{what}: the sanitization {result}")),

@@ -1264,6 +1264,10 @@ fn a_lot_of_ninety_drives_prints_every_line_on_a_page_and_none_over_another() {
         let (width, height) = (num(page, "width"), num(page, "height"));
         let words: Vec<[f64; 4]> = page.split("<word ").skip(1).map(|w| [num(w, "xMin"), num(w, "yMin"), num(w, "xMax"), num(w, "yMax")]).collect();
         assert!(!words.is_empty());
+        // Each page carries the footer that binds it to the record, with its number.
+        let said: Vec<&str> = page.split("<word ").skip(1).map(|w| w.split('>').nth(1).unwrap_or("").split('<').next().unwrap_or("")).collect();
+        let said = said.join(" ");
+        assert!(said.contains("record sha256") && said.contains(&format!("page {pages}")), "page {pages}: {said}");
         for (i, a) in words.iter().enumerate() {
             assert!(a[0] >= 0.0 && a[1] >= 0.0 && a[2] <= width && a[3] <= height, "page {pages}: a word outside the page at {a:?}");
             for b in &words[i + 1..] {
