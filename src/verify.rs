@@ -692,7 +692,7 @@ pub fn certificate_with(path: &Path, trust: &TrustList, tsa_roots: Option<&[x509
     let (more, signers) = crate::certificate::record::verify(&cert, trust);
     checks.extend(more);
     if is_pdf {
-        checks.push(rendering(&cert, &bytes, checks.iter().all(|c| c.ok)));
+        checks.push(rendering(&cert, &json, &bytes, checks.iter().all(|c| c.ok)));
     }
     checks.extend(certificate_timestamps(&cert, tsa_roots));
     out.verified = checks.iter().all(|c| c.ok);
@@ -796,15 +796,15 @@ fn read_certificate(path: &Path) -> Result<Option<Vec<u8>>, Error> {
 /// Whether a PDF is exactly the rendering of its attached record. Typst runs only on a record
 /// whose hash, signatures and keys all checked out: nothing expensive on bytes nobody trusted
 /// signed.
-fn rendering(cert: &crate::certificate::record::Certificate, pdf_bytes: &[u8], verified: bool) -> Check {
+fn rendering(cert: &crate::certificate::record::Certificate, json: &[u8], pdf_bytes: &[u8], verified: bool) -> Check {
     if !verified {
         return Check { code: Code::PdfRenderingSkipped, ok: false, detail: "the attached record did not verify, so its rendering was not compared".into() };
     }
     // Rendered again as the PDF says it was (its evident version, kept template and typst
     // release), else as this build renders.
     let again = crate::certificate::pdf::renderer_of(pdf_bytes)
-        .and_then(|creator| crate::certificate::pdf::render_as(cert, &creator))
-        .unwrap_or_else(|| crate::certificate::pdf::render(cert));
+        .and_then(|creator| crate::certificate::pdf::render_as_attached(cert, json, &creator))
+        .unwrap_or_else(|| crate::certificate::pdf::render_parts(cert, json));
     match again {
         Ok(again) if again == pdf_bytes => {
             Check { code: Code::PdfRendering, ok: true, detail: "the PDF is exactly the rendering of its attached record".into() }

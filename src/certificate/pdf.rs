@@ -306,14 +306,22 @@ const ARCHIVE: &[(&str, &str, Layout)] = &[
 /// PDF verifies for as long as it is kept, whatever evident version checks it, as long as the
 /// typst release is the same (pinned exactly).
 fn template_by_sha16(sha16: &str) -> Option<(&'static str, Layout)> {
-    std::iter::once((TEMPLATE, Layout::CURRENT))
-        .chain(ARCHIVE.iter().map(|(_, t, l)| (*t, *l)))
-        .find(|(t, l)| sha16.len() == 16 && layout_sha(t, *l).starts_with(sha16))
+    static KNOWN: std::sync::OnceLock<Vec<(String, &'static str, Layout)>> = std::sync::OnceLock::new();
+    let known = KNOWN.get_or_init(|| {
+        std::iter::once((TEMPLATE, Layout::CURRENT)).chain(ARCHIVE.iter().map(|(_, t, l)| (*t, *l))).map(|(t, l)| (layout_sha(t, l), t, l)).collect()
+    });
+    known.iter().find(|(sha, _, _)| sha16.len() == 16 && sha.starts_with(sha16)).map(|(_, t, l)| (*t, *l))
 }
 
 /// Renders a certificate as the renderer a PDF names did, if this build can: the same typst
 /// release and a template it keeps. `None`: it cannot (the PDF is then checked as this build's).
 pub fn render_as(c: &Certificate, creator: &str) -> Option<Result<Vec<u8>, crate::render::Error>> {
+    render_as_attached(c, &c.to_bytes(), creator)
+}
+
+/// [`render_as`] with the certificate's file bytes at hand (`verify` has read them, and checked
+/// that they are `c.to_bytes()`).
+pub fn render_as_attached(c: &Certificate, attached: &[u8], creator: &str) -> Option<Result<Vec<u8>, crate::render::Error>> {
     let rest = creator.strip_prefix("evident ")?;
     let (_, inner) = rest.split_once(" (typst ")?;
     let (typst, tail) = inner.split_once(", certificate template sha256 ")?;
@@ -326,12 +334,12 @@ pub fn render_as(c: &Certificate, creator: &str) -> Option<Result<Vec<u8>, crate
         return None;
     }
     let (template, layout) = template_by_sha16(sha16)?;
-    Some(render_full(c, &c.to_bytes(), false, (template, layout), creator, archival))
+    Some(render_full(c, attached, false, (template, layout), creator, archival))
 }
 
-/// Renders the pages of one certificate with any bytes attached. Only `render` makes a genuine
-/// PDF; this exists so that tests can forge a PDF whose attachment was swapped.
-#[doc(hidden)]
+/// Renders the pages of one certificate with any bytes attached. A genuine PDF attaches
+/// `c.to_bytes()`: `verify` passes the file it has read and found to be exactly that, rather
+/// than encode it again; tests forge a PDF whose attachment was swapped.
 pub fn render_parts(c: &Certificate, attached: &[u8]) -> Result<Vec<u8>, crate::render::Error> {
     render_with(c, attached, false)
 }
@@ -431,15 +439,15 @@ fn hex_decode(raw: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn find(h: &[u8], n: &[u8]) -> Option<usize> {
-    h.windows(n.len()).position(|w| w == n)
+    memchr::memmem::find(h, n)
 }
 
 fn rfind(h: &[u8], n: &[u8]) -> Option<usize> {
-    h.windows(n.len()).rposition(|w| w == n)
+    memchr::memmem::rfind(h, n)
 }
 
 fn find_all(h: &[u8], n: &[u8]) -> Vec<usize> {
-    h.windows(n.len()).enumerate().filter(|(_, w)| *w == n).map(|(i, _)| i).collect()
+    memchr::memmem::find_iter(h, n).collect()
 }
 
 fn number_after(dict: &[u8], key: &[u8]) -> Option<usize> {
