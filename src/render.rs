@@ -135,6 +135,19 @@ pub struct Request<'a> {
 
 /// Renders a PDF. Same request, same bytes.
 pub fn pdf(req: &Request) -> Result<Vec<u8>, Error> {
+    // On the one thread of a rayon pool of this thread's own: typst and krilla hand work to
+    // rayon, which there runs in place, where from any other thread it is handed to the global
+    // pool, waited for, and that pool's idle threads spin after it.
+    thread_local! {
+        static POOL: Option<rayon::ThreadPool> = rayon::ThreadPoolBuilder::new().num_threads(1).stack_size(16 << 20).build().ok();
+    }
+    POOL.with(|pool| match pool {
+        Some(pool) => pool.install(|| pdf_here(req)),
+        None => pdf_here(req),
+    })
+}
+
+fn pdf_here(req: &Request) -> Result<Vec<u8>, Error> {
     use chrono::{Datelike, Timelike};
     let d = req.date;
     let when = Datetime::from_ymd_hms(d.year(), d.month() as u8, d.day() as u8, d.hour() as u8, d.minute() as u8, d.second() as u8)
