@@ -176,7 +176,7 @@ pub enum Layout {
 }
 
 /// The most lines a block of rows holds (layout 4): a page holds about 75, and a page may break
-/// only between blocks. A row is never split, so a row longer than this is a block of its own.
+/// only between blocks. A row longer than this goes on over several blocks.
 const BLOCK_LINES: usize = 40;
 
 impl Layout {
